@@ -1,0 +1,480 @@
+package domain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// EventType names a domain event. The names are part of the stored format: never rename one.
+type EventType string
+
+const (
+	TypeStreamCreated          EventType = "StreamCreated"
+	TypeStreamWithdrawn        EventType = "StreamWithdrawn"
+	TypeStreamCancelled        EventType = "StreamCancelled"
+	TypeStreamCompleted        EventType = "StreamCompleted"
+	TypeStreamClosed           EventType = "StreamClosed"
+	TypeStreamPaused           EventType = "StreamPaused"
+	TypeStreamResumed          EventType = "StreamResumed"
+	TypeStreamRateUpdated      EventType = "StreamRateUpdated"
+	TypeStreamRateDecreased    EventType = "StreamRateDecreased"
+	TypeStreamEndShortened     EventType = "StreamEndShortened"
+	TypeStreamEndExtended      EventType = "StreamEndExtended"
+	TypeStreamToppedUp         EventType = "StreamToppedUp"
+	TypeStreamRecipientUpdated EventType = "StreamRecipientUpdated"
+	TypeStreamCloned           EventType = "StreamCloned"
+	TypeStreamKeeperCancelled  EventType = "StreamKeeperCancelled"
+	TypeContractEventObserved  EventType = "ContractEventObserved"
+	TypeEventReverted          EventType = "EventReverted"
+	TypeChainReorganized       EventType = "ChainReorganized"
+	TypeLedgerClosed           EventType = "LedgerClosed"
+)
+
+// SchemaVersion is the version of the JSON encoding written by Marshal. Readers accept every version up to it.
+const SchemaVersion = 1
+
+// Event is a domain event.
+type Event interface {
+	Type() EventType
+}
+
+// ChainEvent is an event decoded from a contract event on chain.
+type ChainEvent interface {
+	Event
+	ChainMetadata() *ChainMeta
+}
+
+// StreamScoped is an event about one payment stream.
+type StreamScoped interface {
+	Event
+	StreamRef() StreamRef
+}
+
+// ChainMeta places a chain-derived event exactly: which network, contract, ledger, transaction, operation and
+// event it came from, plus the raw XDR so it can be decoded again when the decoder improves.
+type ChainMeta struct {
+	NetworkID      string    `json:"networkId"`
+	ContractID     Address   `json:"contractId"`
+	Ledger         uint32    `json:"ledger"`
+	LedgerHash     string    `json:"ledgerHash"`
+	LedgerClosedAt time.Time `json:"ledgerClosedAt"`
+	TxHash         string    `json:"txHash"`
+	TxIndex        uint32    `json:"txIndex"`
+	OpIndex        uint32    `json:"opIndex"`
+	EventIndex     uint32    `json:"eventIndex"`
+	ChainEventID   string    `json:"chainEventId"`
+	TopicsXDR      []string  `json:"topicsXdr"`
+	ValueXDR       string    `json:"valueXdr"`
+}
+
+// ChainMetadata lets every event that embeds ChainMeta satisfy ChainEvent.
+func (m *ChainMeta) ChainMetadata() *ChainMeta { return m }
+
+// CloseTime is the ledger close time in unix seconds: the contract's "now" for this event.
+func (m *ChainMeta) CloseTime() uint64 { return uint64(m.LedgerClosedAt.Unix()) }
+
+// NetworkID identifies a Stellar network: the hex SHA-256 of its passphrase, as the network itself does.
+func NetworkID(passphrase string) string {
+	sum := sha256.Sum256([]byte(passphrase))
+	return hex.EncodeToString(sum[:])
+}
+
+// eventNamespace scopes streamledger's UUIDv5 event ids.
+var eventNamespace = uuid.MustParse("6f1c0a52-3b9e-5d0e-9a57-5e2f0c1d7a10")
+
+// ChainEventUUID is the identity of a chain event: the same event delivered twice has the same id, and the same
+// position on another branch (another ledger hash) a different one.
+func ChainEventUUID(networkID, ledgerHash, txHash string, opIndex, eventIndex uint32) string {
+	name := networkID + "|" + ledgerHash + "|" + txHash + "|" + strconv.FormatUint(uint64(opIndex), 10) + "|" +
+		strconv.FormatUint(uint64(eventIndex), 10)
+	return uuid.NewSHA1(eventNamespace, []byte(name)).String()
+}
+
+// DerivedEventUUID is the identity of an event the engine derives (ledger markers, reversals, reorg markers):
+// deterministic in its parts, so re-deriving it after a crash is an idempotent append.
+func DerivedEventUUID(kind string, parts ...string) string {
+	name := kind
+	for _, p := range parts {
+		name += "|" + p
+	}
+	return uuid.NewSHA1(eventNamespace, []byte(name)).String()
+}
+
+// ChainEventID formats the RPC-style id of a contract event: the 19-digit TOID of its operation, a dash, and the
+// 10-digit event index. txOrder is the 1-based application order of the transaction in its ledger.
+func ChainEventID(ledger uint32, txOrder, opIndex, eventIndex uint32) string {
+	toid := int64(ledger)<<32 | int64(txOrder)<<12 | int64(opIndex)
+	return fmt.Sprintf("%019d-%010d", toid, eventIndex)
+}
+
+// StreamRef names one payment stream: the contract and the stream id within it.
+type StreamRef struct {
+	ContractID Address `json:"contractId"`
+	StreamID   uint64  `json:"streamId"`
+}
+
+// String is the API form "{contractId}:{streamId}".
+func (r StreamRef) String() string {
+	return string(r.ContractID) + ":" + strconv.FormatUint(r.StreamID, 10)
+}
+
+// StoreStream is the event-store stream of a payment stream.
+func (r StreamRef) StoreStream() string {
+	return "fluxora-" + string(r.ContractID) + "-" + strconv.FormatUint(r.StreamID, 10)
+}
+
+// ContractStoreStream is the event-store stream of a contract's contract-level events.
+func ContractStoreStream(contract Address) string { return "contract-" + string(contract) }
+
+// LedgerStoreStream is the event-store stream of ledger markers and reorganisations of a network.
+func LedgerStoreStream(networkID string) string { return "ledgers-" + networkID }
+
+// StreamCreated is the contract's `created` event.
+type StreamCreated struct {
+	ChainMeta             `json:"chain"`
+	StreamID              uint64          `json:"streamId"`
+	Sender                Address         `json:"sender"`
+	Recipient             Address         `json:"recipient"`
+	DepositAmount         Amount          `json:"depositAmount"`
+	RatePerSecond         Amount          `json:"ratePerSecond"`
+	StartTime             uint64          `json:"startTime"`
+	CliffTime             uint64          `json:"cliffTime"`
+	EndTime               uint64          `json:"endTime"`
+	WithdrawDustThreshold Amount          `json:"withdrawDustThreshold"`
+	Memo                  []byte          `json:"memo,omitempty"`
+	Metadata              []MetadataEntry `json:"metadata,omitempty"`
+}
+
+// MetadataEntry is one pair of the optional Map<Bytes, Bytes> a stream is created with.
+type MetadataEntry struct {
+	Key   []byte `json:"key"`
+	Value []byte `json:"value"`
+}
+
+// StreamWithdrawn is the contract's `withdrew` and `wdraw_to` events; Destination is set for `wdraw_to`.
+type StreamWithdrawn struct {
+	ChainMeta   `json:"chain"`
+	StreamID    uint64  `json:"streamId"`
+	Recipient   Address `json:"recipient"`
+	Destination Address `json:"destination,omitempty"`
+	Amount      Amount  `json:"amount"`
+}
+
+// StreamCancelled is `cancelled`; the contract sends no time, so CancelledAt is the ledger close time.
+type StreamCancelled struct {
+	ChainMeta   `json:"chain"`
+	StreamID    uint64 `json:"streamId"`
+	CancelledAt uint64 `json:"cancelledAt"`
+}
+
+// StreamCompleted is `completed`.
+type StreamCompleted struct {
+	ChainMeta `json:"chain"`
+	StreamID  uint64 `json:"streamId"`
+}
+
+// StreamClosed is `closed`: the contract deleted the stream's storage.
+type StreamClosed struct {
+	ChainMeta `json:"chain"`
+	StreamID  uint64 `json:"streamId"`
+}
+
+// Pause reasons the contract sends.
+const (
+	PauseOperational    = "Operational"
+	PauseAdministrative = "Administrative"
+	PauseEmergency      = "Emergency"
+	PauseCompliance     = "Compliance"
+)
+
+// StreamPaused is `paused`.
+type StreamPaused struct {
+	ChainMeta `json:"chain"`
+	StreamID  uint64 `json:"streamId"`
+	Reason    string `json:"reason"`
+}
+
+// StreamResumed is `resumed`.
+type StreamResumed struct {
+	ChainMeta `json:"chain"`
+	StreamID  uint64 `json:"streamId"`
+}
+
+// StreamRateUpdated is `rate_upd` (an increase).
+type StreamRateUpdated struct {
+	ChainMeta        `json:"chain"`
+	StreamID         uint64 `json:"streamId"`
+	OldRatePerSecond Amount `json:"oldRatePerSecond"`
+	NewRatePerSecond Amount `json:"newRatePerSecond"`
+	EffectiveTime    uint64 `json:"effectiveTime"`
+}
+
+// StreamRateDecreased is `rate_dec`.
+type StreamRateDecreased struct {
+	ChainMeta          `json:"chain"`
+	StreamID           uint64 `json:"streamId"`
+	OldRatePerSecond   Amount `json:"oldRatePerSecond"`
+	NewRatePerSecond   Amount `json:"newRatePerSecond"`
+	EffectiveTime      uint64 `json:"effectiveTime"`
+	CheckpointedAmount Amount `json:"checkpointedAmount"`
+	RefundAmount       Amount `json:"refundAmount"`
+}
+
+// StreamEndShortened is `end_shrt`.
+type StreamEndShortened struct {
+	ChainMeta    `json:"chain"`
+	StreamID     uint64 `json:"streamId"`
+	OldEndTime   uint64 `json:"oldEndTime"`
+	NewEndTime   uint64 `json:"newEndTime"`
+	RefundAmount Amount `json:"refundAmount"`
+}
+
+// StreamEndExtended is `end_ext`.
+type StreamEndExtended struct {
+	ChainMeta  `json:"chain"`
+	StreamID   uint64 `json:"streamId"`
+	OldEndTime uint64 `json:"oldEndTime"`
+	NewEndTime uint64 `json:"newEndTime"`
+}
+
+// StreamToppedUp is `top_up`.
+type StreamToppedUp struct {
+	ChainMeta        `json:"chain"`
+	StreamID         uint64 `json:"streamId"`
+	TopUpAmount      Amount `json:"topUpAmount"`
+	NewDepositAmount Amount `json:"newDepositAmount"`
+	NewEndTime       uint64 `json:"newEndTime"`
+}
+
+// StreamRecipientUpdated is `recp_upd`.
+type StreamRecipientUpdated struct {
+	ChainMeta    `json:"chain"`
+	StreamID     uint64  `json:"streamId"`
+	OldRecipient Address `json:"oldRecipient"`
+	NewRecipient Address `json:"newRecipient"`
+}
+
+// StreamCloned is `cloned`, emitted right after the `created` of the new stream; it belongs to the new stream.
+type StreamCloned struct {
+	ChainMeta             `json:"chain"`
+	NewStreamID           uint64  `json:"newStreamId"`
+	SourceStreamID        uint64  `json:"sourceStreamId"`
+	Sender                Address `json:"sender"`
+	Recipient             Address `json:"recipient"`
+	DepositAmount         Amount  `json:"depositAmount"`
+	RatePerSecond         Amount  `json:"ratePerSecond"`
+	StartTime             uint64  `json:"startTime"`
+	CliffTime             uint64  `json:"cliffTime"`
+	EndTime               uint64  `json:"endTime"`
+	WithdrawDustThreshold Amount  `json:"withdrawDustThreshold"`
+}
+
+// StreamKeeperCancelled is `kp_cncl`: a keeper cancelled a stream after its grace period, for a fee.
+type StreamKeeperCancelled struct {
+	ChainMeta       `json:"chain"`
+	StreamID        uint64  `json:"streamId"`
+	Keeper          Address `json:"keeper"`
+	KeeperFee       Amount  `json:"keeperFee"`
+	RecipientAmount Amount  `json:"recipientAmount"`
+	SenderRefund    Amount  `json:"senderRefund"`
+}
+
+// ContractEventObserved keeps a contract event that is not modelled (or could not be decoded) so that nothing
+// from the chain is ever dropped. Topic is the first topic when it is a Symbol; StreamID the second when it is a
+// u64. DecodeError says why a known topic could not be decoded.
+type ContractEventObserved struct {
+	ChainMeta   `json:"chain"`
+	Topic       string  `json:"topic,omitempty"`
+	StreamID    *uint64 `json:"streamId,omitempty"`
+	DecodeError string  `json:"decodeError,omitempty"`
+}
+
+// EventReverted compensates an event of an abandoned branch; the reverted event itself stays in the store.
+type EventReverted struct {
+	RevertedEventID string    `json:"revertedEventId"`
+	RevertedType    EventType `json:"revertedType"`
+	RevertedLedger  uint32    `json:"revertedLedger"`
+	ContractID      Address   `json:"contractId,omitempty"`
+	StreamID        *uint64   `json:"streamId,omitempty"`
+	Reason          string    `json:"reason"`
+	Fork            uint32    `json:"fork"`
+}
+
+// RevertReasonReorg is the reason of reversals caused by a chain reorganisation.
+const RevertReasonReorg = "reorg"
+
+// LedgerReplacement is one ledger of an abandoned branch and the ledger that replaced it.
+type LedgerReplacement struct {
+	Ledger  uint32 `json:"ledger"`
+	OldHash string `json:"oldHash"`
+	NewHash string `json:"newHash,omitempty"`
+}
+
+// ChainReorganized marks a reorganisation of the source chain at fork ledger Fork.
+type ChainReorganized struct {
+	NetworkID string              `json:"networkId"`
+	Fork      uint32              `json:"fork"`
+	OldTip    uint32              `json:"oldTip"`
+	NewTip    uint32              `json:"newTip"`
+	Replaced  []LedgerReplacement `json:"replaced"`
+}
+
+// LedgerClosed marks a ledger as ingested, with its place in the hash chain.
+type LedgerClosed struct {
+	NetworkID    string    `json:"networkId"`
+	Ledger       uint32    `json:"ledger"`
+	Hash         string    `json:"hash"`
+	PreviousHash string    `json:"previousHash"`
+	ClosedAt     time.Time `json:"closedAt"`
+	EventCount   int       `json:"eventCount"`
+}
+
+func (*StreamCreated) Type() EventType          { return TypeStreamCreated }
+func (*StreamWithdrawn) Type() EventType        { return TypeStreamWithdrawn }
+func (*StreamCancelled) Type() EventType        { return TypeStreamCancelled }
+func (*StreamCompleted) Type() EventType        { return TypeStreamCompleted }
+func (*StreamClosed) Type() EventType           { return TypeStreamClosed }
+func (*StreamPaused) Type() EventType           { return TypeStreamPaused }
+func (*StreamResumed) Type() EventType          { return TypeStreamResumed }
+func (*StreamRateUpdated) Type() EventType      { return TypeStreamRateUpdated }
+func (*StreamRateDecreased) Type() EventType    { return TypeStreamRateDecreased }
+func (*StreamEndShortened) Type() EventType     { return TypeStreamEndShortened }
+func (*StreamEndExtended) Type() EventType      { return TypeStreamEndExtended }
+func (*StreamToppedUp) Type() EventType         { return TypeStreamToppedUp }
+func (*StreamRecipientUpdated) Type() EventType { return TypeStreamRecipientUpdated }
+func (*StreamCloned) Type() EventType           { return TypeStreamCloned }
+func (*StreamKeeperCancelled) Type() EventType  { return TypeStreamKeeperCancelled }
+func (*ContractEventObserved) Type() EventType  { return TypeContractEventObserved }
+func (*EventReverted) Type() EventType          { return TypeEventReverted }
+func (*ChainReorganized) Type() EventType       { return TypeChainReorganized }
+func (*LedgerClosed) Type() EventType           { return TypeLedgerClosed }
+
+func ref(m *ChainMeta, id uint64) StreamRef { return StreamRef{ContractID: m.ContractID, StreamID: id} }
+
+func (e *StreamCreated) StreamRef() StreamRef          { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamWithdrawn) StreamRef() StreamRef        { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamCancelled) StreamRef() StreamRef        { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamCompleted) StreamRef() StreamRef        { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamClosed) StreamRef() StreamRef           { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamPaused) StreamRef() StreamRef           { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamResumed) StreamRef() StreamRef          { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamRateUpdated) StreamRef() StreamRef      { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamRateDecreased) StreamRef() StreamRef    { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamEndShortened) StreamRef() StreamRef     { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamEndExtended) StreamRef() StreamRef      { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamToppedUp) StreamRef() StreamRef         { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamRecipientUpdated) StreamRef() StreamRef { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamCloned) StreamRef() StreamRef           { return ref(&e.ChainMeta, e.NewStreamID) }
+func (e *StreamKeeperCancelled) StreamRef() StreamRef  { return ref(&e.ChainMeta, e.StreamID) }
+
+// StreamOf tells which payment stream an event belongs to, if any: stream events, observed events whose second
+// topic is a stream id, and reversals of either.
+func StreamOf(e Event) (StreamRef, bool) {
+	switch v := e.(type) {
+	case StreamScoped:
+		return v.StreamRef(), true
+	case *ContractEventObserved:
+		if v.StreamID != nil {
+			return ref(&v.ChainMeta, *v.StreamID), true
+		}
+	case *EventReverted:
+		if v.StreamID != nil {
+			return StreamRef{ContractID: v.ContractID, StreamID: *v.StreamID}, true
+		}
+	}
+	return StreamRef{}, false
+}
+
+// Decoding errors.
+var (
+	ErrUnknownEventType   = errors.New("unknown event type")
+	ErrUnsupportedSchema  = errors.New("unsupported event schema version")
+	ErrMalformedEventJSON = errors.New("malformed event JSON")
+)
+
+type envelope struct {
+	Type          EventType       `json:"type"`
+	SchemaVersion int             `json:"schemaVersion"`
+	Event         json.RawMessage `json:"event"`
+}
+
+// Marshal encodes e in the stable stored form {"type", "schemaVersion", "event"}.
+func Marshal(e Event) ([]byte, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", e.Type(), err)
+	}
+	return json.Marshal(envelope{Type: e.Type(), SchemaVersion: SchemaVersion, Event: body})
+}
+
+// Unmarshal decodes the stored form written by Marshal.
+func Unmarshal(data []byte) (Event, error) {
+	var env envelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformedEventJSON, err)
+	}
+	if env.SchemaVersion < 1 || env.SchemaVersion > SchemaVersion {
+		return nil, fmt.Errorf("%w: %s v%d (this build reads up to v%d)", ErrUnsupportedSchema, env.Type,
+			env.SchemaVersion, SchemaVersion)
+	}
+	e := newEvent(env.Type)
+	if e == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, env.Type)
+	}
+	if err := json.Unmarshal(env.Event, e); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrMalformedEventJSON, env.Type, err)
+	}
+	return e, nil
+}
+
+func newEvent(t EventType) Event {
+	switch t {
+	case TypeStreamCreated:
+		return &StreamCreated{}
+	case TypeStreamWithdrawn:
+		return &StreamWithdrawn{}
+	case TypeStreamCancelled:
+		return &StreamCancelled{}
+	case TypeStreamCompleted:
+		return &StreamCompleted{}
+	case TypeStreamClosed:
+		return &StreamClosed{}
+	case TypeStreamPaused:
+		return &StreamPaused{}
+	case TypeStreamResumed:
+		return &StreamResumed{}
+	case TypeStreamRateUpdated:
+		return &StreamRateUpdated{}
+	case TypeStreamRateDecreased:
+		return &StreamRateDecreased{}
+	case TypeStreamEndShortened:
+		return &StreamEndShortened{}
+	case TypeStreamEndExtended:
+		return &StreamEndExtended{}
+	case TypeStreamToppedUp:
+		return &StreamToppedUp{}
+	case TypeStreamRecipientUpdated:
+		return &StreamRecipientUpdated{}
+	case TypeStreamCloned:
+		return &StreamCloned{}
+	case TypeStreamKeeperCancelled:
+		return &StreamKeeperCancelled{}
+	case TypeContractEventObserved:
+		return &ContractEventObserved{}
+	case TypeEventReverted:
+		return &EventReverted{}
+	case TypeChainReorganized:
+		return &ChainReorganized{}
+	case TypeLedgerClosed:
+		return &LedgerClosed{}
+	default:
+		return nil
+	}
+}

@@ -1,0 +1,323 @@
+// Package config reads streamledger's configuration from flags and environment variables.
+//
+// Every setting has a kebab-case flag and an UPPER_SNAKE environment variable (DESIGN §10); a flag given on the
+// command line wins over the environment. Validation happens once, at start, and every error names the setting
+// (flag and variable) so an operator can fix it without reading code. Secrets are never echoed back.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streamledger/streamledger/domain"
+)
+
+// Setting errors.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Stores and sources.
+const (
+	StoreEmbedded = "embedded"
+	StorePostgres = "postgres"
+	StoreESDB     = "esdb"
+
+	SourceSim  = "sim"
+	SourceRPC  = "rpc"
+	SourcePush = "push"
+
+	TestnetPassphrase = "Test SDF Network ; September 2015"
+)
+
+// APIKey is one entry of API_KEYS.
+type APIKey struct {
+	Key      string   `json:"key"`
+	ClientID string   `json:"clientId"`
+	Scopes   []string `json:"scopes"`
+}
+
+// Config is the whole configuration of `streamledger serve` and the commands that share its settings.
+type Config struct {
+	ListenAddr          string
+	Store               string
+	DataDir             string
+	DatabaseURL         string
+	EventStoreURL       string
+	Source              string
+	RPCURL              string
+	NetworkPassphrase   string
+	ContractIDs         []domain.Address
+	StartLedger         uint32
+	SafetyMargin        uint32
+	SimSeed             uint64
+	SimStreams          int
+	SimLedgers          uint32
+	SimLedgerInterval   time.Duration
+	SimReorgs           bool
+	SimReorgEvery       uint32
+	SimReorgDepth       uint32
+	SimDeepReorgAt      uint32
+	APIKeys             []APIKey
+	PublicReads         bool
+	MetricsToken        string
+	WSAuthRequired      bool
+	WebhookAllowPrivate bool
+	CursorSecret        string
+	AuditSigningKey     string
+	LogLevel            slog.Level
+}
+
+// Settings binds a Config to a FlagSet, each flag paired with its environment variable.
+type Settings struct {
+	fs  *flag.FlagSet
+	cfg *Config
+
+	contractIDs, apiKeys, logLevel string
+	simReorgDepth                  int64
+	env                            map[string]string // flag name → env var
+	secret                         map[string]bool
+}
+
+// Register adds every setting of Config to fs.
+func Register(fs *flag.FlagSet) *Settings {
+	s := &Settings{fs: fs, cfg: &Config{}, env: map[string]string{}, secret: map[string]bool{}}
+	c := s.cfg
+	s.str(&c.ListenAddr, "listen-addr", ":3000", "HTTP and WebSocket listen address", false)
+	s.str(&c.Store, "store", StoreEmbedded, "event store: embedded, postgres or esdb", false)
+	s.str(&c.DataDir, "data-dir", "./data", "directory of the embedded store and the audit signing key", false)
+	s.str(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (events with --store postgres, read models with postgres and esdb)", true)
+	s.str(&c.EventStoreURL, "eventstore-url", "", "EventStoreDB connection string (esdb://…)", true)
+	s.str(&c.Source, "source", SourceSim, "ledger source: sim, rpc or push", false)
+	s.str(&c.RPCURL, "rpc-url", "", "Stellar RPC URL (with --source rpc)", false)
+	s.str(&c.NetworkPassphrase, "network-passphrase", TestnetPassphrase, "network passphrase", false)
+	s.str(&s.contractIDs, "contract-ids", "", "Fluxora contract ids (C…), comma-separated", false)
+	s.uint32(&c.StartLedger, "start-ledger", 0, "first ledger to ingest with --source rpc")
+	s.uint32(&c.SafetyMargin, "safety-margin", 1, "ledgers behind the tip before an event is final")
+	fs.Uint64Var(&c.SimSeed, "sim-seed", 1, "simulator seed")
+	s.bind("sim-seed", false)
+	fs.IntVar(&c.SimStreams, "sim-streams", 50, "simulated payment streams")
+	s.bind("sim-streams", false)
+	s.uint32(&c.SimLedgers, "sim-ledgers", 0, "stop producing after this ledger (0: endless)")
+	fs.DurationVar(&c.SimLedgerInterval, "sim-ledger-interval", time.Second, "simulated ledger close interval")
+	s.bind("sim-ledger-interval", false)
+	fs.BoolVar(&c.SimReorgs, "sim-reorgs", true, "simulate reorgs (false: only the final canonical chain)")
+	s.bind("sim-reorgs", false)
+	s.uint32(&c.SimReorgEvery, "sim-reorg-every", 25, "a simulated reorg every N ledgers")
+	fs.Int64Var(&s.simReorgDepth, "sim-reorg-depth", -1, "deepest simulated reorg (default: the safety margin)")
+	s.bind("sim-reorg-depth", false)
+	s.uint32(&c.SimDeepReorgAt, "sim-deep-reorg-at", 0, "simulate one reorg deeper than the margin at this ledger")
+	s.str(&s.apiKeys, "api-keys", "", `API keys, JSON: [{"key","clientId","scopes":[…]}]`, true)
+	fs.BoolVar(&c.PublicReads, "public-reads", true, "stream reads without an API key")
+	s.bind("public-reads", false)
+	s.str(&c.MetricsToken, "metrics-token", "", "bearer token for /metrics (otherwise loopback only)", true)
+	fs.BoolVar(&c.WSAuthRequired, "ws-auth-required", false, "require an API key on /ws/streams")
+	s.bind("ws-auth-required", false)
+	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", false, "allow webhooks to private and loopback addresses")
+	s.bind("webhook-allow-private", false)
+	s.str(&c.CursorSecret, "cursor-secret", "", "HMAC key of pagination cursors (default: generated per start)", true)
+	s.str(&c.AuditSigningKey, "audit-signing-key", "", "audit checkpoint signing key (default: generated once in the data dir)", true)
+	s.str(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error", false)
+	return s
+}
+
+// EnvName is the environment variable of a flag: listen-addr → LISTEN_ADDR.
+func EnvName(flagName string) string {
+	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (s *Settings) bind(name string, secret bool) {
+	s.env[name] = EnvName(name)
+	if secret {
+		s.secret[name] = true
+	}
+	f := s.fs.Lookup(name)
+	f.Usage += " [$" + EnvName(name) + "]"
+}
+
+func (s *Settings) str(p *string, name, def, usage string, secret bool) {
+	s.fs.StringVar(p, name, def, usage)
+	s.bind(name, secret)
+}
+
+func (s *Settings) uint32(p *uint32, name string, def uint32, usage string) {
+	s.fs.Func(name, fmt.Sprintf("%s (default %d)", usage, def), func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return fmt.Errorf("want a whole number from 0 to %d", uint32(math.MaxUint32))
+		}
+		*p = uint32(n)
+		return nil
+	})
+	*p = def
+	s.bind(name, false)
+}
+
+// Load fills the Config: flags already parsed by fs.Parse win; the environment fills the rest; then it validates.
+func (s *Settings) Load(lookupEnv func(string) (string, bool)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	given := map[string]bool{}
+	s.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	for name, env := range s.env {
+		if given[name] {
+			continue
+		}
+		if v, ok := lookupEnv(env); ok {
+			if err := s.fs.Set(name, v); err != nil {
+				errs = append(errs, s.settingError(name, v, unwrapFlagErr(err)))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s.cfg, nil
+}
+
+func unwrapFlagErr(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
+
+func (s *Settings) settingError(name, value string, reason error) error {
+	shown := fmt.Sprintf("%q", value)
+	if s.secret[name] && value != "" {
+		shown = "(redacted)"
+	}
+	return fmt.Errorf("%w: --%s / %s = %s: %v", ErrInvalid, name, EnvName(name), shown, reason)
+}
+
+func (s *Settings) validate() error {
+	c := s.cfg
+	var errs []error
+	bad := func(name string, value string, format string, args ...any) {
+		errs = append(errs, s.settingError(name, value, fmt.Errorf(format, args...)))
+	}
+	switch c.Store {
+	case StoreEmbedded:
+	case StorePostgres:
+		if c.DatabaseURL == "" {
+			bad("database-url", "", "required with --store postgres")
+		}
+	case StoreESDB:
+		if c.EventStoreURL == "" {
+			bad("eventstore-url", "", "required with --store esdb")
+		}
+		if c.DatabaseURL == "" {
+			bad("database-url", "", "required with --store esdb (read models live in PostgreSQL)")
+		}
+	default:
+		bad("store", c.Store, "want embedded, postgres or esdb")
+	}
+	if c.Store == StoreEmbedded && c.DataDir == "" {
+		bad("data-dir", "", "required with the embedded store")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("database-url", c.DatabaseURL, "want a postgres:// URL")
+	}
+	if c.EventStoreURL != "" && !strings.HasPrefix(c.EventStoreURL, "esdb://") && !strings.HasPrefix(c.EventStoreURL, "esdb+discover://") {
+		bad("eventstore-url", c.EventStoreURL, "want an esdb:// connection string")
+	}
+	for _, id := range strings.Split(s.contractIDs, ",") {
+		if id = strings.TrimSpace(id); id == "" {
+			continue
+		}
+		a, err := domain.ParseAddressOf(id, domain.ContractAddress)
+		if err != nil {
+			bad("contract-ids", s.contractIDs, "%v", err)
+			continue
+		}
+		c.ContractIDs = append(c.ContractIDs, a)
+	}
+	switch c.Source {
+	case SourceSim, SourcePush:
+	case SourceRPC:
+		if c.RPCURL == "" {
+			bad("rpc-url", "", "required with --source rpc")
+		} else if !strings.HasPrefix(c.RPCURL, "http://") && !strings.HasPrefix(c.RPCURL, "https://") {
+			bad("rpc-url", c.RPCURL, "want an http:// or https:// URL")
+		}
+		if len(c.ContractIDs) == 0 {
+			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source rpc")
+		}
+	default:
+		bad("source", c.Source, "want sim, rpc or push")
+	}
+	if c.NetworkPassphrase == "" {
+		bad("network-passphrase", "", "must not be empty")
+	}
+	if c.SimStreams < 1 {
+		bad("sim-streams", fmt.Sprint(c.SimStreams), "want at least 1")
+	}
+	if c.SimLedgerInterval < 0 {
+		bad("sim-ledger-interval", c.SimLedgerInterval.String(), "must not be negative")
+	}
+	if c.SimReorgEvery == 0 {
+		bad("sim-reorg-every", "0", "want at least 1")
+	}
+	switch {
+	case s.simReorgDepth < 0:
+		c.SimReorgDepth = c.SafetyMargin // deeper would halt ingestion, which only SIM_DEEP_REORG_AT asks for
+	case s.simReorgDepth > math.MaxUint32:
+		bad("sim-reorg-depth", fmt.Sprint(s.simReorgDepth), "too large")
+	default:
+		c.SimReorgDepth = uint32(s.simReorgDepth)
+	}
+	if s.apiKeys != "" {
+		if err := json.Unmarshal([]byte(s.apiKeys), &c.APIKeys); err != nil {
+			bad("api-keys", s.apiKeys, "want a JSON list of {key, clientId, scopes}: %v", err)
+		}
+		for i, k := range c.APIKeys {
+			if len(k.Key) < 16 || k.ClientID == "" {
+				bad("api-keys", s.apiKeys, "entry %d needs a key of at least 16 characters and a clientId", i)
+			}
+			for _, scope := range k.Scopes {
+				if !validScope(scope) {
+					bad("api-keys", s.apiKeys, "entry %d (%s) has unknown scope %q", i, k.ClientID, scope)
+				}
+			}
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(s.logLevel)); err != nil {
+		bad("log-level", s.logLevel, "want debug, info, warn or error")
+	}
+	return errors.Join(errs...)
+}
+
+// Scopes lists what an API key may be allowed to do (DESIGN §6).
+func Scopes() []string {
+	return []string{"streams:read", "audit:read", "webhooks:admin", "ingest:write", "admin"}
+}
+
+func validScope(s string) bool { return slices.Contains(Scopes(), s) }
+
+// Summary lists every setting as the program sees it, secrets redacted, for the start-up log.
+func (s *Settings) Summary() []slog.Attr {
+	var attrs []slog.Attr
+	s.fs.VisitAll(func(f *flag.Flag) {
+		if _, ok := s.env[f.Name]; !ok {
+			return
+		}
+		v := f.Value.String()
+		if s.secret[f.Name] && v != "" {
+			v = "(redacted)"
+		}
+		attrs = append(attrs, slog.String(EnvName(f.Name), v))
+	})
+	return attrs
+}

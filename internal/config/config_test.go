@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+const contract = "CA3D5KRYM6CB7OWQ6TWYRR3Z4T7GNZLKERYNZGGA5SOAOPIFY6YQGAXE"
+
+func load(t *testing.T, args []string, env map[string]string) (*Config, *Settings, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	s := Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, s, err
+	}
+	cfg, err := s.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return cfg, s, err
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, _, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ListenAddr != ":3000" || cfg.Store != StoreEmbedded || cfg.DataDir != "./data" || cfg.Source != SourceSim ||
+		cfg.SafetyMargin != 1 || cfg.SimSeed != 1 || cfg.SimStreams != 50 || cfg.SimLedgers != 0 ||
+		cfg.SimLedgerInterval != time.Second || !cfg.SimReorgs || cfg.SimReorgEvery != 25 || cfg.SimReorgDepth != 1 ||
+		!cfg.PublicReads || cfg.NetworkPassphrase != TestnetPassphrase || cfg.LogLevel != slog.LevelInfo {
+		t.Fatalf("defaults %+v", cfg)
+	}
+}
+
+func TestEnvironmentAndFlagPrecedence(t *testing.T) {
+	cfg, _, err := load(t, []string{"--safety-margin", "4"}, map[string]string{
+		"SAFETY_MARGIN": "9", "STORE": "postgres", "DATABASE_URL": "postgres://u:p@h/db", "SIM_REORGS": "false",
+		"CONTRACT_IDS": contract + ", " + contract, "LOG_LEVEL": "debug", "SIM_LEDGER_INTERVAL": "250ms",
+		"API_KEYS": `[{"key":"0123456789abcdef","clientId":"ops","scopes":["admin","audit:read"]}]`,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SafetyMargin != 4 {
+		t.Errorf("the flag must win over the environment: %d", cfg.SafetyMargin)
+	}
+	if cfg.SimReorgDepth != 4 {
+		t.Errorf("reorg depth defaults to the margin: %d", cfg.SimReorgDepth)
+	}
+	if cfg.Store != StorePostgres || cfg.SimReorgs || len(cfg.ContractIDs) != 2 || cfg.LogLevel != slog.LevelDebug ||
+		cfg.SimLedgerInterval != 250*time.Millisecond || len(cfg.APIKeys) != 1 || cfg.APIKeys[0].ClientID != "ops" {
+		t.Errorf("config %+v", cfg)
+	}
+}
+
+func TestInvalidSettingsAreNamed(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"STORE": "mysql"}, []string{"--store / STORE", `"mysql"`}},
+		{map[string]string{"STORE": "postgres"}, []string{"--database-url / DATABASE_URL", "required"}},
+		{map[string]string{"STORE": "esdb"}, []string{"EVENTSTORE_URL", "DATABASE_URL"}},
+		{map[string]string{"STORE": "esdb", "EVENTSTORE_URL": "http://x", "DATABASE_URL": "mysql://secret@x"}, []string{"esdb://", "(redacted)"}},
+		{map[string]string{"SOURCE": "rpc"}, []string{"RPC_URL", "CONTRACT_IDS"}},
+		{map[string]string{"SOURCE": "rpc", "RPC_URL": "ftp://x", "CONTRACT_IDS": contract}, []string{"RPC_URL", "http"}},
+		{map[string]string{"SOURCE": "carrier-pigeon"}, []string{"--source / SOURCE"}},
+		{map[string]string{"CONTRACT_IDS": "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"}, []string{"CONTRACT_IDS", "wrong kind"}},
+		{map[string]string{"SAFETY_MARGIN": "-1"}, []string{"--safety-margin / SAFETY_MARGIN", "whole number"}},
+		{map[string]string{"SIM_STREAMS": "0"}, []string{"SIM_STREAMS"}},
+		{map[string]string{"SIM_STREAMS": "many"}, []string{"SIM_STREAMS"}},
+		{map[string]string{"SIM_LEDGER_INTERVAL": "-1s"}, []string{"SIM_LEDGER_INTERVAL"}},
+		{map[string]string{"SIM_REORG_EVERY": "0"}, []string{"SIM_REORG_EVERY"}},
+		{map[string]string{"SIM_REORG_DEPTH": "99999999999"}, []string{"SIM_REORG_DEPTH"}},
+		{map[string]string{"SIM_REORGS": "maybe"}, []string{"SIM_REORGS"}},
+		{map[string]string{"NETWORK_PASSPHRASE": ""}, []string{"NETWORK_PASSPHRASE"}},
+		{map[string]string{"DATA_DIR": ""}, []string{"DATA_DIR"}},
+		{map[string]string{"API_KEYS": "[{"}, []string{"API_KEYS", "(redacted)"}},
+		{map[string]string{"API_KEYS": `[{"key":"short","clientId":"a"}]`}, []string{"API_KEYS", "16 characters"}},
+		{map[string]string{"API_KEYS": `[{"key":"0123456789abcdef","clientId":"a","scopes":["root"]}]`}, []string{"API_KEYS", `"root"`}},
+		{map[string]string{"LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
+	}
+	for _, tt := range tests {
+		_, _, err := load(t, nil, tt.env)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%v: error %v is not ErrInvalid", tt.env, err)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%v: error %q does not mention %q", tt.env, err, w)
+			}
+		}
+		if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "0123456789abcdef") {
+			t.Errorf("%v: error leaks a secret: %v", tt.env, err)
+		}
+	}
+}
+
+func TestSummaryRedactsSecrets(t *testing.T) {
+	_, s, err := load(t, nil, map[string]string{"DATABASE_URL": "postgres://u:hunter2@h/db", "METRICS_TOKEN": "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range s.Summary() {
+		got[a.Key] = a.Value.String()
+	}
+	if got["DATABASE_URL"] != "(redacted)" || got["METRICS_TOKEN"] != "(redacted)" || got["STORE"] != "embedded" || got["CURSOR_SECRET"] != "" {
+		t.Fatalf("summary %v", got)
+	}
+	if len(got) < 25 {
+		t.Fatalf("summary lists %d settings", len(got))
+	}
+}
