@@ -27,9 +27,12 @@ func TestParseAddress(t *testing.T) {
 		{"empty", "", 0, ErrAddressEmpty},
 		{"bad checksum", string(flipped), 0, ErrAddressInvalid},
 		{"truncated", testAccount[:40], 0, ErrAddressInvalid},
-		{"lowercase", "gaazi4tcr3ty5ojhctjc2a4qsy6cjwjh5iajtgkin2er7lbnvkoccwn7", 0, ErrAddressInvalid},
+		{"lowercase", "Gaazi4tcr3ty5ojhctjc2a4qsy6cjwjh5iajtgkin2er7lbnvkoccwn7", 0, ErrAddressInvalid},
 		{"not base32", "G!AZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7", 0, ErrAddressInvalid},
 		{"secret seed", "SBU2RRGLXH3E5CQHTD3ODLDF2BWDCYUSSBLLZ5GNW7JXHDIYKXZWHOKR", 0, ErrAddressWrongKind},
+		{"muxed account", "MA7QYNF7SOWQ3GLR2BGMZEHXAVIRZA4KVWLTJJFC7MGXUA74P7UJVAAAAAAAAAAAAAGZ6", 0, ErrAddressWrongKind},
+		{"account bytes under a contract prefix", "C" + testAccount[1:], 0, ErrAddressInvalid},
+		{"short input the SDK panics on", "G\r2222", 0, ErrAddressInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

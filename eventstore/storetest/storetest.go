@@ -1,0 +1,611 @@
+// Package storetest is the conformance suite of eventstore.Store: every backend runs it, so every backend behaves
+// the same (DESIGN §3).
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/streamledger/streamledger/eventstore"
+)
+
+// Harness opens stores of one backend.
+type Harness struct {
+	// Open returns a new, empty store; the harness closes and removes it when the test ends.
+	Open func(t *testing.T) eventstore.Store
+	// Reopen closes s and opens the same storage again, as a restart (embedded) or reconnect (server) would.
+	Reopen func(t *testing.T, s eventstore.Store) eventstore.Store
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, h Harness) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h Harness)
+	}{
+		{"ExpectedVersion", testExpectedVersion},
+		{"AtomicMultiStreamBatch", testAtomicBatch},
+		{"Idempotency", testIdempotency},
+		{"OrderAndVersions", testOrderAndVersions},
+		{"DataRoundTrip", testDataRoundTrip},
+		{"BadInput", testBadInput},
+		{"Subscribe", testSubscribe},
+		{"SubscribeCancel", testSubscribeCancel},
+		{"ConcurrentAppendersNoSkips", testConcurrentNoSkips},
+		{"Reopen", testReopen},
+		{"LongStreamPaged", testLongStream},
+		{"Closed", testClosed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.fn(t, h) })
+	}
+}
+
+// Event makes a valid event with a fresh id and a small JSON body.
+func Event(typ string, n int) eventstore.NewEvent {
+	return eventstore.NewEvent{ID: uuid.NewString(), Type: typ, Data: fmt.Appendf(nil, `{"n":%d}`, n)}
+}
+
+func events(n int) []eventstore.NewEvent {
+	out := make([]eventstore.NewEvent, n)
+	for i := range out {
+		out[i] = Event("Test", i)
+	}
+	return out
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func mustAppend(t *testing.T, s eventstore.Store, stream string, exp eventstore.ExpectedVersion, evs ...eventstore.NewEvent) eventstore.AppendResult {
+	t.Helper()
+	res, err := s.Append(ctxT(t), stream, exp, evs...)
+	if err != nil {
+		t.Fatalf("append to %s: %v", stream, err)
+	}
+	return res
+}
+
+func readAll(t *testing.T, s eventstore.Store) []eventstore.Recorded {
+	t.Helper()
+	var out []eventstore.Recorded
+	var after eventstore.Position
+	for {
+		page, err := s.ReadAll(ctxT(t), after, 500)
+		if err != nil {
+			t.Fatalf("read all: %v", err)
+		}
+		if len(page) == 0 {
+			return out
+		}
+		out = append(out, page...)
+		after = page[len(page)-1].Position
+	}
+}
+
+func readStream(t *testing.T, s eventstore.Store, stream string) []eventstore.Recorded {
+	t.Helper()
+	recs, err := s.ReadStream(ctxT(t), stream, 0, 1_000_000)
+	if err != nil {
+		t.Fatalf("read %s: %v", stream, err)
+	}
+	return recs
+}
+
+func head(t *testing.T, s eventstore.Store) eventstore.Position {
+	t.Helper()
+	h, err := s.Head(ctxT(t))
+	if err != nil {
+		t.Fatalf("head: %v", err)
+	}
+	return h
+}
+
+func testExpectedVersion(t *testing.T, h Harness) {
+	s := h.Open(t)
+	ctx := ctxT(t)
+	res := mustAppend(t, s, "a", eventstore.NoStream, events(2)...)
+	if res.LastVersion != 1 || res.Events[0].Version != 0 || res.Events[1].Version != 1 {
+		t.Fatalf("first append: %+v", res)
+	}
+	wrong := []struct {
+		stream string
+		exp    eventstore.ExpectedVersion
+	}{
+		{"a", eventstore.NoStream},
+		{"a", eventstore.Exact(0)},
+		{"a", eventstore.Exact(2)},
+		{"b", eventstore.Exact(0)},
+	}
+	for _, w := range wrong {
+		before := head(t, s)
+		_, err := s.Append(ctx, w.stream, w.exp, Event("Test", 9))
+		if !errors.Is(err, eventstore.ErrWrongVersion) {
+			t.Fatalf("append to %s expecting %s: error %v, want ErrWrongVersion", w.stream, w.exp, err)
+		}
+		if head(t, s) != before {
+			t.Fatalf("a refused append wrote something")
+		}
+	}
+	mustAppend(t, s, "a", eventstore.Exact(1), Event("Test", 2))
+	res = mustAppend(t, s, "a", eventstore.Any, Event("Test", 3))
+	if res.LastVersion != 3 {
+		t.Fatalf("append with Any: %+v", res)
+	}
+	mustAppend(t, s, "b", eventstore.Any, Event("Test", 0))
+	if got := len(readStream(t, s, "a")); got != 4 {
+		t.Fatalf("stream a has %d events", got)
+	}
+}
+
+func testAtomicBatch(t *testing.T, h Harness) {
+	s := h.Open(t)
+	ctx := ctxT(t)
+	mustAppend(t, s, "x", eventstore.NoStream, Event("Test", 0))
+	_, err := s.AppendMany(ctx, []eventstore.StreamAppend{
+		{Stream: "y", Expected: eventstore.NoStream, Events: events(3)},
+		{Stream: "x", Expected: eventstore.NoStream, Events: events(1)}, // wrong
+	})
+	if !errors.Is(err, eventstore.ErrWrongVersion) {
+		t.Fatalf("error %v, want ErrWrongVersion", err)
+	}
+	if len(readStream(t, s, "y")) != 0 || head(t, s) != 1 {
+		t.Fatal("a refused batch was partly written")
+	}
+	res, err := s.AppendMany(ctx, []eventstore.StreamAppend{
+		{Stream: "y", Expected: eventstore.NoStream, Events: events(3)},
+		{Stream: "x", Expected: eventstore.Exact(0), Events: events(2)},
+		{Stream: "y", Expected: eventstore.Exact(2), Events: events(1)}, // sees the batch's own earlier part
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].LastVersion != 2 || res[1].LastVersion != 2 || res[2].LastVersion != 3 {
+		t.Fatalf("results %+v", res)
+	}
+	all := readAll(t, s)
+	if len(all) != 7 {
+		t.Fatalf("%d events", len(all))
+	}
+	// Global order follows the batch order.
+	want := []string{"x", "y", "y", "y", "x", "x", "y"}
+	for i, r := range all {
+		if r.Stream != want[i] {
+			t.Fatalf("event %d is in %s, want %s", i, r.Stream, want[i])
+		}
+	}
+}
+
+func testIdempotency(t *testing.T, h Harness) {
+	s := h.Open(t)
+	ctx := ctxT(t)
+	evs := events(3)
+	first := mustAppend(t, s, "s", eventstore.NoStream, evs...)
+	again := mustAppend(t, s, "s", eventstore.NoStream, evs...) // wrong version, but every id is stored: a no-op
+	for i := range evs {
+		if !again.Events[i].Duplicate || again.Events[i].Position != first.Events[i].Position || again.Events[i].Version != first.Events[i].Version {
+			t.Fatalf("re-append reported %+v, first %+v", again.Events[i], first.Events[i])
+		}
+	}
+	if head(t, s) != 3 {
+		t.Fatalf("re-append wrote events: head %d", head(t, s))
+	}
+	upper := evs[0]
+	upper.ID = strings.ToUpper(upper.ID)
+	if res := mustAppend(t, s, "s", eventstore.Any, upper); !res.Events[0].Duplicate {
+		t.Fatal("an upper-case id is the same id")
+	}
+	fresh := Event("Test", 4)
+	mixed := mustAppend(t, s, "s", eventstore.Exact(2), evs[2], fresh)
+	if !mixed.Events[0].Duplicate || mixed.Events[0].Position != first.Events[2].Position ||
+		mixed.Events[1].Duplicate || mixed.Events[1].Version != 3 || mixed.LastVersion != 3 {
+		t.Fatalf("mixed batch %+v", mixed)
+	}
+	if _, err := s.Append(ctx, "other", eventstore.Any, evs[1]); !errors.Is(err, eventstore.ErrIDConflict) {
+		t.Fatalf("id of another stream: %v, want ErrIDConflict", err)
+	}
+	if got := readAll(t, s); len(got) != 4 {
+		t.Fatalf("%d events stored, want 4", len(got))
+	}
+}
+
+func testOrderAndVersions(t *testing.T, h Harness) {
+	s := h.Open(t)
+	r := rand.New(rand.NewPCG(7, 7))
+	for i := 0; i < 60; i++ {
+		stream := fmt.Sprintf("stream-%d", r.IntN(7))
+		mustAppend(t, s, stream, eventstore.Any, events(1+r.IntN(5))...)
+	}
+	all := readAll(t, s)
+	versions := map[string]eventstore.Version{}
+	for i, rec := range all {
+		if i > 0 && rec.Position <= all[i-1].Position {
+			t.Fatalf("positions not increasing: %d after %d", rec.Position, all[i-1].Position)
+		}
+		want, ok := versions[rec.Stream]
+		if !ok {
+			want = 0
+		}
+		if rec.Version != want {
+			t.Fatalf("%s: version %d, want %d", rec.Stream, rec.Version, want)
+		}
+		versions[rec.Stream] = want + 1
+	}
+	if head(t, s) != all[len(all)-1].Position {
+		t.Fatalf("head %d, last %d", head(t, s), all[len(all)-1].Position)
+	}
+	for stream, n := range versions {
+		recs := readStream(t, s, stream)
+		if eventstore.Version(len(recs)) != n {
+			t.Fatalf("%s: %d events, want %d", stream, len(recs), n)
+		}
+		mid, err := s.ReadStream(ctxT(t), stream, 2, 3)
+		if err != nil || (n > 2 && (len(mid) == 0 || mid[0].Version != 2 || len(mid) > 3)) {
+			t.Fatalf("%s from 2 max 3: %d events, %v", stream, len(mid), err)
+		}
+	}
+	if recs := readStream(t, s, "never-written"); len(recs) != 0 {
+		t.Fatalf("unknown stream has %d events", len(recs))
+	}
+	if page, err := s.ReadAll(ctxT(t), head(t, s), 10); err != nil || len(page) != 0 {
+		t.Fatalf("read after head: %d, %v", len(page), err)
+	}
+}
+
+func testDataRoundTrip(t *testing.T, h Harness) {
+	s := h.Open(t)
+	data := []byte(`{ "z": 1,  "a": [1.50, "x\u00e9"], "big": 170141183460469231731687303715884105727 }`)
+	meta := []byte(`{"causation":"c"}`)
+	e1 := eventstore.NewEvent{ID: uuid.NewString(), Type: "T1", Data: data, Metadata: meta}
+	e2 := eventstore.NewEvent{ID: uuid.NewString(), Type: "T2", Data: []byte(`{}`)}
+	before := time.Now().Add(-time.Second)
+	mustAppend(t, s, "rt", eventstore.NoStream, e1, e2)
+	recs := readStream(t, s, "rt")
+	all := readAll(t, s)
+	for _, got := range [][]eventstore.Recorded{recs, all} {
+		if !bytes.Equal(got[0].Data, data) || !bytes.Equal(got[0].Metadata, meta) || got[0].Type != "T1" || got[0].ID != e1.ID {
+			t.Fatalf("event changed in storage: %+v", got[0])
+		}
+		if got[1].Metadata != nil || string(got[1].Data) != `{}` {
+			t.Fatalf("empty metadata must read back as nil: %+v", got[1])
+		}
+		if got[0].RecordedAt.Location() != time.UTC || got[0].RecordedAt.Before(before) || got[0].Stream != "rt" {
+			t.Fatalf("recordedAt %v", got[0].RecordedAt)
+		}
+		if !got[0].RecordedAt.Equal(got[1].RecordedAt) && got[1].RecordedAt.Before(got[0].RecordedAt) {
+			t.Fatalf("recordedAt goes back in time")
+		}
+	}
+}
+
+func testBadInput(t *testing.T, h Harness) {
+	s := h.Open(t)
+	ctx := ctxT(t)
+	big := eventstore.NewEvent{ID: uuid.NewString(), Type: "Big", Data: []byte(`"` + strings.Repeat("x", eventstore.MaxEventSize) + `"`)}
+	tests := []struct {
+		name string
+		do   func() error
+		want error
+	}{
+		{"empty stream name", func() error { _, err := s.Append(ctx, "", eventstore.Any, Event("T", 0)); return err }, eventstore.ErrInvalidStream},
+		{"stream name with a space", func() error { _, err := s.Append(ctx, "a b", eventstore.Any, Event("T", 0)); return err }, eventstore.ErrInvalidStream},
+		{"oversized stream name", func() error {
+			_, err := s.Append(ctx, strings.Repeat("s", 513), eventstore.Any, Event("T", 0))
+			return err
+		}, eventstore.ErrInvalidStream},
+		{"empty batch", func() error { _, err := s.Append(ctx, "s", eventstore.Any); return err }, eventstore.ErrEmptyBatch},
+		{"empty multi batch", func() error { _, err := s.AppendMany(ctx, nil); return err }, eventstore.ErrEmptyBatch},
+		{"oversized event", func() error { _, err := s.Append(ctx, "s", eventstore.Any, big); return err }, eventstore.ErrEventTooLarge},
+		{"id not a uuid", func() error {
+			_, err := s.Append(ctx, "s", eventstore.Any, eventstore.NewEvent{ID: "42", Type: "T", Data: []byte(`{}`)})
+			return err
+		}, eventstore.ErrInvalidEvent},
+		{"no type", func() error {
+			_, err := s.Append(ctx, "s", eventstore.Any, eventstore.NewEvent{ID: uuid.NewString(), Data: []byte(`{}`)})
+			return err
+		}, eventstore.ErrInvalidEvent},
+		{"data not JSON", func() error {
+			_, err := s.Append(ctx, "s", eventstore.Any, eventstore.NewEvent{ID: uuid.NewString(), Type: "T", Data: []byte(`{`)})
+			return err
+		}, eventstore.ErrInvalidEvent},
+		{"metadata not JSON", func() error {
+			_, err := s.Append(ctx, "s", eventstore.Any, eventstore.NewEvent{ID: uuid.NewString(), Type: "T", Data: []byte(`1`), Metadata: []byte(`x`)})
+			return err
+		}, eventstore.ErrInvalidEvent},
+		{"same id twice in a batch", func() error {
+			e := Event("T", 0)
+			_, err := s.Append(ctx, "s", eventstore.Any, e, e)
+			return err
+		}, eventstore.ErrInvalidEvent},
+		{"invalid expected version", func() error { _, err := s.Append(ctx, "s", -3, Event("T", 0)); return err }, eventstore.ErrInvalidArgument},
+		{"negative from", func() error { _, err := s.ReadStream(ctx, "s", -1, 10); return err }, eventstore.ErrInvalidArgument},
+		{"zero max", func() error { _, err := s.ReadStream(ctx, "s", 0, 0); return err }, eventstore.ErrInvalidArgument},
+		{"read with empty stream name", func() error { _, err := s.ReadStream(ctx, "", 0, 10); return err }, eventstore.ErrInvalidStream},
+		{"read all with zero max", func() error { _, err := s.ReadAll(ctx, 0, 0); return err }, eventstore.ErrInvalidArgument},
+	}
+	for _, tt := range tests {
+		if err := tt.do(); !errors.Is(err, tt.want) {
+			t.Errorf("%s: error %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if head(t, s) != 0 {
+		t.Fatal("bad input wrote events")
+	}
+}
+
+// collect reads n events from a subscription or fails.
+func collect(t *testing.T, ch <-chan eventstore.Recorded, errs <-chan error, n int) []eventstore.Recorded {
+	t.Helper()
+	var out []eventstore.Recorded
+	deadline := time.After(30 * time.Second)
+	for len(out) < n {
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				t.Fatalf("subscription closed after %d of %d events: %v", len(out), n, <-errs)
+			}
+			out = append(out, r)
+		case <-deadline:
+			t.Fatalf("timed out after %d of %d events", len(out), n)
+		}
+	}
+	return out
+}
+
+func samePositions(t *testing.T, got, want []eventstore.Recorded) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d events, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Position != want[i].Position || got[i].ID != want[i].ID {
+			t.Fatalf("event %d: position %d id %s, want %d %s", i, got[i].Position, got[i].ID, want[i].Position, want[i].ID)
+		}
+	}
+}
+
+func testSubscribe(t *testing.T, h Harness) {
+	s := h.Open(t)
+	for i := 0; i < 10; i++ {
+		mustAppend(t, s, fmt.Sprintf("s%d", i%3), eventstore.Any, events(3)...)
+	}
+	stored := readAll(t, s)
+	for _, from := range []eventstore.Position{0, 14, head(t, s)} {
+		t.Run(fmt.Sprintf("from %d", from), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(ctxT(t))
+			defer cancel()
+			ch, errs := s.SubscribeAll(ctx, from)
+			past := collect(t, ch, errs, len(stored)-int(from))
+			samePositions(t, past, stored[from:])
+			// Live: appended after the catch-up finished.
+			evs := events(4)
+			mustAppend(t, s, fmt.Sprintf("live-%d", from), eventstore.NoStream, evs...)
+			live := collect(t, ch, errs, 4)
+			for i, r := range live {
+				if r.ID != evs[i].ID {
+					t.Fatalf("live event %d is %s, want %s", i, r.ID, evs[i].ID)
+				}
+			}
+			stored = readAll(t, s)
+		})
+	}
+	t.Run("hand-over while appending", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(ctxT(t))
+		defer cancel()
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				if _, err := s.Append(ctx, "handover", eventstore.Any, events(3)...); err != nil {
+					t.Errorf("append: %v", err)
+					return
+				}
+			}
+		}()
+		ch, errs := s.SubscribeAll(ctx, 0)
+		wg.Wait()
+		all := readAll(t, s)
+		samePositions(t, collect(t, ch, errs, len(all)), all)
+	})
+}
+
+func testSubscribeCancel(t *testing.T, h Harness) {
+	s := h.Open(t)
+	mustAppend(t, s, "c", eventstore.NoStream, events(5)...)
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	for i := 0; i < 20; i++ {
+		ctx, cancel := context.WithCancel(ctxT(t))
+		ch, errs := s.SubscribeAll(ctx, 0)
+		if i%2 == 0 {
+			collect(t, ch, errs, 5) // cancel while live and waiting
+		}
+		cancel() // and, on odd rounds, while the channel is full of undelivered events
+		deadline := time.After(10 * time.Second)
+		for open := true; open; {
+			select {
+			case _, open = <-ch:
+			case <-deadline:
+				t.Fatal("subscription did not end after cancel")
+			}
+		}
+		if err, ok := <-errs; ok && err != nil {
+			t.Fatalf("cancel reported an error: %v", err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after cancelling 20 subscriptions, %d before", n, before)
+	}
+}
+
+// testConcurrentNoSkips is the global-order guarantee under contention: 8 writers append random batches to random
+// streams, a random share of them cancelled mid-flight (rolled back, or not, depending on where the cancel lands),
+// while a subscriber reads live. The subscriber must see exactly the committed events, each once, in position
+// order: if it ever observed N+1 before N committed, N would be missing from what it saw.
+func testConcurrentNoSkips(t *testing.T, h Harness) {
+	s := h.Open(t)
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	ch, errs := s.SubscribeAll(ctx, 0)
+
+	type outcome struct {
+		ids []string
+		ok  bool
+	}
+	var mu sync.Mutex
+	var outcomes []outcome
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for i := 0; i < 40; i++ {
+				var batch []eventstore.StreamAppend
+				var ids []string
+				for k := 0; k < 1+r.IntN(3); k++ {
+					evs := events(1 + r.IntN(6))
+					for _, e := range evs {
+						ids = append(ids, e.ID)
+					}
+					batch = append(batch, eventstore.StreamAppend{Stream: fmt.Sprintf("w%d-%d", w, r.IntN(4)), Expected: eventstore.Any, Events: evs})
+				}
+				actx, acancel := context.WithCancel(ctx)
+				switch r.IntN(8) {
+				case 0:
+					acancel() // refused before it starts
+				case 1, 2:
+					time.AfterFunc(time.Duration(r.IntN(2000))*time.Microsecond, acancel) // lands anywhere
+				}
+				_, err := s.AppendMany(actx, batch)
+				acancel()
+				mu.Lock()
+				outcomes = append(outcomes, outcome{ids: ids, ok: err == nil})
+				mu.Unlock()
+				if err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil && !strings.Contains(err.Error(), "cancel") {
+					t.Errorf("append: %v", err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	committed := readAll(t, s)
+	seen := collect(t, ch, errs, len(committed))
+	samePositions(t, seen, committed)
+	for i := 1; i < len(seen); i++ {
+		if seen[i].Position <= seen[i-1].Position {
+			t.Fatalf("subscriber saw position %d after %d", seen[i].Position, seen[i-1].Position)
+		}
+	}
+	stored := map[string]bool{}
+	for _, r := range committed {
+		if stored[r.ID] {
+			t.Fatalf("event %s stored twice", r.ID)
+		}
+		stored[r.ID] = true
+	}
+	cancelled := 0
+	for _, o := range outcomes {
+		n := 0
+		for _, id := range o.ids {
+			if stored[id] {
+				n++
+			}
+		}
+		switch {
+		case o.ok && n != len(o.ids):
+			t.Fatalf("a successful batch is missing %d of %d events", len(o.ids)-n, len(o.ids))
+		case n != 0 && n != len(o.ids):
+			t.Fatalf("a batch was written in part: %d of %d events", n, len(o.ids))
+		case !o.ok:
+			cancelled++
+		}
+	}
+	t.Logf("%d batches, %d cancelled, %d events committed", len(outcomes), cancelled, len(committed))
+	select {
+	case extra := <-ch:
+		t.Fatalf("subscriber saw an extra event at %d", extra.Position)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func testReopen(t *testing.T, h Harness) {
+	s := h.Open(t)
+	evs := events(5)
+	mustAppend(t, s, "r", eventstore.NoStream, evs...)
+	mustAppend(t, s, "q", eventstore.NoStream, events(2)...)
+	before := readAll(t, s)
+	s = h.Reopen(t, s)
+	samePositions(t, readAll(t, s), before)
+	if res := mustAppend(t, s, "r", eventstore.Exact(4), evs[4], Event("T", 5)); !res.Events[0].Duplicate || res.LastVersion != 5 {
+		t.Fatalf("after reopen: %+v", res)
+	}
+	if head(t, s) != 8 {
+		t.Fatalf("head %d, want 8", head(t, s))
+	}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	defer cancel()
+	ch, errs := s.SubscribeAll(ctx, 7)
+	if got := collect(t, ch, errs, 1); got[0].Position != 8 || got[0].Version != 5 {
+		t.Fatalf("subscription after reopen: %+v", got[0])
+	}
+}
+
+func testLongStream(t *testing.T, h Harness) {
+	s := h.Open(t)
+	const total, batch = 100_000, 1000
+	for i := 0; i < total; i += batch {
+		mustAppend(t, s, "long", eventstore.Any, events(batch)...)
+	}
+	var v eventstore.Version
+	for {
+		page, err := s.ReadStream(ctxT(t), "long", v, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, r := range page {
+			if r.Version != v {
+				t.Fatalf("version %d, want %d", r.Version, v)
+			}
+			v++
+		}
+	}
+	if v != total {
+		t.Fatalf("read %d events, want %d", v, total)
+	}
+}
+
+func testClosed(t *testing.T, h Harness) {
+	s := h.Open(t)
+	mustAppend(t, s, "z", eventstore.NoStream, Event("T", 0))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(context.Background(), "z", eventstore.Any, Event("T", 1)); err == nil {
+		t.Fatal("append after close succeeded")
+	}
+	if _, err := s.ReadAll(context.Background(), 0, 10); err == nil {
+		t.Fatal("read after close succeeded")
+	}
+}
