@@ -1,0 +1,339 @@
+// Package bolt is the embedded event store: one bbolt file, durable (fsync on every commit), no server.
+//
+// Layout (all keys big-endian so that bbolt's byte order is numeric order):
+//
+//	log     position(8)                      → record
+//	streams stream name 0x00 version(8)      → position(8)
+//	ids     uuid(16)                         → position(8)
+//
+// Stream names never contain 0x00 (eventstore.ValidateStreamName refuses control characters), so the stream index
+// keys of one stream are contiguous and ordered by version. bbolt allows one writer at a time, which gives the
+// global order its no-skip guarantee for free: positions are assigned inside the single write transaction.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	bbolt "go.etcd.io/bbolt"
+	bbolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/streamledger/streamledger/eventstore"
+)
+
+var (
+	bucketLog     = []byte("log")
+	bucketStreams = []byte("streams")
+	bucketIDs     = []byte("ids")
+)
+
+// ErrCorrupt means a stored record could not be decoded.
+var ErrCorrupt = errors.New("corrupt embedded store record")
+
+// Store is the bbolt-backed event store.
+type Store struct {
+	db     *bbolt.DB
+	notify *eventstore.Notifier
+}
+
+// Open opens (creating if needed) the store file at path. It fails fast when another process holds the file.
+func Open(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bbolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open embedded store %s: another process has it open", path)
+		}
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bucketLog, bucketStreams, bucketIDs} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("initialise embedded store %s: %w", path, err)
+	}
+	return &Store{db: db, notify: eventstore.NewNotifier()}, nil
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func streamKey(stream string, v eventstore.Version) []byte {
+	k := make([]byte, 0, len(stream)+9)
+	k = append(k, stream...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, uint64(v))
+}
+
+func mapErr(err error) error {
+	if errors.Is(err, bbolterrors.ErrDatabaseNotOpen) {
+		return eventstore.ErrClosed
+	}
+	return err
+}
+
+// Append appends events to one stream.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.NewEvent) (eventstore.AppendResult, error) {
+	res, err := s.AppendMany(ctx, []eventstore.StreamAppend{{Stream: stream, Expected: expected, Events: events}})
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendMany appends a multi-stream batch in one durable transaction.
+func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := eventstore.ValidateBatch(batch); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var plan eventstore.Plan
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		logB, streams, ids := tx.Bucket(bucketLog), tx.Bucket(bucketStreams), tx.Bucket(bucketIDs)
+		stored := make(map[string]eventstore.Stored)
+		for _, id := range eventstore.BatchIDs(batch) {
+			p := ids.Get(uuidKey(id))
+			if p == nil {
+				continue
+			}
+			rec, err := decode(binary.BigEndian.Uint64(p), logB.Get(p))
+			if err != nil {
+				return err
+			}
+			stored[id] = eventstore.Stored{Stream: rec.Stream, Version: rec.Version, Position: rec.Position}
+		}
+		var head eventstore.Position
+		if k, _ := logB.Cursor().Last(); k != nil {
+			head = eventstore.Position(binary.BigEndian.Uint64(k))
+		}
+		var err error
+		plan, err = eventstore.PlanAppend(batch, head, stored, func(stream string) eventstore.Version {
+			return lastVersion(streams, stream)
+		}, eventstore.Now())
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err // rolls back
+		}
+		for _, w := range plan.Writes {
+			pos := u64(uint64(w.Position))
+			if err := logB.Put(pos, encode(w)); err != nil {
+				return err
+			}
+			if err := streams.Put(streamKey(w.Stream, w.Version), pos); err != nil {
+				return err
+			}
+			if err := ids.Put(uuidKey(w.ID), pos); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	if len(plan.Writes) > 0 {
+		s.notify.Signal()
+	}
+	return plan.Results, nil
+}
+
+func uuidKey(id string) []byte {
+	u := uuid.MustParse(id) // ids are validated before any transaction starts
+	return u[:]
+}
+
+func lastVersion(streams *bbolt.Bucket, stream string) eventstore.Version {
+	c := streams.Cursor()
+	k, _ := c.Seek(streamKey(stream, eventstore.Version(1<<63-1)))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	prefix := append([]byte(stream), 0)
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+		return -1
+	}
+	return eventstore.Version(binary.BigEndian.Uint64(k[len(prefix):]))
+}
+
+// ReadStream reads up to max events of a stream from version from.
+func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	if err := eventstore.ValidateStreamName(stream); err != nil {
+		return nil, err
+	}
+	if from < 0 || max < 1 {
+		return nil, fmt.Errorf("%w: from %d, max %d", eventstore.ErrInvalidArgument, from, max)
+	}
+	var out []eventstore.Recorded
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		logB := tx.Bucket(bucketLog)
+		prefix := append([]byte(stream), 0)
+		c := tx.Bucket(bucketStreams).Cursor()
+		for k, p := c.Seek(streamKey(stream, from)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(out) < max; k, p = c.Next() {
+			rec, err := decode(binary.BigEndian.Uint64(p), logB.Get(p))
+			if err != nil {
+				return err
+			}
+			out = append(out, rec)
+		}
+		return ctx.Err()
+	})
+	return out, mapErr(err)
+}
+
+// ReadAll reads up to max events after position after, in global order.
+func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
+	if max < 1 {
+		return nil, fmt.Errorf("%w: max %d", eventstore.ErrInvalidArgument, max)
+	}
+	var out []eventstore.Recorded
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketLog).Cursor()
+		for k, v := c.Seek(u64(uint64(after) + 1)); k != nil && len(out) < max; k, v = c.Next() {
+			rec, err := decode(binary.BigEndian.Uint64(k), v)
+			if err != nil {
+				return err
+			}
+			out = append(out, rec)
+		}
+		return ctx.Err()
+	})
+	return out, mapErr(err)
+}
+
+// SubscribeAll delivers every event after from, then live ones, until ctx ends.
+func (s *Store) SubscribeAll(ctx context.Context, from eventstore.Position) (<-chan eventstore.Recorded, <-chan error) {
+	return eventstore.Subscribe(ctx, s.ReadAll, s.notify, from, eventstore.DefaultSubscription)
+}
+
+// Head is the position of the last event (0: none).
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	var head eventstore.Position
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		if k, _ := tx.Bucket(bucketLog).Cursor().Last(); k != nil {
+			head = eventstore.Position(binary.BigEndian.Uint64(k))
+		}
+		return nil
+	})
+	return head, mapErr(err)
+}
+
+// Close closes the file; subscriptions end with ErrClosed.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	s.notify.Signal()
+	return err
+}
+
+// Record encoding: uvarint-length-prefixed stream, type, data; metadata with a presence flag; the 16 id bytes;
+// uvarint version; varint unix nanoseconds.
+func encode(r eventstore.Recorded) []byte {
+	b := make([]byte, 0, 40+len(r.Stream)+len(r.Type)+len(r.Data)+len(r.Metadata))
+	putBytes := func(p []byte) {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	putBytes([]byte(r.Stream))
+	putBytes([]byte(r.Type))
+	putBytes(r.Data)
+	if r.Metadata == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		putBytes(r.Metadata)
+	}
+	b = append(b, uuidKey(r.ID)...)
+	b = binary.AppendUvarint(b, uint64(r.Version))
+	return binary.AppendVarint(b, r.RecordedAt.UnixNano())
+}
+
+func decode(pos uint64, b []byte) (eventstore.Recorded, error) {
+	d := decoder{b: b}
+	r := eventstore.Recorded{Position: eventstore.Position(pos)}
+	r.Stream = string(d.bytes())
+	r.Type = string(d.bytes())
+	r.Data = d.bytes()
+	if d.byte() == 1 {
+		r.Metadata = d.bytes()
+	}
+	var id uuid.UUID
+	copy(id[:], d.take(16))
+	r.ID = id.String()
+	r.Version = eventstore.Version(d.uvarint())
+	r.RecordedAt = time.Unix(0, d.varint()).UTC()
+	if d.err || len(d.b) != 0 {
+		return eventstore.Recorded{}, fmt.Errorf("%w at position %d", ErrCorrupt, pos)
+	}
+	return r, nil
+}
+
+type decoder struct {
+	b   []byte
+	err bool
+}
+
+func (d *decoder) take(n int) []byte {
+	if d.err || n < 0 || n > len(d.b) {
+		d.err = true
+		return nil
+	}
+	out := d.b[:n:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *decoder) byte() byte {
+	if p := d.take(1); p != nil {
+		return p[0]
+	}
+	return 0
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// bytes copies, because bbolt's memory is only valid inside its transaction.
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.err = true
+		return nil
+	}
+	return bytes.Clone(d.take(int(n)))
+}
