@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -37,10 +38,14 @@ type SubscriptionConfig struct {
 	PageSize     int           // events read per catch-up query
 	Buffer       int           // events buffered in the channel
 	PollInterval time.Duration // longest wait without a notification
+	// Transient tells errors worth retrying (a dropped connection) from final ones; nil: none are.
+	Transient func(error) bool
+	// MaxRetries bounds consecutive transient failures before the subscription gives up with the error.
+	MaxRetries int
 }
 
 // DefaultSubscription is what the backends use.
-var DefaultSubscription = SubscriptionConfig{PageSize: 1000, Buffer: 1024, PollInterval: time.Second}
+var DefaultSubscription = SubscriptionConfig{PageSize: 1000, Buffer: 1024, PollInterval: time.Second, MaxRetries: 12}
 
 // Subscribe runs a catch-up-then-live subscription over any reader: it reads pages after the last delivered
 // position until it reaches the head, then waits for the notifier (or the poll interval) and reads again. Because
@@ -57,15 +62,29 @@ func Subscribe(ctx context.Context, read func(ctx context.Context, after Positio
 		after := from
 		timer := time.NewTimer(cfg.PollInterval)
 		defer timer.Stop()
+		failures := 0
 		for {
 			wake := n.Wait() // taken before reading, so an append during the read is not missed
 			page, err := read(ctx, after, cfg.PageSize)
 			if err != nil {
-				if ctx.Err() == nil {
-					errs <- err
+				if ctx.Err() != nil {
+					return
 				}
-				return
+				failures++
+				if cfg.Transient == nil || !cfg.Transient(err) || failures > cfg.MaxRetries {
+					errs <- fmt.Errorf("subscription after position %d: %w", after, err)
+					return
+				}
+				backoff := min(50*time.Millisecond<<min(failures, 7), 5*time.Second)
+				timer.Reset(backoff)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return
+				}
+				continue
 			}
+			failures = 0
 			for _, r := range page {
 				select {
 				case out <- r:

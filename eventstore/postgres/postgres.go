@@ -1,0 +1,383 @@
+// Package postgres is the PostgreSQL event store (pgx v5).
+//
+// Global order without silent skips: every append runs in one transaction that first takes a transaction-scoped
+// advisory lock (one per schema), then reads the head and assigns positions head+1, head+2, … . Appends are thus
+// serialised and commit in position order; since PostgreSQL marks a transaction committed before it releases its
+// locks, the next writer always sees the previous one's rows, and a reader can never see position N+1 while N
+// might still commit. Rolled-back appends leave no gap either. The events are written with COPY, so a batch costs a
+// constant number of round trips, not one per event.
+//
+// Subscribers are woken by LISTEN/NOTIFY (the notification is sent inside the appending transaction, so it is
+// delivered on commit) and poll as a fallback, so a dropped listener connection delays delivery but loses nothing.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamledger/streamledger/eventstore"
+)
+
+// Config configures the store.
+type Config struct {
+	// Schema holds the store's tables; default "streamledger".
+	Schema string
+	// PollInterval is the longest a subscriber waits without a notification; default 500ms.
+	PollInterval time.Duration
+	// Logger receives listener reconnects; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is the PostgreSQL event store.
+type Store struct {
+	pool    *pgxpool.Pool
+	ownPool bool
+	schema  string
+	q       sqlNames
+	lock    int64
+	channel string
+	notify  *eventstore.Notifier
+	sub     eventstore.SubscriptionConfig
+	log     *slog.Logger
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+type sqlNames struct {
+	events string
+}
+
+// Open connects to databaseURL, migrates the schema and starts the change listener.
+func Open(ctx context.Context, databaseURL string, cfg Config) (*Store, error) {
+	pcfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres event store: invalid DATABASE_URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres event store: connect: %w", err)
+	}
+	s, err := New(ctx, pool, cfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.ownPool = true
+	return s, nil
+}
+
+// New uses an existing pool (closed by the caller, not by Close), migrates the schema and starts the listener.
+func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
+	if cfg.Schema == "" {
+		cfg.Schema = "streamledger"
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 500 * time.Millisecond
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := pool.Ping(ctx); err != nil {
+		return nil, fmt.Errorf("postgres event store: %w", err)
+	}
+	if err := Migrate(ctx, pool, cfg.Schema); err != nil {
+		return nil, fmt.Errorf("postgres event store: %w", err)
+	}
+	sub := eventstore.DefaultSubscription
+	sub.PollInterval = cfg.PollInterval
+	sub.Transient = Transient
+	lctx, stop := context.WithCancel(context.Background())
+	s := &Store{
+		pool:    pool,
+		schema:  cfg.Schema,
+		q:       sqlNames{events: pgx.Identifier{cfg.Schema, "events"}.Sanitize()},
+		lock:    lockKey(cfg.Schema, "append"),
+		channel: "streamledger_events_" + fmt.Sprintf("%x", uint64(lockKey(cfg.Schema, "channel"))),
+		notify:  eventstore.NewNotifier(),
+		sub:     sub,
+		log:     cfg.Logger,
+		stop:    stop,
+		closed:  make(chan struct{}),
+	}
+	s.wg.Add(1)
+	go s.listen(lctx)
+	return s, nil
+}
+
+// Pool is the connection pool, for read models that live in the same database.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// listen relays notifications to subscribers, reconnecting with backoff; it ends with Close.
+func (s *Store) listen(ctx context.Context) {
+	defer s.wg.Done()
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := s.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.Warn("event store listener lost its connection; subscribers poll until it is back",
+			"schema", s.schema, "error", err.Error(), "retryIn", backoff.String())
+		s.notify.Signal() // make subscribers read now, in case a notification was lost
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+func (s *Store) listenOnce(ctx context.Context) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
+		conn.Conn().Close(context.Background()) // do not hand a half-listening connection back to the pool
+		return err
+	}
+	s.notify.Signal()
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			conn.Conn().Close(context.Background())
+			return err
+		}
+		s.notify.Signal()
+	}
+}
+
+func (s *Store) isClosed() bool {
+	select {
+	case <-s.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Append appends events to one stream.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.NewEvent) (eventstore.AppendResult, error) {
+	res, err := s.AppendMany(ctx, []eventstore.StreamAppend{{Stream: stream, Expected: expected, Events: events}})
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	return res[0], nil
+}
+
+// AppendMany appends a multi-stream batch in one transaction.
+func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if err := eventstore.ValidateBatch(batch); err != nil {
+		return nil, err
+	}
+	if s.isClosed() {
+		return nil, eventstore.ErrClosed
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("append: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+
+	ids := eventstore.BatchIDs(batch)
+	streams := make([]string, 0, len(batch))
+	for _, sa := range batch {
+		streams = append(streams, sa.Stream)
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lock)
+	b.Queue("SELECT id::text, stream, version, position FROM "+s.q.events+" WHERE id = ANY($1::uuid[])", ids)
+	b.Queue("SELECT s, (SELECT max(version) FROM "+s.q.events+" WHERE stream = s) FROM unnest($1::text[]) AS s", streams)
+	b.Queue("SELECT coalesce(max(position), 0) FROM " + s.q.events)
+	br := tx.SendBatch(ctx, b)
+	stored, last, head, err := readPlanInputs(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("append: read state: %w", err)
+	}
+	plan, err := eventstore.PlanAppend(batch, head, stored, func(stream string) eventstore.Version {
+		if v, ok := last[stream]; ok {
+			return v
+		}
+		return -1
+	}, eventstore.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.Writes) == 0 {
+		return plan.Results, nil
+	}
+	rows := make([][]any, len(plan.Writes))
+	for i, w := range plan.Writes {
+		var meta any
+		if w.Metadata != nil {
+			meta = w.Metadata
+		}
+		rows[i] = []any{int64(w.Position), w.ID, w.Stream, int64(w.Version), w.Type, w.Data, meta, w.RecordedAt}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "events"},
+		[]string{"position", "id", "stream", "version", "type", "data", "metadata", "recorded_at"},
+		pgx.CopyFromRows(rows)); err != nil {
+		return nil, fmt.Errorf("append: copy %d events: %w", len(rows), err)
+	}
+	newHead := plan.Writes[len(plan.Writes)-1].Position
+	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, fmt.Sprint(uint64(newHead))); err != nil {
+		return nil, fmt.Errorf("append: notify: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("append: commit: %w", err)
+	}
+	s.notify.Signal() // local subscribers need not wait for the round trip through NOTIFY
+	return plan.Results, nil
+}
+
+func readPlanInputs(br pgx.BatchResults) (map[string]eventstore.Stored, map[string]eventstore.Version, eventstore.Position, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, 0, err
+	}
+	stored := make(map[string]eventstore.Stored)
+	rows, _ := br.Query()
+	var id string
+	var st eventstore.Stored
+	var version, position int64
+	_, err := pgx.ForEachRow(rows, []any{&id, &st.Stream, &version, &position}, func() error {
+		st.Version, st.Position = eventstore.Version(version), eventstore.Position(position)
+		stored[id] = st
+		return nil
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	last := make(map[string]eventstore.Version)
+	rows, _ = br.Query()
+	var stream string
+	var maxVersion *int64
+	_, err = pgx.ForEachRow(rows, []any{&stream, &maxVersion}, func() error {
+		if maxVersion != nil {
+			last[stream] = eventstore.Version(*maxVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var head int64
+	if err := br.QueryRow().Scan(&head); err != nil {
+		return nil, nil, 0, err
+	}
+	return stored, last, eventstore.Position(head), nil
+}
+
+// Transient reports errors that a retry on a fresh connection can cure: lost connections, server restarts and
+// failovers (SQLSTATE classes 08 and 57P), and network errors.
+func Transient(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
+	}
+	var netErr net.Error
+	return pgconn.SafeToRetry(err) || errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+const columns = "id::text, stream, version, position, type, data, metadata, recorded_at"
+
+// ReadStream reads up to max events of a stream from version from.
+func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	if err := eventstore.ValidateStreamName(stream); err != nil {
+		return nil, err
+	}
+	if from < 0 || max < 1 {
+		return nil, fmt.Errorf("%w: from %d, max %d", eventstore.ErrInvalidArgument, from, max)
+	}
+	return s.query(ctx, "SELECT "+columns+" FROM "+s.q.events+" WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3",
+		stream, int64(from), max)
+}
+
+// ReadAll reads up to max events after position after, in global order.
+func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
+	if max < 1 {
+		return nil, fmt.Errorf("%w: max %d", eventstore.ErrInvalidArgument, max)
+	}
+	return s.query(ctx, "SELECT "+columns+" FROM "+s.q.events+" WHERE position > $1 ORDER BY position LIMIT $2",
+		int64(after), max)
+}
+
+func (s *Store) query(ctx context.Context, sql string, args ...any) ([]eventstore.Recorded, error) {
+	if s.isClosed() {
+		return nil, eventstore.ErrClosed
+	}
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	var out []eventstore.Recorded
+	var r eventstore.Recorded
+	var version, position int64
+	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.Stream, &version, &position, &r.Type, &r.Data, &r.Metadata, &r.RecordedAt}, func() error {
+		r.Version, r.Position, r.RecordedAt = eventstore.Version(version), eventstore.Position(position), r.RecordedAt.UTC()
+		out = append(out, r)
+		r.Data, r.Metadata = nil, nil // the next row must scan into new slices, not this one's
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return out, nil
+}
+
+// SubscribeAll delivers every event after from, then live ones, until ctx ends.
+func (s *Store) SubscribeAll(ctx context.Context, from eventstore.Position) (<-chan eventstore.Recorded, <-chan error) {
+	return eventstore.Subscribe(ctx, s.ReadAll, s.notify, from, s.sub)
+}
+
+// Head is the position of the last event (0: none).
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	if s.isClosed() {
+		return 0, eventstore.ErrClosed
+	}
+	var head int64
+	if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(position), 0) FROM "+s.q.events).Scan(&head); err != nil {
+		return 0, fmt.Errorf("head: %w", err)
+	}
+	return eventstore.Position(head), nil
+}
+
+// Ping checks that the database answers, for readiness probes.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.isClosed() {
+		return eventstore.ErrClosed
+	}
+	return s.pool.Ping(ctx)
+}
+
+// Close stops the listener and, when Open created it, closes the pool.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.stop()
+		s.wg.Wait()
+		s.notify.Signal()
+		if s.ownPool {
+			s.pool.Close()
+		}
+	})
+	return nil
+}
