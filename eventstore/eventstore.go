@@ -130,7 +130,14 @@ type Store interface {
 
 // ValidateBatch checks a batch before any backend touches storage, so that every backend refuses the same input
 // with the same error.
-func ValidateBatch(batch []StreamAppend) error {
+func ValidateBatch(batch []StreamAppend) error { return validateBatch(batch, true) }
+
+// ValidateBatchShape is ValidateBatch without the JSON syntax check, for backends whose storage parses the JSON
+// anyway (PostgreSQL's json type); they must report its refusal as ErrInvalidEvent. Checking twice costs the
+// database a fifth of its append throughput on a machine where client and server share the cores.
+func ValidateBatchShape(batch []StreamAppend) error { return validateBatch(batch, false) }
+
+func validateBatch(batch []StreamAppend, checkJSON bool) error {
 	if len(batch) == 0 {
 		return ErrEmptyBatch
 	}
@@ -146,7 +153,7 @@ func ValidateBatch(batch []StreamAppend) error {
 			return fmt.Errorf("%w: expected version %d for stream %q", ErrInvalidArgument, int64(sa.Expected), sa.Stream)
 		}
 		for i, e := range sa.Events {
-			if err := validateEvent(e); err != nil {
+			if err := validateEvent(e, checkJSON); err != nil {
 				return fmt.Errorf("stream %q event %d: %w", sa.Stream, i, err)
 			}
 			if _, dup := seen[e.ID]; dup {
@@ -174,7 +181,7 @@ func ValidateStreamName(name string) error {
 	return nil
 }
 
-func validateEvent(e NewEvent) error {
+func validateEvent(e NewEvent, checkJSON bool) error {
 	if _, err := uuid.Parse(e.ID); err != nil || len(e.ID) != 36 {
 		return fmt.Errorf("%w: id %q is not a UUID", ErrInvalidEvent, e.ID)
 	}
@@ -183,6 +190,9 @@ func validateEvent(e NewEvent) error {
 	}
 	if size := len(e.Data) + len(e.Metadata); size > MaxEventSize {
 		return fmt.Errorf("%w: %d bytes of data and metadata (at most %d)", ErrEventTooLarge, size, MaxEventSize)
+	}
+	if !checkJSON {
+		return nil
 	}
 	if !json.Valid(e.Data) {
 		return fmt.Errorf("%w: data is not valid JSON", ErrInvalidEvent)

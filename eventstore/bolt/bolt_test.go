@@ -73,3 +73,15 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func openBench(b *testing.B) eventstore.Store {
+	s, err := Open(filepath.Join(b.TempDir(), "events.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+func BenchmarkAppend(b *testing.B)  { storetest.BenchmarkAppend(b, openBench) }
+func BenchmarkReadAll(b *testing.B) { storetest.BenchmarkReadAll(b, openBench) }

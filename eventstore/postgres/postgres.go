@@ -183,7 +183,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 
 // AppendMany appends a multi-stream batch in one transaction.
 func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
-	if err := eventstore.ValidateBatch(batch); err != nil {
+	if err := eventstore.ValidateBatchShape(batch); err != nil {
 		return nil, err
 	}
 	if s.isClosed() {
@@ -236,6 +236,10 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "events"},
 		[]string{"position", "id", "stream", "version", "type", "data", "metadata", "recorded_at"},
 		pgx.CopyFromRows(rows)); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == invalidTextRepresentation {
+			return nil, fmt.Errorf("%w: %s (%s)", eventstore.ErrInvalidEvent, pgErr.Message, pgErr.Where)
+		}
 		return nil, fmt.Errorf("append: copy %d events: %w", len(rows), err)
 	}
 	newHead := plan.Writes[len(plan.Writes)-1].Position
@@ -285,6 +289,9 @@ func readPlanInputs(br pgx.BatchResults) (map[string]eventstore.Stored, map[stri
 	}
 	return stored, last, eventstore.Position(head), nil
 }
+
+// invalidTextRepresentation is the SQLSTATE of a json column refusing malformed JSON.
+const invalidTextRepresentation = "22P02"
 
 // Transient reports errors that a retry on a fresh connection can cure: lost connections, server restarts and
 // failovers (SQLSTATE classes 08 and 57P), and network errors.

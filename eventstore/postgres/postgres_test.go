@@ -183,3 +183,11 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("connecting to a closed port succeeded")
 	}
 }
+
+func openBench(b *testing.B) eventstore.Store {
+	url := databaseURL(b)
+	return openTest(b, url, testSchema(b, url))
+}
+
+func BenchmarkAppend(b *testing.B)  { storetest.BenchmarkAppend(b, openBench) }
+func BenchmarkReadAll(b *testing.B) { storetest.BenchmarkReadAll(b, openBench) }
