@@ -128,6 +128,17 @@ type Store interface {
 	Close() error
 }
 
+// AppendOne is Append written in terms of AppendMany, for backends whose single-stream append is the one-stream
+// batch.
+func AppendOne(ctx context.Context, appendMany func(context.Context, []StreamAppend) ([]AppendResult, error),
+	stream string, expected ExpectedVersion, events []NewEvent) (AppendResult, error) {
+	res, err := appendMany(ctx, []StreamAppend{{Stream: stream, Expected: expected, Events: events}})
+	if err != nil {
+		return AppendResult{}, err
+	}
+	return res[0], nil
+}
+
 // ValidateBatch checks a batch before any backend touches storage, so that every backend refuses the same input
 // with the same error.
 func ValidateBatch(batch []StreamAppend) error { return validateBatch(batch, true) }

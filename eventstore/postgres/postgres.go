@@ -174,11 +174,7 @@ func (s *Store) isClosed() bool {
 
 // Append appends events to one stream.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.NewEvent) (eventstore.AppendResult, error) {
-	res, err := s.AppendMany(ctx, []eventstore.StreamAppend{{Stream: stream, Expected: expected, Events: events}})
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
-	return res[0], nil
+	return eventstore.AppendOne(ctx, s.AppendMany, stream, expected, events)
 }
 
 // AppendMany appends a multi-stream batch in one transaction.

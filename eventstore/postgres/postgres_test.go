@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -13,46 +12,8 @@ import (
 
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/storetest"
+	"github.com/streamledger/streamledger/internal/pgtest"
 )
-
-// databaseURL is the test server. Without one the tests skip, except under CI=true where that is a failure.
-func databaseURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("PostgreSQL is required under CI=true: %v", err)
-		}
-		tb.Skipf("no PostgreSQL at DATABASE_URL (%v)", err)
-	}
-	conn.Close(ctx)
-	return url
-}
-
-// testSchema gives each store its own schema, dropped when the test ends, so tests can run in parallel.
-func testSchema(tb testing.TB, url string) string {
-	schema := fmt.Sprintf("storetest_%d_%d", time.Now().UnixNano(), os.Getpid())
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
 
 func openTest(tb testing.TB, url, schema string) *Store {
 	tb.Helper()
@@ -65,11 +26,11 @@ func openTest(tb testing.TB, url, schema string) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	url := databaseURL(t)
+	url := pgtest.URL(t)
 	schemas := map[eventstore.Store]string{}
 	storetest.Run(t, storetest.Harness{
 		Open: func(t *testing.T) eventstore.Store {
-			schema := testSchema(t, url)
+			schema := pgtest.Schema(t, url)
 			s := openTest(t, url, schema)
 			schemas[s] = schema
 			return s
@@ -85,8 +46,8 @@ func TestConformance(t *testing.T) {
 }
 
 func TestEventsAreImmutable(t *testing.T) {
-	url := databaseURL(t)
-	s := openTest(t, url, testSchema(t, url))
+	url := pgtest.URL(t)
+	s := openTest(t, url, pgtest.Schema(t, url))
 	ctx := context.Background()
 	if _, err := s.Append(ctx, "s", eventstore.NoStream, storetest.Event("T", 1)); err != nil {
 		t.Fatal(err)
@@ -107,8 +68,8 @@ func TestEventsAreImmutable(t *testing.T) {
 }
 
 func TestMigrateIsIdempotent(t *testing.T) {
-	url := databaseURL(t)
-	schema := testSchema(t, url)
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
 	s := openTest(t, url, schema)
 	for i := 0; i < 3; i++ {
 		if err := Migrate(context.Background(), s.pool, schema); err != nil {
@@ -124,8 +85,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 // TestReconnectAfterConnectionsAreKilled terminates every server connection of the store (as a failover or an
 // admin would); the pool reconnects, the listener comes back, and a live subscription keeps going.
 func TestReconnectAfterConnectionsAreKilled(t *testing.T) {
-	url := databaseURL(t)
-	s := openTest(t, url, testSchema(t, url))
+	url := pgtest.URL(t)
+	s := openTest(t, url, pgtest.Schema(t, url))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ch, errs := s.SubscribeAll(ctx, 0)
@@ -185,8 +146,8 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func openBench(b *testing.B) eventstore.Store {
-	url := databaseURL(b)
-	return openTest(b, url, testSchema(b, url))
+	url := pgtest.URL(b)
+	return openTest(b, url, pgtest.Schema(b, url))
 }
 
 func BenchmarkAppend(b *testing.B)  { storetest.BenchmarkAppend(b, openBench) }
