@@ -30,6 +30,7 @@ func TestCLI(t *testing.T) {
 		{"unknown flag", []string{"--frob"}, nil, exitUsage, "", "flag provided but not defined: -frob"},
 		{"bad env names the setting", nil, map[string]string{"STORE": "mysql"}, exitUsage, "", "--store / STORE"},
 		{"stray argument", []string{"serve", "extra"}, nil, exitUsage, "", "takes no arguments"},
+		{"migrate stray argument", []string{"migrate", "extra"}, nil, exitUsage, "", "takes no arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

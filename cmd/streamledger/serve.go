@@ -4,12 +4,45 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/eventstore/bolt"
+	"github.com/streamledger/streamledger/eventstore/postgres"
+	"github.com/streamledger/streamledger/internal/config"
 )
 
+// runServe opens the configured event store (migrating PostgreSQL at start) and runs until SIGINT or SIGTERM.
+// Ingestion, projections and the API attach here as they are built.
 func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, args)
 	}
 	env.log.LogAttrs(ctx, slog.LevelInfo, "starting", append([]slog.Attr{slog.String("version", version)}, env.summ...)...)
-	return fmt.Errorf("serve: the ingestion and API pipeline is not part of this build yet")
+	store, err := openStore(ctx, env.cfg, env.log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	head, err := store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read the event store head: %w", err)
+	}
+	env.log.Info("event store ready", "store", env.cfg.Store, "head", uint64(head))
+	env.log.Warn("ingestion and the HTTP API are not part of this build yet; serving nothing until stopped")
+	<-ctx.Done()
+	env.log.Info("stopping", "reason", context.Cause(ctx).Error())
+	return nil
+}
+
+// openStore opens the event store the configuration names.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (eventstore.Store, error) {
+	switch cfg.Store {
+	case config.StoreEmbedded:
+		return bolt.Open(filepath.Join(cfg.DataDir, "events.db"))
+	case config.StorePostgres:
+		return postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: log})
+	default:
+		return nil, fmt.Errorf("%w: --store / STORE = %q is not available in this build yet", errUsage, cfg.Store)
+	}
 }

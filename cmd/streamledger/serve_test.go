@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamledger/streamledger/internal/pgtest"
+)
+
+// serveUntilReady runs serve with env until it logs that the store is ready, then cancels it as SIGTERM would.
+func serveUntilReady(t *testing.T, env map[string]string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	errOut := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, &out, errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	}()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(errOut.String(), "event store ready") {
+		select {
+		case code := <-done:
+			return code, errOut.String()
+		case <-deadline:
+			t.Fatalf("serve did not become ready: %s", errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		return code, errOut.String()
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop after cancel")
+		return 0, ""
+	}
+}
+
+func TestServeEmbedded(t *testing.T) {
+	dir := t.TempDir()
+	code, logs := serveUntilReady(t, map[string]string{"DATA_DIR": dir})
+	if code != exitOK || !strings.Contains(logs, `"store":"embedded"`) || !strings.Contains(logs, `"stopping"`) {
+		t.Fatalf("exit %d: %s", code, logs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "events.db")); err != nil {
+		t.Fatalf("embedded store file: %v", err)
+	}
+}
+
+func TestServePostgresMigratesAtStart(t *testing.T) {
+	url := pgtest.Database(t, pgtest.URL(t))
+	code, logs := serveUntilReady(t, map[string]string{"STORE": "postgres", "DATABASE_URL": url})
+	if code != exitOK || !strings.Contains(logs, `"store":"postgres"`) || strings.Contains(logs, url) {
+		t.Fatalf("exit %d (the log must not contain the URL): %s", code, logs)
+	}
+}
+
+func TestServeUnavailableStore(t *testing.T) {
+	code, _, stderr := runCLI([]string{"serve"}, map[string]string{"STORE": "esdb", "EVENTSTORE_URL": "esdb://x:2113", "DATABASE_URL": "postgres://x/y"})
+	if code != exitUsage || !strings.Contains(stderr, "STORE") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
