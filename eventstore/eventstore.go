@@ -8,7 +8,8 @@
 //     becomes visible at once.
 //   - Appending an event whose id is already stored in that stream is a no-op that reports the stored version and
 //     position; an id stored in another stream is ErrIDConflict. A batch whose events are all stored already
-//     succeeds whatever the expected version, so a writer that crashed after committing can simply retry.
+//     succeeds whatever the expected version, so a writer that crashed after committing can simply retry. In a
+//     batch that mixes stored and new events, the expected version is checked against the stream as it is now.
 //   - Positions are "after" cursors: ReadAll(after=0) starts at the first event and SubscribeAll(from=p) delivers
 //     the events after p, which is exactly what a checkpoint stores.
 //   - Nothing is ever updated or deleted.
@@ -188,6 +189,25 @@ func ValidateStreamName(name string) error {
 		if r < 0x21 || r == 0x7f {
 			return fmt.Errorf("%w: %q contains a space or control character", ErrInvalidStream, name)
 		}
+	}
+	return nil
+}
+
+// ValidateReadStream checks ReadStream's arguments, the same way on every backend.
+func ValidateReadStream(stream string, from Version, max int) error {
+	if err := ValidateStreamName(stream); err != nil {
+		return err
+	}
+	if from < 0 || max < 1 {
+		return fmt.Errorf("%w: from %d, max %d (want from ≥ 0, max ≥ 1)", ErrInvalidArgument, from, max)
+	}
+	return nil
+}
+
+// ValidateReadAll checks ReadAll's arguments.
+func ValidateReadAll(max int) error {
+	if max < 1 {
+		return fmt.Errorf("%w: max %d (want ≥ 1)", ErrInvalidArgument, max)
 	}
 	return nil
 }

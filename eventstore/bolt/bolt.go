@@ -173,11 +173,8 @@ func lastVersion(streams *bbolt.Bucket, stream string) eventstore.Version {
 
 // ReadStream reads up to max events of a stream from version from.
 func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
-	if err := eventstore.ValidateStreamName(stream); err != nil {
+	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
 		return nil, err
-	}
-	if from < 0 || max < 1 {
-		return nil, fmt.Errorf("%w: from %d, max %d", eventstore.ErrInvalidArgument, from, max)
 	}
 	var out []eventstore.Recorded
 	err := s.db.View(func(tx *bbolt.Tx) error {
@@ -198,8 +195,8 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 
 // ReadAll reads up to max events after position after, in global order.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
-	if max < 1 {
-		return nil, fmt.Errorf("%w: max %d", eventstore.ErrInvalidArgument, max)
+	if err := eventstore.ValidateReadAll(max); err != nil {
+		return nil, err
 	}
 	var out []eventstore.Recorded
 	err := s.db.View(func(tx *bbolt.Tx) error {

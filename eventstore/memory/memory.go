@@ -3,7 +3,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
 	"github.com/streamledger/streamledger/eventstore"
@@ -82,7 +81,7 @@ func clone(b []byte) []byte {
 
 // ReadStream reads up to max events of a stream from version from.
 func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
-	if err := checkRead(stream, from, max); err != nil {
+	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -98,20 +97,10 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 	return out, nil
 }
 
-func checkRead(stream string, from eventstore.Version, max int) error {
-	if err := eventstore.ValidateStreamName(stream); err != nil {
-		return err
-	}
-	if from < 0 || max < 1 {
-		return fmt.Errorf("%w: from %d, max %d", eventstore.ErrInvalidArgument, from, max)
-	}
-	return nil
-}
-
 // ReadAll reads up to max events after position after, in global order.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
-	if max < 1 {
-		return nil, fmt.Errorf("%w: max %d", eventstore.ErrInvalidArgument, max)
+	if err := eventstore.ValidateReadAll(max); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -304,11 +304,8 @@ const columns = "id::text, stream, version, position, type, data, metadata, reco
 
 // ReadStream reads up to max events of a stream from version from.
 func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
-	if err := eventstore.ValidateStreamName(stream); err != nil {
+	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
 		return nil, err
-	}
-	if from < 0 || max < 1 {
-		return nil, fmt.Errorf("%w: from %d, max %d", eventstore.ErrInvalidArgument, from, max)
 	}
 	return s.query(ctx, "SELECT "+columns+" FROM "+s.q.events+" WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3",
 		stream, int64(from), max)
@@ -316,8 +313,8 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 
 // ReadAll reads up to max events after position after, in global order.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
-	if max < 1 {
-		return nil, fmt.Errorf("%w: max %d", eventstore.ErrInvalidArgument, max)
+	if err := eventstore.ValidateReadAll(max); err != nil {
+		return nil, err
 	}
 	return s.query(ctx, "SELECT "+columns+" FROM "+s.q.events+" WHERE position > $1 ORDER BY position LIMIT $2",
 		int64(after), max)
