@@ -20,10 +20,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
 )
+
+// EndOfStream is the from of a backward read that starts at a stream's newest event.
+const EndOfStream Version = math.MaxInt64
 
 // Position is an event's place in the global order; 0 means "before the first event".
 type Position uint64
@@ -123,6 +127,9 @@ type Store interface {
 	Append(ctx context.Context, stream string, expected ExpectedVersion, events ...NewEvent) (AppendResult, error)
 	AppendMany(ctx context.Context, batch []StreamAppend) ([]AppendResult, error)
 	ReadStream(ctx context.Context, stream string, from Version, max int) ([]Recorded, error)
+	// ReadStreamBackward reads up to max events of stream with version ≤ from, newest first; from may be
+	// EndOfStream. Writers use it to find where they left off without reading a stream from its start.
+	ReadStreamBackward(ctx context.Context, stream string, from Version, max int) ([]Recorded, error)
 	ReadAll(ctx context.Context, after Position, max int) ([]Recorded, error)
 	SubscribeAll(ctx context.Context, from Position) (<-chan Recorded, <-chan error)
 	Head(ctx context.Context) (Position, error)

@@ -193,6 +193,36 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 	return out, mapErr(err)
 }
 
+// ReadStreamBackward reads up to max events of stream with version ≤ from, newest first.
+func (s *Store) ReadStreamBackward(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
+		return nil, err
+	}
+	var out []eventstore.Recorded
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		logB := tx.Bucket(bucketLog)
+		prefix := append([]byte(stream), 0)
+		start := streamKey(stream, from)
+		c := tx.Bucket(bucketStreams).Cursor()
+		k, p := c.Seek(start)
+		switch {
+		case k == nil:
+			k, p = c.Last()
+		case !bytes.Equal(k, start):
+			k, p = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(out) < max; k, p = c.Prev() {
+			rec, err := decode(binary.BigEndian.Uint64(p), logB.Get(p))
+			if err != nil {
+				return err
+			}
+			out = append(out, rec)
+		}
+		return ctx.Err()
+	})
+	return out, mapErr(err)
+}
+
 // ReadAll reads up to max events after position after, in global order.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
 	if err := eventstore.ValidateReadAll(max); err != nil {

@@ -97,6 +97,24 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 	return out, nil
 }
 
+// ReadStreamBackward reads up to max events of stream with version ≤ from, newest first.
+func (s *Store) ReadStreamBackward(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, eventstore.ErrClosed
+	}
+	positions := s.streams[stream]
+	var out []eventstore.Recorded
+	for v := min(int64(from), int64(len(positions))-1); v >= 0 && len(out) < max; v-- {
+		out = append(out, s.log[positions[v]-1])
+	}
+	return out, nil
+}
+
 // ReadAll reads up to max events after position after, in global order.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
 	if err := eventstore.ValidateReadAll(max); err != nil {

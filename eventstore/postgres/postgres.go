@@ -311,6 +311,15 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.V
 		stream, int64(from), max)
 }
 
+// ReadStreamBackward reads up to max events of stream with version ≤ from, newest first.
+func (s *Store) ReadStreamBackward(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
+		return nil, err
+	}
+	return s.query(ctx, "SELECT "+columns+" FROM "+s.q.events+" WHERE stream = $1 AND version <= $2 ORDER BY version DESC LIMIT $3",
+		stream, int64(from), max)
+}
+
 // ReadAll reads up to max events after position after, in global order.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
 	if err := eventstore.ValidateReadAll(max); err != nil {

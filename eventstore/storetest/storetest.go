@@ -44,6 +44,8 @@ func Run(t *testing.T, h Harness) {
 		{"ConcurrentAppendersNoSkips", testConcurrentNoSkips},
 		{"Reopen", testReopen},
 		{"LongStreamPaged", testLongStream},
+		{"ReadStreamBackward", testReadBackward},
+		{"StreamTwiceInOneBatch", testStreamTwiceInBatch},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {
@@ -607,5 +609,83 @@ func testClosed(t *testing.T, h Harness) {
 	}
 	if _, err := s.ReadAll(context.Background(), 0, 10); err == nil {
 		t.Fatal("read after close succeeded")
+	}
+}
+
+func testReadBackward(t *testing.T, h Harness) {
+	s := h.Open(t)
+	mustAppend(t, s, "b", eventstore.NoStream, events(5)...)
+	// Neighbours whose names share a prefix with "b" must never leak into its reads.
+	mustAppend(t, s, "a", eventstore.Any, events(2)...)
+	mustAppend(t, s, "b-1", eventstore.Any, events(3)...)
+	mustAppend(t, s, "c", eventstore.Any, events(1)...)
+	versions := func(recs []eventstore.Recorded) []eventstore.Version {
+		var out []eventstore.Version
+		for _, r := range recs {
+			if r.Stream != "b" {
+				t.Fatalf("read of b returned an event of %s", r.Stream)
+			}
+			out = append(out, r.Version)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		from eventstore.Version
+		max  int
+		want []eventstore.Version
+	}{
+		{eventstore.EndOfStream, 2, []eventstore.Version{4, 3}},
+		{eventstore.EndOfStream, 100, []eventstore.Version{4, 3, 2, 1, 0}},
+		{2, 10, []eventstore.Version{2, 1, 0}},
+		{0, 10, []eventstore.Version{0}},
+		{9, 1, []eventstore.Version{4}},
+	} {
+		recs, err := s.ReadStreamBackward(ctxT(t), "b", tc.from, tc.max)
+		if err != nil {
+			t.Fatalf("from %d max %d: %v", tc.from, tc.max, err)
+		}
+		if got := versions(recs); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Fatalf("from %d max %d: versions %v, want %v", tc.from, tc.max, got, tc.want)
+		}
+	}
+	if recs, err := s.ReadStreamBackward(ctxT(t), "never-written", eventstore.EndOfStream, 10); err != nil || len(recs) != 0 {
+		t.Fatalf("unknown stream: %d events, %v", len(recs), err)
+	}
+	if recs, err := s.ReadStreamBackward(ctxT(t), "c", eventstore.EndOfStream, 10); err != nil || len(recs) != 1 {
+		t.Fatalf("last stream in key order: %d events, %v", len(recs), err)
+	}
+	for _, bad := range []struct {
+		from eventstore.Version
+		max  int
+	}{{-1, 1}, {eventstore.EndOfStream, 0}} {
+		if _, err := s.ReadStreamBackward(ctxT(t), "b", bad.from, bad.max); !errors.Is(err, eventstore.ErrInvalidArgument) {
+			t.Fatalf("from %d max %d: %v, want ErrInvalidArgument", bad.from, bad.max, err)
+		}
+	}
+}
+
+// testStreamTwiceInBatch pins what the ingester relies on: a stream may appear in several parts of one batch, and
+// the events keep the batch's order in both the stream and the global log.
+func testStreamTwiceInBatch(t *testing.T, h Harness) {
+	s := h.Open(t)
+	first, second, other := Event("T", 1), Event("T", 2), Event("T", 3)
+	res, err := s.AppendMany(ctxT(t), []eventstore.StreamAppend{
+		{Stream: "x", Expected: eventstore.NoStream, Events: []eventstore.NewEvent{first}},
+		{Stream: "y", Expected: eventstore.Any, Events: []eventstore.NewEvent{other}},
+		{Stream: "x", Expected: eventstore.Any, Events: []eventstore.NewEvent{second}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].LastVersion != 0 || res[2].LastVersion != 1 {
+		t.Fatalf("versions %d and %d, want 0 and 1", res[0].LastVersion, res[2].LastVersion)
+	}
+	all := readAll(t, s)
+	var ids []string
+	for _, r := range all {
+		ids = append(ids, r.ID)
+	}
+	if want := []string{first.ID, other.ID, second.ID}; fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("global order %v, want %v", ids, want)
 	}
 }
