@@ -1,0 +1,242 @@
+package chain
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/ingest"
+	"github.com/stellar/go-stellar-sdk/strkey"
+	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/streamledger/streamledger/domain"
+)
+
+// ErrInvalidLedger is the cause of every refusal of a ledger's content: a header whose hash is not the stated one,
+// a transaction set the header does not commit to, transactions that do not hash under our network passphrase.
+var ErrInvalidLedger = errors.New("invalid ledger")
+
+// Ledger is one verified ledger and the domain events decoded from it, in chain order (transaction apply order,
+// operation, event).
+type Ledger struct {
+	Sequence     uint32
+	Hash         string // hex
+	PreviousHash string // hex
+	ClosedAt     time.Time
+	Events       []Decoded
+}
+
+// Decoded is a domain event with its identity and the event-store stream it belongs to.
+type Decoded struct {
+	ID     string
+	Stream string
+	Event  domain.Event
+}
+
+// DecoderConfig configures a Decoder.
+type DecoderConfig struct {
+	NetworkPassphrase string
+	// Contracts are the contracts whose events are kept; empty keeps every contract's events.
+	Contracts []domain.Address
+	// OnDecodeError is told about every event of a known topic that did not decode (for a metric); may be nil.
+	OnDecodeError func(topic string)
+}
+
+// Decoder turns ledgers into domain events. It is safe for concurrent use.
+type Decoder struct {
+	passphrase    string
+	networkID     string
+	contracts     map[xdr.ContractId]domain.Address
+	onDecodeError func(topic string)
+}
+
+// NewDecoder checks the configuration and returns a Decoder.
+func NewDecoder(cfg DecoderConfig) (*Decoder, error) {
+	if cfg.NetworkPassphrase == "" {
+		return nil, errors.New("decoder: empty network passphrase")
+	}
+	d := &Decoder{
+		passphrase:    cfg.NetworkPassphrase,
+		networkID:     domain.NetworkID(cfg.NetworkPassphrase),
+		onDecodeError: cfg.OnDecodeError,
+	}
+	if len(cfg.Contracts) > 0 {
+		d.contracts = make(map[xdr.ContractId]domain.Address, len(cfg.Contracts))
+		for _, c := range cfg.Contracts {
+			raw, err := strkey.Decode(strkey.VersionByteContract, string(c))
+			if err != nil || len(raw) != len(xdr.ContractId{}) {
+				return nil, fmt.Errorf("decoder: contract %q is not a contract address", c)
+			}
+			d.contracts[xdr.ContractId(raw)] = c
+		}
+	}
+	return d, nil
+}
+
+// NetworkID is the id of the decoder's network (hex SHA-256 of its passphrase).
+func (d *Decoder) NetworkID() string { return d.networkID }
+
+// Decode verifies a ledger and decodes the events of the configured contracts from its successful transactions.
+//
+// Verification: the header hashes to the stated ledger hash, the header commits to the transaction set
+// (generalized sets), and every transaction result pairs with an envelope hashed under our network passphrase
+// (a ledger of another network fails here). A ledger that fails is refused whole; an event that does not decode is
+// kept as a ContractEventObserved with its decode error. Transaction-level events (fees) are not contract events
+// of an operation and are not kept.
+func (d *Decoder) Decode(lcm xdr.LedgerCloseMeta) (l Ledger, err error) {
+	if lcm.V < 0 || lcm.V > 2 {
+		return Ledger{}, fmt.Errorf("%w: LedgerCloseMeta version %d is not supported", ErrInvalidLedger, lcm.V)
+	}
+	// The SDK's accessors panic on structures SafeUnmarshal never produces but a hand-built value can hold.
+	defer func() {
+		if r := recover(); r != nil {
+			l, err = Ledger{}, fmt.Errorf("%w: malformed ledger close meta: %v", ErrInvalidLedger, r)
+		}
+	}()
+	entry := lcm.LedgerHeaderHistoryEntry()
+	seq := uint32(entry.Header.LedgerSeq)
+	if err := verifyHeader(lcm, entry); err != nil {
+		return Ledger{}, fmt.Errorf("ledger %d: %w", seq, err)
+	}
+	l = Ledger{
+		Sequence:     seq,
+		Hash:         hex.EncodeToString(entry.Hash[:]),
+		PreviousHash: hex.EncodeToString(entry.Header.PreviousLedgerHash[:]),
+		ClosedAt:     time.Unix(int64(entry.Header.ScpValue.CloseTime), 0).UTC(),
+	}
+	reader, err := ingest.NewLedgerTransactionReaderFromLedgerCloseMeta(d.passphrase, lcm)
+	if err != nil {
+		return Ledger{}, fmt.Errorf("ledger %d: %w: %v", seq, ErrInvalidLedger, err)
+	}
+	defer reader.Close()
+	for {
+		tx, err := reader.Read()
+		if err == io.EOF {
+			return l, nil
+		}
+		if err != nil {
+			return Ledger{}, fmt.Errorf("ledger %d: %w: %v", seq, ErrInvalidLedger, err)
+		}
+		if !tx.Successful() {
+			continue
+		}
+		events, err := tx.GetTransactionEvents()
+		if err != nil {
+			return Ledger{}, fmt.Errorf("ledger %d tx %d: %w: %v", seq, tx.Index, ErrInvalidLedger, err)
+		}
+		txHash := ""
+		for op, opEvents := range events.OperationEvents {
+			for idx, ev := range opEvents {
+				contract, keep := d.keep(ev)
+				if !keep {
+					continue
+				}
+				if txHash == "" {
+					txHash = hex.EncodeToString(tx.Hash[:])
+				}
+				decoded, err := d.decodeOne(&l, contract, txHash, tx.Index, uint32(op), uint32(idx), ev)
+				if err != nil {
+					return Ledger{}, fmt.Errorf("ledger %d tx %s: %w", seq, txHash, err)
+				}
+				l.Events = append(l.Events, decoded)
+			}
+		}
+	}
+}
+
+func verifyHeader(lcm xdr.LedgerCloseMeta, entry xdr.LedgerHeaderHistoryEntry) error {
+	header, err := entry.Header.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("%w: header does not encode: %v", ErrInvalidLedger, err)
+	}
+	if sha256.Sum256(header) != [32]byte(entry.Hash) {
+		return fmt.Errorf("%w: header does not hash to the stated ledger hash %x", ErrInvalidLedger, entry.Hash[:])
+	}
+	var txSet xdr.GeneralizedTransactionSet
+	switch lcm.V {
+	case 1:
+		txSet = lcm.MustV1().TxSet
+	case 2:
+		txSet = lcm.MustV2().TxSet
+	default:
+		// Version 0 carries a legacy transaction set, hashed differently; the header hash still covers its hash.
+		return nil
+	}
+	set, err := txSet.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("%w: transaction set does not encode: %v", ErrInvalidLedger, err)
+	}
+	if sha256.Sum256(set) != [32]byte(entry.Header.ScpValue.TxSetHash) {
+		return fmt.Errorf("%w: the header does not commit to this transaction set", ErrInvalidLedger)
+	}
+	return nil
+}
+
+func (d *Decoder) keep(ev xdr.ContractEvent) (domain.Address, bool) {
+	if ev.Type != xdr.ContractEventTypeContract || ev.ContractId == nil {
+		return "", false
+	}
+	if d.contracts == nil {
+		s, err := strkey.Encode(strkey.VersionByteContract, ev.ContractId[:])
+		return domain.Address(s), err == nil
+	}
+	c, ok := d.contracts[*ev.ContractId]
+	return c, ok
+}
+
+func (d *Decoder) decodeOne(l *Ledger, contract domain.Address, txHash string, txOrder, op, idx uint32, ev xdr.ContractEvent) (Decoded, error) {
+	body, ok := ev.Body.GetV0()
+	if !ok {
+		return Decoded{}, fmt.Errorf("%w: contract event body version %d", ErrInvalidLedger, ev.Body.V)
+	}
+	meta := domain.ChainMeta{
+		NetworkID:      d.networkID,
+		ContractID:     contract,
+		Ledger:         l.Sequence,
+		LedgerHash:     l.Hash,
+		LedgerClosedAt: l.ClosedAt,
+		TxHash:         txHash,
+		TxIndex:        txOrder,
+		OpIndex:        op,
+		EventIndex:     idx,
+		ChainEventID:   domain.ChainEventID(l.Sequence, txOrder, op, idx),
+		TopicsXDR:      make([]string, len(body.Topics)),
+	}
+	for i, t := range body.Topics {
+		raw, err := t.MarshalBinary()
+		if err != nil {
+			return Decoded{}, fmt.Errorf("%w: topic %d does not encode: %v", ErrInvalidLedger, i, err)
+		}
+		meta.TopicsXDR[i] = base64.StdEncoding.EncodeToString(raw)
+	}
+	raw, err := body.Data.MarshalBinary()
+	if err != nil {
+		return Decoded{}, fmt.Errorf("%w: event value does not encode: %v", ErrInvalidLedger, err)
+	}
+	meta.ValueXDR = base64.StdEncoding.EncodeToString(raw)
+
+	e, topic, decodeErr := decodeEvent(meta, body.Topics, body.Data)
+	if decodeErr != nil && d.onDecodeError != nil {
+		d.onDecodeError(topic)
+	}
+	return Decoded{
+		ID:     domain.ChainEventUUID(d.networkID, l.Hash, txHash, op, idx),
+		Stream: StreamOf(e),
+		Event:  e,
+	}, nil
+}
+
+// StreamOf is the event-store stream a chain event is appended to: its payment stream's, or its contract's.
+func StreamOf(e domain.Event) string {
+	if ref, ok := domain.StreamOf(e); ok {
+		return ref.StoreStream()
+	}
+	if ce, ok := e.(domain.ChainEvent); ok {
+		return domain.ContractStoreStream(ce.ChainMetadata().ContractID)
+	}
+	return ""
+}

@@ -1,0 +1,204 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/stellar/go-stellar-sdk/strkey"
+	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/streamledger/streamledger/domain"
+)
+
+// Encode publishes a domain event the way the Fluxora contract does (soroban-sdk encoding): topics
+// (Symbol(name), u64 stream_id), a #[contracttype] struct as an ScMap with sorted Symbol keys, a
+// `StreamEvent::X(u64)` variant as ScVec[Symbol("X"), U64]. It is the simulator's stand-in for the contract, and
+// deliberately shares no code with the decoder in package chain.
+func Encode(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("encode %s: %v", e.Type(), r)
+		}
+	}()
+	topic := func(name string, id uint64) []xdr.ScVal { return []xdr.ScVal{Sym(name), U64(id)} }
+	switch v := e.(type) {
+	case *domain.StreamCreated:
+		return topic("created", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "sender": Addr(v.Sender), "recipient": Addr(v.Recipient),
+			"deposit_amount": I128(v.DepositAmount), "rate_per_second": I128(v.RatePerSecond),
+			"start_time": U64(v.StartTime), "cliff_time": U64(v.CliffTime), "end_time": U64(v.EndTime),
+			"withdraw_dust_threshold": I128(v.WithdrawDustThreshold), "memo": optBytes(v.Memo),
+			"metadata": optMetadata(v.Metadata),
+		}), nil
+	case *domain.StreamWithdrawn:
+		if v.Destination != "" {
+			return topic("wdraw_to", v.StreamID), Struct(map[string]xdr.ScVal{
+				"stream_id": U64(v.StreamID), "recipient": Addr(v.Recipient), "destination": Addr(v.Destination),
+				"amount": I128(v.Amount),
+			}), nil
+		}
+		return topic("withdrew", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "recipient": Addr(v.Recipient), "amount": I128(v.Amount),
+		}), nil
+	case *domain.StreamCancelled:
+		return topic("cancelled", v.StreamID), Variant("StreamCancelled", v.StreamID), nil
+	case *domain.StreamCompleted:
+		return topic("completed", v.StreamID), Variant("StreamCompleted", v.StreamID), nil
+	case *domain.StreamClosed:
+		return topic("closed", v.StreamID), Variant("StreamClosed", v.StreamID), nil
+	case *domain.StreamResumed:
+		return topic("resumed", v.StreamID), Variant("Resumed", v.StreamID), nil
+	case *domain.StreamPaused:
+		return topic("paused", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "reason": Str(v.Reason),
+		}), nil
+	case *domain.StreamRateUpdated:
+		return topic("rate_upd", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "old_rate_per_second": I128(v.OldRatePerSecond),
+			"new_rate_per_second": I128(v.NewRatePerSecond), "effective_time": U64(v.EffectiveTime),
+		}), nil
+	case *domain.StreamRateDecreased:
+		return topic("rate_dec", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "old_rate_per_second": I128(v.OldRatePerSecond),
+			"new_rate_per_second": I128(v.NewRatePerSecond), "effective_time": U64(v.EffectiveTime),
+			"checkpointed_amount": I128(v.CheckpointedAmount), "refund_amount": I128(v.RefundAmount),
+		}), nil
+	case *domain.StreamEndShortened:
+		return topic("end_shrt", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "old_end_time": U64(v.OldEndTime), "new_end_time": U64(v.NewEndTime),
+			"refund_amount": I128(v.RefundAmount),
+		}), nil
+	case *domain.StreamEndExtended:
+		return topic("end_ext", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "old_end_time": U64(v.OldEndTime), "new_end_time": U64(v.NewEndTime),
+		}), nil
+	case *domain.StreamToppedUp:
+		return topic("top_up", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "top_up_amount": I128(v.TopUpAmount),
+			"new_deposit_amount": I128(v.NewDepositAmount), "new_end_time": U64(v.NewEndTime),
+		}), nil
+	case *domain.StreamRecipientUpdated:
+		return topic("recp_upd", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "old_recipient": Addr(v.OldRecipient), "new_recipient": Addr(v.NewRecipient),
+		}), nil
+	case *domain.StreamCloned:
+		return topic("cloned", v.NewStreamID), Struct(map[string]xdr.ScVal{
+			"new_stream_id": U64(v.NewStreamID), "source_stream_id": U64(v.SourceStreamID),
+			"sender": Addr(v.Sender), "recipient": Addr(v.Recipient), "deposit_amount": I128(v.DepositAmount),
+			"rate_per_second": I128(v.RatePerSecond), "start_time": U64(v.StartTime), "cliff_time": U64(v.CliffTime),
+			"end_time": U64(v.EndTime), "withdraw_dust_threshold": I128(v.WithdrawDustThreshold),
+		}), nil
+	case *domain.StreamKeeperCancelled:
+		return topic("kp_cncl", v.StreamID), Struct(map[string]xdr.ScVal{
+			"stream_id": U64(v.StreamID), "keeper": Addr(v.Keeper), "keeper_fee": I128(v.KeeperFee),
+			"recipient_amount": I128(v.RecipientAmount), "sender_refund": I128(v.SenderRefund),
+		}), nil
+	}
+	return nil, xdr.ScVal{}, fmt.Errorf("encode: %s is not a contract event", e.Type())
+}
+
+// Sym is an ScVal Symbol.
+func Sym(s string) xdr.ScVal {
+	v := xdr.ScSymbol(s)
+	return xdr.ScVal{Type: xdr.ScValTypeScvSymbol, Sym: &v}
+}
+
+// U64 is an ScVal u64.
+func U64(n uint64) xdr.ScVal {
+	v := xdr.Uint64(n)
+	return xdr.ScVal{Type: xdr.ScValTypeScvU64, U64: &v}
+}
+
+// U32 is an ScVal u32.
+func U32(n uint32) xdr.ScVal {
+	v := xdr.Uint32(n)
+	return xdr.ScVal{Type: xdr.ScValTypeScvU32, U32: &v}
+}
+
+// I128 is an ScVal i128 holding an exact amount.
+func I128(a domain.Amount) xdr.ScVal {
+	hi, lo := a.Parts()
+	v := xdr.Int128Parts{Hi: xdr.Int64(hi), Lo: xdr.Uint64(lo)}
+	return xdr.ScVal{Type: xdr.ScValTypeScvI128, I128: &v}
+}
+
+// Str is an ScVal String.
+func Str(s string) xdr.ScVal {
+	v := xdr.ScString(s)
+	return xdr.ScVal{Type: xdr.ScValTypeScvString, Str: &v}
+}
+
+// Bytes is an ScVal Bytes.
+func Bytes(b []byte) xdr.ScVal {
+	v := xdr.ScBytes(b)
+	return xdr.ScVal{Type: xdr.ScValTypeScvBytes, Bytes: &v}
+}
+
+// Void is Option::None.
+func Void() xdr.ScVal { return xdr.ScVal{Type: xdr.ScValTypeScvVoid} }
+
+// Addr is an ScVal Address of an account (G…) or a contract (C…); it panics on anything else, which Encode
+// turns into an error.
+func Addr(a domain.Address) xdr.ScVal {
+	var sa xdr.ScAddress
+	switch a.Kind() {
+	case domain.AccountAddress:
+		raw := strkey.MustDecode(strkey.VersionByteAccountID, string(a))
+		var key xdr.Uint256
+		copy(key[:], raw)
+		id := xdr.AccountId{Type: xdr.PublicKeyTypePublicKeyTypeEd25519, Ed25519: &key}
+		sa = xdr.ScAddress{Type: xdr.ScAddressTypeScAddressTypeAccount, AccountId: &id}
+	case domain.ContractAddress:
+		raw := strkey.MustDecode(strkey.VersionByteContract, string(a))
+		var id xdr.ContractId
+		copy(id[:], raw)
+		sa = xdr.ScAddress{Type: xdr.ScAddressTypeScAddressTypeContract, ContractId: &id}
+	default:
+		panic(fmt.Sprintf("address %q is neither an account nor a contract", a))
+	}
+	return xdr.ScVal{Type: xdr.ScValTypeScvAddress, Address: &sa}
+}
+
+// Vec is an ScVal Vec.
+func Vec(items ...xdr.ScVal) xdr.ScVal {
+	v := xdr.ScVec(items)
+	p := &v
+	return xdr.ScVal{Type: xdr.ScValTypeScvVec, Vec: &p}
+}
+
+// Variant is a unit-payload enum variant, `Name(id)`.
+func Variant(name string, id uint64) xdr.ScVal { return Vec(Sym(name), U64(id)) }
+
+// Struct is a #[contracttype] struct: an ScMap whose Symbol keys are sorted, as the host requires.
+func Struct(f map[string]xdr.ScVal) xdr.ScVal {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	m := make(xdr.ScMap, 0, len(keys))
+	for _, k := range keys {
+		m = append(m, xdr.ScMapEntry{Key: Sym(k), Val: f[k]})
+	}
+	p := &m
+	return xdr.ScVal{Type: xdr.ScValTypeScvMap, Map: &p}
+}
+
+func optBytes(b []byte) xdr.ScVal {
+	if b == nil {
+		return Void()
+	}
+	return Bytes(b)
+}
+
+func optMetadata(entries []domain.MetadataEntry) xdr.ScVal {
+	if entries == nil {
+		return Void()
+	}
+	m := make(xdr.ScMap, 0, len(entries))
+	for _, e := range entries {
+		m = append(m, xdr.ScMapEntry{Key: Bytes(e.Key), Val: Bytes(e.Value)})
+	}
+	p := &m
+	return xdr.ScVal{Type: xdr.ScValTypeScvMap, Map: &p}
+}

@@ -1,0 +1,460 @@
+// Package sim is a deterministic Stellar network for demos and tests: a Fluxora contract whose streams go through
+// realistic lifecycles, published as real xdr.LedgerCloseMeta (valid transaction sets, hashes, results and Soroban
+// meta with contract events, a header hash chain) through the SDK's ledgerbackend.LedgerBackend interface.
+//
+// The same seed always yields the same canonical chain. Reorgs are scripted: a reorg at ledger L of depth k means
+// that while the network's tip is in L-k+1..L those ledgers come from an abandoned branch (other transactions,
+// other hashes), and once the tip passes L the canonical ledgers replace them. With reorgs disabled the network
+// only ever shows the canonical chain, so a clean ingest of it is the reference a reorged ingest must equal.
+//
+// The network's tip advances when a reader asks for a ledger beyond it (LedgerInterval 0: as fast as asked) or
+// with the wall clock (one ledger per LedgerInterval). Chain time is its own: ledger close times start at
+// Genesis and advance ChainSpacing per ledger whatever the pace, so that a replay is identical to the first run.
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/streamledger/streamledger/domain"
+)
+
+// Reorg scripts one reorganisation: ledgers At-Depth+1..At are first seen on an abandoned branch.
+type Reorg struct {
+	At    uint32
+	Depth uint32
+}
+
+// Config is a simulated network.
+type Config struct {
+	Seed              uint64
+	NetworkPassphrase string
+	// Streams is how many payment streams are live at a time; closed ones are replaced by new ones.
+	Streams int
+	// TxPerLedger is the mean number of contract calls per ledger.
+	TxPerLedger int
+	// StartLedger is the first ledger of the chain (default 2: ledger 1 is genesis).
+	StartLedger uint32
+	// Ledgers stops production after ledger StartLedger+Ledgers-1; 0 is endless.
+	Ledgers uint32
+	// LedgerInterval paces production by the wall clock; 0 produces ledgers as fast as they are asked for.
+	LedgerInterval time.Duration
+	// Genesis and ChainSpacing define close times (defaults 2026-01-01T00:00:00Z and 5 s).
+	Genesis      time.Time
+	ChainSpacing time.Duration
+	// MetaVersion is 4 (protocol 23, LedgerCloseMeta v2; the default) or 3 (protocol 22, LedgerCloseMeta v1).
+	MetaVersion int
+	// Reorgs enables reorganisations: every ReorgEvery ledgers one of depth 1..ReorgDepth, a deep one of depth
+	// DeepReorgDepth at DeepReorgAt, and the scripted ones in Script.
+	Reorgs         bool
+	ReorgEvery     uint32
+	ReorgDepth     uint32
+	DeepReorgAt    uint32
+	DeepReorgDepth uint32
+	Script         []Reorg
+	// Retain is how many recent ledgers the network keeps (default 4096); older ones are gone, as on an RPC
+	// server past its retention window.
+	Retain int
+	// Now is the wall clock (default time.Now).
+	Now func() time.Time
+}
+
+// Errors.
+var (
+	ErrPruned       = errors.New("ledger is older than the network retains")
+	ErrBeforeStart  = errors.New("ledger is before the chain's first ledger")
+	ErrNotPrepared  = errors.New("backend not prepared")
+	ErrClosed       = errors.New("backend closed")
+	ErrInvalidRange = errors.New("invalid ledger range")
+)
+
+// Chain is the simulated network. It is safe for concurrent use by any number of backends.
+type Chain struct {
+	cfg     Config
+	asm     assembler
+	reorgs  map[uint32]Reorg // by the first ledger of the abandoned branch
+	started time.Time
+
+	mu        sync.Mutex
+	produced  chan struct{} // closed and replaced whenever the tip moves
+	tip       uint32        // highest ledger produced; StartLedger-1 before the first
+	canonical map[uint32]xdr.LedgerCloseMeta
+	abandoned map[uint32]xdr.LedgerCloseMeta
+	world     *world
+	generated uint32 // highest canonical ledger generated
+	lastHash  xdr.Hash
+	lastOld   uint32 // oldest retained canonical ledger
+}
+
+// New checks the configuration and returns the network, with no ledger produced yet.
+func New(cfg Config) (*Chain, error) {
+	if cfg.NetworkPassphrase == "" {
+		return nil, errors.New("sim: empty network passphrase")
+	}
+	if cfg.Streams < 1 {
+		return nil, fmt.Errorf("sim: %d streams (want ≥ 1)", cfg.Streams)
+	}
+	if cfg.TxPerLedger < 0 {
+		return nil, fmt.Errorf("sim: %d transactions per ledger (want ≥ 0)", cfg.TxPerLedger)
+	}
+	if cfg.StartLedger == 0 {
+		cfg.StartLedger = 2
+	}
+	if cfg.Genesis.IsZero() {
+		cfg.Genesis = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if cfg.ChainSpacing == 0 {
+		cfg.ChainSpacing = 5 * time.Second
+	}
+	if cfg.ChainSpacing < time.Second {
+		return nil, fmt.Errorf("sim: chain spacing %s (want ≥ 1s: close times are whole seconds)", cfg.ChainSpacing)
+	}
+	switch cfg.MetaVersion {
+	case 0:
+		cfg.MetaVersion = 4
+	case 3, 4:
+	default:
+		return nil, fmt.Errorf("sim: meta version %d (want 3 or 4)", cfg.MetaVersion)
+	}
+	if cfg.Retain == 0 {
+		cfg.Retain = 4096
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	c := &Chain{
+		cfg:       cfg,
+		asm:       assembler{passphrase: cfg.NetworkPassphrase, metaVersion: int32(cfg.MetaVersion)},
+		reorgs:    map[uint32]Reorg{},
+		started:   cfg.Now(),
+		produced:  make(chan struct{}),
+		tip:       cfg.StartLedger - 1,
+		canonical: map[uint32]xdr.LedgerCloseMeta{},
+		abandoned: map[uint32]xdr.LedgerCloseMeta{},
+		world:     newWorld(cfg.Seed, cfg.Streams, cfg.TxPerLedger),
+		generated: cfg.StartLedger - 1,
+		lastOld:   cfg.StartLedger,
+	}
+	c.lastHash = xdr.Hash(derive(cfg.Seed, "genesis"))
+	if err := c.schedule(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Chain) schedule() error {
+	if !c.cfg.Reorgs {
+		return nil
+	}
+	var all []Reorg
+	if c.cfg.ReorgEvery > 0 {
+		depth := max(c.cfg.ReorgDepth, 1)
+		if c.cfg.ReorgEvery <= depth {
+			return fmt.Errorf("sim: a reorg every %d ledgers cannot be %d deep", c.cfg.ReorgEvery, depth)
+		}
+		last := c.cfg.StartLedger + c.cfg.Ledgers - 1
+		if c.cfg.Ledgers == 0 {
+			last = c.cfg.StartLedger + 1_000_000
+		}
+		r := rand.New(rand.NewPCG(c.cfg.Seed, 0x7e0)) // not the world's: the canonical chain must not depend on it
+		for at := c.cfg.StartLedger + c.cfg.ReorgEvery - 1; at+1 <= last; at += c.cfg.ReorgEvery {
+			all = append(all, Reorg{At: at, Depth: 1 + uint32(r.IntN(int(depth)))})
+		}
+	}
+	if c.cfg.DeepReorgAt > 0 {
+		all = append(all, Reorg{At: c.cfg.DeepReorgAt, Depth: max(c.cfg.DeepReorgDepth, 2)})
+	}
+	all = append(all, c.cfg.Script...)
+	for _, r := range all {
+		if r.Depth == 0 || r.At < c.cfg.StartLedger+r.Depth {
+			return fmt.Errorf("sim: reorg at %d of depth %d starts before the chain", r.At, r.Depth)
+		}
+		first := r.At - r.Depth + 1
+		for l := first; l <= r.At; l++ {
+			if other, clash := c.reorgAt(l); clash {
+				return fmt.Errorf("sim: reorgs at %d and %d overlap", other.At, r.At)
+			}
+		}
+		c.reorgs[first] = r
+	}
+	return nil
+}
+
+// reorgAt finds the scripted reorg whose abandoned branch holds ledger l.
+func (c *Chain) reorgAt(l uint32) (Reorg, bool) {
+	for first, r := range c.reorgs {
+		if l >= first && l <= r.At {
+			return r, true
+		}
+	}
+	return Reorg{}, false
+}
+
+// Reorgs lists the scripted reorganisations.
+func (c *Chain) Reorgs() []Reorg {
+	out := make([]Reorg, 0, len(c.reorgs))
+	for _, r := range c.reorgs {
+		out = append(out, r)
+	}
+	return out
+}
+
+// ContractID is the simulated Fluxora contract.
+func (c *Chain) ContractID() domain.Address { return c.world.address }
+
+// StartLedger is the chain's first ledger.
+func (c *Chain) StartLedger() uint32 { return c.cfg.StartLedger }
+
+// LastLedger is the last ledger the network produces, or 0 when it is endless.
+func (c *Chain) LastLedger() uint32 {
+	if c.cfg.Ledgers == 0 {
+		return 0
+	}
+	return c.cfg.StartLedger + c.cfg.Ledgers - 1
+}
+
+func (c *Chain) closeTime(seq uint32) uint64 {
+	return uint64(c.cfg.Genesis.Add(time.Duration(seq-c.cfg.StartLedger) * c.cfg.ChainSpacing).Unix())
+}
+
+// generate extends the canonical chain to ledger seq, building each abandoned branch when its fork is reached.
+func (c *Chain) generate(seq uint32) error {
+	for c.generated < seq {
+		l := c.generated + 1
+		if r, ok := c.reorgs[l]; ok {
+			if err := c.generateAbandoned(r); err != nil {
+				return err
+			}
+		}
+		txs, err := c.world.ledger(l, c.closeTime(l))
+		if err != nil {
+			return fmt.Errorf("sim ledger %d: %w", l, err)
+		}
+		lcm, err := c.asm.build(ledgerSpec{seq: l, prevHash: c.lastHash, closeTime: c.closeTime(l), txs: txs, salt: "canonical"})
+		if err != nil {
+			return fmt.Errorf("sim ledger %d: %w", l, err)
+		}
+		c.canonical[l] = lcm
+		c.lastHash = lcm.LedgerHash()
+		c.generated = l
+		for int(c.generated-c.lastOld) >= c.cfg.Retain {
+			delete(c.canonical, c.lastOld)
+			delete(c.abandoned, c.lastOld)
+			c.lastOld++
+		}
+	}
+	return nil
+}
+
+func (c *Chain) generateAbandoned(r Reorg) error {
+	w := c.world.fork(rand.New(rand.NewPCG(c.cfg.Seed, uint64(r.At)<<8|0xab)))
+	prev := c.lastHash
+	for l := r.At - r.Depth + 1; l <= r.At; l++ {
+		txs, err := w.ledger(l, c.closeTime(l))
+		if err != nil {
+			return fmt.Errorf("sim abandoned ledger %d: %w", l, err)
+		}
+		lcm, err := c.asm.build(ledgerSpec{seq: l, prevHash: prev, closeTime: c.closeTime(l), txs: txs,
+			salt: fmt.Sprintf("abandoned-%d", r.At)})
+		if err != nil {
+			return fmt.Errorf("sim abandoned ledger %d: %w", l, err)
+		}
+		c.abandoned[l] = lcm
+		prev = lcm.LedgerHash()
+	}
+	return nil
+}
+
+// Tip is the highest ledger produced so far (StartLedger-1 before the first).
+func (c *Chain) Tip() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.advanceByClock()
+	return c.tip
+}
+
+func (c *Chain) advanceByClock() {
+	if c.cfg.LedgerInterval <= 0 {
+		return
+	}
+	due := c.cfg.StartLedger - 1 + uint32(c.cfg.Now().Sub(c.started)/c.cfg.LedgerInterval)
+	if last := c.LastLedger(); last > 0 && due > last {
+		due = last
+	}
+	if due > c.tip {
+		c.tip = due
+		close(c.produced)
+		c.produced = make(chan struct{})
+	}
+}
+
+// Ledger returns ledger seq as the network shows it now, producing it first when the network is paced by
+// requests. It blocks until the ledger exists (paced by the clock, or past the last ledger: until ctx ends).
+func (c *Chain) Ledger(ctx context.Context, seq uint32) (xdr.LedgerCloseMeta, error) {
+	return c.ledger(ctx, seq, nil)
+}
+
+// ledger is Ledger that also gives up when closed is closed.
+func (c *Chain) ledger(ctx context.Context, seq uint32, closed <-chan struct{}) (xdr.LedgerCloseMeta, error) {
+	if seq < c.cfg.StartLedger {
+		return xdr.LedgerCloseMeta{}, fmt.Errorf("ledger %d: %w (%d)", seq, ErrBeforeStart, c.cfg.StartLedger)
+	}
+	var err error
+	for {
+		c.mu.Lock()
+		c.advanceByClock()
+		last := c.LastLedger()
+		if seq > c.tip && c.cfg.LedgerInterval <= 0 && (last == 0 || seq <= last) {
+			c.tip = seq
+		}
+		if seq <= c.tip {
+			lcm, err := c.show(seq)
+			c.mu.Unlock()
+			return lcm, err
+		}
+		wait := c.produced
+		c.mu.Unlock()
+		// Clock-paced production has no producer to wake readers: poll a few times per interval.
+		var timer *time.Timer
+		var tick <-chan time.Time
+		if c.cfg.LedgerInterval > 0 {
+			timer = time.NewTimer(c.cfg.LedgerInterval / 4)
+			tick = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-closed:
+			err = ErrClosed
+		case <-wait:
+		case <-tick:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if err != nil {
+			return xdr.LedgerCloseMeta{}, err
+		}
+	}
+}
+
+// show returns the version of ledger seq ≤ tip that the network shows at its current tip.
+func (c *Chain) show(seq uint32) (xdr.LedgerCloseMeta, error) {
+	if err := c.generate(c.tip); err != nil {
+		return xdr.LedgerCloseMeta{}, err
+	}
+	if r, ok := c.reorgAt(seq); ok && c.tip <= r.At {
+		if lcm, ok := c.abandoned[seq]; ok {
+			return lcm, nil
+		}
+	}
+	lcm, ok := c.canonical[seq]
+	if !ok {
+		return xdr.LedgerCloseMeta{}, fmt.Errorf("ledger %d: %w (oldest %d)", seq, ErrPruned, c.lastOld)
+	}
+	return lcm, nil
+}
+
+// Canonical returns ledger seq of the final chain, producing nothing: for tests that compare with a clean ingest.
+func (c *Chain) Canonical(seq uint32) (xdr.LedgerCloseMeta, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if seq < c.cfg.StartLedger {
+		return xdr.LedgerCloseMeta{}, fmt.Errorf("ledger %d: %w", seq, ErrBeforeStart)
+	}
+	if err := c.generate(seq); err != nil {
+		return xdr.LedgerCloseMeta{}, err
+	}
+	lcm, ok := c.canonical[seq]
+	if !ok {
+		return xdr.LedgerCloseMeta{}, fmt.Errorf("ledger %d: %w", seq, ErrPruned)
+	}
+	return lcm, nil
+}
+
+// Backend is a client's view of the network: the SDK's LedgerBackend. Each client takes its own.
+func (c *Chain) Backend() *Backend { return &Backend{chain: c, closed: make(chan struct{})} }
+
+// Backend implements ledgerbackend.LedgerBackend over a Chain. Like every LedgerBackend, only Close may be called
+// concurrently with the other methods.
+type Backend struct {
+	chain     *Chain
+	prepared  *ledgerbackend.Range
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+var _ ledgerbackend.LedgerBackend = (*Backend)(nil)
+
+// GetLatestLedgerSequence is the network's tip.
+func (b *Backend) GetLatestLedgerSequence(ctx context.Context) (uint32, error) {
+	if err := b.usable(); err != nil {
+		return 0, err
+	}
+	return b.chain.Tip(), nil
+}
+
+// GetLedger returns ledger seq of the prepared range, blocking until the network has produced it.
+func (b *Backend) GetLedger(ctx context.Context, seq uint32) (xdr.LedgerCloseMeta, error) {
+	if err := b.usable(); err != nil {
+		return xdr.LedgerCloseMeta{}, err
+	}
+	if seq < b.prepared.From() || (b.prepared.Bounded() && seq > b.prepared.To()) {
+		return xdr.LedgerCloseMeta{}, fmt.Errorf("ledger %d: %w: outside the prepared range %s", seq, ErrInvalidRange, b.prepared)
+	}
+	return b.chain.ledger(ctx, seq, b.closed)
+}
+
+// PrepareRange checks the range; the network needs no preparation.
+func (b *Backend) PrepareRange(ctx context.Context, r ledgerbackend.Range) error {
+	if b.isClosed() {
+		return ErrClosed
+	}
+	if r.From() < b.chain.cfg.StartLedger || (r.Bounded() && r.To() < r.From()) {
+		return fmt.Errorf("%w: %s (the chain starts at %d)", ErrInvalidRange, r, b.chain.cfg.StartLedger)
+	}
+	b.prepared = &r
+	return nil
+}
+
+// IsPrepared tells whether r is the prepared range.
+func (b *Backend) IsPrepared(ctx context.Context, r ledgerbackend.Range) (bool, error) {
+	if b.isClosed() {
+		return false, ErrClosed
+	}
+	return b.prepared != nil && *b.prepared == r, nil
+}
+
+// Close interrupts pending calls; the backend cannot be used afterwards.
+func (b *Backend) Close() error {
+	b.closeOnce.Do(func() { close(b.closed) })
+	return nil
+}
+
+func (b *Backend) isClosed() bool {
+	select {
+	case <-b.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (b *Backend) usable() error {
+	if b.isClosed() {
+		return ErrClosed
+	}
+	if b.prepared == nil {
+		return ErrNotPrepared
+	}
+	return nil
+}
+
+func unix(t uint64) time.Time { return time.Unix(int64(t), 0).UTC() }
