@@ -1,0 +1,675 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+)
+
+// Store is what the ingester needs from the event store.
+type Store interface {
+	AppendMany(ctx context.Context, batch []eventstore.StreamAppend) ([]eventstore.AppendResult, error)
+	ReadStreamBackward(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error)
+	ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error)
+}
+
+// Errors.
+var (
+	// ErrHalted: a reorg reached below the last safe ledger (or the store contradicts the chain); ingestion
+	// stops until an operator acts.
+	ErrHalted = errors.New("ingestion halted")
+	// ErrReorgBelowSafeLedger is the cause of a halt on a reorg whose fork is below the last safe ledger.
+	ErrReorgBelowSafeLedger = errors.New("reorg below the last safe ledger")
+)
+
+// Halt reasons reported by Status.
+const (
+	HaltReorgBelowSafeLedger = "reorg_below_safe_ledger"
+	HaltLedgerReappeared     = "ledger_reappeared"
+	HaltInconsistentStore    = "inconsistent_store"
+)
+
+// Health is the ingester's state as DESIGN §6 reports it.
+type Health string
+
+const (
+	HealthStarting      Health = "starting"
+	HealthHealthy       Health = "healthy"
+	HealthStalled       Health = "stalled"
+	HealthHalted        Health = "halted"
+	HealthNotConfigured Health = "not_configured"
+)
+
+// Config configures an Ingester.
+type Config struct {
+	Store   Store
+	Decoder *Decoder
+	// Open returns a fresh, unprepared ledger backend; the ingester prepares it from the ledger it needs and opens
+	// another after a failure or to re-read a forked range (backends such as RPC only move forward). Nil for a
+	// push-only ingester.
+	Open func() (ledgerbackend.LedgerBackend, error)
+	// StartLedger is where ingestion starts when the store holds no ledger yet.
+	StartLedger  uint32
+	SafetyMargin uint32
+	// MaxBatchLedgers and MaxBatchEvents bound one append while catching up (defaults 64 and 4096); a batch only
+	// holds ledgers the source already has, so live ingestion appends each ledger as it closes.
+	MaxBatchLedgers int
+	MaxBatchEvents  int
+	// RetryInitial and RetryMax bound the backoff after a failure (defaults 250 ms and 30 s).
+	RetryInitial time.Duration
+	RetryMax     time.Duration
+	Logger       *slog.Logger
+	Metrics      *Metrics
+	// Now and Sleep are the clock (defaults: time.Now and a context-aware sleep).
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// ReorgSummary describes the last reorganisation.
+type ReorgSummary struct {
+	Fork     uint32    `json:"fork"`
+	OldTip   uint32    `json:"oldTip"`
+	NewTip   uint32    `json:"newTip"`
+	Depth    uint32    `json:"depth"`
+	Reverted int       `json:"revertedEvents"`
+	At       time.Time `json:"at"`
+}
+
+// Status is a snapshot of the ingester for health reporting.
+type Status struct {
+	Health              Health        `json:"status"`
+	Tip                 uint32        `json:"tipLedger"`
+	TipHash             string        `json:"tipHash,omitempty"`
+	TipClosedAt         time.Time     `json:"tipClosedAt,omitzero"`
+	LastSafeLedger      uint32        `json:"lastSafeLedger"`
+	LastProgress        time.Time     `json:"lastProgress,omitzero"`
+	ConsecutiveFailures int           `json:"consecutiveFailures"`
+	LastError           string        `json:"lastError,omitempty"`
+	Reorgs              int           `json:"reorgs"`
+	LastReorg           *ReorgSummary `json:"lastReorg,omitempty"`
+	HaltReason          string        `json:"haltReason,omitempty"`
+}
+
+// Ingester appends verified, decoded ledgers to the event store and compensates reorganisations (DESIGN §4).
+//
+// One ledger's events and its LedgerClosed marker go in one atomic batch (several ledgers per batch while
+// catching up), so the store never holds half a ledger. Event ids are deterministic, so re-appending after a
+// crash whose commit did land is a no-op; after any failed append the ingester re-reads where the store stands
+// rather than trusting its memory. A reorg is one atomic batch too: the ChainReorganized marker, an EventReverted
+// for every event of the abandoned ledgers (newest first), then the new branch.
+//
+// A branch that comes back after being abandoned (A → B → A) would bring events whose ids are already stored and
+// reverted; the store would silently skip them, so the ingester halts with reason ledger_reappeared instead.
+type Ingester struct {
+	cfg    Config
+	stream string // the ledger stream
+	keep   int    // ledgers kept in the state window
+
+	mu     sync.Mutex // serialises appends (pull and push) and guards the chain state
+	state  chainState
+	loaded bool
+
+	smu    sync.Mutex // guards the status, so that health checks never wait for an append
+	status Status
+	halted error
+}
+
+// NewIngester checks the configuration and returns an Ingester; it reads nothing until Run or Push.
+func NewIngester(cfg Config) (*Ingester, error) {
+	if cfg.Store == nil || cfg.Decoder == nil {
+		return nil, errors.New("ingester: a store and a decoder are required")
+	}
+	if cfg.MaxBatchLedgers <= 0 {
+		cfg.MaxBatchLedgers = 64
+	}
+	if cfg.MaxBatchEvents <= 0 {
+		cfg.MaxBatchEvents = 4096
+	}
+	if cfg.RetryInitial <= 0 {
+		cfg.RetryInitial = 250 * time.Millisecond
+	}
+	if cfg.RetryMax < cfg.RetryInitial {
+		cfg.RetryMax = max(30*time.Second, cfg.RetryInitial)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
+	in := &Ingester{
+		cfg:    cfg,
+		stream: domain.LedgerStoreStream(cfg.Decoder.NetworkID()),
+		keep:   int(cfg.SafetyMargin) + 2,
+	}
+	in.status.Health = HealthStarting
+	return in, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// LedgerStream is the event-store stream of this network's ledger markers.
+func (in *Ingester) LedgerStream() string { return in.stream }
+
+// Status reports where ingestion stands.
+func (in *Ingester) Status() Status {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	s := in.status
+	if s.LastReorg != nil {
+		r := *s.LastReorg
+		s.LastReorg = &r
+	}
+	return s
+}
+
+// Run pulls ledgers from the source until ctx ends (nil) or ingestion halts (an error wrapping ErrHalted).
+// Failures of the source or the store are retried with backoff while the status reports them as stalled.
+func (in *Ingester) Run(ctx context.Context) error {
+	if in.cfg.Open == nil {
+		return errors.New("ingester: no ledger source configured")
+	}
+	var backend ledgerbackend.LedgerBackend
+	defer func() {
+		if backend != nil {
+			backend.Close()
+		}
+	}()
+	failures := 0
+	for ctx.Err() == nil {
+		err := in.ensureLoaded(ctx)
+		if err == nil && backend == nil {
+			backend, err = in.open(ctx, in.next())
+		}
+		if err == nil {
+			var ledgers []Ledger
+			ledgers, err = in.fetch(ctx, backend)
+			if err == nil {
+				backend, err = in.process(ctx, backend, ledgers)
+			}
+		}
+		if errors.Is(err, ErrHalted) {
+			return err
+		}
+		if err == nil {
+			failures = 0
+			in.setFailure(nil)
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		failures++
+		in.cfg.Metrics.sourceError()
+		in.setFailure(err)
+		in.cfg.Logger.Warn("ingestion failed; retrying", "err", err, "attempt", failures)
+		if backend != nil {
+			backend.Close()
+			backend = nil
+		}
+		in.mu.Lock()
+		in.loaded = false // the store may hold more than we think: re-read it
+		in.mu.Unlock()
+		if err := in.cfg.Sleep(ctx, in.backoff(failures)); err != nil {
+			break
+		}
+	}
+	return nil
+}
+
+func (in *Ingester) backoff(failures int) time.Duration {
+	d := in.cfg.RetryInitial
+	for i := 1; i < failures && d < in.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	d = min(d, in.cfg.RetryMax)
+	// ±20% jitter so that a fleet of restarted ingesters does not hammer the source in step.
+	return d - d/5 + time.Duration(rand.Int64N(int64(d/5)*2+1))
+}
+
+func (in *Ingester) setFailure(err error) {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	if err == nil {
+		in.status.ConsecutiveFailures, in.status.LastError = 0, ""
+		if in.halted == nil && in.status.Tip > 0 {
+			in.status.Health = HealthHealthy
+		}
+		return
+	}
+	in.status.ConsecutiveFailures++
+	in.status.LastError = err.Error()
+	if in.halted == nil {
+		in.status.Health = HealthStalled
+	}
+}
+
+// ensureLoaded reads the stored chain state once (and again after a failure).
+func (in *Ingester) ensureLoaded(ctx context.Context) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.loaded {
+		return nil
+	}
+	st, err := loadState(ctx, in.cfg.Store, in.stream, in.keep)
+	if errors.Is(err, ErrInconsistentStore) {
+		return in.halt(HaltInconsistentStore, err)
+	}
+	if err != nil {
+		return err
+	}
+	in.state, in.loaded = st, true
+	in.publish(false)
+	return nil
+}
+
+// next is the ledger to ingest next.
+func (in *Ingester) next() uint32 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if tip, ok := in.state.tip(); ok {
+		return tip.seq + 1
+	}
+	return in.cfg.StartLedger
+}
+
+func (in *Ingester) open(ctx context.Context, from uint32) (ledgerbackend.LedgerBackend, error) {
+	if from == 0 {
+		return nil, fmt.Errorf("%w: no start ledger configured and the store holds no ledger", ErrHalted)
+	}
+	b, err := in.cfg.Open()
+	if err != nil {
+		return nil, fmt.Errorf("open ledger source: %w", err)
+	}
+	if err := b.PrepareRange(ctx, ledgerbackend.UnboundedRange(from)); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("prepare ledger source from %d: %w", from, err)
+	}
+	return b, nil
+}
+
+// fetch reads the next ledger (waiting for it) and then whatever the source already has, up to a batch.
+func (in *Ingester) fetch(ctx context.Context, b ledgerbackend.LedgerBackend) ([]Ledger, error) {
+	next := in.next()
+	first, err := in.read(ctx, b, next)
+	if err != nil {
+		return nil, err
+	}
+	out, events := []Ledger{first}, len(first.Events)
+	latest, err := b.GetLatestLedgerSequence(ctx)
+	if err != nil {
+		return out, nil // the batch is only an optimisation
+	}
+	for seq := next + 1; seq <= latest && len(out) < in.cfg.MaxBatchLedgers && events < in.cfg.MaxBatchEvents; seq++ {
+		l, err := in.read(ctx, b, seq)
+		if err != nil {
+			return out, nil // keep what we have; the failure will show on the next fetch
+		}
+		out = append(out, l)
+		events += len(l.Events)
+	}
+	return out, nil
+}
+
+func (in *Ingester) read(ctx context.Context, b ledgerbackend.LedgerBackend, seq uint32) (Ledger, error) {
+	lcm, err := b.GetLedger(ctx, seq)
+	if err != nil {
+		return Ledger{}, fmt.Errorf("get ledger %d: %w", seq, err)
+	}
+	l, err := in.cfg.Decoder.Decode(lcm)
+	if err != nil {
+		return Ledger{}, err
+	}
+	if l.Sequence != seq {
+		return Ledger{}, fmt.Errorf("%w: asked the source for ledger %d, got %d", ErrInvalidLedger, seq, l.Sequence)
+	}
+	return l, nil
+}
+
+// process appends ledgers that extend the stored chain, and handles a reorg when one does not link. It returns
+// the backend to continue with (a reorg replaces it).
+func (in *Ingester) process(ctx context.Context, b ledgerbackend.LedgerBackend, ledgers []Ledger) (ledgerbackend.LedgerBackend, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if err := in.haltedErr(); err != nil {
+		return b, err
+	}
+	tip, hasTip := in.state.tip()
+	for i, l := range ledgers {
+		if !hasTip || l.PreviousHash == tip.hash {
+			tip, hasTip = ledgerRecord{seq: l.Sequence, hash: l.Hash}, true
+			continue
+		}
+		if err := in.appendLedgers(ctx, ledgers[:i]); err != nil {
+			return b, err
+		}
+		// Re-read the contested range from a fresh backend: the old one may be positioned, or buffered, on the
+		// abandoned branch.
+		b.Close()
+		from := max(lastSafe(l.Sequence-1, in.cfg.SafetyMargin), in.state.window[0].seq)
+		fresh, err := in.open(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		branch := make([]Ledger, 0, l.Sequence-from+1)
+		for seq := from; seq <= l.Sequence; seq++ {
+			nl, err := in.read(ctx, fresh, seq)
+			if err != nil {
+				fresh.Close()
+				return nil, err
+			}
+			if len(branch) > 0 && nl.PreviousHash != branch[len(branch)-1].Hash {
+				fresh.Close()
+				return nil, fmt.Errorf("%w: the source's ledger %d does not link to its ledger %d while re-reading a fork",
+					ErrInvalidLedger, seq, seq-1)
+			}
+			branch = append(branch, nl)
+		}
+		return fresh, in.reorganize(ctx, branch)
+	}
+	return b, in.appendLedgers(ctx, ledgers)
+}
+
+// reorganize compensates the stored ledgers that branch abandons. branch starts at a ledger the store holds
+// (the last safe one, or the oldest kept) and links to itself.
+func (in *Ingester) reorganize(ctx context.Context, branch []Ledger) error {
+	tip, _ := in.state.tip()
+	safe := lastSafe(tip.seq, in.cfg.SafetyMargin)
+	fork, found := uint32(0), false
+	for _, nl := range branch {
+		if stored, ok := in.state.record(nl.Sequence); ok && stored.hash == nl.Hash {
+			fork, found = nl.Sequence, true
+		}
+	}
+	if !found || fork < safe {
+		cause := fmt.Errorf("%w: the source's chain differs from the stored one at or below ledger %d (last safe ledger %d, tip %d)",
+			ErrReorgBelowSafeLedger, branch[0].Sequence, safe, tip.seq)
+		return in.halt(HaltReorgBelowSafeLedger, cause)
+	}
+	var fresh []Ledger
+	for _, nl := range branch {
+		if nl.Sequence > fork {
+			fresh = append(fresh, nl)
+		}
+	}
+	if fork == tip.seq {
+		// The source changed its mind back before we saw it: nothing to compensate.
+		return in.appendLedgers(ctx, fresh)
+	}
+	batch, summary, err := in.reorgBatch(ctx, fork, fresh)
+	if err != nil {
+		return err
+	}
+	ledgerBatch, records, err := in.ledgerBatch(fresh, false)
+	if err != nil {
+		return err
+	}
+	batch = append(batch, ledgerBatch...)
+	res, err := in.cfg.Store.AppendMany(ctx, batch)
+	if err != nil {
+		return fmt.Errorf("append reorg at fork %d: %w", fork, err)
+	}
+	if err := in.checkFresh(batch, res); err != nil {
+		return err
+	}
+	in.state.truncate(fork)
+	in.commit(batch, res, fresh, records)
+	summary.At = in.cfg.Now()
+	in.smu.Lock()
+	in.status.Reorgs++
+	in.status.LastReorg = &summary
+	in.smu.Unlock()
+	in.cfg.Metrics.reorg(summary.Reverted)
+	in.cfg.Logger.Warn("chain reorganised", "fork", summary.Fork, "oldTip", summary.OldTip, "newTip", summary.NewTip,
+		"depth", summary.Depth, "revertedEvents", summary.Reverted)
+	return nil
+}
+
+// reorgBatch builds the ChainReorganized marker and the reversals of every event stored above fork on the current
+// branch that is not reverted yet, newest first.
+func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger) ([]eventstore.StreamAppend, ReorgSummary, error) {
+	tip, _ := in.state.tip()
+	forkRec, _ := in.state.record(fork)
+	var candidates []eventstore.Recorded
+	var events []domain.ChainEvent
+	reverted := map[string]bool{}
+	after := forkRec.position
+	for {
+		page, err := in.cfg.Store.ReadAll(ctx, after, 1024)
+		if err != nil {
+			return nil, ReorgSummary{}, fmt.Errorf("read events above fork %d: %w", fork, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, rec := range page {
+			switch domain.EventType(rec.Type) {
+			case domain.TypeLedgerClosed, domain.TypeChainReorganized:
+				continue
+			case domain.TypeEventReverted:
+				r, err := decodeStored[*domain.EventReverted](rec)
+				if err != nil {
+					return nil, ReorgSummary{}, err
+				}
+				reverted[r.RevertedEventID] = true
+				continue
+			}
+			e, err := domain.Unmarshal(rec.Data)
+			if err != nil {
+				return nil, ReorgSummary{}, fmt.Errorf("%w: event %s: %v", ErrInconsistentStore, rec.ID, err)
+			}
+			ce, ok := e.(domain.ChainEvent)
+			if !ok || ce.ChainMetadata().NetworkID != in.cfg.Decoder.NetworkID() || ce.ChainMetadata().Ledger <= fork {
+				continue
+			}
+			candidates = append(candidates, rec)
+			events = append(events, ce)
+		}
+		after = page[len(page)-1].Position
+	}
+
+	newTip := fork
+	newHashes := map[uint32]string{}
+	for _, l := range fresh {
+		newHashes[l.Sequence] = l.Hash
+		newTip = l.Sequence
+	}
+	marker := &domain.ChainReorganized{NetworkID: in.cfg.Decoder.NetworkID(), Fork: fork, OldTip: tip.seq, NewTip: newTip}
+	for seq := fork + 1; seq <= tip.seq; seq++ {
+		old, _ := in.state.record(seq)
+		marker.Replaced = append(marker.Replaced, domain.LedgerReplacement{Ledger: seq, OldHash: old.hash, NewHash: newHashes[seq]})
+	}
+	firstNew := ""
+	if len(fresh) > 0 {
+		firstNew = fresh[0].Hash
+	}
+	markerEvent, err := newEvent(domain.DerivedEventUUID("reorg", marker.NetworkID, strconv.FormatUint(uint64(fork), 10), tip.hash, firstNew), marker)
+	if err != nil {
+		return nil, ReorgSummary{}, err
+	}
+	batch := []eventstore.StreamAppend{{Stream: in.stream, Expected: in.expected(), Events: []eventstore.NewEvent{markerEvent}}}
+	count := 0
+	for i := len(candidates) - 1; i >= 0; i-- {
+		rec, ce := candidates[i], events[i]
+		if reverted[rec.ID] {
+			continue
+		}
+		r := &domain.EventReverted{RevertedEventID: rec.ID, RevertedType: ce.Type(), RevertedLedger: ce.ChainMetadata().Ledger,
+			ContractID: ce.ChainMetadata().ContractID, Reason: domain.RevertReasonReorg, Fork: fork}
+		if ref, ok := domain.StreamOf(ce); ok {
+			id := ref.StreamID
+			r.StreamID = &id
+		}
+		ev, err := newEvent(domain.DerivedEventUUID("reverted", rec.ID), r)
+		if err != nil {
+			return nil, ReorgSummary{}, err
+		}
+		batch = append(batch, eventstore.StreamAppend{Stream: rec.Stream, Expected: eventstore.Any, Events: []eventstore.NewEvent{ev}})
+		count++
+	}
+	return batch, ReorgSummary{Fork: fork, OldTip: tip.seq, NewTip: newTip, Depth: tip.seq - fork, Reverted: count}, nil
+}
+
+// expected is the ledger stream's expected version for the first append of a batch: the ingester is its only
+// writer, so another writer shows up as ErrWrongVersion instead of an interleaved chain.
+func (in *Ingester) expected() eventstore.ExpectedVersion {
+	if in.state.version < 0 {
+		return eventstore.NoStream
+	}
+	return eventstore.Exact(in.state.version)
+}
+
+// ledgerBatch builds the appends of ledgers: each ledger's events in chain order (consecutive events of one
+// stream together), then its LedgerClosed marker. markerFirst says whether the batch opens with the ledger stream.
+func (in *Ingester) ledgerBatch(ledgers []Ledger, markerFirst bool) ([]eventstore.StreamAppend, []ledgerRecord, error) {
+	var batch []eventstore.StreamAppend
+	var records []ledgerRecord
+	first := markerFirst
+	for _, l := range ledgers {
+		for _, d := range l.Events {
+			ev, err := newEvent(d.ID, d.Event)
+			if err != nil {
+				return nil, nil, err
+			}
+			if n := len(batch); n > 0 && batch[n-1].Stream == d.Stream {
+				batch[n-1].Events = append(batch[n-1].Events, ev)
+				continue
+			}
+			batch = append(batch, eventstore.StreamAppend{Stream: d.Stream, Expected: eventstore.Any, Events: []eventstore.NewEvent{ev}})
+		}
+		marker := &domain.LedgerClosed{NetworkID: in.cfg.Decoder.NetworkID(), Ledger: l.Sequence, Hash: l.Hash,
+			PreviousHash: l.PreviousHash, ClosedAt: l.ClosedAt, EventCount: len(l.Events)}
+		ev, err := newEvent(domain.DerivedEventUUID("ledger", marker.NetworkID, l.Hash), marker)
+		if err != nil {
+			return nil, nil, err
+		}
+		expected := eventstore.Any
+		if first {
+			expected, first = in.expected(), false
+		}
+		batch = append(batch, eventstore.StreamAppend{Stream: in.stream, Expected: expected, Events: []eventstore.NewEvent{ev}})
+		records = append(records, ledgerRecord{seq: l.Sequence, hash: l.Hash, closedAt: l.ClosedAt})
+	}
+	return batch, records, nil
+}
+
+func newEvent(id string, e domain.Event) (eventstore.NewEvent, error) {
+	data, err := domain.Marshal(e)
+	if err != nil {
+		return eventstore.NewEvent{}, err
+	}
+	return eventstore.NewEvent{ID: id, Type: string(e.Type()), Data: data}, nil
+}
+
+// appendLedgers appends ledgers that extend the stored tip, in one batch.
+func (in *Ingester) appendLedgers(ctx context.Context, ledgers []Ledger) error {
+	if len(ledgers) == 0 {
+		return nil
+	}
+	batch, records, err := in.ledgerBatch(ledgers, true)
+	if err != nil {
+		return err
+	}
+	res, err := in.cfg.Store.AppendMany(ctx, batch)
+	if err != nil {
+		return fmt.Errorf("append ledgers %d..%d: %w", ledgers[0].Sequence, ledgers[len(ledgers)-1].Sequence, err)
+	}
+	if err := in.checkFresh(batch, res); err != nil {
+		return err
+	}
+	in.commit(batch, res, ledgers, records)
+	return nil
+}
+
+// checkFresh halts when a ledger marker we append as new was already stored: the chain brought back a ledger it
+// had abandoned, whose events are stored and reverted.
+func (in *Ingester) checkFresh(batch []eventstore.StreamAppend, res []eventstore.AppendResult) error {
+	for i, sa := range batch {
+		if sa.Stream != in.stream {
+			continue
+		}
+		for j, a := range res[i].Events {
+			if a.Duplicate && sa.Events[j].Type == string(domain.TypeLedgerClosed) {
+				return in.halt(HaltLedgerReappeared, fmt.Errorf("ledger marker %s was already stored: an abandoned ledger came back", sa.Events[j].ID))
+			}
+		}
+	}
+	return nil
+}
+
+// commit records what a successful append stored.
+func (in *Ingester) commit(batch []eventstore.StreamAppend, res []eventstore.AppendResult, ledgers []Ledger, records []ledgerRecord) {
+	k := 0
+	for i, sa := range batch {
+		if sa.Stream != in.stream {
+			continue
+		}
+		in.state.version = res[i].LastVersion
+		if sa.Events[0].Type == string(domain.TypeLedgerClosed) {
+			records[k].position = res[i].Events[0].Position
+			k++
+		}
+	}
+	in.state.push(records, in.keep)
+	in.cfg.Metrics.appended(ledgers)
+	in.publish(true)
+}
+
+// haltedErr is the halt, if ingestion is halted.
+func (in *Ingester) haltedErr() error {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	return in.halted
+}
+
+// publish copies the chain state into the status; the caller holds mu.
+func (in *Ingester) publish(progress bool) {
+	tip, ok := in.state.tip()
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	if progress {
+		in.status.LastProgress = in.cfg.Now()
+	}
+	if !ok {
+		return
+	}
+	in.status.Tip, in.status.TipHash, in.status.TipClosedAt = tip.seq, tip.hash, tip.closedAt
+	in.status.LastSafeLedger = lastSafe(tip.seq, in.cfg.SafetyMargin)
+	if in.halted == nil && in.status.ConsecutiveFailures == 0 {
+		in.status.Health = HealthHealthy
+	}
+	in.cfg.Metrics.position(in.status.Tip, in.status.LastSafeLedger)
+}
+
+// halt stops ingestion for good (until an operator acts); the caller holds mu.
+func (in *Ingester) halt(reason string, cause error) error {
+	in.smu.Lock()
+	defer in.smu.Unlock()
+	in.halted = fmt.Errorf("%w (%s): %w", ErrHalted, reason, cause)
+	in.status.Health, in.status.HaltReason, in.status.LastError = HealthHalted, reason, cause.Error()
+	in.cfg.Metrics.setHalted(true)
+	in.cfg.Logger.Error("ingestion halted; an operator must act", "reason", reason, "err", cause)
+	return in.halted
+}

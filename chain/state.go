@@ -1,0 +1,140 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+)
+
+// ErrInconsistentStore means the ledger stream does not describe one chain (a gap between markers): something
+// other than the ingester wrote it, and ingesting on top would make things worse.
+var ErrInconsistentStore = errors.New("ledger stream is inconsistent")
+
+// ledgerRecord is one ingested ledger of the current branch.
+type ledgerRecord struct {
+	seq      uint32
+	hash     string
+	closedAt time.Time
+	position eventstore.Position // of its LedgerClosed marker
+}
+
+// chainState is what the ingester knows of the chain it has stored: the recent ledgers of the current branch
+// (enough to find any fork at or above the last safe ledger) and the ledger stream's version.
+type chainState struct {
+	window  []ledgerRecord // ascending
+	version eventstore.Version
+}
+
+func (s *chainState) tip() (ledgerRecord, bool) {
+	if len(s.window) == 0 {
+		return ledgerRecord{}, false
+	}
+	return s.window[len(s.window)-1], true
+}
+
+func (s *chainState) record(seq uint32) (ledgerRecord, bool) {
+	if len(s.window) == 0 || seq < s.window[0].seq || seq > s.window[len(s.window)-1].seq {
+		return ledgerRecord{}, false
+	}
+	return s.window[seq-s.window[0].seq], true
+}
+
+// lastSafe is the highest final ledger: tip − margin.
+func lastSafe(tip, margin uint32) uint32 {
+	if tip <= margin {
+		return 0
+	}
+	return tip - margin
+}
+
+// push adds freshly appended ledgers and keeps the window at keep ledgers.
+func (s *chainState) push(recs []ledgerRecord, keep int) {
+	s.window = append(s.window, recs...)
+	if extra := len(s.window) - keep; extra > 0 {
+		s.window = append([]ledgerRecord(nil), s.window[extra:]...)
+	}
+}
+
+// truncate drops the ledgers above fork (they were abandoned).
+func (s *chainState) truncate(fork uint32) {
+	for len(s.window) > 0 && s.window[len(s.window)-1].seq > fork {
+		s.window = s.window[:len(s.window)-1]
+	}
+}
+
+// loadState reads the tail of the ledger stream, newest first, and keeps the newest marker of each ledger of the
+// current branch: a ChainReorganized marker abandons every older marker above its fork point.
+func loadState(ctx context.Context, store Store, stream string, keep int) (chainState, error) {
+	st := chainState{version: -1}
+	var newestFirst []ledgerRecord
+	cutoff := uint32(math.MaxUint32)
+	from := eventstore.EndOfStream
+	for len(newestFirst) < keep {
+		page, err := store.ReadStreamBackward(ctx, stream, from, 256)
+		if err != nil {
+			return chainState{}, fmt.Errorf("read %s: %w", stream, err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if st.version < 0 {
+			st.version = page[0].Version
+		}
+		for _, rec := range page {
+			switch domain.EventType(rec.Type) {
+			case domain.TypeChainReorganized:
+				m, err := decodeStored[*domain.ChainReorganized](rec)
+				if err != nil {
+					return chainState{}, err
+				}
+				cutoff = min(cutoff, m.Fork)
+			case domain.TypeLedgerClosed:
+				m, err := decodeStored[*domain.LedgerClosed](rec)
+				if err != nil {
+					return chainState{}, err
+				}
+				if m.Ledger > cutoff {
+					continue // on an abandoned branch
+				}
+				if cutoff != math.MaxUint32 && m.Ledger != cutoff {
+					return chainState{}, fmt.Errorf("%w: %s holds ledger %d where %d was expected (version %d)",
+						ErrInconsistentStore, stream, m.Ledger, cutoff, rec.Version)
+				}
+				newestFirst = append(newestFirst, ledgerRecord{seq: m.Ledger, hash: m.Hash, closedAt: m.ClosedAt, position: rec.Position})
+				cutoff = m.Ledger - 1
+			}
+			if len(newestFirst) >= keep {
+				break
+			}
+		}
+		last := page[len(page)-1].Version
+		if last == 0 {
+			break
+		}
+		from = last - 1
+	}
+	for i := len(newestFirst) - 1; i >= 0; i-- {
+		st.window = append(st.window, newestFirst[i])
+	}
+	return st, nil
+}
+
+// decodeStored decodes a stored event that must be a T.
+func decodeStored[T domain.Event](rec eventstore.Recorded) (T, error) {
+	var zero T
+	e, err := domain.Unmarshal(rec.Data)
+	if err != nil {
+		return zero, fmt.Errorf("%w: event %s at position %d: %v", ErrInconsistentStore, rec.ID, rec.Position, err)
+	}
+	v, ok := e.(T)
+	if !ok {
+		return zero, fmt.Errorf("%w: event %s at position %d is a %s, stored as %s", ErrInconsistentStore, rec.ID,
+			rec.Position, e.Type(), rec.Type)
+	}
+	return v, nil
+}
