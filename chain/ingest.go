@@ -153,7 +153,8 @@ func NewIngester(cfg Config) (*Ingester, error) {
 	in := &Ingester{
 		cfg:    cfg,
 		stream: domain.LedgerStoreStream(cfg.Decoder.NetworkID()),
-		keep:   int(cfg.SafetyMargin) + 2,
+		// Enough ledgers to find any fork down to the last safe ledger, and to verify a re-sent push.
+		keep: max(int(cfg.SafetyMargin)+2, MaxPushLedgers+1),
 	}
 	in.status.Health = HealthStarting
 	return in, nil
@@ -270,6 +271,10 @@ func (in *Ingester) setFailure(err error) {
 func (in *Ingester) ensureLoaded(ctx context.Context) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	return in.ensureLoadedLocked(ctx)
+}
+
+func (in *Ingester) ensureLoadedLocked(ctx context.Context) error {
 	if in.loaded {
 		return nil
 	}

@@ -1,0 +1,152 @@
+package chain_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	protocol "github.com/stellar/go-stellar-sdk/protocols/rpc"
+	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore/memory"
+)
+
+// rpcServer is a Stellar RPC server in miniature: JSON-RPC 2.0 over HTTP serving the simulated chain's ledgers
+// 2..latest through getHealth, getLatestLedger and getLedgers, with the protocols/rpc types. While unavailable
+// is positive it answers 503 and counts down.
+func rpcServer(t *testing.T, c *sim.Chain, latest uint32, unavailable *atomic.Int32) *httptest.Server {
+	t.Helper()
+	if _, err := c.Ledger(context.Background(), latest); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if unavailable != nil && unavailable.Add(-1) >= 0 {
+			http.Error(w, "upstream core not synced", http.StatusServiceUnavailable)
+			return
+		}
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params json.RawMessage `json:"params"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		reply := func(result any, rpcErr map[string]any) {
+			resp := map[string]any{"jsonrpc": "2.0", "id": req.ID}
+			if rpcErr != nil {
+				resp["error"] = rpcErr
+			} else {
+				resp["result"] = result
+			}
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(resp)
+		}
+		oldest := c.StartLedger()
+		switch req.Method {
+		case protocol.GetHealthMethodName:
+			reply(protocol.GetHealthResponse{Status: "healthy", LatestLedger: latest, OldestLedger: oldest,
+				LedgerRetentionWindow: latest - oldest + 1}, nil)
+		case protocol.GetLatestLedgerMethodName:
+			lcm, _ := c.Ledger(r.Context(), latest)
+			reply(protocol.GetLatestLedgerResponse{Hash: lcm.LedgerHash().HexString(), Sequence: latest,
+				ProtocolVersion: lcm.ProtocolVersion(), LedgerCloseTime: lcm.LedgerCloseTime()}, nil)
+		case protocol.GetLedgersMethodName:
+			var p protocol.GetLedgersRequest
+			if err := json.Unmarshal(req.Params, &p); err != nil {
+				reply(nil, map[string]any{"code": -32602, "message": err.Error()})
+				return
+			}
+			if err := p.Validate(200, protocol.LedgerSeqRange{FirstLedger: oldest, LastLedger: latest}); err != nil {
+				reply(nil, map[string]any{"code": -32602, "message": err.Error()})
+				return
+			}
+			limit := uint32(5)
+			if p.Pagination != nil && p.Pagination.Limit > 0 {
+				limit = uint32(p.Pagination.Limit)
+			}
+			resp := protocol.GetLedgersResponse{LatestLedger: latest, OldestLedger: oldest}
+			for seq := p.StartLedger; seq <= latest && seq < p.StartLedger+limit; seq++ {
+				lcm, err := c.Ledger(r.Context(), seq)
+				if err != nil {
+					reply(nil, map[string]any{"code": -32603, "message": err.Error()})
+					return
+				}
+				header, _ := xdr.MarshalBase64(lcm.LedgerHeaderHistoryEntry())
+				meta, _ := xdr.MarshalBase64(lcm)
+				resp.Ledgers = append(resp.Ledgers, protocol.LedgerInfo{Hash: lcm.LedgerHash().HexString(),
+					Sequence: seq, LedgerCloseTime: lcm.LedgerCloseTime(), LedgerHeader: header, LedgerMetadata: meta})
+				resp.Cursor = strconv.FormatUint(uint64(seq), 10)
+			}
+			reply(resp, nil)
+		default:
+			reply(nil, map[string]any{"code": -32601, "message": "method not found"})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestRPCSource(t *testing.T) {
+	cfg := sim.Config{Seed: 81, Ledgers: 60}
+	want := clean(t, cfg, 61)
+	c := simChain(t, cfg)
+	var unavailable atomic.Int32
+	unavailable.Store(3)
+	srv := rpcServer(t, c, 61, &unavailable)
+	src, err := chain.NewRPCSource(srv.URL, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+	store := memory.New()
+	var retries atomic.Int32
+	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, Open: src.Open, StartLedger: 2, SafetyMargin: 1,
+		Sleep: func(ctx context.Context, _ time.Duration) error { retries.Add(1); return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ingestUntil(t, in, 61); err != nil {
+		t.Fatal(err)
+	}
+	if retries.Load() == 0 {
+		t.Fatal("the 503s were not retried")
+	}
+	sameOutcome(t, outcomeOf(t, readAll(t, store)), want)
+
+	latest, err := src.Latest(context.Background())
+	if err != nil || latest != 61 {
+		t.Fatalf("latest %d, %v", latest, err)
+	}
+	// The SDK backend must have been driven through getLedgers, not handed ledgers some other way.
+	b, _ := src.Open()
+	defer b.Close()
+	if err := b.PrepareRange(context.Background(), ledgerbackend.UnboundedRange(10)); err != nil {
+		t.Fatal(err)
+	}
+	lcm, err := b.GetLedger(context.Background(), 10)
+	canon, _ := c.Canonical(10)
+	if err != nil || lcm.LedgerHash() != canon.LedgerHash() {
+		t.Fatalf("ledger 10 over RPC: %v", err)
+	}
+}
+
+func TestRPCSourceURL(t *testing.T) {
+	for _, bad := range []string{"", "localhost:8000", "ftp://x", "http://"} {
+		if _, err := chain.NewRPCSource(bad, nil); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
