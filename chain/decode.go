@@ -2,7 +2,6 @@ package chain
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -113,6 +112,7 @@ func (d *Decoder) Decode(lcm xdr.LedgerCloseMeta) (l Ledger, err error) {
 		return Ledger{}, fmt.Errorf("ledger %d: %w: %v", seq, ErrInvalidLedger, err)
 	}
 	defer reader.Close()
+	enc := xdr.NewEncodingBuffer()
 	for {
 		tx, err := reader.Read()
 		if err == io.EOF {
@@ -138,7 +138,7 @@ func (d *Decoder) Decode(lcm xdr.LedgerCloseMeta) (l Ledger, err error) {
 				if txHash == "" {
 					txHash = hex.EncodeToString(tx.Hash[:])
 				}
-				decoded, err := d.decodeOne(&l, contract, txHash, tx.Index, uint32(op), uint32(idx), ev)
+				decoded, err := d.decodeOne(enc, &l, contract, txHash, tx.Index, uint32(op), uint32(idx), ev)
 				if err != nil {
 					return Ledger{}, fmt.Errorf("ledger %d tx %s: %w", seq, txHash, err)
 				}
@@ -166,7 +166,7 @@ func verifyHeader(lcm xdr.LedgerCloseMeta, entry xdr.LedgerHeaderHistoryEntry) e
 		// Version 0 carries a legacy transaction set, hashed differently; the header hash still covers its hash.
 		return nil
 	}
-	set, err := txSet.MarshalBinary()
+	set, err := xdr.NewEncodingBuffer().UnsafeMarshalBinary(txSet)
 	if err != nil {
 		return fmt.Errorf("%w: transaction set does not encode: %v", ErrInvalidLedger, err)
 	}
@@ -188,7 +188,7 @@ func (d *Decoder) keep(ev xdr.ContractEvent) (domain.Address, bool) {
 	return c, ok
 }
 
-func (d *Decoder) decodeOne(l *Ledger, contract domain.Address, txHash string, txOrder, op, idx uint32, ev xdr.ContractEvent) (Decoded, error) {
+func (d *Decoder) decodeOne(enc *xdr.EncodingBuffer, l *Ledger, contract domain.Address, txHash string, txOrder, op, idx uint32, ev xdr.ContractEvent) (Decoded, error) {
 	body, ok := ev.Body.GetV0()
 	if !ok {
 		return Decoded{}, fmt.Errorf("%w: contract event body version %d", ErrInvalidLedger, ev.Body.V)
@@ -206,18 +206,15 @@ func (d *Decoder) decodeOne(l *Ledger, contract domain.Address, txHash string, t
 		ChainEventID:   domain.ChainEventID(l.Sequence, txOrder, op, idx),
 		TopicsXDR:      make([]string, len(body.Topics)),
 	}
+	var err error
 	for i, t := range body.Topics {
-		raw, err := t.MarshalBinary()
-		if err != nil {
+		if meta.TopicsXDR[i], err = enc.MarshalBase64(t); err != nil {
 			return Decoded{}, fmt.Errorf("%w: topic %d does not encode: %v", ErrInvalidLedger, i, err)
 		}
-		meta.TopicsXDR[i] = base64.StdEncoding.EncodeToString(raw)
 	}
-	raw, err := body.Data.MarshalBinary()
-	if err != nil {
+	if meta.ValueXDR, err = enc.MarshalBase64(body.Data); err != nil {
 		return Decoded{}, fmt.Errorf("%w: event value does not encode: %v", ErrInvalidLedger, err)
 	}
-	meta.ValueXDR = base64.StdEncoding.EncodeToString(raw)
 
 	e, topic, decodeErr := decodeEvent(meta, body.Topics, body.Data)
 	if decodeErr != nil && d.onDecodeError != nil {

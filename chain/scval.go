@@ -12,12 +12,16 @@ import (
 // errShape is the cause of every decode error: the contract event did not have the shape its topic promises.
 var errShape = errors.New("unexpected event shape")
 
+// maxStructFields bounds the payload maps we read field by field (the largest Fluxora struct has 11 fields).
+const maxStructFields = 64
+
 // fields reads a #[contracttype] struct, which arrives as an ScMap keyed by field-name Symbols. It keeps the
 // first error, so a topic decoder reads every field and checks once; extra fields are ignored, because a contract
-// upgrade may add some and that must not turn a known event into an observed one.
+// upgrade may add some and that must not turn a known event into an observed one. Lookups scan the entries: for
+// a dozen fields that beats building a map per event.
 type fields struct {
-	m   map[string]xdr.ScVal
-	err error
+	entries xdr.ScMap
+	err     error
 }
 
 func structOf(v xdr.ScVal) *fields {
@@ -27,19 +31,24 @@ func structOf(v xdr.ScVal) *fields {
 		f.err = fmt.Errorf("%w: payload is %s, want a map", errShape, v.Type)
 		return f
 	}
-	f.m = make(map[string]xdr.ScVal, len(*sm))
-	for _, entry := range *sm {
+	if len(*sm) > maxStructFields {
+		f.err = fmt.Errorf("%w: payload map has %d entries (at most %d)", errShape, len(*sm), maxStructFields)
+		return f
+	}
+	for i, entry := range *sm {
 		key, ok := entry.Key.GetSym()
 		if !ok {
 			f.err = fmt.Errorf("%w: map key is %s, want a symbol", errShape, entry.Key.Type)
 			return f
 		}
-		if _, dup := f.m[string(key)]; dup {
-			f.err = fmt.Errorf("%w: field %q appears twice", errShape, key)
-			return f
+		for _, earlier := range (*sm)[:i] {
+			if *earlier.Key.Sym == key {
+				f.err = fmt.Errorf("%w: field %q appears twice", errShape, key)
+				return f
+			}
 		}
-		f.m[string(key)] = entry.Val
 	}
+	f.entries = *sm
 	return f
 }
 
@@ -47,11 +56,13 @@ func (f *fields) get(name string) (xdr.ScVal, bool) {
 	if f.err != nil {
 		return xdr.ScVal{}, false
 	}
-	v, ok := f.m[name]
-	if !ok {
-		f.err = fmt.Errorf("%w: field %q is missing", errShape, name)
+	for _, entry := range f.entries {
+		if string(*entry.Key.Sym) == name {
+			return entry.Val, true
+		}
 	}
-	return v, ok
+	f.err = fmt.Errorf("%w: field %q is missing", errShape, name)
+	return xdr.ScVal{}, false
 }
 
 func (f *fields) fail(name string, v xdr.ScVal, want string) {

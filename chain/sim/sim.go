@@ -80,6 +80,7 @@ type Chain struct {
 	cfg     Config
 	asm     assembler
 	reorgs  map[uint32]Reorg // by the first ledger of the abandoned branch
+	deepest uint32           // the largest depth in reorgs
 	started time.Time
 
 	mu        sync.Mutex
@@ -176,6 +177,9 @@ func (c *Chain) schedule() error {
 		if r.Depth == 0 || r.At < c.cfg.StartLedger+r.Depth {
 			return fmt.Errorf("sim: reorg at %d of depth %d starts before the chain", r.At, r.Depth)
 		}
+		c.deepest = max(c.deepest, r.Depth)
+	}
+	for _, r := range all {
 		first := r.At - r.Depth + 1
 		for l := first; l <= r.At; l++ {
 			if other, clash := c.reorgAt(l); clash {
@@ -187,23 +191,15 @@ func (c *Chain) schedule() error {
 	return nil
 }
 
-// reorgAt finds the scripted reorg whose abandoned branch holds ledger l.
+// reorgAt finds the scripted reorg whose abandoned branch holds ledger l: one that starts at most deepest
+// ledgers before it.
 func (c *Chain) reorgAt(l uint32) (Reorg, bool) {
-	for first, r := range c.reorgs {
-		if l >= first && l <= r.At {
+	for first := l; first+c.deepest > l && first >= c.cfg.StartLedger; first-- {
+		if r, ok := c.reorgs[first]; ok && l <= r.At {
 			return r, true
 		}
 	}
 	return Reorg{}, false
-}
-
-// Reorgs lists the scripted reorganisations.
-func (c *Chain) Reorgs() []Reorg {
-	out := make([]Reorg, 0, len(c.reorgs))
-	for _, r := range c.reorgs {
-		out = append(out, r)
-	}
-	return out
 }
 
 // ContractID is the simulated Fluxora contract.

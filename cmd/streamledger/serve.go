@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/bolt"
@@ -12,8 +15,8 @@ import (
 	"github.com/streamledger/streamledger/internal/config"
 )
 
-// runServe opens the configured event store (migrating PostgreSQL at start) and runs until SIGINT or SIGTERM.
-// Ingestion, projections and the API attach here as they are built.
+// runServe opens the configured event store (migrating PostgreSQL at start), ingests from the configured source
+// and runs until SIGINT or SIGTERM. Projections and the API attach here as they are built.
 func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("%w: serve takes no arguments, got %q", errUsage, args)
@@ -29,9 +32,18 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		return fmt.Errorf("read the event store head: %w", err)
 	}
 	env.log.Info("event store ready", "store", env.cfg.Store, "head", uint64(head))
-	env.log.Warn("ingestion and the HTTP API are not part of this build yet; serving nothing until stopped")
+	in, err := newIngester(env.cfg, store, prometheus.NewRegistry(), env.log)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { runIngestion(ctx, in, env.cfg.Source, env.log) })
+	env.log.Warn("the HTTP API is not part of this build yet")
 	<-ctx.Done()
 	env.log.Info("stopping", "reason", context.Cause(ctx).Error())
+	wg.Wait()
+	st := in.Status()
+	env.log.Info("ingestion stopped", "status", st.Health, "tip", st.Tip, "lastSafeLedger", st.LastSafeLedger, "reorgs", st.Reorgs)
 	return nil
 }
 

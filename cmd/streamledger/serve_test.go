@@ -68,3 +68,31 @@ func TestServeUnavailableStore(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }
+
+// TestServeIngestsTheSimulatorAndResumes runs serve on the simulator twice over one data directory: the first
+// run ingests the whole (short) chain, the second finds it stored and appends nothing.
+func TestServeIngestsTheSimulatorAndResumes(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DATA_DIR": dir, "SIM_LEDGERS": "30", "SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "5",
+		"SIM_REORG_EVERY": "7", "SAFETY_MARGIN": "2", "SIM_REORG_DEPTH": "2"}
+	for run := 0; run < 2; run++ {
+		code, logs := serveFor(t, env, 2*time.Second)
+		if code != exitOK || !strings.Contains(logs, `"msg":"ingestion stopped","status":"healthy","tip":30`) {
+			t.Fatalf("run %d: exit %d: %s", run, code, logs)
+		}
+		if run == 1 && !strings.Contains(logs, `"reorgs":0`) {
+			t.Fatalf("the second run reorganised: %s", logs)
+		}
+	}
+}
+
+// serveFor runs serve with env for d, then cancels it as SIGTERM would.
+func serveFor(t *testing.T, env map[string]string, d time.Duration) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var out bytes.Buffer
+	errOut := &syncBuffer{}
+	code := run(ctx, []string{"serve"}, &out, errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	return code, errOut.String()
+}

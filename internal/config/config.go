@@ -99,6 +99,14 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.str(&c.RPCURL, "rpc-url", "", "Stellar RPC URL (with --source rpc)", false)
 	s.str(&c.NetworkPassphrase, "network-passphrase", TestnetPassphrase, "network passphrase", false)
 	s.str(&s.contractIDs, "contract-ids", "", "Fluxora contract ids (C…), comma-separated", false)
+	// --contract C… is the short form DESIGN's examples use; it adds to --contract-ids and may repeat.
+	fs.Func("contract", "a Fluxora contract id (C…); repeatable, adds to --contract-ids", func(v string) error {
+		if s.contractIDs != "" {
+			s.contractIDs += ","
+		}
+		s.contractIDs += v
+		return nil
+	})
 	s.uint32(&c.StartLedger, "start-ledger", 0, "first ledger to ingest with --source rpc")
 	s.uint32(&c.SafetyMargin, "safety-margin", 1, "ledgers behind the tip before an event is final")
 	fs.Uint64Var(&c.SimSeed, "sim-seed", 1, "simulator seed")

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+
+	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/internal/config"
+)
+
+// simTxPerLedger is the simulator's mean number of contract calls per ledger in serve: a lively demo that a
+// laptop follows without effort.
+const simTxPerLedger = 3
+
+// newIngester builds the configured ledger source and the ingester over store. With --source push there is no
+// source to pull from: the ingester only takes pushed batches.
+func newIngester(cfg *config.Config, store chain.Store, reg prometheus.Registerer, log *slog.Logger) (*chain.Ingester, error) {
+	metrics, err := chain.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	contracts := cfg.ContractIDs
+	ic := chain.Config{Store: store, StartLedger: cfg.StartLedger, SafetyMargin: cfg.SafetyMargin, Metrics: metrics,
+		Logger: log.With("component", "ingest")}
+	switch cfg.Source {
+	case config.SourceSim:
+		simCfg := sim.Config{Seed: cfg.SimSeed, NetworkPassphrase: cfg.NetworkPassphrase, Streams: cfg.SimStreams,
+			TxPerLedger: simTxPerLedger, LedgerInterval: cfg.SimLedgerInterval, Reorgs: cfg.SimReorgs,
+			ReorgEvery: cfg.SimReorgEvery, ReorgDepth: cfg.SimReorgDepth, DeepReorgAt: cfg.SimDeepReorgAt,
+			DeepReorgDepth: cfg.SafetyMargin + 2}
+		if cfg.SimLedgers > 0 {
+			// SIM_LEDGERS=N stops after ledger N; the chain starts at ledger 2.
+			if cfg.SimLedgers < 2 {
+				return nil, fmt.Errorf("%w: --sim-ledgers / SIM_LEDGERS = %d: the simulated chain starts at ledger 2", errUsage, cfg.SimLedgers)
+			}
+			simCfg.Ledgers = cfg.SimLedgers - 1
+		}
+		network, err := sim.New(simCfg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		contracts = []domain.Address{network.ContractID()}
+		if ic.StartLedger == 0 {
+			ic.StartLedger = network.StartLedger()
+		}
+		ic.Open = func() (ledgerbackend.LedgerBackend, error) { return network.Backend(), nil }
+		log.Info("simulated network", "contract", network.ContractID(), "seed", cfg.SimSeed, "streams", cfg.SimStreams,
+			"reorgs", cfg.SimReorgs, "lastLedger", network.LastLedger())
+	case config.SourceRPC:
+		src, err := chain.NewRPCSource(cfg.RPCURL, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --rpc-url / RPC_URL: %v", errUsage, err)
+		}
+		ic.Open = src.Open
+	}
+	ic.Decoder, err = chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: contracts,
+		OnDecodeError: metrics.DecodeError})
+	if err != nil {
+		return nil, err
+	}
+	return chain.NewIngester(ic)
+}
+
+// runIngestion pulls ledgers until ctx ends. A halt is logged and kept in the ingester's status; serve keeps
+// running (reads stay available) until an operator acts.
+func runIngestion(ctx context.Context, in *chain.Ingester, source string, log *slog.Logger) {
+	if source == config.SourcePush {
+		log.Info("ingestion waits for pushed ledgers (POST /internal/ingest/ledgers)")
+		return
+	}
+	err := in.Run(ctx)
+	switch {
+	case errors.Is(err, chain.ErrHalted):
+		log.Error("ingestion halted; serving reads until an operator acts", "err", err)
+	case err != nil:
+		log.Error("ingestion stopped", "err", err)
+	}
+}
