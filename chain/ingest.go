@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
@@ -315,25 +317,48 @@ func (in *Ingester) open(ctx context.Context, from uint32) (ledgerbackend.Ledger
 	return b, nil
 }
 
-// fetch reads the next ledger (waiting for it) and then whatever the source already has, up to a batch.
+// fetch reads the next ledger (waiting for it) and then whatever the source already has, up to a batch. Reads
+// are sequential (a LedgerBackend is not safe for concurrent use); decoding, the costly part, is spread over the
+// cores so that a catching-up ingester keeps the store busy.
 func (in *Ingester) fetch(ctx context.Context, b ledgerbackend.LedgerBackend) ([]Ledger, error) {
 	next := in.next()
-	first, err := in.read(ctx, b, next)
+	first, err := b.GetLedger(ctx, next)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("get ledger %d: %w", next, err)
 	}
-	out, events := []Ledger{first}, len(first.Events)
-	latest, err := b.GetLatestLedgerSequence(ctx)
-	if err != nil {
-		return out, nil // the batch is only an optimisation
-	}
-	for seq := next + 1; seq <= latest && len(out) < in.cfg.MaxBatchLedgers && events < in.cfg.MaxBatchEvents; seq++ {
-		l, err := in.read(ctx, b, seq)
-		if err != nil {
-			return out, nil // keep what we have; the failure will show on the next fetch
+	lcms := []xdr.LedgerCloseMeta{first}
+	if latest, err := b.GetLatestLedgerSequence(ctx); err == nil {
+		for seq := next + 1; seq <= latest && len(lcms) < in.cfg.MaxBatchLedgers; seq++ {
+			lcm, err := b.GetLedger(ctx, seq)
+			if err != nil {
+				break // keep what we have; the failure will show on the next fetch
+			}
+			lcms = append(lcms, lcm)
 		}
-		out = append(out, l)
-		events += len(l.Events)
+	}
+	out := make([]Ledger, len(lcms))
+	errs := make([]error, len(lcms))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(lcms))
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(lcms); i += workers {
+				out[i], errs[i] = in.decode(lcms[i], next+uint32(i))
+			}
+		})
+	}
+	wg.Wait()
+	events := 0
+	for i := range out {
+		if errs[i] != nil {
+			if i == 0 {
+				return nil, errs[i]
+			}
+			return out[:i], nil
+		}
+		if events += len(out[i].Events); events >= in.cfg.MaxBatchEvents {
+			return out[:i+1], nil
+		}
 	}
 	return out, nil
 }
@@ -343,6 +368,10 @@ func (in *Ingester) read(ctx context.Context, b ledgerbackend.LedgerBackend, seq
 	if err != nil {
 		return Ledger{}, fmt.Errorf("get ledger %d: %w", seq, err)
 	}
+	return in.decode(lcm, seq)
+}
+
+func (in *Ingester) decode(lcm xdr.LedgerCloseMeta, seq uint32) (Ledger, error) {
 	l, err := in.cfg.Decoder.Decode(lcm)
 	if err != nil {
 		return Ledger{}, err
