@@ -48,7 +48,7 @@ func BenchmarkDecode(b *testing.B) {
 // catching up (the network is ahead, so ledgers are appended in batches).
 func BenchmarkIngestPostgres(b *testing.B) {
 	url := pgtest.URL(b)
-	const ledgers = 400
+	const ledgers = 2000 // long enough that filling and draining the read-ahead does not dominate
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		c := simChain(b, sim.Config{Seed: uint64(i + 1), Streams: 500, TxPerLedger: 20, Ledgers: ledgers})

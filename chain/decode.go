@@ -34,6 +34,8 @@ type Decoded struct {
 	ID     string
 	Stream string
 	Event  domain.Event
+	// data is the event's stored form, when the ingester encoded it ahead (on the reading goroutines).
+	data []byte
 }
 
 // DecoderConfig configures a Decoder.

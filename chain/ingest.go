@@ -194,32 +194,15 @@ func (in *Ingester) Run(ctx context.Context) error {
 	if in.cfg.Open == nil {
 		return errors.New("ingester: no ledger source configured")
 	}
-	var backend ledgerbackend.LedgerBackend
-	defer func() {
-		if backend != nil {
-			backend.Close()
-		}
-	}()
 	failures := 0
+	progressed := func() {
+		failures = 0
+		in.setFailure(nil)
+	}
 	for ctx.Err() == nil {
-		err := in.ensureLoaded(ctx)
-		if err == nil && backend == nil {
-			backend, err = in.open(ctx, in.next())
-		}
-		if err == nil {
-			var ledgers []Ledger
-			ledgers, err = in.fetch(ctx, backend)
-			if err == nil {
-				backend, err = in.process(ctx, backend, ledgers)
-			}
-		}
+		err := in.session(ctx, progressed)
 		if errors.Is(err, ErrHalted) {
 			return err
-		}
-		if err == nil {
-			failures = 0
-			in.setFailure(nil)
-			continue
 		}
 		if ctx.Err() != nil {
 			break
@@ -228,10 +211,6 @@ func (in *Ingester) Run(ctx context.Context) error {
 		in.cfg.Metrics.sourceError()
 		in.setFailure(err)
 		in.cfg.Logger.Warn("ingestion failed; retrying", "err", err, "attempt", failures)
-		if backend != nil {
-			backend.Close()
-			backend = nil
-		}
 		in.mu.Lock()
 		in.loaded = false // the store may hold more than we think: re-read it
 		in.mu.Unlock()
@@ -240,6 +219,76 @@ func (in *Ingester) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// fetched is one batch from the reading goroutine.
+type fetched struct {
+	ledgers []Ledger
+	err     error
+}
+
+// session ingests from one backend until a failure, a halt or the end of ctx. A reading goroutine fetches and
+// decodes ledgers ahead while this one appends them, so that the source, the decoder and the store work at once.
+// A reorg stops the reader, re-reads the contested range from a fresh backend, and starts a new reader.
+func (in *Ingester) session(ctx context.Context, progressed func()) error {
+	if err := in.ensureLoaded(ctx); err != nil {
+		return err
+	}
+	backend, err := in.open(ctx, in.next())
+	if err != nil {
+		return err
+	}
+	for {
+		readCtx, stopReading := context.WithCancel(ctx)
+		batches := make(chan fetched, 2)
+		var reader sync.WaitGroup
+		next := in.next()
+		reader.Go(func() { in.produce(readCtx, backend, next, batches) })
+		unlinked, err := in.consume(ctx, batches, progressed)
+		stopReading()
+		reader.Wait()
+		backend.Close()
+		if unlinked == nil {
+			return err
+		}
+		if backend, err = in.reorgAt(ctx, *unlinked); err != nil {
+			return err
+		}
+		progressed()
+	}
+}
+
+// produce reads batches from next on until ctx ends or a read fails (the failure is its last batch).
+func (in *Ingester) produce(ctx context.Context, b ledgerbackend.LedgerBackend, next uint32, out chan<- fetched) {
+	defer close(out)
+	for {
+		ledgers, err := in.fetch(ctx, b, next)
+		select {
+		case out <- fetched{ledgers, err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+		next = ledgers[len(ledgers)-1].Sequence + 1
+	}
+}
+
+// consume appends the batches that extend the stored chain. It returns the first ledger that does not link to
+// the stored tip (a reorg), or the error that ended the session.
+func (in *Ingester) consume(ctx context.Context, batches <-chan fetched, progressed func()) (*Ledger, error) {
+	for f := range batches {
+		if f.err != nil {
+			return nil, f.err
+		}
+		unlinked, err := in.appendLinked(ctx, f.ledgers)
+		if err != nil || unlinked != nil {
+			return unlinked, err
+		}
+		progressed()
+	}
+	return nil, ctx.Err()
 }
 
 func (in *Ingester) backoff(failures int) time.Duration {
@@ -320,8 +369,7 @@ func (in *Ingester) open(ctx context.Context, from uint32) (ledgerbackend.Ledger
 // fetch reads the next ledger (waiting for it) and then whatever the source already has, up to a batch. Reads
 // are sequential (a LedgerBackend is not safe for concurrent use); decoding, the costly part, is spread over the
 // cores so that a catching-up ingester keeps the store busy.
-func (in *Ingester) fetch(ctx context.Context, b ledgerbackend.LedgerBackend) ([]Ledger, error) {
-	next := in.next()
+func (in *Ingester) fetch(ctx context.Context, b ledgerbackend.LedgerBackend, next uint32) ([]Ledger, error) {
 	first, err := b.GetLedger(ctx, next)
 	if err != nil {
 		return nil, fmt.Errorf("get ledger %d: %w", next, err)
@@ -371,6 +419,7 @@ func (in *Ingester) read(ctx context.Context, b ledgerbackend.LedgerBackend, seq
 	return in.decode(lcm, seq)
 }
 
+// decode decodes and verifies one ledger and encodes its events for the store.
 func (in *Ingester) decode(lcm xdr.LedgerCloseMeta, seq uint32) (Ledger, error) {
 	l, err := in.cfg.Decoder.Decode(lcm)
 	if err != nil {
@@ -379,51 +428,61 @@ func (in *Ingester) decode(lcm xdr.LedgerCloseMeta, seq uint32) (Ledger, error) 
 	if l.Sequence != seq {
 		return Ledger{}, fmt.Errorf("%w: asked the source for ledger %d, got %d", ErrInvalidLedger, seq, l.Sequence)
 	}
+	for i := range l.Events {
+		if l.Events[i].data, err = domain.Marshal(l.Events[i].Event); err != nil {
+			return Ledger{}, err
+		}
+	}
 	return l, nil
 }
 
-// process appends ledgers that extend the stored chain, and handles a reorg when one does not link. It returns
-// the backend to continue with (a reorg replaces it).
-func (in *Ingester) process(ctx context.Context, b ledgerbackend.LedgerBackend, ledgers []Ledger) (ledgerbackend.LedgerBackend, error) {
+// appendLinked appends the ledgers that extend the stored chain and returns the first one that does not link
+// to it, if any.
+func (in *Ingester) appendLinked(ctx context.Context, ledgers []Ledger) (*Ledger, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if err := in.haltedErr(); err != nil {
-		return b, err
+		return nil, err
 	}
 	tip, hasTip := in.state.tip()
 	for i, l := range ledgers {
-		if !hasTip || l.PreviousHash == tip.hash {
-			tip, hasTip = ledgerRecord{seq: l.Sequence, hash: l.Hash}, true
-			continue
+		if hasTip && l.PreviousHash != tip.hash {
+			return &ledgers[i], in.appendLedgers(ctx, ledgers[:i])
 		}
-		if err := in.appendLedgers(ctx, ledgers[:i]); err != nil {
-			return b, err
+		tip, hasTip = ledgerRecord{seq: l.Sequence, hash: l.Hash}, true
+	}
+	return nil, in.appendLedgers(ctx, ledgers)
+}
+
+// reorgAt handles a ledger that does not link to the stored tip: it re-reads the contested range, from the last
+// safe ledger, from a fresh backend (the old one may be positioned, or buffered, on the abandoned branch) and
+// compensates. It returns that backend, positioned after unlinked.
+func (in *Ingester) reorgAt(ctx context.Context, unlinked Ledger) (ledgerbackend.LedgerBackend, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	from := max(lastSafe(unlinked.Sequence-1, in.cfg.SafetyMargin), in.state.window[0].seq)
+	fresh, err := in.open(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	branch := make([]Ledger, 0, unlinked.Sequence-from+1)
+	for seq := from; seq <= unlinked.Sequence; seq++ {
+		nl, err := in.read(ctx, fresh, seq)
+		if err == nil && len(branch) > 0 && nl.PreviousHash != branch[len(branch)-1].Hash {
+			err = fmt.Errorf("%w: the source's ledger %d does not link to its ledger %d while re-reading a fork",
+				ErrInvalidLedger, seq, seq-1)
 		}
-		// Re-read the contested range from a fresh backend: the old one may be positioned, or buffered, on the
-		// abandoned branch.
-		b.Close()
-		from := max(lastSafe(l.Sequence-1, in.cfg.SafetyMargin), in.state.window[0].seq)
-		fresh, err := in.open(ctx, from)
 		if err != nil {
+			fresh.Close()
 			return nil, err
 		}
-		branch := make([]Ledger, 0, l.Sequence-from+1)
-		for seq := from; seq <= l.Sequence; seq++ {
-			nl, err := in.read(ctx, fresh, seq)
-			if err != nil {
-				fresh.Close()
-				return nil, err
-			}
-			if len(branch) > 0 && nl.PreviousHash != branch[len(branch)-1].Hash {
-				fresh.Close()
-				return nil, fmt.Errorf("%w: the source's ledger %d does not link to its ledger %d while re-reading a fork",
-					ErrInvalidLedger, seq, seq-1)
-			}
-			branch = append(branch, nl)
-		}
-		return fresh, in.reorganize(ctx, branch)
+		branch = append(branch, nl)
 	}
-	return b, in.appendLedgers(ctx, ledgers)
+	if err := in.reorganize(ctx, branch); err != nil {
+		fresh.Close()
+		return nil, err
+	}
+	return fresh, nil
 }
 
 // reorganize compensates the stored ledgers that branch abandons. branch starts at a ledger the store holds
@@ -583,9 +642,12 @@ func (in *Ingester) ledgerBatch(ledgers []Ledger, markerFirst bool) ([]eventstor
 	first := markerFirst
 	for _, l := range ledgers {
 		for _, d := range l.Events {
-			ev, err := newEvent(d.ID, d.Event)
-			if err != nil {
-				return nil, nil, err
+			ev := eventstore.NewEvent{ID: d.ID, Type: string(d.Event.Type()), Data: d.data}
+			if ev.Data == nil {
+				var err error
+				if ev, err = newEvent(d.ID, d.Event); err != nil {
+					return nil, nil, err
+				}
 			}
 			if n := len(batch); n > 0 && batch[n-1].Stream == d.Stream {
 				batch[n-1].Events = append(batch[n-1].Events, ev)

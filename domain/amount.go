@@ -357,9 +357,11 @@ func allDigits(s string) bool {
 	return true
 }
 
-// MarshalJSON encodes the raw base-unit integer as a JSON string: never a JSON number.
-func (a Amount) MarshalJSON() ([]byte, error) {
-	return strconv.AppendQuote(nil, a.String()), nil
+// MarshalText is the raw base-unit integer, which JSON encodes as a string: never a JSON number. (A text
+// marshaler, not a JSON one, because encoding/json re-validates what a JSON marshaler returns and amounts are on
+// the hot path of every stored event.)
+func (a Amount) MarshalText() ([]byte, error) {
+	return []byte(a.String()), nil
 }
 
 // UnmarshalJSON accepts only a JSON string holding a base-unit integer.

@@ -192,9 +192,14 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
 	ids := eventstore.BatchIDs(batch)
+	// A stream may appear in several parts of a batch (a ledger's events are in chain order): look each up once.
 	streams := make([]string, 0, len(batch))
+	seen := make(map[string]struct{}, len(batch))
 	for _, sa := range batch {
-		streams = append(streams, sa.Stream)
+		if _, dup := seen[sa.Stream]; !dup {
+			seen[sa.Stream] = struct{}{}
+			streams = append(streams, sa.Stream)
+		}
 	}
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lock)
