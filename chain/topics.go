@@ -51,27 +51,24 @@ var topicDecoders = map[string]func(m domain.ChainMeta, id uint64, data xdr.ScVa
 			Destination: f.address("destination"), Amount: f.amount("amount")}
 		return e, f.check(id, e.StreamID)
 	},
-	TopicCancelled: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
-		got, err := variant(data, "StreamCancelled")
-		return &domain.StreamCancelled{ChainMeta: m, StreamID: got, CancelledAt: m.CloseTime()}, sameID(err, id, got)
-	},
-	TopicCompleted: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
-		got, err := variant(data, "StreamCompleted")
-		return &domain.StreamCompleted{ChainMeta: m, StreamID: got}, sameID(err, id, got)
-	},
-	TopicClosed: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
-		got, err := variant(data, "StreamClosed")
-		return &domain.StreamClosed{ChainMeta: m, StreamID: got}, sameID(err, id, got)
-	},
+	// The contract sends no time with a cancellation: it happened at the ledger's close.
+	TopicCancelled: variantTopic("StreamCancelled", func(m domain.ChainMeta, id uint64) domain.Event {
+		return &domain.StreamCancelled{ChainMeta: m, StreamID: id, CancelledAt: m.CloseTime()}
+	}),
+	TopicCompleted: variantTopic("StreamCompleted", func(m domain.ChainMeta, id uint64) domain.Event {
+		return &domain.StreamCompleted{ChainMeta: m, StreamID: id}
+	}),
+	TopicClosed: variantTopic("StreamClosed", func(m domain.ChainMeta, id uint64) domain.Event {
+		return &domain.StreamClosed{ChainMeta: m, StreamID: id}
+	}),
 	TopicPaused: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := structOf(data)
 		e := &domain.StreamPaused{ChainMeta: m, StreamID: f.u64("stream_id"), Reason: f.str("reason")}
 		return e, f.check(id, e.StreamID)
 	},
-	TopicResumed: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
-		got, err := variant(data, "Resumed")
-		return &domain.StreamResumed{ChainMeta: m, StreamID: got}, sameID(err, id, got)
-	},
+	TopicResumed: variantTopic("Resumed", func(m domain.ChainMeta, id uint64) domain.Event {
+		return &domain.StreamResumed{ChainMeta: m, StreamID: id}
+	}),
 	TopicRateUpdated: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := structOf(data)
 		e := &domain.StreamRateUpdated{ChainMeta: m, StreamID: f.u64("stream_id"),
@@ -127,6 +124,14 @@ var topicDecoders = map[string]func(m domain.ChainMeta, id uint64, data xdr.ScVa
 			SenderRefund: f.amount("sender_refund")}
 		return e, f.check(id, e.StreamID)
 	},
+}
+
+// variantTopic decodes a topic whose payload is the `StreamEvent::name(u64)` variant.
+func variantTopic(name string, build func(m domain.ChainMeta, id uint64) domain.Event) func(domain.ChainMeta, uint64, xdr.ScVal) (domain.Event, error) {
+	return func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
+		got, err := variant(data, name)
+		return build(m, got), sameID(err, id, got)
+	}
 }
 
 // check returns the first field error, or an error when the payload names another stream than the topic: an

@@ -173,28 +173,16 @@ func lastVersion(streams *bbolt.Bucket, stream string) eventstore.Version {
 
 // ReadStream reads up to max events of a stream from version from.
 func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
-	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
-		return nil, err
-	}
-	var out []eventstore.Recorded
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		logB := tx.Bucket(bucketLog)
-		prefix := append([]byte(stream), 0)
-		c := tx.Bucket(bucketStreams).Cursor()
-		for k, p := c.Seek(streamKey(stream, from)); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(out) < max; k, p = c.Next() {
-			rec, err := decode(binary.BigEndian.Uint64(p), logB.Get(p))
-			if err != nil {
-				return err
-			}
-			out = append(out, rec)
-		}
-		return ctx.Err()
-	})
-	return out, mapErr(err)
+	return s.readStream(ctx, stream, from, max, false)
 }
 
 // ReadStreamBackward reads up to max events of stream with version ≤ from, newest first.
 func (s *Store) ReadStreamBackward(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	return s.readStream(ctx, stream, from, max, true)
+}
+
+// readStream walks the per-stream index from version from, forward or backward.
+func (s *Store) readStream(ctx context.Context, stream string, from eventstore.Version, max int, backward bool) ([]eventstore.Recorded, error) {
 	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
 		return nil, err
 	}
@@ -205,13 +193,17 @@ func (s *Store) ReadStreamBackward(ctx context.Context, stream string, from even
 		start := streamKey(stream, from)
 		c := tx.Bucket(bucketStreams).Cursor()
 		k, p := c.Seek(start)
-		switch {
-		case k == nil:
-			k, p = c.Last()
-		case !bytes.Equal(k, start):
-			k, p = c.Prev()
+		step := c.Next
+		if backward {
+			step = c.Prev
+			switch {
+			case k == nil:
+				k, p = c.Last()
+			case !bytes.Equal(k, start):
+				k, p = c.Prev()
+			}
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(out) < max; k, p = c.Prev() {
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(out) < max; k, p = step() {
 			rec, err := decode(binary.BigEndian.Uint64(p), logB.Get(p))
 			if err != nil {
 				return err
