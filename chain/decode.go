@@ -209,12 +209,12 @@ func (d *Decoder) decodeOne(enc *xdr.EncodingBuffer, l *Ledger, contract domain.
 		TopicsXDR:      make([]string, len(body.Topics)),
 	}
 	var err error
-	for i, t := range body.Topics {
-		if meta.TopicsXDR[i], err = enc.MarshalBase64(t); err != nil {
+	for i := range body.Topics {
+		if meta.TopicsXDR[i], err = enc.MarshalBase64(&body.Topics[i]); err != nil {
 			return Decoded{}, fmt.Errorf("%w: topic %d does not encode: %v", ErrInvalidLedger, i, err)
 		}
 	}
-	if meta.ValueXDR, err = enc.MarshalBase64(body.Data); err != nil {
+	if meta.ValueXDR, err = enc.MarshalBase64(&body.Data); err != nil {
 		return Decoded{}, fmt.Errorf("%w: event value does not encode: %v", ErrInvalidLedger, err)
 	}
 

@@ -24,32 +24,35 @@ type fields struct {
 	err     error
 }
 
-func structOf(v xdr.ScVal) *fields {
-	f := &fields{}
+func structOf(v xdr.ScVal) fields {
 	sm, ok := v.GetMap()
 	if !ok || sm == nil {
-		f.err = fmt.Errorf("%w: payload is %s, want a map", errShape, v.Type)
-		return f
+		return fields{err: fmt.Errorf("%w: payload is %s, want a map", errShape, v.Type)}
 	}
 	if len(*sm) > maxStructFields {
-		f.err = fmt.Errorf("%w: payload map has %d entries (at most %d)", errShape, len(*sm), maxStructFields)
-		return f
+		return fields{err: fmt.Errorf("%w: payload map has %d entries (at most %d)", errShape, len(*sm), maxStructFields)}
 	}
+	sorted := true
 	for i, entry := range *sm {
-		key, ok := entry.Key.GetSym()
-		if !ok {
-			f.err = fmt.Errorf("%w: map key is %s, want a symbol", errShape, entry.Key.Type)
-			return f
+		if entry.Key.Type != xdr.ScValTypeScvSymbol || entry.Key.Sym == nil {
+			return fields{err: fmt.Errorf("%w: map key is %s, want a symbol", errShape, entry.Key.Type)}
 		}
-		for _, earlier := range (*sm)[:i] {
-			if *earlier.Key.Sym == key {
-				f.err = fmt.Errorf("%w: field %q appears twice", errShape, key)
-				return f
+		if i > 0 && *(*sm)[i-1].Key.Sym >= *entry.Key.Sym {
+			sorted = false
+		}
+	}
+	// The host sorts map keys, so strictly ascending keys (the usual case) cannot repeat; anything else is
+	// checked pair by pair.
+	if !sorted {
+		for i, entry := range *sm {
+			for _, earlier := range (*sm)[:i] {
+				if *earlier.Key.Sym == *entry.Key.Sym {
+					return fields{err: fmt.Errorf("%w: field %q appears twice", errShape, *entry.Key.Sym)}
+				}
 			}
 		}
 	}
-	f.entries = *sm
-	return f
+	return fields{entries: *sm}
 }
 
 func (f *fields) get(name string) (xdr.ScVal, bool) {

@@ -92,9 +92,17 @@ var eventNamespace = uuid.MustParse("6f1c0a52-3b9e-5d0e-9a57-5e2f0c1d7a10")
 // ChainEventUUID is the identity of a chain event: the same event delivered twice has the same id, and the same
 // position on another branch (another ledger hash) a different one.
 func ChainEventUUID(networkID, ledgerHash, txHash string, opIndex, eventIndex uint32) string {
-	name := networkID + "|" + ledgerHash + "|" + txHash + "|" + strconv.FormatUint(uint64(opIndex), 10) + "|" +
-		strconv.FormatUint(uint64(eventIndex), 10)
-	return uuid.NewSHA1(eventNamespace, []byte(name)).String()
+	name := make([]byte, 0, len(networkID)+len(ledgerHash)+len(txHash)+24)
+	name = append(name, networkID...)
+	name = append(name, '|')
+	name = append(name, ledgerHash...)
+	name = append(name, '|')
+	name = append(name, txHash...)
+	name = append(name, '|')
+	name = strconv.AppendUint(name, uint64(opIndex), 10)
+	name = append(name, '|')
+	name = strconv.AppendUint(name, uint64(eventIndex), 10)
+	return uuid.NewSHA1(eventNamespace, name).String()
 }
 
 // DerivedEventUUID is the identity of an event the engine derives (ledger markers, reversals, reorg markers):
