@@ -1,0 +1,149 @@
+package projections_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	"github.com/stellar/go-stellar-sdk/network"
+
+	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/streams"
+)
+
+// eventStore is what these tests need from an event store.
+type eventStore interface {
+	chain.Store
+	projections.Reader
+	streams.StreamReader
+}
+
+// scenario is one simulated chain: its seed, length and reorgs.
+type scenario struct {
+	cfg    sim.Config
+	margin uint32
+	last   uint32
+}
+
+// randomScenario draws a chain with reorgs within the safety margin.
+func randomScenario(seed uint64) scenario {
+	r := rand.New(rand.NewPCG(seed, 1))
+	margin := uint32(1 + r.IntN(3))
+	ledgers := uint32(40 + r.IntN(60))
+	cfg := sim.Config{Seed: seed, StartLedger: 2, NetworkPassphrase: network.TestNetworkPassphrase, Streams: 3 + r.IntN(10),
+		TxPerLedger: 1 + r.IntN(4), Ledgers: ledgers, Reorgs: true, ReorgEvery: margin + 2 + uint32(r.IntN(8)),
+		ReorgDepth: margin}
+	return scenario{cfg: cfg, margin: margin, last: cfg.StartLedger + ledgers - 1}
+}
+
+// ingest runs an ingester over the scenario's network into store, with the given projection runners following
+// live, until the tip reaches the last ledger and every runner has applied everything.
+func ingest(t testing.TB, sc scenario, reorgs bool, store eventStore, runners ...*projections.Runner) chain.Status {
+	t.Helper()
+	cfg := sc.cfg
+	cfg.Reorgs = reorgs
+	network, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: []domain.Address{network.ContractID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: network.StartLedger(),
+		SafetyMargin: sc.margin, Open: func() (ledgerbackend.LedgerBackend, error) { return network.Backend(), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	done := make(chan struct{}, len(runners)+1)
+	for _, r := range runners {
+		go func() { r.Run(ctx); done <- struct{}{} }()
+	}
+	go func() {
+		if err := in.Run(ctx); err != nil {
+			t.Errorf("ingest: %v", err)
+		}
+		done <- struct{}{}
+	}()
+	for in.Status().Tip < sc.last && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	for range len(runners) + 1 {
+		<-done
+	}
+	if st := in.Status(); st.Tip != sc.last {
+		t.Fatalf("ingestion stopped at %d: %+v", st.Tip, st)
+	}
+	for _, r := range runners {
+		if err := r.CatchUp(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return in.Status()
+}
+
+func runner(t testing.TB, store projections.Reader, p projections.Projection, batch int) *projections.Runner {
+	t.Helper()
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch,
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// projected is what the projections hold after an ingest, in comparable form.
+type projected struct {
+	streams string
+	count   int
+	reorgs  int
+}
+
+func projectMemory(t testing.TB, sc scenario, reorgs bool, batch int) projected {
+	t.Helper()
+	store := memory.New()
+	s := streams.NewMemory(store)
+	st := ingest(t, sc, reorgs, store, runner(t, store, s, batch))
+	hash, err := s.StateHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return projected{streams: hash, count: len(s.All()), reorgs: st.Reorgs}
+}
+
+// TestReorgInvariantMemory is DESIGN §4's invariant as a property: whatever reorgs the chain went through (within
+// the safety margin), the projections equal those of a clean ingest of the final canonical chain.
+func TestReorgInvariantMemory(t *testing.T) {
+	seeds := 200
+	if testing.Short() {
+		seeds = 20
+	}
+	reorgs := 0
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		sc := randomScenario(seed)
+		batch := 1 + int(seed%13) // small batches put reorgs across batch boundaries
+		want := projectMemory(t, sc, false, 500)
+		got := projectMemory(t, sc, true, batch)
+		reorgs += got.reorgs
+		got.reorgs = 0
+		if got != want {
+			t.Fatalf("seed %d (%+v, margin %d, batch %d): reorged %+v, clean %+v", seed, sc.cfg, sc.margin, batch, got, want)
+		}
+		if want.count == 0 {
+			t.Fatalf("seed %d: no streams", seed)
+		}
+	}
+	if reorgs < seeds*3 {
+		t.Fatalf("only %d reorgs in %d seeds: the property was not exercised", reorgs, seeds)
+	}
+	t.Logf("%d seeds, %d reorgs", seeds, reorgs)
+}

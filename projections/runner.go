@@ -1,0 +1,252 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+)
+
+// Event is a stored event with its decoded domain event.
+type Event struct {
+	eventstore.Recorded
+	Domain domain.Event
+}
+
+// Decode decodes a stored event. Events the domain does not know (a newer writer's) are an error: a projection
+// that skipped them would silently diverge.
+func Decode(rec eventstore.Recorded) (Event, error) {
+	e, err := domain.Unmarshal(rec.Data)
+	if err != nil {
+		return Event{}, fmt.Errorf("decode event %s at position %d: %w", rec.ID, rec.Position, err)
+	}
+	return Event{Recorded: rec, Domain: e}, nil
+}
+
+// Projection is a read model built from the event log. Apply must make the batch's changes and the new
+// checkpoint (the last event's position) visible atomically: all of them or none.
+type Projection interface {
+	Name() string
+	Checkpoint(ctx context.Context) (eventstore.Position, error)
+	Apply(ctx context.Context, batch []Event) error
+}
+
+// Reader is what the runner needs from the event store.
+type Reader interface {
+	SubscribeAll(ctx context.Context, from eventstore.Position) (<-chan eventstore.Recorded, <-chan error)
+	Head(ctx context.Context) (eventstore.Position, error)
+}
+
+// RunnerConfig configures a Runner.
+type RunnerConfig struct {
+	Store      Reader
+	Projection Projection
+	// BatchSize bounds the events of one Apply (default 2000).
+	BatchSize int
+	// RetryInitial and RetryMax bound the backoff after a failed batch (defaults 200 ms and 30 s).
+	RetryInitial, RetryMax time.Duration
+	Logger                 *slog.Logger
+	Metrics                *Metrics
+	Now                    func() time.Time
+	Sleep                  func(ctx context.Context, d time.Duration) error
+}
+
+// Status is where a projection stands.
+type Status struct {
+	Name      string              `json:"name"`
+	Position  eventstore.Position `json:"position"`
+	LagEvents uint64              `json:"lagEvents"`
+	LagMs     int64               `json:"lagMs"`
+	LastError string              `json:"lastError,omitempty"`
+}
+
+// Runner feeds a projection: catch-up from its checkpoint, then live, in batches. After a failure it starts
+// again from the checkpoint the projection stored, so a batch that did not commit is applied again and one that
+// did is not: the effect is exactly once as long as Apply is atomic.
+type Runner struct {
+	cfg RunnerConfig
+
+	mu       sync.Mutex
+	position eventstore.Position
+	head     eventstore.Position
+	behind   time.Time // recording time of the oldest event not yet applied; zero when caught up
+	lastErr  string
+}
+
+// NewRunner checks the configuration.
+func NewRunner(cfg RunnerConfig) (*Runner, error) {
+	if cfg.Store == nil || cfg.Projection == nil {
+		return nil, errors.New("runner: a store and a projection are required")
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 2000
+	}
+	if cfg.RetryInitial <= 0 {
+		cfg.RetryInitial = 200 * time.Millisecond
+	}
+	if cfg.RetryMax < cfg.RetryInitial {
+		cfg.RetryMax = max(30*time.Second, cfg.RetryInitial)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		}
+	}
+	return &Runner{cfg: cfg}, nil
+}
+
+// Status reports the projection's position and lag.
+func (r *Runner) Status() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := Status{Name: r.cfg.Projection.Name(), Position: r.position, LastError: r.lastErr}
+	if r.head > r.position {
+		s.LagEvents = uint64(r.head - r.position)
+	}
+	if !r.behind.IsZero() {
+		s.LagMs = r.cfg.Now().Sub(r.behind).Milliseconds()
+	}
+	return s
+}
+
+// Run applies events until ctx ends; failures are retried from the stored checkpoint with backoff.
+func (r *Runner) Run(ctx context.Context) error {
+	failures := 0
+	for ctx.Err() == nil {
+		err := r.session(ctx, func() { failures = 0 })
+		if ctx.Err() != nil {
+			break
+		}
+		failures++
+		r.mu.Lock()
+		r.lastErr = err.Error()
+		r.mu.Unlock()
+		r.cfg.Metrics.failure(r.cfg.Projection.Name())
+		r.cfg.Logger.Warn("projection failed; resuming from its checkpoint", "projection", r.cfg.Projection.Name(),
+			"err", err, "attempt", failures)
+		d := r.cfg.RetryInitial << min(failures-1, 16)
+		if err := r.cfg.Sleep(ctx, min(d, r.cfg.RetryMax)); err != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// CatchUp applies every event up to the store's head at the time of the call and returns: for rebuilds and tests.
+func (r *Runner) CatchUp(ctx context.Context) error {
+	head, err := r.cfg.Store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("read head: %w", err)
+	}
+	from, err := r.cfg.Projection.Checkpoint(ctx)
+	if err != nil || from >= head {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err = r.session(ctx, func() {
+		if r.positionNow() >= head {
+			cancel()
+		}
+	})
+	if r.positionNow() >= head {
+		return nil
+	}
+	return err
+}
+
+func (r *Runner) positionNow() eventstore.Position {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.position
+}
+
+// session reads from the stored checkpoint and applies batches until ctx ends or something fails.
+func (r *Runner) session(ctx context.Context, applied func()) error {
+	name := r.cfg.Projection.Name()
+	from, err := r.cfg.Projection.Checkpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: read checkpoint: %w", name, err)
+	}
+	r.mu.Lock()
+	r.position = from
+	r.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errs := r.cfg.Store.SubscribeAll(ctx, from)
+	batch := make([]Event, 0, r.cfg.BatchSize)
+	for {
+		batch = batch[:0]
+		rec, ok := <-events
+		if !ok {
+			if err := <-errs; err != nil {
+				return fmt.Errorf("%s: read events: %w", name, err)
+			}
+			return ctx.Err()
+		}
+		if err := r.add(&batch, rec); err != nil {
+			return err
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case rec, ok := <-events:
+				if !ok {
+					break drain
+				}
+				if err := r.add(&batch, rec); err != nil {
+					return err
+				}
+			default:
+				break drain
+			}
+		}
+		if head, err := r.cfg.Store.Head(ctx); err == nil {
+			r.mu.Lock()
+			r.head = head
+			r.behind = batch[0].RecordedAt
+			r.mu.Unlock()
+		}
+		start := time.Now()
+		if err := r.cfg.Projection.Apply(ctx, batch); err != nil {
+			return fmt.Errorf("%s: apply events %d..%d: %w", name, batch[0].Position, batch[len(batch)-1].Position, err)
+		}
+		last := batch[len(batch)-1]
+		r.mu.Lock()
+		r.position = last.Position
+		if r.position >= r.head {
+			r.behind = time.Time{}
+		}
+		r.lastErr = ""
+		r.mu.Unlock()
+		r.cfg.Metrics.applied(name, len(batch), time.Since(start), r.Status())
+		applied()
+	}
+}
+
+func (r *Runner) add(batch *[]Event, rec eventstore.Recorded) error {
+	e, err := Decode(rec)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.cfg.Projection.Name(), err)
+	}
+	*batch = append(*batch, e)
+	return nil
+}

@@ -1,0 +1,145 @@
+// Package streams is the stream-state projection (DESIGN §2, §5): the fold of every payment stream's events,
+// in memory (the embedded default) or in PostgreSQL, and point-in-time reads.
+//
+// A reversal (EventReverted, appended after a reorg) is handled by replaying the stream from its stored events
+// without the reverted ones, never by undoing an event: the fold has no inverse, and replaying is what makes the
+// state after any sequence of reorgs equal to the state of a clean ingest. A reorg appends its reversals together,
+// so the replay happens once per stream per batch, after its last reversal.
+package streams
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// StreamReader reads a stream's stored events; the projection re-reads a stream to replay it after a reversal.
+type StreamReader interface {
+	ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error)
+}
+
+// change is a stream's new state after a batch; a stream whose every event was reverted is gone.
+type change struct {
+	state domain.Stream
+	gone  bool
+}
+
+// fold computes the new state of every stream a batch touches. current returns a stream's state before the batch.
+func fold(ctx context.Context, reader StreamReader, batch []projections.Event,
+	current func(domain.StreamRef) (domain.Stream, error)) (map[domain.StreamRef]change, error) {
+	changes := make(map[domain.StreamRef]change)
+	replayAt := make(map[domain.StreamRef]eventstore.Position) // reversals waiting to be replayed
+	state := func(ref domain.StreamRef) (domain.Stream, error) {
+		if c, ok := changes[ref]; ok {
+			return c.state, nil
+		}
+		return current(ref)
+	}
+	replay := func(ref domain.StreamRef) error {
+		s, err := Replay(ctx, reader, ref, replayAt[ref])
+		if err != nil {
+			return err
+		}
+		delete(replayAt, ref)
+		changes[ref] = change{state: s, gone: !s.Known}
+		return nil
+	}
+	for _, ev := range batch {
+		ref, ok := domain.StreamOf(ev.Domain)
+		if !ok {
+			continue
+		}
+		if _, ok := ev.Domain.(*domain.EventReverted); ok {
+			replayAt[ref] = ev.Position
+			continue
+		}
+		if _, pending := replayAt[ref]; pending {
+			if err := replay(ref); err != nil {
+				return nil, err
+			}
+		}
+		s, err := state(ref)
+		if err != nil {
+			return nil, err
+		}
+		s = domain.Apply(s, ev.ID, ev.Domain)
+		changes[ref] = change{state: s}
+	}
+	for ref := range replayAt {
+		if err := replay(ref); err != nil {
+			return nil, err
+		}
+	}
+	return changes, nil
+}
+
+// entries reads a stream's stored events up to position until (0: all) as fold entries.
+func entries(ctx context.Context, reader StreamReader, ref domain.StreamRef, until eventstore.Position) ([]domain.Entry, error) {
+	var out []domain.Entry
+	var from eventstore.Version
+	for {
+		page, err := reader.ReadStream(ctx, ref.StoreStream(), from, 1000)
+		if err != nil {
+			return nil, fmt.Errorf("read stream %s: %w", ref, err)
+		}
+		for _, rec := range page {
+			if until > 0 && rec.Position > until {
+				return out, nil
+			}
+			e, err := domain.Unmarshal(rec.Data)
+			if err != nil {
+				return nil, fmt.Errorf("stream %s event %s: %w", ref, rec.ID, err)
+			}
+			out = append(out, domain.Entry{ID: rec.ID, Event: e})
+		}
+		if len(page) < 1000 {
+			return out, nil
+		}
+		from = page[len(page)-1].Version + 1
+	}
+}
+
+// Replay is a stream's state from its stored events up to position until (0: all), without reverted events.
+func Replay(ctx context.Context, reader StreamReader, ref domain.StreamRef, until eventstore.Position) (domain.Stream, error) {
+	es, err := entries(ctx, reader, ref, until)
+	if err != nil {
+		return domain.Stream{}, err
+	}
+	return domain.Replay(es), nil
+}
+
+// AsOfLedger is a stream's state as of ledger L: the fold of its events at or below L that were not reverted.
+// ok is false when the stream did not exist then.
+func AsOfLedger(ctx context.Context, reader StreamReader, ref domain.StreamRef, ledger uint32) (s domain.Stream, ok bool, err error) {
+	es, err := entries(ctx, reader, ref, 0)
+	if err != nil {
+		return domain.Stream{}, false, err
+	}
+	s = domain.ReplayUntil(es, ledger)
+	return s, s.Known, nil
+}
+
+// AsOfTime is a stream's state as of time t: the fold of its events from ledgers closed at or before t.
+func AsOfTime(ctx context.Context, reader StreamReader, ref domain.StreamRef, t time.Time) (domain.Stream, bool, error) {
+	es, err := entries(ctx, reader, ref, 0)
+	if err != nil {
+		return domain.Stream{}, false, err
+	}
+	// Close times grow with ledgers, so "closed at or before t" is "at or below the last such ledger".
+	var ledger uint32
+	found := false
+	for _, en := range es {
+		if ce, ok := en.Event.(domain.ChainEvent); ok && !ce.ChainMetadata().LedgerClosedAt.After(t) {
+			ledger, found = max(ledger, ce.ChainMetadata().Ledger), true
+		}
+	}
+	if !found {
+		return domain.Stream{}, false, nil
+	}
+	s := domain.ReplayUntil(es, ledger)
+	return s, s.Known, nil
+}

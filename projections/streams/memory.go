@@ -1,0 +1,108 @@
+package streams
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+	"sync"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// Name is the projection's name.
+const Name = "streams"
+
+// Memory keeps the stream states in memory; a batch becomes visible at once, with its checkpoint.
+type Memory struct {
+	reader StreamReader
+
+	mu         sync.RWMutex
+	streams    map[domain.StreamRef]domain.Stream
+	checkpoint eventstore.Position
+}
+
+// NewMemory returns an empty projection; reader serves the replays after reversals.
+func NewMemory(reader StreamReader) *Memory {
+	return &Memory{reader: reader, streams: map[domain.StreamRef]domain.Stream{}}
+}
+
+// Name is "streams".
+func (m *Memory) Name() string { return Name }
+
+// Checkpoint is the position of the last applied event.
+func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.checkpoint, nil
+}
+
+// Apply folds a batch. The new states are computed aside (readers keep seeing the previous batch) and swapped
+// in with the checkpoint under one lock.
+func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
+	changes, err := fold(ctx, m.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) {
+		m.mu.RLock()
+		defer m.mu.RUnlock()
+		return m.streams[ref], nil
+	})
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for ref, c := range changes {
+		if c.gone {
+			delete(m.streams, ref)
+		} else {
+			m.streams[ref] = c.state
+		}
+	}
+	m.checkpoint = batch[len(batch)-1].Position
+	return nil
+}
+
+// Get returns one stream's state.
+func (m *Memory) Get(ref domain.StreamRef) (domain.Stream, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	s, ok := m.streams[ref]
+	return s, ok
+}
+
+// All returns every stream, ordered by contract and stream id.
+func (m *Memory) All() []domain.Stream {
+	m.mu.RLock()
+	out := make([]domain.Stream, 0, len(m.streams))
+	for _, s := range m.streams {
+		out = append(out, s)
+	}
+	m.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return less(out[i].Ref(), out[j].Ref()) })
+	return out
+}
+
+func less(a, b domain.StreamRef) bool {
+	if a.ContractID != b.ContractID {
+		return a.ContractID < b.ContractID
+	}
+	return a.StreamID < b.StreamID
+}
+
+// StateHash is a deterministic hash of every stream's state: two projections with the same hash hold the same
+// streams. Rebuilds compare it with the live projection's.
+func (m *Memory) StateHash() (string, error) { return StateHash(m.All()) }
+
+// StateHash hashes streams given in (contract, stream id) order, as every backend lists them.
+func StateHash(streams []domain.Stream) (string, error) {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, s := range streams {
+		if err := enc.Encode(s); err != nil {
+			return "", err
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
