@@ -2,10 +2,13 @@ package projections_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
 	"github.com/stellar/go-stellar-sdk/network"
 
@@ -13,6 +16,8 @@ import (
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/eventstore/postgres"
+	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -146,4 +151,61 @@ func TestReorgInvariantMemory(t *testing.T) {
 		t.Fatalf("only %d reorgs in %d seeds: the property was not exercised", reorgs, seeds)
 	}
 	t.Logf("%d seeds, %d reorgs", seeds, reorgs)
+}
+
+func projectPostgres(t testing.TB, sc scenario, batch int) projected {
+	t.Helper()
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	ctx := context.Background()
+	store, err := postgres.Open(ctx, url, postgres.Config{Schema: schema, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	s, err := streams.OpenPostgres(ctx, store.Pool(), schema, 1, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := ingest(t, sc, true, store, runner(t, store, s, batch))
+	hash, err := s.StateHash(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := store.Pool().QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{schema, "streams_g1"}.Sanitize()).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return projected{streams: hash, count: n, reorgs: st.Reorgs}
+}
+
+// TestReorgInvariantPostgres is the same property with the event store and the projections in PostgreSQL; the
+// reference is the clean ingest in memory (the projections' state hashes do not depend on the backend).
+func TestReorgInvariantPostgres(t *testing.T) {
+	pgtest.URL(t)
+	seeds := 200
+	if testing.Short() {
+		seeds = 10
+	}
+	var reorgs atomic.Int64
+	t.Run("seeds", func(t *testing.T) {
+		for seed := uint64(1001); seed < uint64(1001+seeds); seed++ {
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				sc := randomScenario(seed)
+				batch := 1 + int(seed%17)
+				want := projectMemory(t, sc, false, 500)
+				got := projectPostgres(t, sc, batch)
+				reorgs.Add(int64(got.reorgs))
+				got.reorgs = 0
+				if got != want {
+					t.Fatalf("seed %d (margin %d, batch %d): reorged on PostgreSQL %+v, clean %+v", seed, sc.margin, batch, got, want)
+				}
+			})
+		}
+	})
+	if reorgs.Load() < int64(seeds)*3 {
+		t.Fatalf("only %d reorgs in %d seeds", reorgs.Load(), seeds)
+	}
+	t.Logf("%d seeds, %d reorgs", seeds, reorgs.Load())
 }

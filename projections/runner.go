@@ -151,26 +151,32 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // CatchUp applies every event up to the store's head at the time of the call and returns: for rebuilds and tests.
+// A checkpoint found ahead of the runner (a commit whose acknowledgement was lost) is not a failure: the runner
+// resumes from it.
 func (r *Runner) CatchUp(ctx context.Context) error {
 	head, err := r.cfg.Store.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("read head: %w", err)
 	}
-	from, err := r.cfg.Projection.Checkpoint(ctx)
-	if err != nil || from >= head {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	err = r.session(ctx, func() {
-		if r.positionNow() >= head {
-			cancel()
+	for {
+		from, err := r.cfg.Projection.Checkpoint(ctx)
+		if err != nil || from >= head {
+			return err
 		}
-	})
-	if r.positionNow() >= head {
-		return nil
+		sctx, cancel := context.WithCancel(ctx)
+		err = r.session(sctx, func() {
+			if r.positionNow() >= head {
+				cancel()
+			}
+		})
+		cancel()
+		if r.positionNow() >= head {
+			return nil
+		}
+		if !errors.Is(err, ErrCheckpointMoved) {
+			return err
+		}
 	}
-	return err
 }
 
 func (r *Runner) positionNow() eventstore.Position {

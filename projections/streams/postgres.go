@@ -1,0 +1,216 @@
+package streams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// Postgres keeps the stream states in PostgreSQL, one table per generation (streams_g1, streams_g2, …: a rebuild
+// fills a new generation while the live one keeps serving). A batch's upserts and the checkpoint commit together.
+type Postgres struct {
+	pool        *pgxpool.Pool
+	reader      StreamReader
+	checkpoints *projections.PGCheckpoints
+	generation  int
+	table       string
+}
+
+// OpenPostgres opens (creating when missing) generation gen of the projection in schema.
+func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int, reader StreamReader) (*Postgres, error) {
+	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
+	if err != nil {
+		return nil, err
+	}
+	name := fmt.Sprintf("streams_g%d", gen)
+	p := &Postgres{pool: pool, reader: reader, checkpoints: cps, generation: gen, table: pgx.Identifier{schema, name}.Sanitize()}
+	// Ordered by (contract, stream id) for keyset pagination, with an index per filter of the API.
+	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.table+` (
+    ref              text COLLATE "C" PRIMARY KEY,
+    contract_id      text COLLATE "C" NOT NULL,
+    stream_id        numeric(20,0) NOT NULL,
+    status           text          NOT NULL,
+    sender           text COLLATE "C" NOT NULL,
+    recipient        text COLLATE "C" NOT NULL,
+    updated_position bigint        NOT NULL,
+    state            json          NOT NULL,
+    UNIQUE (contract_id, stream_id)
+);
+CREATE INDEX IF NOT EXISTS `+name+`_status ON `+p.table+` (status, contract_id, stream_id);
+CREATE INDEX IF NOT EXISTS `+name+`_sender ON `+p.table+` (sender, contract_id, stream_id);
+CREATE INDEX IF NOT EXISTS `+name+`_recipient ON `+p.table+` (recipient, contract_id, stream_id)`)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", p.table, err)
+	}
+	if _, err := cps.Ensure(ctx, pool, Name, gen); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Name is "streams".
+func (p *Postgres) Name() string { return Name }
+
+// Checkpoint is the position of the last applied event.
+func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	return p.checkpoints.Read(ctx, p.pool, Name, p.generation)
+}
+
+// Apply folds a batch and writes the changed streams and the checkpoint in one transaction, set-based: one query
+// reads the touched streams, one upserts, one deletes.
+func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	from, err := p.lockCheckpoint(ctx, tx, batch[0].Position)
+	if err != nil {
+		return err
+	}
+	current, err := p.load(ctx, tx, batch)
+	if err != nil {
+		return err
+	}
+	changes, err := fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current[ref], nil })
+	if err != nil {
+		return err
+	}
+	if err := p.write(ctx, tx, changes, batch[len(batch)-1].Position); err != nil {
+		return err
+	}
+	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lockCheckpoint locks the checkpoint row for the transaction and checks that the batch starts after it.
+func (p *Postgres) lockCheckpoint(ctx context.Context, tx pgx.Tx, first eventstore.Position) (eventstore.Position, error) {
+	var pos int64
+	err := tx.QueryRow(ctx, `SELECT position FROM `+p.checkpoints.Table()+` WHERE projection = $1 AND generation = $2 FOR UPDATE`,
+		Name, p.generation).Scan(&pos)
+	if err != nil {
+		return 0, fmt.Errorf("lock checkpoint: %w", err)
+	}
+	if eventstore.Position(pos) >= first {
+		return 0, fmt.Errorf("%w: at %d, batch starts at %d", projections.ErrCheckpointMoved, pos, first)
+	}
+	return eventstore.Position(pos), nil
+}
+
+func (p *Postgres) load(ctx context.Context, tx pgx.Tx, batch []projections.Event) (map[domain.StreamRef]domain.Stream, error) {
+	var refs []string
+	seen := map[domain.StreamRef]bool{}
+	for _, ev := range batch {
+		if ref, ok := domain.StreamOf(ev.Domain); ok && !seen[ref] {
+			seen[ref] = true
+			refs = append(refs, ref.String())
+		}
+	}
+	out := make(map[domain.StreamRef]domain.Stream, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	rows, _ := tx.Query(ctx, `SELECT state FROM `+p.table+` WHERE ref = ANY($1)`, refs)
+	var raw []byte
+	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
+		var s domain.Stream
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return fmt.Errorf("stored stream state: %w", err)
+		}
+		out[s.Ref()] = s
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load streams: %w", err)
+	}
+	return out, nil
+}
+
+func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.StreamRef]change, position eventstore.Position) error {
+	var refs, contracts, ids, statuses, senders, recipients, states, gone []string
+	var positions []int64
+	for ref, c := range changes {
+		if c.gone {
+			gone = append(gone, ref.String())
+			continue
+		}
+		state, err := json.Marshal(c.state)
+		if err != nil {
+			return fmt.Errorf("encode stream %s: %w", ref, err)
+		}
+		refs = append(refs, ref.String())
+		contracts = append(contracts, string(ref.ContractID))
+		ids = append(ids, strconv.FormatUint(ref.StreamID, 10))
+		statuses = append(statuses, string(c.state.Status))
+		senders = append(senders, string(c.state.Sender))
+		recipients = append(recipients, string(c.state.Recipient))
+		positions = append(positions, int64(position))
+		states = append(states, string(state))
+	}
+	if len(refs) > 0 {
+		_, err := tx.Exec(ctx, `INSERT INTO `+p.table+` (ref, contract_id, stream_id, status, sender, recipient, updated_position, state)
+SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::json[])
+ON CONFLICT (ref) DO UPDATE SET status = excluded.status, sender = excluded.sender, recipient = excluded.recipient,
+    updated_position = excluded.updated_position, state = excluded.state`,
+			refs, contracts, ids, statuses, senders, recipients, positions, states)
+		if err != nil {
+			return fmt.Errorf("upsert %d streams: %w", len(refs), err)
+		}
+	}
+	if len(gone) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+p.table+` WHERE ref = ANY($1)`, gone); err != nil {
+			return fmt.Errorf("delete %d streams: %w", len(gone), err)
+		}
+	}
+	return nil
+}
+
+// Get returns one stream's state.
+func (p *Postgres) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+	var raw []byte
+	err := p.pool.QueryRow(ctx, `SELECT state FROM `+p.table+` WHERE ref = $1`, ref.String()).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Stream{}, false, nil
+	}
+	if err != nil {
+		return domain.Stream{}, false, fmt.Errorf("read stream %s: %w", ref, err)
+	}
+	var s domain.Stream
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return domain.Stream{}, false, fmt.Errorf("stored stream %s: %w", ref, err)
+	}
+	return s, true, nil
+}
+
+// StateHash is the deterministic hash of every stream's state, as Memory.StateHash computes it.
+func (p *Postgres) StateHash(ctx context.Context) (string, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT state FROM `+p.table+` ORDER BY contract_id, stream_id`)
+	var all []domain.Stream
+	var raw []byte
+	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
+		var s domain.Stream
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		all = append(all, s)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("read streams: %w", err)
+	}
+	return StateHash(all)
+}
