@@ -23,6 +23,8 @@ type Postgres struct {
 	checkpoints *projections.PGCheckpoints
 	generation  int
 	table       string
+	// beforeCommit lets tests fail a batch after its writes, before its commit.
+	beforeCommit func() error
 }
 
 // OpenPostgres opens (creating when missing) generation gen of the projection in schema.
@@ -90,6 +92,11 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	}
 	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
 		return err
+	}
+	if p.beforeCommit != nil {
+		if err := p.beforeCommit(); err != nil {
+			return err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)

@@ -1,0 +1,177 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	"github.com/stellar/go-stellar-sdk/network"
+
+	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// filledStore ingests a simulated chain with reorgs into a memory event store.
+func filledStore(t *testing.T) *memory.Store {
+	t.Helper()
+	net, err := sim.New(sim.Config{Seed: 9, NetworkPassphrase: network.TestNetworkPassphrase, Streams: 8, TxPerLedger: 3,
+		Ledgers: 120, Reorgs: true, ReorgEvery: 9, ReorgDepth: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := memory.New()
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase})
+	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: 2, SafetyMargin: 2,
+		Open: func() (ledgerbackend.LedgerBackend, error) { return net.Backend(), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	for in.Status().Tip < 121 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if in.Status().Reorgs == 0 {
+		t.Fatal("no reorg")
+	}
+	return store
+}
+
+// flaky fails every nth Apply of a memory projection, either before applying it or after (the batch is in, the
+// caller hears an error, as after a crash right after commit).
+type flaky struct {
+	*Memory
+	n, calls int
+	after    bool
+}
+
+func (f *flaky) Apply(ctx context.Context, batch []projections.Event) error {
+	f.calls++
+	if f.calls%f.n == 0 && !f.after {
+		return errors.New("injected: crash before commit")
+	}
+	if err := f.Memory.Apply(ctx, batch); err != nil {
+		return err
+	}
+	if f.calls%f.n == 0 {
+		return errors.New("injected: crash after commit")
+	}
+	return nil
+}
+
+func catchUp(t *testing.T, store projections.Reader, p projections.Projection, batch int) {
+	t.Helper()
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch,
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	go r.Run(ctx)
+	head, _ := store.Head(ctx)
+	for {
+		pos, _ := p.Checkpoint(ctx)
+		if pos >= head {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("stuck at %d of %d: %+v", pos, head, r.Status())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestRunnerCrashesApplyEachEventOnce(t *testing.T) {
+	store := filledStore(t)
+	reference := NewMemory(store)
+	catchUp(t, store, reference, 1000)
+	want, _ := reference.StateHash()
+	for _, after := range []bool{false, true} {
+		p := &flaky{Memory: NewMemory(store), n: 3, after: after}
+		catchUp(t, store, p, 7)
+		if got, _ := p.StateHash(); got != want {
+			t.Fatalf("failing after commit %v: state differs from the reference", after)
+		}
+		if p.calls < 10 {
+			t.Fatalf("only %d batches", p.calls)
+		}
+	}
+}
+
+func TestPostgresCrashBeforeCommitAndLostCommit(t *testing.T) {
+	url := pgtest.URL(t)
+	store := filledStore(t)
+	reference := NewMemory(store)
+	catchUp(t, store, reference, 1000)
+	want, _ := reference.StateHash()
+
+	ctx := context.Background()
+	pool := pgtest.Pool(t, url)
+	schema := pgtest.Schema(t, url)
+	p, err := OpenPostgres(ctx, pool, schema, 1, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	p.beforeCommit = func() error {
+		calls++
+		if calls%4 == 0 {
+			return errors.New("injected: crash between the read-model writes and the commit")
+		}
+		return nil
+	}
+	lost := &lostAck{Postgres: p}
+	catchUp(t, store, lost, 5)
+	if got, err := p.StateHash(ctx); err != nil || got != want {
+		t.Fatalf("state differs from the reference (%v)", err)
+	}
+	if calls < 20 || lost.lost == 0 {
+		t.Fatalf("%d batches, %d lost acknowledgements", calls, lost.lost)
+	}
+	// A second generation built from zero equals the first.
+	g2, err := OpenPostgres(ctx, pool, schema, 2, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, store, g2, 500)
+	if got, _ := g2.StateHash(ctx); got != want {
+		t.Fatal("generation 2 differs")
+	}
+	s, ok, err := p.Get(ctx, reference.All()[0].Ref())
+	if err != nil || !ok || s.LastEventID != reference.All()[0].LastEventID {
+		t.Fatalf("get: %+v %v %v", s, ok, err)
+	}
+	if _, ok, err := p.Get(ctx, domain.StreamRef{ContractID: reference.All()[0].ContractID, StreamID: 1 << 62}); ok || err != nil {
+		t.Fatalf("unknown stream: %v %v", ok, err)
+	}
+}
+
+// lostAck reports every fifth successful Apply as failed: the commit landed, its acknowledgement did not.
+type lostAck struct {
+	*Postgres
+	n, lost int
+}
+
+func (l *lostAck) Apply(ctx context.Context, batch []projections.Event) error {
+	if err := l.Postgres.Apply(ctx, batch); err != nil {
+		return err
+	}
+	l.n++
+	if l.n%5 == 0 {
+		l.lost++
+		return errors.New("injected: connection lost during COMMIT")
+	}
+	return nil
+}
