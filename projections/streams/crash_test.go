@@ -6,43 +6,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
-	"github.com/stellar/go-stellar-sdk/network"
-
-	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections"
 )
 
 // filledStore ingests a simulated chain with reorgs into a memory event store.
 func filledStore(t *testing.T) *memory.Store {
 	t.Helper()
-	net, err := sim.New(sim.Config{Seed: 9, NetworkPassphrase: network.TestNetworkPassphrase, Streams: 8, TxPerLedger: 3,
-		Ledgers: 120, Reorgs: true, ReorgEvery: 9, ReorgDepth: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := memory.New()
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase})
-	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: 2, SafetyMargin: 2,
-		Open: func() (ledgerbackend.LedgerBackend, error) { return net.Backend(), nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
-	for in.Status().Tip < 121 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if in.Status().Reorgs == 0 {
+	st := simtest.Ingest(t, sim.Config{Seed: 9, Streams: 8, TxPerLedger: 3, Ledgers: 120, Reorgs: true, ReorgEvery: 9, ReorgDepth: 2}, 2, store)
+	if st.Reorgs == 0 {
 		t.Fatal("no reorg")
 	}
 	return store

@@ -22,20 +22,22 @@ type StreamReader interface {
 	ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error)
 }
 
-// change is a stream's new state after a batch; a stream whose every event was reverted is gone.
-type change struct {
-	state domain.Stream
-	gone  bool
+// Change is a stream's new state after a batch; a stream whose every event was reverted is Gone.
+type Change struct {
+	State domain.Stream
+	Gone  bool
 }
 
-// fold computes the new state of every stream a batch touches. current returns a stream's state before the batch.
-func fold(ctx context.Context, reader StreamReader, batch []projections.Event,
-	current func(domain.StreamRef) (domain.Stream, error)) (map[domain.StreamRef]change, error) {
-	changes := make(map[domain.StreamRef]change)
+// Fold computes the new state of every stream a batch touches. current returns a stream's state before the batch;
+// raised, when not nil, is told about every anomaly an event raises as it is applied (a replay after a reversal
+// raises none: its anomalies were reported when their events were first applied).
+func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
+	current func(domain.StreamRef) (domain.Stream, error), raised func(projections.Event, domain.Anomaly)) (map[domain.StreamRef]Change, error) {
+	changes := make(map[domain.StreamRef]Change)
 	replayAt := make(map[domain.StreamRef]eventstore.Position) // reversals waiting to be replayed
 	state := func(ref domain.StreamRef) (domain.Stream, error) {
 		if c, ok := changes[ref]; ok {
-			return c.state, nil
+			return c.State, nil
 		}
 		return current(ref)
 	}
@@ -45,7 +47,7 @@ func fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 			return err
 		}
 		delete(replayAt, ref)
-		changes[ref] = change{state: s, gone: !s.Known}
+		changes[ref] = Change{State: s, Gone: !s.Known}
 		return nil
 	}
 	for _, ev := range batch {
@@ -66,8 +68,14 @@ func fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 		if err != nil {
 			return nil, err
 		}
+		before := len(s.Anomalies)
 		s = domain.Apply(s, ev.ID, ev.Domain)
-		changes[ref] = change{state: s}
+		if raised != nil {
+			for _, a := range s.Anomalies[before:] {
+				raised(ev, a)
+			}
+		}
+		changes[ref] = Change{State: s}
 	}
 	for ref := range replayAt {
 		if err := replay(ref); err != nil {

@@ -43,21 +43,21 @@ func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
 // Apply folds a batch. The new states are computed aside (readers keep seeing the previous batch) and swapped
 // in with the checkpoint under one lock.
 func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
-	changes, err := fold(ctx, m.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) {
+	changes, err := Fold(ctx, m.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) {
 		m.mu.RLock()
 		defer m.mu.RUnlock()
 		return m.streams[ref], nil
-	})
+	}, nil)
 	if err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for ref, c := range changes {
-		if c.gone {
+		if c.Gone {
 			delete(m.streams, ref)
 		} else {
-			m.streams[ref] = c.state
+			m.streams[ref] = c.State
 		}
 	}
 	m.checkpoint = batch[len(batch)-1].Position

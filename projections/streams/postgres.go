@@ -83,7 +83,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	if err != nil {
 		return err
 	}
-	changes, err := fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current[ref], nil })
+	changes, err := Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current[ref], nil }, nil)
 	if err != nil {
 		return err
 	}
@@ -147,24 +147,24 @@ func (p *Postgres) load(ctx context.Context, tx pgx.Tx, batch []projections.Even
 	return out, nil
 }
 
-func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.StreamRef]change, position eventstore.Position) error {
+func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.StreamRef]Change, position eventstore.Position) error {
 	var refs, contracts, ids, statuses, senders, recipients, states, gone []string
 	var positions []int64
 	for ref, c := range changes {
-		if c.gone {
+		if c.Gone {
 			gone = append(gone, ref.String())
 			continue
 		}
-		state, err := json.Marshal(c.state)
+		state, err := json.Marshal(c.State)
 		if err != nil {
 			return fmt.Errorf("encode stream %s: %w", ref, err)
 		}
 		refs = append(refs, ref.String())
 		contracts = append(contracts, string(ref.ContractID))
 		ids = append(ids, strconv.FormatUint(ref.StreamID, 10))
-		statuses = append(statuses, string(c.state.Status))
-		senders = append(senders, string(c.state.Sender))
-		recipients = append(recipients, string(c.state.Recipient))
+		statuses = append(statuses, string(c.State.Status))
+		senders = append(senders, string(c.State.Sender))
+		recipients = append(recipients, string(c.State.Recipient))
 		positions = append(positions, int64(position))
 		states = append(states, string(state))
 	}

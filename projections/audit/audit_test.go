@@ -1,0 +1,189 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections"
+)
+
+func catchUp(t *testing.T, store projections.Reader, p projections.Projection, batch int) {
+	t.Helper()
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch,
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func filled(t *testing.T) (*memory.Store, *Memory) {
+	t.Helper()
+	store := memory.New()
+	simtest.Ingest(t, sim.Config{Seed: 4, Streams: 6, TxPerLedger: 3, Ledgers: 80, Reorgs: true, ReorgEvery: 8, ReorgDepth: 2}, 2, store)
+	log := NewMemory(store)
+	catchUp(t, store, log, 9)
+	return store, log
+}
+
+func TestEntriesCoverEveryAction(t *testing.T) {
+	_, log := filled(t)
+	seen := map[string]int{}
+	for i, e := range log.Entries(0, log.Size()) {
+		if e.Seq != int64(i) {
+			t.Fatalf("entry %d has seq %d", i, e.Seq)
+		}
+		seen[e.Action]++
+	}
+	for _, a := range []string{ActionApplied, ActionReverted, ActionObserved} {
+		if seen[a] == 0 {
+			t.Fatalf("no %s entry: %v", a, seen)
+		}
+	}
+}
+
+func TestProofs(t *testing.T) {
+	_, log := filled(t)
+	head, err := log.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := log.Entries(0, head.Size)
+	for _, seq := range []int64{0, 1, head.Size / 2, head.Size - 1} {
+		proof, err := log.InclusionProof(seq, head.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := all[seq].LeafHash()
+		if err := VerifyInclusion(head, seq, leaf, proof); err != nil {
+			t.Fatalf("entry %d: %v", seq, err)
+		}
+		// A tampered leaf does not verify.
+		changed := all[seq]
+		changed.Summary += " "
+		bad, _ := changed.LeafHash()
+		if VerifyInclusion(head, seq, bad, proof) == nil {
+			t.Fatalf("a tampered entry %d verified", seq)
+		}
+	}
+	// Consistency between every earlier size and now.
+	for _, older := range []int64{1, 2, head.Size / 3, head.Size - 1, head.Size} {
+		proof, err := log.ConsistencyProof(older, head.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := Checkpoint{Origin: Origin, Size: older, Root: rootOf(t, all[:older])}
+		if err := VerifyConsistency(old, head, proof); err != nil {
+			t.Fatalf("size %d: %v", older, err)
+		}
+	}
+	if _, err := log.InclusionProof(head.Size, head.Size); !errors.Is(err, ErrOutOfRange) {
+		t.Fatalf("proof past the end: %v", err)
+	}
+}
+
+// rootOf recomputes a tree's root from entries alone, as an auditor holding an export does.
+func rootOf(t *testing.T, entries []Entry) tlog.Hash {
+	t.Helper()
+	var hashes []tlog.Hash
+	reader := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = hashes[x]
+		}
+		return out, nil
+	})
+	for i := range entries {
+		leaf, err := entries[i].Leaf()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := tlog.StoredHashes(int64(i), leaf, reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes = append(hashes, hs...)
+	}
+	root, err := tlog.TreeHash(int64(len(entries)), reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// TestTamperingIsDetected recomputes the root of an export: untouched it matches the signed head; a changed, a
+// removed, or a swapped entry gives another root.
+func TestTamperingIsDetected(t *testing.T) {
+	_, log := filled(t)
+	head, _ := log.Head()
+	all := log.Entries(0, head.Size)
+	if rootOf(t, all) != head.Root {
+		t.Fatal("the untouched entries do not give the head's root")
+	}
+	changed := append([]Entry(nil), all...)
+	changed[5].Summary += " (edited)"
+	removed := append(append([]Entry(nil), all[:7]...), all[8:]...)
+	swapped := append([]Entry(nil), all...)
+	swapped[10], swapped[11] = swapped[11], swapped[10]
+	for name, es := range map[string][]Entry{"changed": changed, "removed": removed, "swapped": swapped} {
+		if rootOf(t, es) == head.Root {
+			t.Fatalf("a %s entry gives the same root", name)
+		}
+	}
+}
+
+func TestSignedCheckpoints(t *testing.T) {
+	_, log := filled(t)
+	dir := t.TempDir()
+	signer, vkey, err := LoadOrCreateKey(filepath.Join(dir, KeyFile), "streamledger-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, vkey2, err := LoadOrCreateKey(filepath.Join(dir, KeyFile), "other-name-ignored")
+	if err != nil || vkey2 != vkey || again.KeyHash() != signer.KeyHash() {
+		t.Fatalf("the key was not kept: %v", err)
+	}
+	head, _ := log.Head()
+	signed, err := head.Sign(signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := OpenCheckpoint(signed, vkey)
+	if err != nil || opened != head {
+		t.Fatalf("open: %+v %v", opened, err)
+	}
+	// A forged checkpoint: another root under the same signature, or another key's signature.
+	forged := []byte(string(signed))
+	copy(forged[len(Origin)+1:], "9")
+	if _, err := OpenCheckpoint(forged, vkey); !errors.Is(err, ErrBadCheckpoint) {
+		t.Fatalf("forged size accepted: %v", err)
+	}
+	otherKey, _, _ := note.GenerateKey(nil, "streamledger-test")
+	otherSigner, _ := note.NewSigner(otherKey)
+	other, _ := head.Sign(otherSigner)
+	if _, err := OpenCheckpoint(other, vkey); !errors.Is(err, ErrBadCheckpoint) {
+		t.Fatalf("another key's checkpoint accepted: %v", err)
+	}
+}
+
+// TestAuditRebuildIsIdentical: a log rebuilt from zero in other batch sizes has the same root.
+func TestAuditRebuildIsIdentical(t *testing.T) {
+	store, log := filled(t)
+	head, _ := log.Head()
+	again := NewMemory(store)
+	catchUp(t, store, again, 1000)
+	if h, _ := again.Head(); h != head {
+		t.Fatalf("rebuilt head %+v, live %+v", h, head)
+	}
+}

@@ -1,0 +1,167 @@
+// Package audit is the audit-log projection (DESIGN §5, §9): one entry per applied event, reversal, observed
+// event, anomaly and operator action, each a leaf of an RFC 6962 Merkle log (golang.org/x/mod/sumdb/tlog), with
+// signed checkpoints in the C2SP tlog-checkpoint format (ed25519 via sumdb/note) and inclusion and consistency
+// proofs, in memory or in PostgreSQL.
+//
+// A leaf is the entry's JSON encoding (fields in declaration order, map keys sorted): the bytes an auditor
+// recomputes from an export. Changing Entry changes every leaf hash, so it is versioned by LeafVersion.
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// Name is the projection's name.
+const Name = "audit"
+
+// LeafVersion is the version of the leaf encoding.
+const LeafVersion = 1
+
+// Actions.
+const (
+	ActionApplied  = "applied"
+	ActionReverted = "reverted"
+	ActionObserved = "observed"
+	ActionAnomaly  = "anomaly"
+	ActionOperator = "operator"
+)
+
+// Entry is one audit-log entry.
+type Entry struct {
+	V              int                      `json:"v"`
+	Seq            int64                    `json:"seq"`
+	Position       eventstore.Position      `json:"position"`
+	EventID        string                   `json:"eventId"`
+	Stream         string                   `json:"stream"`
+	Type           string                   `json:"type"`
+	Action         string                   `json:"action"`
+	Ledger         uint32                   `json:"ledger,omitempty"`
+	LedgerClosedAt *time.Time               `json:"ledgerClosedAt,omitempty"`
+	TxHash         string                   `json:"txHash,omitempty"`
+	ContractID     domain.Address           `json:"contractId,omitempty"`
+	StreamID       *uint64                  `json:"streamId,omitempty"`
+	Amounts        map[string]domain.Amount `json:"amounts,omitempty"`
+	Summary        string                   `json:"summary"`
+	RecordedAt     time.Time                `json:"recordedAt"`
+}
+
+// Leaf is the entry's leaf bytes.
+func (e *Entry) Leaf() ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode audit entry %d: %w", e.Seq, err)
+	}
+	return b, nil
+}
+
+// LeafHash is the entry's RFC 6962 leaf hash.
+func (e *Entry) LeafHash() (tlog.Hash, error) {
+	leaf, err := e.Leaf()
+	if err != nil {
+		return tlog.Hash{}, err
+	}
+	return tlog.RecordHash(leaf), nil
+}
+
+// entries builds the audit entries of a batch, numbered from seq: each event's entry, then the anomalies it raised.
+// Ledger markers and reorganisation markers are not entries: the reversals they cause are.
+func entries(batch []projections.Event, raised map[string][]domain.Anomaly, seq int64) []Entry {
+	var out []Entry
+	for _, ev := range batch {
+		action, ok := actionOf(ev.Domain)
+		if !ok {
+			continue
+		}
+		e := base(ev, action, seq)
+		out = append(out, e)
+		seq++
+		for _, a := range raised[ev.ID] {
+			an := base(ev, ActionAnomaly, seq)
+			an.Amounts = nil
+			an.Summary = fmt.Sprintf("anomaly %s: %s", a.Code, a.Detail)
+			out = append(out, an)
+			seq++
+		}
+	}
+	return out
+}
+
+func actionOf(e domain.Event) (string, bool) {
+	switch e.(type) {
+	case *domain.LedgerClosed, *domain.ChainReorganized:
+		return "", false
+	case *domain.EventReverted:
+		return ActionReverted, true
+	case *domain.ContractEventObserved:
+		return ActionObserved, true
+	case domain.ChainEvent:
+		return ActionApplied, true
+	}
+	return ActionOperator, true
+}
+
+func base(ev projections.Event, action string, seq int64) Entry {
+	e := Entry{V: LeafVersion, Seq: seq, Position: ev.Position, EventID: ev.ID, Stream: ev.Stream, Type: ev.Type,
+		Action: action, RecordedAt: ev.RecordedAt, Summary: summary(ev.Domain)}
+	if ce, ok := ev.Domain.(domain.ChainEvent); ok {
+		m := ce.ChainMetadata()
+		closed := m.LedgerClosedAt
+		e.Ledger, e.LedgerClosedAt, e.TxHash, e.ContractID = m.Ledger, &closed, m.TxHash, m.ContractID
+	}
+	if r, ok := ev.Domain.(*domain.EventReverted); ok {
+		e.Ledger, e.ContractID = r.RevertedLedger, r.ContractID
+	}
+	if ref, ok := domain.StreamOf(ev.Domain); ok {
+		id := ref.StreamID
+		e.StreamID, e.ContractID = &id, ref.ContractID
+	}
+	e.Amounts = amounts(ev.Domain)
+	return e
+}
+
+// amounts are the money fields of an event, for exports that show them as decimals.
+func amounts(e domain.Event) map[string]domain.Amount {
+	switch v := e.(type) {
+	case *domain.StreamCreated:
+		return map[string]domain.Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
+	case *domain.StreamCloned:
+		return map[string]domain.Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
+	case *domain.StreamWithdrawn:
+		return map[string]domain.Amount{"amount": v.Amount}
+	case *domain.StreamToppedUp:
+		return map[string]domain.Amount{"topUp": v.TopUpAmount, "deposit": v.NewDepositAmount}
+	case *domain.StreamRateUpdated:
+		return map[string]domain.Amount{"ratePerSecond": v.NewRatePerSecond}
+	case *domain.StreamRateDecreased:
+		return map[string]domain.Amount{"ratePerSecond": v.NewRatePerSecond, "refund": v.RefundAmount}
+	case *domain.StreamEndShortened:
+		return map[string]domain.Amount{"refund": v.RefundAmount}
+	case *domain.StreamKeeperCancelled:
+		return map[string]domain.Amount{"keeperFee": v.KeeperFee, "recipientAmount": v.RecipientAmount, "refund": v.SenderRefund}
+	}
+	return nil
+}
+
+func summary(e domain.Event) string {
+	switch v := e.(type) {
+	case *domain.EventReverted:
+		return fmt.Sprintf("%s %s reverted: reorg with fork at ledger %d", v.RevertedType, v.RevertedEventID, v.Fork)
+	case *domain.ContractEventObserved:
+		if v.DecodeError != "" {
+			return fmt.Sprintf("observed %q (not decoded: %s)", v.Topic, v.DecodeError)
+		}
+		return fmt.Sprintf("observed %q", v.Topic)
+	}
+	if ref, ok := domain.StreamOf(e); ok {
+		return fmt.Sprintf("%s on stream %s", e.Type(), ref)
+	}
+	return string(e.Type())
+}

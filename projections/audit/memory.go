@@ -1,0 +1,167 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/streams"
+)
+
+// Memory keeps the audit log in memory (the embedded default, rebuilt from the event log at start).
+type Memory struct {
+	reader streams.StreamReader
+
+	mu         sync.RWMutex
+	entries    []Entry
+	hashes     []tlog.Hash // tlog's stored hashes, in their append-only order
+	folds      map[domain.StreamRef]domain.Stream
+	checkpoint eventstore.Position
+}
+
+// NewMemory returns an empty audit log; reader serves the stream replays that anomaly detection needs.
+func NewMemory(reader streams.StreamReader) *Memory {
+	return &Memory{reader: reader, folds: map[domain.StreamRef]domain.Stream{}}
+}
+
+// Name is "audit".
+func (m *Memory) Name() string { return Name }
+
+// Checkpoint is the position of the last applied event.
+func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.checkpoint, nil
+}
+
+// Apply appends the batch's entries and their tree hashes, atomically with the checkpoint.
+func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
+	raised := map[string][]domain.Anomaly{}
+	changes, err := streams.Fold(ctx, m.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) {
+		m.mu.RLock()
+		defer m.mu.RUnlock()
+		return m.folds[ref], nil
+	}, func(ev projections.Event, a domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], a) })
+	if err != nil {
+		return err
+	}
+	m.mu.RLock()
+	size := int64(len(m.entries))
+	stored := m.hashes
+	m.mu.RUnlock()
+	fresh := entries(batch, raised, size)
+	pending, err := appendHashes(stored, size, fresh)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.entries = append(m.entries, fresh...)
+	m.hashes = append(m.hashes, pending...)
+	for ref, c := range changes {
+		if c.Gone {
+			delete(m.folds, ref)
+		} else {
+			m.folds[ref] = c.State
+		}
+	}
+	m.checkpoint = batch[len(batch)-1].Position
+	return nil
+}
+
+// appendHashes computes the stored hashes that appending entries (numbered from size) adds to a log whose stored
+// hashes are stored.
+func appendHashes(stored []tlog.Hash, size int64, fresh []Entry) ([]tlog.Hash, error) {
+	var pending []tlog.Hash
+	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, idx := range indexes {
+			switch {
+			case idx < int64(len(stored)):
+				out[i] = stored[idx]
+			case idx-int64(len(stored)) < int64(len(pending)):
+				out[i] = pending[idx-int64(len(stored))]
+			default:
+				return nil, fmt.Errorf("audit: tree hash %d is not stored yet", idx)
+			}
+		}
+		return out, nil
+	})
+	for i := range fresh {
+		leaf, err := fresh[i].Leaf()
+		if err != nil {
+			return nil, err
+		}
+		hs, err := tlog.StoredHashes(size+int64(i), leaf, reader)
+		if err != nil {
+			return nil, fmt.Errorf("audit: hashes of entry %d: %w", size+int64(i), err)
+		}
+		pending = append(pending, hs...)
+	}
+	return pending, nil
+}
+
+// Size is the number of entries.
+func (m *Memory) Size() int64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return int64(len(m.entries))
+}
+
+// Entries returns entries [from, to).
+func (m *Memory) Entries(from, to int64) []Entry {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	to = min(to, int64(len(m.entries)))
+	if from >= to {
+		return nil
+	}
+	return append([]Entry(nil), m.entries[from:to]...)
+}
+
+func (m *Memory) hashReader() tlog.HashReader {
+	m.mu.RLock()
+	stored := m.hashes
+	m.mu.RUnlock()
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(indexes))
+		for i, idx := range indexes {
+			if idx >= int64(len(stored)) {
+				return nil, fmt.Errorf("audit: tree hash %d is not stored", idx)
+			}
+			out[i] = stored[idx]
+		}
+		return out, nil
+	})
+}
+
+// Head is the current tree head.
+func (m *Memory) Head() (Checkpoint, error) {
+	size := m.Size()
+	root, err := tlog.TreeHash(size, m.hashReader())
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("audit: tree hash: %w", err)
+	}
+	return Checkpoint{Origin: Origin, Size: size, Root: root}, nil
+}
+
+// InclusionProof proves entry seq in the tree of size treeSize.
+func (m *Memory) InclusionProof(seq, treeSize int64) (tlog.RecordProof, error) {
+	if seq < 0 || seq >= treeSize || treeSize > m.Size() {
+		return nil, fmt.Errorf("%w: entry %d in a tree of size %d (log size %d)", ErrOutOfRange, seq, treeSize, m.Size())
+	}
+	return tlog.ProveRecord(treeSize, seq, m.hashReader())
+}
+
+// ConsistencyProof proves that the tree of size older is a prefix of the tree of size newer.
+func (m *Memory) ConsistencyProof(older, newer int64) (tlog.TreeProof, error) {
+	if older < 1 || older > newer || newer > m.Size() {
+		return nil, fmt.Errorf("%w: sizes %d and %d (log size %d)", ErrOutOfRange, older, newer, m.Size())
+	}
+	return tlog.ProveTree(newer, older, m.hashReader())
+}
