@@ -187,3 +187,18 @@ func TestAuditRebuildIsIdentical(t *testing.T) {
 		t.Fatalf("rebuilt head %+v, live %+v", h, head)
 	}
 }
+
+func TestParseKeyDerivesTheVerifierKey(t *testing.T) {
+	for range 64 { // enough keys that some hold '+' in their base64
+		skey, vkey, err := note.GenerateKey(nil, "streamledger-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := ParseKey(skey); err != nil || got != vkey {
+			t.Fatalf("%s: verifier %q, want %q (%v)", skey, got, vkey, err)
+		}
+	}
+	if _, _, err := ParseKey("not a key"); err == nil {
+		t.Fatal("garbage accepted")
+	}
+}

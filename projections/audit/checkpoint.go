@@ -133,17 +133,19 @@ func ParseKey(skey string) (note.Signer, string, error) {
 	return signer, vkey, nil
 }
 
-// verifierKey derives the public key from a signer key: the key is "PRIVATE+KEY+name+hash+base64(alg || seed)".
+// verifierKey derives the public key from a signer key: "PRIVATE+KEY+name+hash+base64(alg || seed)", whose
+// base64 may itself contain '+'.
 func verifierKey(skey string) (string, error) {
-	parts := strings.Split(skey, "+")
-	if len(parts) != 5 {
+	rest, ok := strings.CutPrefix(skey, "PRIVATE+KEY+")
+	parts := strings.SplitN(rest, "+", 3)
+	if !ok || len(parts) != 3 {
 		return "", errors.New("audit signing key: malformed")
 	}
-	raw, err := base64.StdEncoding.DecodeString(parts[4])
+	raw, err := base64.StdEncoding.DecodeString(parts[2])
 	if err != nil || len(raw) != 33 || raw[0] != 1 {
 		return "", errors.New("audit signing key: not an ed25519 key")
 	}
-	return note.NewEd25519VerifierKey(parts[2], ed25519Public(raw[1:]))
+	return note.NewEd25519VerifierKey(parts[0], ed25519Public(raw[1:]))
 }
 
 func ed25519Public(seed []byte) ed25519.PublicKey {

@@ -50,12 +50,9 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	if err != nil {
 		return err
 	}
-	m.mu.RLock()
-	size := int64(len(m.entries))
-	stored := m.hashes
-	m.mu.RUnlock()
+	size := m.Size()
 	fresh := entries(batch, raised, size)
-	pending, err := appendHashes(stored, size, fresh)
+	pending, err := appendHashes(m.hashReader(), size, fresh)
 	if err != nil {
 		return err
 	}
@@ -74,20 +71,36 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	return nil
 }
 
-// appendHashes computes the stored hashes that appending entries (numbered from size) adds to a log whose stored
-// hashes are stored.
-func appendHashes(stored []tlog.Hash, size int64, fresh []Entry) ([]tlog.Hash, error) {
+// appendHashes computes the stored hashes that appending entries (numbered from size) adds to a log of size
+// entries whose stored hashes stored reads.
+func appendHashes(stored tlog.HashReader, size int64, fresh []Entry) ([]tlog.Hash, error) {
+	base := tlog.StoredHashCount(size)
 	var pending []tlog.Hash
 	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
+		var older []int64
 		for i, idx := range indexes {
 			switch {
-			case idx < int64(len(stored)):
-				out[i] = stored[idx]
-			case idx-int64(len(stored)) < int64(len(pending)):
-				out[i] = pending[idx-int64(len(stored))]
+			case idx < base:
+				older = append(older, idx)
+			case idx-base < int64(len(pending)):
+				out[i] = pending[idx-base]
 			default:
 				return nil, fmt.Errorf("audit: tree hash %d is not stored yet", idx)
+			}
+		}
+		if len(older) == 0 {
+			return out, nil
+		}
+		hs, err := stored.ReadHashes(older)
+		if err != nil {
+			return nil, err
+		}
+		k := 0
+		for i, idx := range indexes {
+			if idx < base {
+				out[i] = hs[k]
+				k++
 			}
 		}
 		return out, nil
