@@ -35,6 +35,8 @@ const (
 	TypeEventReverted          EventType = "EventReverted"
 	TypeChainReorganized       EventType = "ChainReorganized"
 	TypeLedgerClosed           EventType = "LedgerClosed"
+	TypeWebhookEndpointAdded   EventType = "WebhookEndpointAdded"
+	TypeWebhookEndpointRemoved EventType = "WebhookEndpointRemoved"
 )
 
 // SchemaVersion is the version of the JSON encoding written by Marshal. Readers accept every version up to it.
@@ -344,6 +346,24 @@ type LedgerClosed struct {
 	EventCount   int       `json:"eventCount"`
 }
 
+// WebhookEndpointsStream is the event-store stream of the webhook endpoint registry: registrations are events,
+// so that the outbox, a projection, knows from the log alone which endpoint gets which event.
+const WebhookEndpointsStream = "webhook-endpoints"
+
+// WebhookEndpointAdded registers an endpoint: it receives the events (of EventTypes, all when empty) that become
+// final after this event. Its secret is not an event: it never enters the log.
+type WebhookEndpointAdded struct {
+	EndpointID  string   `json:"endpointId"`
+	URL         string   `json:"url"`
+	EventTypes  []string `json:"eventTypes,omitempty"`
+	Description string   `json:"description,omitempty"`
+}
+
+// WebhookEndpointRemoved unregisters an endpoint.
+type WebhookEndpointRemoved struct {
+	EndpointID string `json:"endpointId"`
+}
+
 func (*StreamCreated) Type() EventType          { return TypeStreamCreated }
 func (*StreamWithdrawn) Type() EventType        { return TypeStreamWithdrawn }
 func (*StreamCancelled) Type() EventType        { return TypeStreamCancelled }
@@ -363,6 +383,8 @@ func (*ContractEventObserved) Type() EventType  { return TypeContractEventObserv
 func (*EventReverted) Type() EventType          { return TypeEventReverted }
 func (*ChainReorganized) Type() EventType       { return TypeChainReorganized }
 func (*LedgerClosed) Type() EventType           { return TypeLedgerClosed }
+func (*WebhookEndpointAdded) Type() EventType   { return TypeWebhookEndpointAdded }
+func (*WebhookEndpointRemoved) Type() EventType { return TypeWebhookEndpointRemoved }
 
 func ref(m *ChainMeta, id uint64) StreamRef { return StreamRef{ContractID: m.ContractID, StreamID: id} }
 
@@ -453,6 +475,10 @@ func Unmarshal(data []byte) (Event, error) {
 
 func newEvent(t EventType) Event {
 	switch t {
+	case TypeWebhookEndpointAdded:
+		return &WebhookEndpointAdded{}
+	case TypeWebhookEndpointRemoved:
+		return &WebhookEndpointRemoved{}
 	case TypeStreamCreated:
 		return &StreamCreated{}
 	case TypeStreamWithdrawn:

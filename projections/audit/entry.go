@@ -43,6 +43,7 @@ type Entry struct {
 	Stream         string                   `json:"stream"`
 	Type           string                   `json:"type"`
 	Action         string                   `json:"action"`
+	Reverts        string                   `json:"reverts,omitempty"` // the event a reversal compensates
 	Ledger         uint32                   `json:"ledger,omitempty"`
 	LedgerClosedAt *time.Time               `json:"ledgerClosedAt,omitempty"`
 	TxHash         string                   `json:"txHash,omitempty"`
@@ -117,7 +118,7 @@ func base(ev projections.Event, action string, seq int64) Entry {
 		e.Ledger, e.LedgerClosedAt, e.TxHash, e.ContractID = m.Ledger, &closed, m.TxHash, m.ContractID
 	}
 	if r, ok := ev.Domain.(*domain.EventReverted); ok {
-		e.Ledger, e.ContractID = r.RevertedLedger, r.ContractID
+		e.Ledger, e.ContractID, e.Reverts = r.RevertedLedger, r.ContractID, r.RevertedEventID
 	}
 	if ref, ok := domain.StreamOf(ev.Domain); ok {
 		id := ref.StreamID

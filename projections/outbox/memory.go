@@ -1,0 +1,71 @@
+package outbox
+
+import (
+	"context"
+	"sync"
+
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// Memory keeps the outbox in memory.
+type Memory struct {
+	margin uint32
+
+	mu         sync.RWMutex
+	state      State
+	messages   []Message
+	keys       map[string]bool
+	checkpoint eventstore.Position
+}
+
+// NewMemory returns an empty outbox for a chain whose events are final margin ledgers behind the tip.
+func NewMemory(margin uint32) *Memory {
+	return &Memory{margin: margin, state: State{Endpoints: map[string]Endpoint{}}, keys: map[string]bool{}}
+}
+
+// Name is "outbox".
+func (m *Memory) Name() string { return Name }
+
+// Checkpoint is the position of the last applied event.
+func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.checkpoint, nil
+}
+
+// Apply runs the batch through the outbox state; messages already in the outbox (same endpoint and event) are
+// not added twice.
+func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ev := range batch {
+		released, _, _ := m.state.step(ev, m.margin)
+		for _, msg := range released {
+			if !m.keys[msg.Key()] {
+				m.keys[msg.Key()] = true
+				m.messages = append(m.messages, msg)
+			}
+		}
+	}
+	m.checkpoint = batch[len(batch)-1].Position
+	return nil
+}
+
+// Messages returns the messages after the first after ones, up to limit, in the order they were released.
+func (m *Memory) Messages(after, limit int) []Message {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if after >= len(m.messages) {
+		return nil
+	}
+	end := min(len(m.messages), after+limit)
+	return append([]Message(nil), m.messages[after:end]...)
+}
+
+// Pending is the number of events waiting to become final.
+func (m *Memory) Pending() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.state.Pending)
+}

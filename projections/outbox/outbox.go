@@ -1,0 +1,169 @@
+// Package outbox is the webhook-outbox projection (DESIGN §5, §8): one message per (endpoint, domain event) once
+// the event is final — its ledger at or below the last safe ledger, tip − SAFETY_MARGIN, as the ledger markers in
+// the log tell — for the endpoints registered (WebhookEndpointAdded) before it became final and whose event-type
+// filter matches. Events wait in a pending set until then; a reversal removes them, so an event that did not
+// finally happen never produces a message.
+//
+// Messages are the projection's output; delivery state belongs to the webhooks worker, keyed by the stable
+// delivery id, so that rebuilding the outbox into a new generation re-creates messages without re-sending them.
+package outbox
+
+import (
+	"sort"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// Name is the projection's name.
+const Name = "outbox"
+
+// Webhook event types (the `type` of a delivery body).
+const (
+	TypeCreated   = "stream.created"
+	TypeUpdated   = "stream.updated"
+	TypeWithdrawn = "stream.withdrawn"
+	TypeCancelled = "stream.cancelled"
+	TypeCompleted = "stream.completed"
+	TypeClosed    = "stream.closed"
+	TypePaused    = "stream.paused"
+	TypeResumed   = "stream.resumed"
+)
+
+// WebhookType is the webhook type of a domain event, or false for events that are not delivered (observed
+// events, reversals, markers).
+func WebhookType(e domain.Event) (string, bool) {
+	switch e.(type) {
+	case *domain.StreamCreated:
+		return TypeCreated, true
+	case *domain.StreamWithdrawn:
+		return TypeWithdrawn, true
+	case *domain.StreamCancelled, *domain.StreamKeeperCancelled:
+		return TypeCancelled, true
+	case *domain.StreamCompleted:
+		return TypeCompleted, true
+	case *domain.StreamClosed:
+		return TypeClosed, true
+	case *domain.StreamPaused:
+		return TypePaused, true
+	case *domain.StreamResumed:
+		return TypeResumed, true
+	case *domain.StreamRateUpdated, *domain.StreamRateDecreased, *domain.StreamEndShortened, *domain.StreamEndExtended,
+		*domain.StreamToppedUp, *domain.StreamRecipientUpdated, *domain.StreamCloned:
+		return TypeUpdated, true
+	}
+	return "", false
+}
+
+// Message is one webhook to deliver.
+type Message struct {
+	// ID is the delivery id: stable for an (endpoint, event) pair across retries, redeliveries and rebuilds.
+	ID            string              `json:"id"`
+	EndpointID    string              `json:"endpointId"`
+	EventID       string              `json:"eventId"`
+	Type          string              `json:"type"`
+	Stream        string              `json:"stream"`
+	Ledger        uint32              `json:"ledger"`
+	EventPosition eventstore.Position `json:"eventPosition"`
+	// FinalPosition is the position of the ledger marker that made the event final.
+	FinalPosition eventstore.Position `json:"finalPosition"`
+}
+
+// DeliveryID is the stable id of the delivery of an event to an endpoint.
+func DeliveryID(endpointID, eventID string) string {
+	return domain.DerivedEventUUID("delivery", endpointID, eventID)
+}
+
+// Endpoint is a registered endpoint as the outbox sees it.
+type Endpoint struct {
+	ID         string   `json:"id"`
+	EventTypes []string `json:"eventTypes,omitempty"`
+}
+
+func (e Endpoint) wants(t string) bool {
+	if len(e.EventTypes) == 0 {
+		return true
+	}
+	for _, want := range e.EventTypes {
+		if want == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Pending is an event waiting to become final.
+type Pending struct {
+	EventID  string              `json:"eventId"`
+	Type     string              `json:"type"`
+	Stream   string              `json:"stream"`
+	Ledger   uint32              `json:"ledger"`
+	Position eventstore.Position `json:"position"`
+}
+
+// State is what the outbox needs to know between events: the tip seen in the ledger markers, the registered
+// endpoints and the pending events (a few ledgers' worth).
+type State struct {
+	Tip       uint32
+	Endpoints map[string]Endpoint
+	Pending   []Pending
+}
+
+// step applies one event to the state and returns the messages it releases, with the pending events added and
+// removed (for stores that write differences).
+func (s *State) step(ev projections.Event, margin uint32) (released []Message, added, removed []Pending) {
+	switch e := ev.Domain.(type) {
+	case *domain.WebhookEndpointAdded:
+		s.Endpoints[e.EndpointID] = Endpoint{ID: e.EndpointID, EventTypes: e.EventTypes}
+	case *domain.WebhookEndpointRemoved:
+		delete(s.Endpoints, e.EndpointID)
+	case *domain.EventReverted:
+		for i, p := range s.Pending {
+			if p.EventID == e.RevertedEventID {
+				removed = append(removed, p)
+				s.Pending = append(s.Pending[:i:i], s.Pending[i+1:]...)
+				break
+			}
+		}
+	case *domain.LedgerClosed:
+		s.Tip = max(s.Tip, e.Ledger)
+		if s.Tip <= margin {
+			return nil, nil, nil
+		}
+		safe := s.Tip - margin
+		ids := make([]string, 0, len(s.Endpoints))
+		for id := range s.Endpoints {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		kept := s.Pending[:0:0]
+		for _, p := range s.Pending {
+			if p.Ledger > safe {
+				kept = append(kept, p)
+				continue
+			}
+			removed = append(removed, p)
+			for _, id := range ids {
+				if s.Endpoints[id].wants(p.Type) {
+					released = append(released, Message{ID: DeliveryID(id, p.EventID), EndpointID: id, EventID: p.EventID,
+						Type: p.Type, Stream: p.Stream, Ledger: p.Ledger, EventPosition: p.Position, FinalPosition: ev.Position})
+				}
+			}
+		}
+		s.Pending = kept
+	default:
+		t, ok := WebhookType(ev.Domain)
+		if !ok {
+			return nil, nil, nil
+		}
+		p := Pending{EventID: ev.ID, Type: t, Stream: ev.Stream, Ledger: ev.Domain.(domain.ChainEvent).ChainMetadata().Ledger,
+			Position: ev.Position}
+		s.Pending = append(s.Pending, p)
+		added = append(added, p)
+	}
+	return released, added, removed
+}
+
+// Key is a message's (endpoint, event) pair, its identity.
+func (m Message) Key() string { return m.EndpointID + "/" + m.EventID }
