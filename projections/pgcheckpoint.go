@@ -39,9 +39,6 @@ CREATE TABLE IF NOT EXISTS `+c.table+` (
 	return c, nil
 }
 
-// Table is the checkpoint table's quoted name.
-func (c *PGCheckpoints) Table() string { return c.table }
-
 // Querier is a pool or a transaction.
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
@@ -61,6 +58,21 @@ func (c *PGCheckpoints) Read(ctx context.Context, q Querier, name string, genera
 	var pos int64
 	if err := q.QueryRow(ctx, `SELECT position FROM `+c.table+` WHERE projection = $1 AND generation = $2`, name, generation).Scan(&pos); err != nil {
 		return 0, fmt.Errorf("read checkpoint of %s generation %d: %w", name, generation, err)
+	}
+	return eventstore.Position(pos), nil
+}
+
+// Lock locks a projection generation's checkpoint row for the transaction and checks that a batch starting at
+// first comes after it; it returns the checkpoint to Advance from.
+func (c *PGCheckpoints) Lock(ctx context.Context, tx pgx.Tx, name string, generation int, first eventstore.Position) (eventstore.Position, error) {
+	var pos int64
+	err := tx.QueryRow(ctx, `SELECT position FROM `+c.table+` WHERE projection = $1 AND generation = $2 FOR UPDATE`,
+		name, generation).Scan(&pos)
+	if err != nil {
+		return 0, fmt.Errorf("lock checkpoint of %s: %w", name, err)
+	}
+	if eventstore.Position(pos) >= first {
+		return 0, fmt.Errorf("%w: %s at %d, batch starts at %d", ErrCheckpointMoved, name, pos, first)
 	}
 	return eventstore.Position(pos), nil
 }

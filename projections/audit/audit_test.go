@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections"
 )
@@ -200,5 +202,45 @@ func TestParseKeyDerivesTheVerifierKey(t *testing.T) {
 	}
 	if _, _, err := ParseKey("not a key"); err == nil {
 		t.Fatal("garbage accepted")
+	}
+}
+
+// TestPostgresEqualsMemory: the PostgreSQL log holds the same entries and root as the memory one, and proves
+// inclusion and consistency against it.
+func TestPostgresEqualsMemory(t *testing.T) {
+	url := pgtest.URL(t)
+	store, mem := filled(t)
+	ctx := context.Background()
+	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catchUp(t, store, pg, 13)
+	want, _ := mem.Head()
+	got, err := pg.Head(ctx)
+	if err != nil || got != want {
+		t.Fatalf("head %+v, memory %+v (%v)", got, want, err)
+	}
+	es, err := pg.Entries(ctx, 0, got.Size)
+	if err != nil || !reflect.DeepEqual(es, mem.Entries(0, want.Size)) {
+		t.Fatalf("entries differ (%v)", err)
+	}
+	proof, err := pg.InclusionProof(ctx, got.Size/2, got.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := es[got.Size/2].LeafHash()
+	if err := VerifyInclusion(want, got.Size/2, leaf, proof); err != nil {
+		t.Fatal(err)
+	}
+	tp, err := pg.ConsistencyProof(ctx, 3, got.Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyConsistency(Checkpoint{Origin: Origin, Size: 3, Root: rootOf(t, es[:3])}, want, tp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pg.InclusionProof(ctx, 0, got.Size+1); !errors.Is(err, ErrOutOfRange) {
+		t.Fatalf("proof past the end: %v", err)
 	}
 }

@@ -75,7 +75,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	from, err := p.lockCheckpoint(ctx, tx, batch[0].Position)
+	from, err := p.checkpoints.Lock(ctx, tx, Name, p.generation, batch[0].Position)
 	if err != nil {
 		return err
 	}
@@ -102,20 +102,6 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
-}
-
-// lockCheckpoint locks the checkpoint row for the transaction and checks that the batch starts after it.
-func (p *Postgres) lockCheckpoint(ctx context.Context, tx pgx.Tx, first eventstore.Position) (eventstore.Position, error) {
-	var pos int64
-	err := tx.QueryRow(ctx, `SELECT position FROM `+p.checkpoints.Table()+` WHERE projection = $1 AND generation = $2 FOR UPDATE`,
-		Name, p.generation).Scan(&pos)
-	if err != nil {
-		return 0, fmt.Errorf("lock checkpoint: %w", err)
-	}
-	if eventstore.Position(pos) >= first {
-		return 0, fmt.Errorf("%w: at %d, batch starts at %d", projections.ErrCheckpointMoved, pos, first)
-	}
-	return eventstore.Position(pos), nil
 }
 
 func (p *Postgres) load(ctx context.Context, tx pgx.Tx, batch []projections.Event) (map[domain.StreamRef]domain.Stream, error) {

@@ -1,0 +1,306 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/streams"
+)
+
+// Postgres keeps the audit log in PostgreSQL, one set of tables per generation: the entries (with their exact
+// leaf bytes), tlog's stored hashes, and the stream folds that anomaly detection needs. A batch's rows and the
+// checkpoint commit together.
+type Postgres struct {
+	pool        *pgxpool.Pool
+	reader      streams.StreamReader
+	checkpoints *projections.PGCheckpoints
+	generation  int
+	schema      string
+	suffix      string
+	entries     string
+	hashes      string
+	folds       string
+}
+
+// OpenPostgres opens (creating when missing) generation gen of the audit log in schema.
+func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int, reader streams.StreamReader) (*Postgres, error) {
+	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
+	if err != nil {
+		return nil, err
+	}
+	suffix := fmt.Sprintf("_g%d", gen)
+	p := &Postgres{pool: pool, reader: reader, checkpoints: cps, generation: gen, schema: schema, suffix: suffix,
+		entries: pgx.Identifier{schema, "audit_entries" + suffix}.Sanitize(),
+		hashes:  pgx.Identifier{schema, "audit_hashes" + suffix}.Sanitize(),
+		folds:   pgx.Identifier{schema, "audit_folds" + suffix}.Sanitize()}
+	// leaf is json, not jsonb: its exact bytes are the Merkle leaf.
+	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.entries+` (
+    seq         bigint      PRIMARY KEY,
+    position    bigint      NOT NULL,
+    event_id    uuid        NOT NULL,
+    action      text        NOT NULL,
+    ledger      bigint      NOT NULL,
+    contract_id text COLLATE "C",
+    stream_id   numeric(20,0),
+    recorded_at timestamptz NOT NULL,
+    leaf        json        NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_entries`+suffix+`_ledger ON `+p.entries+` (ledger, seq);
+CREATE INDEX IF NOT EXISTS audit_entries`+suffix+`_stream ON `+p.entries+` (contract_id, stream_id, seq);
+CREATE TABLE IF NOT EXISTS `+p.hashes+` (idx bigint PRIMARY KEY, hash bytea NOT NULL);
+CREATE TABLE IF NOT EXISTS `+p.folds+` (ref text COLLATE "C" PRIMARY KEY, state json NOT NULL)`)
+	if err != nil {
+		return nil, fmt.Errorf("create audit tables: %w", err)
+	}
+	if _, err := cps.Ensure(ctx, pool, Name, gen); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Name is "audit".
+func (p *Postgres) Name() string { return Name }
+
+// Checkpoint is the position of the last applied event.
+func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	return p.checkpoints.Read(ctx, p.pool, Name, p.generation)
+}
+
+// Apply appends a batch's entries and hashes, updates the folds and advances the checkpoint in one transaction.
+func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	from, err := p.checkpoints.Lock(ctx, tx, Name, p.generation, batch[0].Position)
+	if err != nil {
+		return err
+	}
+	var size int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq) + 1, 0) FROM `+p.entries).Scan(&size); err != nil {
+		return fmt.Errorf("audit size: %w", err)
+	}
+	folds, err := p.loadFolds(ctx, tx, batch)
+	if err != nil {
+		return err
+	}
+	raised := map[string][]domain.Anomaly{}
+	changes, err := streams.Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return folds[ref], nil },
+		func(ev projections.Event, a domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], a) })
+	if err != nil {
+		return err
+	}
+	fresh := entries(batch, raised, size)
+	pending, err := appendHashes(p.hashReader(ctx, tx), size, fresh)
+	if err != nil {
+		return err
+	}
+	if err := p.write(ctx, tx, fresh, tlog.StoredHashCount(size), pending, changes); err != nil {
+		return err
+	}
+	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (p *Postgres) loadFolds(ctx context.Context, tx pgx.Tx, batch []projections.Event) (map[domain.StreamRef]domain.Stream, error) {
+	var refs []string
+	seen := map[domain.StreamRef]bool{}
+	for _, ev := range batch {
+		if ref, ok := domain.StreamOf(ev.Domain); ok && !seen[ref] {
+			seen[ref] = true
+			refs = append(refs, ref.String())
+		}
+	}
+	out := map[domain.StreamRef]domain.Stream{}
+	if len(refs) == 0 {
+		return out, nil
+	}
+	rows, _ := tx.Query(ctx, `SELECT state FROM `+p.folds+` WHERE ref = ANY($1)`, refs)
+	var raw []byte
+	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
+		var s domain.Stream
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		out[s.Ref()] = s
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load audit folds: %w", err)
+	}
+	return out, nil
+}
+
+func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, hashBase int64, hashes []tlog.Hash,
+	changes map[domain.StreamRef]streams.Change) error {
+	rows := make([][]any, len(fresh))
+	for i := range fresh {
+		e := &fresh[i]
+		leaf, err := e.Leaf()
+		if err != nil {
+			return err
+		}
+		var contract, streamID any
+		if e.ContractID != "" {
+			contract = string(e.ContractID)
+		}
+		if e.StreamID != nil {
+			streamID = fmt.Sprint(*e.StreamID)
+		}
+		rows[i] = []any{e.Seq, int64(e.Position), e.EventID, e.Action, int64(e.Ledger), contract, streamID, e.RecordedAt, string(leaf)}
+	}
+	if len(rows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "audit_entries" + p.suffix}, []string{"seq", "position", "event_id", "action", "ledger",
+			"contract_id", "stream_id", "recorded_at", "leaf"}, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("insert audit entries: %w", err)
+		}
+	}
+	hashRows := make([][]any, len(hashes))
+	for i, h := range hashes {
+		hashRows[i] = []any{hashBase + int64(i), h[:]}
+	}
+	if len(hashRows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "audit_hashes" + p.suffix}, []string{"idx", "hash"}, pgx.CopyFromRows(hashRows)); err != nil {
+			return fmt.Errorf("insert audit hashes: %w", err)
+		}
+	}
+	var refs, states, gone []string
+	for ref, c := range changes {
+		if c.Gone {
+			gone = append(gone, ref.String())
+			continue
+		}
+		b, err := json.Marshal(c.State)
+		if err != nil {
+			return err
+		}
+		refs, states = append(refs, ref.String()), append(states, string(b))
+	}
+	if len(refs) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO `+p.folds+` (ref, state) SELECT * FROM unnest($1::text[], $2::json[])
+ON CONFLICT (ref) DO UPDATE SET state = excluded.state`, refs, states); err != nil {
+			return fmt.Errorf("upsert audit folds: %w", err)
+		}
+	}
+	if len(gone) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+p.folds+` WHERE ref = ANY($1)`, gone); err != nil {
+			return fmt.Errorf("delete audit folds: %w", err)
+		}
+	}
+	return nil
+}
+
+// hashReader reads stored hashes through q (the pool, or the transaction that is appending).
+func (p *Postgres) hashReader(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) tlog.HashReader {
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		rows, _ := q.Query(ctx, `SELECT idx, hash FROM `+p.hashes+` WHERE idx = ANY($1)`, indexes)
+		found := make(map[int64]tlog.Hash, len(indexes))
+		var idx int64
+		var h []byte
+		_, err := pgx.ForEachRow(rows, []any{&idx, &h}, func() error {
+			found[idx] = tlog.Hash(h)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read audit hashes: %w", err)
+		}
+		out := make([]tlog.Hash, len(indexes))
+		for i, x := range indexes {
+			hash, ok := found[x]
+			if !ok {
+				return nil, fmt.Errorf("audit: tree hash %d is not stored", x)
+			}
+			out[i] = hash
+		}
+		return out, nil
+	})
+}
+
+// snapshot reads a consistent size and hash reader: a repeatable-read transaction, so that an append committing
+// meanwhile does not mix two trees.
+func (p *Postgres) snapshot(ctx context.Context, f func(size int64, r tlog.HashReader) error) error {
+	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var size int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq) + 1, 0) FROM `+p.entries).Scan(&size); err != nil {
+		return fmt.Errorf("audit size: %w", err)
+	}
+	return f(size, p.hashReader(ctx, tx))
+}
+
+// Head is the current tree head.
+func (p *Postgres) Head(ctx context.Context) (Checkpoint, error) {
+	var c Checkpoint
+	err := p.snapshot(ctx, func(size int64, r tlog.HashReader) error {
+		root, err := tlog.TreeHash(size, r)
+		c = Checkpoint{Origin: Origin, Size: size, Root: root}
+		return err
+	})
+	return c, err
+}
+
+// Entries returns entries [from, to).
+func (p *Postgres) Entries(ctx context.Context, from, to int64) ([]Entry, error) {
+	rows, _ := p.pool.Query(ctx, `SELECT leaf FROM `+p.entries+` WHERE seq >= $1 AND seq < $2 ORDER BY seq`, from, to)
+	var out []Entry
+	var raw []byte
+	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
+		var e Entry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit entries: %w", err)
+	}
+	return out, nil
+}
+
+// InclusionProof proves entry seq in the tree of size treeSize.
+func (p *Postgres) InclusionProof(ctx context.Context, seq, treeSize int64) (tlog.RecordProof, error) {
+	var proof tlog.RecordProof
+	err := p.snapshot(ctx, func(size int64, r tlog.HashReader) error {
+		if seq < 0 || seq >= treeSize || treeSize > size {
+			return fmt.Errorf("%w: entry %d in a tree of size %d (log size %d)", ErrOutOfRange, seq, treeSize, size)
+		}
+		var err error
+		proof, err = tlog.ProveRecord(treeSize, seq, r)
+		return err
+	})
+	return proof, err
+}
+
+// ConsistencyProof proves that the tree of size older is a prefix of the tree of size newer.
+func (p *Postgres) ConsistencyProof(ctx context.Context, older, newer int64) (tlog.TreeProof, error) {
+	var proof tlog.TreeProof
+	err := p.snapshot(ctx, func(size int64, r tlog.HashReader) error {
+		if older < 1 || older > newer || newer > size {
+			return fmt.Errorf("%w: sizes %d and %d (log size %d)", ErrOutOfRange, older, newer, size)
+		}
+		var err error
+		proof, err = tlog.ProveTree(newer, older, r)
+		return err
+	})
+	return proof, err
+}
