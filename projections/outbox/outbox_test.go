@@ -1,0 +1,126 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// log builds a sequence of projection events with consecutive positions.
+type log struct {
+	events []projections.Event
+}
+
+// names maps the tests' readable event names to the UUIDs the stores require, and back.
+var names = map[string]string{}
+
+func uuidOf(name string) string {
+	id := domain.DerivedEventUUID("outbox-test", name)
+	names[id] = name
+	return id
+}
+
+func (l *log) add(name string, e domain.Event) {
+	id := uuidOf(name)
+	pos := eventstore.Position(len(l.events) + 1)
+	l.events = append(l.events, projections.Event{Recorded: eventstore.Recorded{ID: id, Position: pos, Type: string(e.Type()),
+		Stream: "s", RecordedAt: time.Unix(int64(pos), 0).UTC()}, Domain: e})
+}
+
+func (l *log) withdrawal(id string, ledger uint32) {
+	l.add(id, &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{Ledger: ledger, ContractID: "C"}, StreamID: 1})
+}
+
+func (l *log) created(id string, ledger uint32) {
+	l.add(id, &domain.StreamCreated{ChainMeta: domain.ChainMeta{Ledger: ledger, ContractID: "C"}, StreamID: 1})
+}
+
+func (l *log) ledger(n uint32) {
+	l.add(fmt.Sprintf("ledger-%d", n), &domain.LedgerClosed{Ledger: n})
+}
+
+// outboxes runs the scenario through the memory outbox, and through PostgreSQL when it is there.
+func outboxes(t *testing.T, margin uint32, events []projections.Event) map[string][]Message {
+	t.Helper()
+	ctx := context.Background()
+	mem := NewMemory(margin)
+	// One event per batch and all in one batch must agree.
+	for _, ev := range events {
+		if err := mem.Apply(ctx, []projections.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := NewMemory(margin)
+	if err := all.Apply(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]Message{"memory": mem.Messages(0, 1000), "memory-one-batch": all.Messages(0, 1000)}
+	if testing.Short() {
+		return out
+	}
+	url := pgtest.URL(t)
+	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, margin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(events); i += 3 {
+		if err := pg.Apply(ctx, events[i:min(i+3, len(events))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out["postgres"], err = pg.Messages(ctx, 0, 1000); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func keys(msgs []Message) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, m.EndpointID+":"+names[m.EventID]+":"+m.Type)
+	}
+	return out
+}
+
+func TestOutbox(t *testing.T) {
+	var l log
+	l.add("ep-all", &domain.WebhookEndpointAdded{EndpointID: "all"})
+	l.add("ep-w", &domain.WebhookEndpointAdded{EndpointID: "w", EventTypes: []string{TypeWithdrawn}})
+	l.created("c1", 10)
+	l.ledger(10)
+	l.withdrawal("w1", 11)
+	l.ledger(11) // margin 1: ledger 10 is final now
+	l.withdrawal("w2", 12)
+	l.ledger(12) // 11 final
+	l.add("rev-w2", &domain.EventReverted{RevertedEventID: uuidOf("w2"), Fork: 11})
+	l.add("late", &domain.WebhookEndpointAdded{EndpointID: "late"})
+	l.withdrawal("w2b", 12)
+	l.ledger(12) // the new branch's 12 (no tip change)
+	l.ledger(13) // 12 final: w2b, never the reverted w2
+	l.add("gone", &domain.WebhookEndpointRemoved{EndpointID: "w"})
+	l.withdrawal("w3", 14)
+	l.ledger(14)
+	l.ledger(15) // 14 final: w3 for "all" and "late", not for the removed "w"
+	l.withdrawal("w4", 16)
+	l.ledger(16) // 16 not final yet: nothing for w4
+
+	want := fmt.Sprint([]string{"all:c1:stream.created", "all:w1:stream.withdrawn", "w:w1:stream.withdrawn",
+		"all:w2b:stream.withdrawn", "late:w2b:stream.withdrawn", "w:w2b:stream.withdrawn",
+		"all:w3:stream.withdrawn", "late:w3:stream.withdrawn"})
+	for name, msgs := range outboxes(t, 1, l.events) {
+		if got := fmt.Sprint(keys(msgs)); got != want {
+			t.Fatalf("%s:\n got %s\nwant %s", name, got, want)
+		}
+		for _, m := range msgs {
+			if m.ID != DeliveryID(m.EndpointID, m.EventID) {
+				t.Fatalf("%s: delivery id %s is not stable", name, m.ID)
+			}
+		}
+	}
+}
