@@ -11,6 +11,10 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 )
 
+// ErrRetired means a newer generation of the projection went live: this one is no longer updated, and a runner
+// on it should stop (and one on the live generation start).
+var ErrRetired = errors.New("projection generation retired")
+
 // ErrCheckpointMoved means another runner advanced the checkpoint under us: two projectors are running, and the
 // batch is rolled back rather than applied twice.
 var ErrCheckpointMoved = errors.New("projection checkpoint moved under this runner")
@@ -66,13 +70,60 @@ func (c *PGCheckpoints) Read(ctx context.Context, q Querier, name string, genera
 // first comes after it; it returns the checkpoint to Advance from.
 func (c *PGCheckpoints) Lock(ctx context.Context, tx pgx.Tx, name string, generation int, first eventstore.Position) (eventstore.Position, error) {
 	var pos int64
-	err := tx.QueryRow(ctx, `SELECT position FROM `+c.table+` WHERE projection = $1 AND generation = $2 FOR UPDATE`,
-		name, generation).Scan(&pos)
+	var retired bool
+	err := tx.QueryRow(ctx, `SELECT position, NOT live AND EXISTS (SELECT 1 FROM `+c.table+` l WHERE l.projection = c.projection
+    AND l.live AND l.generation > c.generation)
+FROM `+c.table+` c WHERE projection = $1 AND generation = $2 FOR UPDATE`, name, generation).Scan(&pos, &retired)
 	if err != nil {
 		return 0, fmt.Errorf("lock checkpoint of %s: %w", name, err)
 	}
+	if retired {
+		return 0, fmt.Errorf("%w: %s generation %d", ErrRetired, name, generation)
+	}
 	if eventstore.Position(pos) >= first {
 		return 0, fmt.Errorf("%w: %s at %d, batch starts at %d", ErrCheckpointMoved, name, pos, first)
+	}
+	return eventstore.Position(pos), nil
+}
+
+// Live returns the live generation of a projection, making generation 1 live when the projection has none.
+func (c *PGCheckpoints) Live(ctx context.Context, pool *pgxpool.Pool, name string) (int, error) {
+	var gen int
+	err := pool.QueryRow(ctx, `WITH made AS (
+    INSERT INTO `+c.table+` (projection, generation, live)
+    SELECT $1, 1, true WHERE NOT EXISTS (SELECT 1 FROM `+c.table+` WHERE projection = $1 AND live)
+    ON CONFLICT (projection, generation) DO UPDATE SET live = true
+    RETURNING generation)
+SELECT generation FROM made UNION ALL SELECT generation FROM `+c.table+` WHERE projection = $1 AND live`, name).Scan(&gen)
+	if err != nil {
+		return 0, fmt.Errorf("live generation of %s: %w", name, err)
+	}
+	return gen, nil
+}
+
+// Next returns a generation number no one has used for the projection.
+func (c *PGCheckpoints) Next(ctx context.Context, pool *pgxpool.Pool, name string) (int, error) {
+	var gen int
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(generation), 0) + 1 FROM `+c.table+` WHERE projection = $1`, name).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("next generation of %s: %w", name, err)
+	}
+	return gen, nil
+}
+
+// Switch makes generation gen live in tx, retiring the others.
+func (c *PGCheckpoints) Switch(ctx context.Context, tx pgx.Tx, name string, gen int) error {
+	if _, err := tx.Exec(ctx, `UPDATE `+c.table+` SET live = (generation = $2) WHERE projection = $1`, name, gen); err != nil {
+		return fmt.Errorf("switch %s to generation %d: %w", name, gen, err)
+	}
+	return nil
+}
+
+// LockPosition locks a generation's checkpoint row in tx (no batch of it commits until tx ends) and returns it.
+func (c *PGCheckpoints) LockPosition(ctx context.Context, tx pgx.Tx, name string, gen int) (eventstore.Position, error) {
+	var pos int64
+	if err := tx.QueryRow(ctx, `SELECT position FROM `+c.table+` WHERE projection = $1 AND generation = $2 FOR UPDATE`,
+		name, gen).Scan(&pos); err != nil {
+		return 0, fmt.Errorf("lock checkpoint of %s generation %d: %w", name, gen, err)
 	}
 	return eventstore.Position(pos), nil
 }

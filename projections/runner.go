@@ -131,9 +131,12 @@ func (r *Runner) Status() Status {
 func (r *Runner) Run(ctx context.Context) error {
 	failures := 0
 	for ctx.Err() == nil {
-		err := r.session(ctx, func() { failures = 0 })
+		err := r.session(ctx, 0, func() { failures = 0 })
 		if ctx.Err() != nil {
 			break
+		}
+		if errors.Is(err, ErrRetired) {
+			return err
 		}
 		failures++
 		r.mu.Lock()
@@ -151,26 +154,30 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // CatchUp applies every event up to the store's head at the time of the call and returns: for rebuilds and tests.
-// A checkpoint found ahead of the runner (a commit whose acknowledgement was lost) is not a failure: the runner
-// resumes from it.
 func (r *Runner) CatchUp(ctx context.Context) error {
 	head, err := r.cfg.Store.Head(ctx)
 	if err != nil {
 		return fmt.Errorf("read head: %w", err)
 	}
+	return r.CatchUpTo(ctx, head)
+}
+
+// CatchUpTo applies the events up to position target exactly (not one further) and returns. A checkpoint found
+// ahead of the runner (a commit whose acknowledgement was lost) is not a failure: the runner resumes from it.
+func (r *Runner) CatchUpTo(ctx context.Context, target eventstore.Position) error {
 	for {
 		from, err := r.cfg.Projection.Checkpoint(ctx)
-		if err != nil || from >= head {
+		if err != nil || from >= target {
 			return err
 		}
 		sctx, cancel := context.WithCancel(ctx)
-		err = r.session(sctx, func() {
-			if r.positionNow() >= head {
+		err = r.session(sctx, target, func() {
+			if r.positionNow() >= target {
 				cancel()
 			}
 		})
 		cancel()
-		if r.positionNow() >= head {
+		if r.positionNow() >= target {
 			return nil
 		}
 		if !errors.Is(err, ErrCheckpointMoved) {
@@ -185,8 +192,9 @@ func (r *Runner) positionNow() eventstore.Position {
 	return r.position
 }
 
-// session reads from the stored checkpoint and applies batches until ctx ends or something fails.
-func (r *Runner) session(ctx context.Context, applied func()) error {
+// session reads from the stored checkpoint and applies batches until ctx ends or something fails; with until > 0
+// no batch goes past that position.
+func (r *Runner) session(ctx context.Context, until eventstore.Position, applied func()) error {
 	name := r.cfg.Projection.Name()
 	from, err := r.cfg.Projection.Checkpoint(ctx)
 	if err != nil {
@@ -208,14 +216,20 @@ func (r *Runner) session(ctx context.Context, applied func()) error {
 			}
 			return ctx.Err()
 		}
+		if until > 0 && rec.Position > until {
+			return nil // positions need not be dense (EventStoreDB's are not): nothing lies at until itself
+		}
 		if err := r.add(&batch, rec); err != nil {
 			return err
 		}
 	drain:
-		for len(batch) < cap(batch) {
+		for len(batch) < cap(batch) && (until == 0 || batch[len(batch)-1].Position < until) {
 			select {
 			case rec, ok := <-events:
 				if !ok {
+					break drain
+				}
+				if until > 0 && rec.Position > until {
 					break drain
 				}
 				if err := r.add(&batch, rec); err != nil {

@@ -304,3 +304,12 @@ func (p *Postgres) ConsistencyProof(ctx context.Context, older, newer int64) (tl
 	})
 	return proof, err
 }
+
+// StateHash identifies the log's content: its size and root hash, which commit to every entry.
+func (p *Postgres) StateHash(ctx context.Context) (string, error) {
+	head, err := p.Head(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d:%x", head.Size, head.Root[:]), nil
+}

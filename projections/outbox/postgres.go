@@ -2,6 +2,8 @@ package outbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -221,4 +223,24 @@ FROM `+p.messages+` ORDER BY seq OFFSET $1 LIMIT $2`, after, limit)
 		return nil, fmt.Errorf("read outbox messages: %w", err)
 	}
 	return out, nil
+}
+
+// StateHash identifies the outbox's content: its messages (by endpoint and event), pending events and tip.
+func (p *Postgres) StateHash(ctx context.Context) (string, error) {
+	h := sha256.New()
+	var row string
+	for _, q := range []string{
+		`SELECT endpoint_id || '/' || event_id || '/' || type || '/' || ledger FROM ` + p.messages + ` ORDER BY endpoint_id, event_id`,
+		`SELECT event_id || '/' || type || '/' || ledger FROM ` + p.pending + ` ORDER BY event_id`,
+		`SELECT 'tip/' || tip FROM ` + p.state,
+	} {
+		rows, _ := p.pool.Query(ctx, q)
+		if _, err := pgx.ForEachRow(rows, []any{&row}, func() error {
+			h.Write([]byte(row + "\n"))
+			return nil
+		}); err != nil {
+			return "", fmt.Errorf("hash outbox: %w", err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
