@@ -32,11 +32,20 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		return fmt.Errorf("read the event store head: %w", err)
 	}
 	env.log.Info("event store ready", "store", env.cfg.Store, "head", uint64(head))
-	in, err := newIngester(env.cfg, store, prometheus.NewRegistry(), env.log)
+	reg := prometheus.NewRegistry()
+	in, err := newIngester(env.cfg, store, reg, env.log)
 	if err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
+	defer wg.Wait()
+	if _, err := startReadModels(ctx, &wg, env.cfg, store, reg, env.log); err != nil {
+		if ctx.Err() != nil { // stopped while starting: not a failure
+			env.log.Info("stopping", "reason", context.Cause(ctx).Error())
+			return nil
+		}
+		return err
+	}
 	wg.Go(func() { runIngestion(ctx, in, env.cfg.Source, env.log) })
 	env.log.Warn("the HTTP API is not part of this build yet")
 	<-ctx.Done()
@@ -45,6 +54,21 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	st := in.Status()
 	env.log.Info("ingestion stopped", "status", st.Health, "tip", st.Tip, "lastSafeLedger", st.LastSafeLedger, "reorgs", st.Reorgs)
 	return nil
+}
+
+// startReadModels starts the projections: in memory, rebuilt from the log, with the embedded store; in
+// PostgreSQL otherwise.
+func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store,
+	reg prometheus.Registerer, log *slog.Logger) (*readModels, error) {
+	pg, ok := store.(*postgres.Store)
+	if !ok {
+		return startMemoryReadModels(ctx, wg, cfg, store, reg, log)
+	}
+	m, err := newPGReadModels(ctx, pg.Pool(), store, cfg.SafetyMargin)
+	if err != nil {
+		return nil, err
+	}
+	return startPGReadModels(ctx, wg, cfg, m, reg, log)
 }
 
 // openStore opens the event store the configuration names.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,10 @@ func TestServeIngestsTheSimulatorAndResumes(t *testing.T) {
 		}
 		if run == 1 && !strings.Contains(logs, `"reorgs":0`) {
 			t.Fatalf("the second run reorganised: %s", logs)
+		}
+		// The second start rebuilds the in-memory projections from what the first stored.
+		if run == 1 && !regexp.MustCompile(`"msg":"projection rebuilt from the event log","projection":"streams","events":[1-9]`).MatchString(logs) {
+			t.Fatalf("the second run did not rebuild the projections: %s", logs)
 		}
 	}
 }

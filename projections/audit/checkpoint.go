@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -150,4 +153,25 @@ func verifierKey(skey string) (string, error) {
 
 func ed25519Public(seed []byte) ed25519.PublicKey {
 	return ed25519.NewKeyFromSeed(seed).Public().(ed25519.PublicKey)
+}
+
+// LoadOrCreateKeyPG is LoadOrCreateKey for deployments without a data directory: the key is generated once and
+// kept in a one-row table of schema (readable only by the roles that can read the schema).
+func LoadOrCreateKeyPG(ctx context.Context, pool *pgxpool.Pool, schema, name string) (note.Signer, string, error) {
+	table := pgx.Identifier{schema, "audit_signing_key"}.Sanitize()
+	skey, _, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		return nil, "", fmt.Errorf("generate audit signing key: %w", err)
+	}
+	// Whoever inserts first wins; everyone reads the winner's key.
+	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (one bool PRIMARY KEY DEFAULT true CHECK (one), skey text NOT NULL)`); err != nil {
+		return nil, "", fmt.Errorf("audit signing key table: %w", err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO `+table+` (skey) VALUES ($1) ON CONFLICT DO NOTHING`, skey); err != nil {
+		return nil, "", fmt.Errorf("store audit signing key: %w", err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT skey FROM `+table).Scan(&skey); err != nil {
+		return nil, "", fmt.Errorf("read audit signing key: %w", err)
+	}
+	return ParseKey(skey)
 }

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/config"
+	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/outbox"
+	"github.com/streamledger/streamledger/projections/streams"
+)
+
+// projectionNames are the read models, in the order they are built.
+var projectionNames = []string{streams.Name, audit.Name, outbox.Name}
+
+// readModels are the running projections of serve, and the key the audit log's checkpoints are signed with.
+type readModels struct {
+	runners     []*projections.Runner
+	auditSigner note.Signer
+	auditVerify string
+}
+
+// pgReadModels opens generations of the PostgreSQL projections.
+type pgReadModels struct {
+	pool   *pgxpool.Pool
+	schema string
+	store  eventstore.Store
+	margin uint32
+	cps    *projections.PGCheckpoints
+}
+
+func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, margin uint32) (*pgReadModels, error) {
+	const schema = "streamledger" // beside the events, as the event store's migrations create it
+	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
+	if err != nil {
+		return nil, err
+	}
+	return &pgReadModels{pool: pool, schema: schema, store: store, margin: margin, cps: cps}, nil
+}
+
+func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projections.Hashed, error) {
+	switch name {
+	case streams.Name:
+		return streams.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
+	case audit.Name:
+		return audit.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
+	case outbox.Name:
+		return outbox.OpenPostgres(ctx, m.pool, m.schema, gen, m.margin)
+	}
+	return nil, fmt.Errorf("%w: unknown projection %q (want one of %v)", errUsage, name, projectionNames)
+}
+
+// startMemoryReadModels rebuilds the in-memory projections from the log (the embedded mode keeps no read model on
+// disk), logs the rate, and starts their live runners.
+func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store,
+	reg prometheus.Registerer, log *slog.Logger) (*readModels, error) {
+	metrics, err := projections.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	signer, vkey, err := loadAuditKey(cfg, func() (note.Signer, string, error) {
+		return audit.LoadOrCreateKey(filepath.Join(cfg.DataDir, audit.KeyFile), "streamledger")
+	})
+	if err != nil {
+		return nil, err
+	}
+	rm := &readModels{auditSigner: signer, auditVerify: vkey}
+	for _, p := range []projections.Projection{streams.NewMemory(store), audit.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)} {
+		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
+			Logger: log.With("projection", p.Name())})
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		if err := r.CatchUp(ctx); err != nil {
+			return nil, fmt.Errorf("rebuild %s: %w", p.Name(), err)
+		}
+		st := r.Status()
+		took := time.Since(start)
+		log.Info("projection rebuilt from the event log", "projection", p.Name(), "events", uint64(st.Position),
+			"seconds", took.Seconds(), "eventsPerSecond", int64(float64(st.Position)/max(took.Seconds(), 1e-9)))
+		rm.runners = append(rm.runners, r)
+		wg.Go(func() { r.Run(ctx) })
+	}
+	log.Info("audit checkpoints are signed", "verifierKey", vkey)
+	return rm, nil
+}
+
+// startPGReadModels runs the live generation of every PostgreSQL projection; when a rebuild switches a
+// projection to a new generation, its runner moves over.
+func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, m *pgReadModels,
+	reg prometheus.Registerer, log *slog.Logger) (*readModels, error) {
+	metrics, err := projections.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	signer, vkey, err := loadAuditKey(cfg, func() (note.Signer, string, error) {
+		return audit.LoadOrCreateKeyPG(ctx, m.pool, m.schema, "streamledger")
+	})
+	if err != nil {
+		return nil, err
+	}
+	rm := &readModels{auditSigner: signer, auditVerify: vkey}
+	for _, name := range projectionNames {
+		wg.Go(func() { m.follow(ctx, name, metrics, log.With("projection", name)) })
+	}
+	log.Info("audit checkpoints are signed", "verifierKey", vkey)
+	return rm, nil
+}
+
+// follow runs the live generation of a projection until ctx ends, moving to the new one after a switch.
+func (m *pgReadModels) follow(ctx context.Context, name string, metrics *projections.Metrics, log *slog.Logger) {
+	for ctx.Err() == nil {
+		gen, err := m.cps.Live(ctx, m.pool, name)
+		var p projections.Projection
+		if err == nil {
+			p, err = m.open(ctx, name, gen)
+		}
+		var r *projections.Runner
+		if err == nil {
+			r, err = projections.NewRunner(projections.RunnerConfig{Store: m.store, Projection: p, BatchSize: 2000, Metrics: metrics, Logger: log})
+		}
+		if err == nil {
+			log.Info("projection running", "generation", gen)
+			err = r.Run(ctx)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, projections.ErrRetired):
+			log.Info("projection switched to a new generation", "retired", gen)
+		case err != nil:
+			log.Error("projection could not start; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}
+}
+
+// loadAuditKey uses AUDIT_SIGNING_KEY when set, or the key keep generates once and keeps.
+func loadAuditKey(cfg *config.Config, keep func() (note.Signer, string, error)) (note.Signer, string, error) {
+	if cfg.AuditSigningKey == "" {
+		return keep()
+	}
+	signer, vkey, err := audit.ParseKey(cfg.AuditSigningKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: --audit-signing-key / AUDIT_SIGNING_KEY: %v", errUsage, err)
+	}
+	return signer, vkey, nil
+}
