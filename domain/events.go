@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -455,6 +456,12 @@ func Marshal(e Event) ([]byte, error) {
 
 // Unmarshal decodes the stored form written by Marshal.
 func Unmarshal(data []byte) (Event, error) {
+	if t, body, ok := splitEnvelope(data); ok {
+		if e := newEvent(t); e != nil && json.Unmarshal(body, e) == nil {
+			return e, nil
+		}
+		// Not what Marshal writes after all: the general path decides, and explains.
+	}
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformedEventJSON, err)
@@ -473,6 +480,26 @@ func Unmarshal(data []byte) (Event, error) {
 	return e, nil
 }
 
+// splitEnvelope recognises the exact envelope Marshal writes, `{"type":"T","schemaVersion":1,"event":BODY}`, so
+// that reading an event decodes its body once instead of scanning it for the envelope first (rebuilds decode
+// every event of the log). Anything else takes the general path.
+func splitEnvelope(data []byte) (EventType, []byte, bool) {
+	const prefix, middle = `{"type":"`, `","schemaVersion":1,"event":`
+	rest, ok := bytes.CutPrefix(data, []byte(prefix))
+	if !ok || len(data) == 0 || data[len(data)-1] != '}' {
+		return "", nil, false
+	}
+	name, body, ok := bytes.Cut(rest, []byte(middle))
+	if !ok || len(name) == 0 || len(name) > 64 {
+		return "", nil, false
+	}
+	for _, c := range name {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return "", nil, false
+		}
+	}
+	return EventType(name), body[:len(body)-1], true
+}
 func newEvent(t EventType) Event {
 	switch t {
 	case TypeWebhookEndpointAdded:

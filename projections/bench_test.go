@@ -1,0 +1,195 @@
+package projections_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	"github.com/stellar/go-stellar-sdk/network"
+
+	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/eventstore/postgres"
+	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/outbox"
+	"github.com/streamledger/streamledger/projections/streams"
+)
+
+// benchChain is the chain the rebuild benchmarks replay: 500 live streams, ~9 Fluxora events per ledger.
+var benchChain = sim.Config{Seed: 1, Streams: 500, TxPerLedger: 20, Ledgers: 2000}
+
+var (
+	benchStoreOnce sync.Once
+	benchStore     *memory.Store
+)
+
+// filledMemoryStore ingests benchChain once per test binary.
+func filledMemoryStore(b *testing.B) *memory.Store {
+	benchStoreOnce.Do(func() {
+		benchStore = memory.New()
+		simtest.Ingest(b, benchChain, 1, benchStore)
+	})
+	return benchStore
+}
+
+func rebuildRate(b *testing.B, store projections.Reader, open func(i int) projections.Projection) {
+	ctx := context.Background()
+	head, err := store.Head(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		p := open(i)
+		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		if err := r.CatchUp(ctx); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(head)*float64(b.N)/total.Seconds(), "events/s")
+}
+
+// BenchmarkRebuildStreamsMemory rebuilds the in-memory streams projection from the log (read, decode, fold).
+func BenchmarkRebuildStreamsMemory(b *testing.B) {
+	store := filledMemoryStore(b)
+	rebuildRate(b, store, func(int) projections.Projection { return streams.NewMemory(store) })
+}
+
+// BenchmarkRebuildStreamsPostgres rebuilds the PostgreSQL streams projection from a PostgreSQL event store.
+func BenchmarkRebuildStreamsPostgres(b *testing.B) {
+	url := pgtest.URL(b)
+	schema := pgtest.Schema(b, url)
+	ctx := context.Background()
+	store, err := postgres.Open(ctx, url, postgres.Config{Schema: schema})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	copyStore(b, filledMemoryStore(b), store)
+	rebuildRate(b, store, func(i int) projections.Projection {
+		p, err := streams.OpenPostgres(ctx, store.Pool(), schema, i+1, store)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return p
+	})
+}
+
+// copyStore copies every event of from into to, in order, a thousand at a time.
+func copyStore(b *testing.B, from *memory.Store, to eventstore.Store) {
+	ctx := context.Background()
+	var after eventstore.Position
+	for {
+		page, err := from.ReadAll(ctx, after, 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(page) == 0 {
+			return
+		}
+		var batch []eventstore.StreamAppend
+		for _, r := range page {
+			batch = append(batch, eventstore.StreamAppend{Stream: r.Stream, Expected: eventstore.Any,
+				Events: []eventstore.NewEvent{{ID: r.ID, Type: r.Type, Data: r.Data}}})
+		}
+		if _, err := to.AppendMany(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+		after = page[len(page)-1].Position
+	}
+}
+
+// BenchmarkPipelinePostgres measures the whole path on PostgreSQL: simulator → decoder → ingester → event store →
+// streams, audit and outbox projections, all running at once; events/s counts contract events.
+func BenchmarkPipelinePostgres(b *testing.B) {
+	url := pgtest.URL(b)
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		cfg := benchChain
+		cfg.NetworkPassphrase = network.TestNetworkPassphrase
+		net, err := sim.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		last := net.LastLedger()
+		for seq := net.StartLedger(); seq <= last; seq++ { // build the ledgers outside the measurement
+			if _, err := net.Canonical(seq); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := net.Ledger(ctx, last); err != nil {
+			b.Fatal(err)
+		}
+		schema := pgtest.Schema(b, url)
+		store, err := postgres.Open(ctx, url, postgres.Config{Schema: schema, PollInterval: 50 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := streams.OpenPostgres(ctx, store.Pool(), schema, 1, store)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a, err := audit.OpenPostgres(ctx, store.Pool(), schema, 1, store)
+		if err != nil {
+			b.Fatal(err)
+		}
+		o, err := outbox.OpenPostgres(ctx, store.Pool(), schema, 1, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: []domain.Address{net.ContractID()}})
+		in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: net.StartLedger(), SafetyMargin: 1,
+			Open: func() (ledgerbackend.LedgerBackend, error) { return net.Backend(), nil }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		runners := []*projections.Runner{runner(b, store, s, 2000), runner(b, store, a, 2000), runner(b, store, o, 2000)}
+		runCtx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		b.StartTimer()
+		start := time.Now()
+		wg.Go(func() { in.Run(runCtx) })
+		for _, r := range runners {
+			wg.Go(func() { r.Run(runCtx) })
+		}
+		for in.Status().Tip < last {
+			time.Sleep(time.Millisecond)
+		}
+		head, _ := store.Head(ctx)
+		for _, p := range []projections.Projection{s, a, o} {
+			for {
+				pos, err := p.Checkpoint(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if pos >= head {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		cancel()
+		wg.Wait()
+		ledgers := uint64(last - net.StartLedger() + 1)
+		b.ReportMetric(float64(uint64(head)-ledgers)/elapsed.Seconds(), "events/s")
+		store.Close()
+	}
+}
