@@ -159,7 +159,9 @@ func BenchmarkPipelinePostgres(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		runners := []*projections.Runner{runner(b, store, s, 2000), runner(b, store, a, 2000), runner(b, store, o, 2000)}
+		cache := projections.NewDecodeCache(20_000)
+		runners := []*projections.Runner{sharedRunner(b, store, s, 2000, cache), sharedRunner(b, store, a, 2000, cache),
+			sharedRunner(b, store, o, 2000, cache)}
 		runCtx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		b.StartTimer()

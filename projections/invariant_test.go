@@ -104,7 +104,13 @@ func ingest(t testing.TB, sc scenario, reorgs bool, store eventStore, runners ..
 
 func runner(t testing.TB, store projections.Reader, p projections.Projection, batch int) *projections.Runner {
 	t.Helper()
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch,
+	return sharedRunner(t, store, p, batch, nil)
+}
+
+// sharedRunner is a runner whose decoded events are shared through cache with the process's other runners.
+func sharedRunner(t testing.TB, store projections.Reader, p projections.Projection, batch int, cache *projections.DecodeCache) *projections.Runner {
+	t.Helper()
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch, Decoded: cache,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +185,9 @@ func projectMemory(t testing.TB, sc scenario, reorgs bool, batch int) projected 
 	s := streams.NewMemory(store)
 	a := audit.NewMemory(store)
 	o := outbox.NewMemory(sc.margin)
-	st := ingest(t, sc, reorgs, store, runner(t, store, s, batch), runner(t, store, a, batch+2), runner(t, store, o, batch+5))
+	cache := projections.NewDecodeCache(64)
+	st := ingest(t, sc, reorgs, store, sharedRunner(t, store, s, batch, cache), sharedRunner(t, store, a, batch+2, cache),
+		sharedRunner(t, store, o, batch+5, cache))
 	hash, err := s.StateHash()
 	if err != nil {
 		t.Fatal(err)

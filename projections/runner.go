@@ -38,6 +38,7 @@ type Projection interface {
 
 // Reader is what the runner needs from the event store.
 type Reader interface {
+	ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error)
 	SubscribeAll(ctx context.Context, from eventstore.Position) (<-chan eventstore.Recorded, <-chan error)
 	Head(ctx context.Context) (eventstore.Position, error)
 }
@@ -48,6 +49,8 @@ type RunnerConfig struct {
 	Projection Projection
 	// BatchSize bounds the events of one Apply (default 2000).
 	BatchSize int
+	// Decoded, when set, is shared by the runners of one process so that each event is decoded once.
+	Decoded *DecodeCache
 	// RetryInitial and RetryMax bound the backoff after a failed batch (defaults 200 ms and 30 s).
 	RetryInitial, RetryMax time.Duration
 	Logger                 *slog.Logger
@@ -203,12 +206,21 @@ func (r *Runner) session(ctx context.Context, until eventstore.Position, applied
 	r.mu.Lock()
 	r.position = from
 	r.mu.Unlock()
+	// Catch up with whole pages first (large batches are what make set-based writes pay), read and decoded ahead
+	// on another goroutine while this one applies. Then follow the subscription.
+	after, err := r.catchUpPages(ctx, from, until, applied)
+	if err != nil || (until > 0 && after >= until) || ctx.Err() != nil {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events, errs := r.cfg.Store.SubscribeAll(ctx, from)
-	batch := make([]Event, 0, r.cfg.BatchSize)
+	events, errs := r.cfg.Store.SubscribeAll(ctx, after)
+	recs := make([]eventstore.Recorded, 0, r.cfg.BatchSize)
 	for {
-		batch = batch[:0]
+		recs = recs[:0]
 		rec, ok := <-events
 		if !ok {
 			if err := <-errs; err != nil {
@@ -219,54 +231,110 @@ func (r *Runner) session(ctx context.Context, until eventstore.Position, applied
 		if until > 0 && rec.Position > until {
 			return nil // positions need not be dense (EventStoreDB's are not): nothing lies at until itself
 		}
-		if err := r.add(&batch, rec); err != nil {
-			return err
-		}
+		recs = append(recs, rec)
 	drain:
-		for len(batch) < cap(batch) && (until == 0 || batch[len(batch)-1].Position < until) {
+		for len(recs) < cap(recs) && (until == 0 || recs[len(recs)-1].Position < until) {
 			select {
 			case rec, ok := <-events:
-				if !ok {
+				if !ok || (until > 0 && rec.Position > until) {
 					break drain
 				}
-				if until > 0 && rec.Position > until {
-					break drain
-				}
-				if err := r.add(&batch, rec); err != nil {
-					return err
-				}
+				recs = append(recs, rec)
 			default:
 				break drain
 			}
 		}
-		if head, err := r.cfg.Store.Head(ctx); err == nil {
-			r.mu.Lock()
-			r.head = head
-			r.behind = batch[0].RecordedAt
-			r.mu.Unlock()
+		if err := r.applyBatch(ctx, recs, applied); err != nil {
+			return err
 		}
-		start := time.Now()
-		if err := r.cfg.Projection.Apply(ctx, batch); err != nil {
-			return fmt.Errorf("%s: apply events %d..%d: %w", name, batch[0].Position, batch[len(batch)-1].Position, err)
-		}
-		last := batch[len(batch)-1]
-		r.mu.Lock()
-		r.position = last.Position
-		if r.position >= r.head {
-			r.behind = time.Time{}
-		}
-		r.lastErr = ""
-		r.mu.Unlock()
-		r.cfg.Metrics.applied(name, len(batch), time.Since(start), r.Status())
-		applied()
 	}
 }
 
-func (r *Runner) add(batch *[]Event, rec eventstore.Recorded) error {
-	e, err := Decode(rec)
+// page is a batch read and decoded ahead.
+type page struct {
+	events []Event
+	full   bool
+	err    error
+}
+
+// catchUpPages applies whole pages from after from until a short page (the head) or until; it returns the last
+// applied position.
+func (r *Runner) catchUpPages(ctx context.Context, from, until eventstore.Position, applied func()) (eventstore.Position, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan page, 2)
+	go func() {
+		defer close(pages)
+		after := from
+		for {
+			recs, err := r.cfg.Store.ReadAll(ctx, after, r.cfg.BatchSize)
+			p := page{full: len(recs) == r.cfg.BatchSize, err: err}
+			for until > 0 && len(recs) > 0 && recs[len(recs)-1].Position > until {
+				recs, p.full = recs[:len(recs)-1], false
+			}
+			if err == nil && len(recs) > 0 {
+				p.events, p.err = r.cfg.Decoded.decode(recs)
+			}
+			select {
+			case pages <- p:
+			case <-ctx.Done():
+				return
+			}
+			if p.err != nil || !p.full || len(recs) == 0 {
+				return
+			}
+			after = recs[len(recs)-1].Position
+		}
+	}()
+	after := from
+	for p := range pages {
+		if p.err != nil {
+			return after, fmt.Errorf("%s: read events: %w", r.cfg.Projection.Name(), p.err)
+		}
+		if len(p.events) == 0 {
+			break
+		}
+		if err := r.applyDecoded(ctx, p.events, applied); err != nil {
+			return after, err
+		}
+		after = p.events[len(p.events)-1].Position
+		if until > 0 && after >= until {
+			break
+		}
+	}
+	return after, nil
+}
+
+// applyBatch decodes and applies one batch, and records where the projection stands.
+func (r *Runner) applyBatch(ctx context.Context, recs []eventstore.Recorded, applied func()) error {
+	batch, err := r.cfg.Decoded.decode(recs)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.cfg.Projection.Name(), err)
 	}
-	*batch = append(*batch, e)
+	return r.applyDecoded(ctx, batch, applied)
+}
+
+// applyDecoded applies one decoded batch and records where the projection stands.
+func (r *Runner) applyDecoded(ctx context.Context, batch []Event, applied func()) error {
+	name := r.cfg.Projection.Name()
+	if head, err := r.cfg.Store.Head(ctx); err == nil {
+		r.mu.Lock()
+		r.head = head
+		r.behind = batch[0].RecordedAt
+		r.mu.Unlock()
+	}
+	start := time.Now()
+	if err := r.cfg.Projection.Apply(ctx, batch); err != nil {
+		return fmt.Errorf("%s: apply events %d..%d: %w", name, batch[0].Position, batch[len(batch)-1].Position, err)
+	}
+	r.mu.Lock()
+	r.position = batch[len(batch)-1].Position
+	if r.position >= r.head {
+		r.behind = time.Time{}
+	}
+	r.lastErr = ""
+	r.mu.Unlock()
+	r.cfg.Metrics.applied(name, len(batch), time.Since(start), r.Status())
+	applied()
 	return nil
 }

@@ -21,6 +21,10 @@ import (
 	"github.com/streamledger/streamledger/projections/streams"
 )
 
+// decodeCacheSize is how many decoded events the projections of serve share: a few batches, so that runners
+// that are close behind one another decode each event once.
+const decodeCacheSize = 20_000
+
 // projectionNames are the read models, in the order they are built.
 var projectionNames = []string{streams.Name, audit.Name, outbox.Name}
 
@@ -76,9 +80,10 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 		return nil, err
 	}
 	rm := &readModels{auditSigner: signer, auditVerify: vkey}
+	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, p := range []projections.Projection{streams.NewMemory(store), audit.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
-			Logger: log.With("projection", p.Name())})
+			Decoded: decoded, Logger: log.With("projection", p.Name())})
 		if err != nil {
 			return nil, err
 		}
@@ -112,15 +117,16 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 		return nil, err
 	}
 	rm := &readModels{auditSigner: signer, auditVerify: vkey}
+	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {
-		wg.Go(func() { m.follow(ctx, name, metrics, log.With("projection", name)) })
+		wg.Go(func() { m.follow(ctx, name, metrics, decoded, log.With("projection", name)) })
 	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
 	return rm, nil
 }
 
 // follow runs the live generation of a projection until ctx ends, moving to the new one after a switch.
-func (m *pgReadModels) follow(ctx context.Context, name string, metrics *projections.Metrics, log *slog.Logger) {
+func (m *pgReadModels) follow(ctx context.Context, name string, metrics *projections.Metrics, decoded *projections.DecodeCache, log *slog.Logger) {
 	for ctx.Err() == nil {
 		gen, err := m.cps.Live(ctx, m.pool, name)
 		var p projections.Projection
@@ -129,7 +135,8 @@ func (m *pgReadModels) follow(ctx context.Context, name string, metrics *project
 		}
 		var r *projections.Runner
 		if err == nil {
-			r, err = projections.NewRunner(projections.RunnerConfig{Store: m.store, Projection: p, BatchSize: 2000, Metrics: metrics, Logger: log})
+			r, err = projections.NewRunner(projections.RunnerConfig{Store: m.store, Projection: p, BatchSize: 2000, Metrics: metrics,
+				Decoded: decoded, Logger: log})
 		}
 		if err == nil {
 			log.Info("projection running", "generation", gen)

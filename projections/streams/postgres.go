@@ -25,7 +25,15 @@ type Postgres struct {
 	table       string
 	// beforeCommit lets tests fail a batch after its writes, before its commit.
 	beforeCommit func() error
+
+	// cache holds the states as committed: the checkpoint lock makes this projection the table's only writer,
+	// so what it committed is what the table holds, and loading it back (and decoding its JSON) is waste. It is
+	// dropped whenever a batch fails, since the outcome of its commit is then unknown.
+	cache map[domain.StreamRef]domain.Stream
 }
+
+// cacheLimit bounds the cached states (about a kilobyte each).
+const cacheLimit = 200_000
 
 // OpenPostgres opens (creating when missing) generation gen of the projection in schema.
 func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int, reader StreamReader) (*Postgres, error) {
@@ -70,6 +78,8 @@ func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) 
 // Apply folds a batch and writes the changed streams and the checkpoint in one transaction, set-based: one query
 // reads the touched streams, one upserts, one deletes.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
+	cached := p.cache
+	p.cache = nil // until this batch is known to have committed
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -79,7 +89,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	if err != nil {
 		return err
 	}
-	current, err := p.load(ctx, tx, batch)
+	current, err := p.load(ctx, tx, batch, cached)
 	if err != nil {
 		return err
 	}
@@ -101,19 +111,41 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	p.remember(current, changes)
 	return nil
 }
 
-func (p *Postgres) load(ctx context.Context, tx pgx.Tx, batch []projections.Event) (map[domain.StreamRef]domain.Stream, error) {
+// remember caches the states a committed batch left.
+func (p *Postgres) remember(before map[domain.StreamRef]domain.Stream, changes map[domain.StreamRef]Change) {
+	p.cache = before
+	for ref, c := range changes {
+		if c.Gone {
+			delete(p.cache, ref)
+		} else {
+			p.cache[ref] = c.State
+		}
+	}
+	if len(p.cache) > cacheLimit {
+		p.cache = nil
+	}
+}
+
+// load returns the states of the streams a batch touches (and every cached one), reading only those not cached.
+func (p *Postgres) load(ctx context.Context, tx pgx.Tx, batch []projections.Event, cached map[domain.StreamRef]domain.Stream) (map[domain.StreamRef]domain.Stream, error) {
+	out := cached
+	if out == nil {
+		out = map[domain.StreamRef]domain.Stream{}
+	}
 	var refs []string
 	seen := map[domain.StreamRef]bool{}
 	for _, ev := range batch {
 		if ref, ok := domain.StreamOf(ev.Domain); ok && !seen[ref] {
 			seen[ref] = true
-			refs = append(refs, ref.String())
+			if _, cached := out[ref]; !cached {
+				refs = append(refs, ref.String())
+			}
 		}
 	}
-	out := make(map[domain.StreamRef]domain.Stream, len(refs))
 	if len(refs) == 0 {
 		return out, nil
 	}

@@ -1,0 +1,90 @@
+package projections
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/streamledger/streamledger/eventstore"
+)
+
+// DecodeCache keeps recently decoded events so that the projections of one process, which read the same events
+// at about the same time, decode each once. Decoded events are shared: projections must not modify them (the
+// domain fold never does). A nil *DecodeCache decodes without caching.
+type DecodeCache struct {
+	mu    sync.Mutex
+	byPos map[eventstore.Position]Event
+	order []eventstore.Position // ring of cached positions, oldest at next
+	next  int
+}
+
+// NewDecodeCache keeps up to size events.
+func NewDecodeCache(size int) *DecodeCache {
+	return &DecodeCache{byPos: make(map[eventstore.Position]Event, size), order: make([]eventstore.Position, 0, size)}
+}
+
+// parallelDecode is the batch size from which decoding is spread over the cores.
+const parallelDecode = 256
+
+// decode decodes a batch, from the cache where it can and on every core for the rest.
+func (c *DecodeCache) decode(recs []eventstore.Recorded) ([]Event, error) {
+	out := make([]Event, len(recs))
+	var missing []int
+	if c != nil {
+		c.mu.Lock()
+		for i, rec := range recs {
+			if e, ok := c.byPos[rec.Position]; ok && e.ID == rec.ID {
+				out[i] = e
+			} else {
+				missing = append(missing, i)
+			}
+		}
+		c.mu.Unlock()
+	} else {
+		missing = make([]int, len(recs))
+		for i := range missing {
+			missing[i] = i
+		}
+	}
+	errs := make([]error, len(recs))
+	workers := 1
+	if len(missing) >= parallelDecode {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for k := w; k < len(missing); k += workers {
+				i := missing[k]
+				out[i], errs[i] = Decode(recs[i])
+			}
+		})
+	}
+	wg.Wait()
+	for _, i := range missing {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+	}
+	if c != nil && len(missing) > 0 {
+		c.mu.Lock()
+		for _, i := range missing {
+			c.put(out[i])
+		}
+		c.mu.Unlock()
+	}
+	return out, nil
+}
+
+func (c *DecodeCache) put(e Event) {
+	if _, ok := c.byPos[e.Position]; ok || cap(c.order) == 0 {
+		return
+	}
+	if len(c.order) < cap(c.order) {
+		c.order = append(c.order, e.Position)
+	} else {
+		delete(c.byPos, c.order[c.next])
+		c.order[c.next] = e.Position
+		c.next = (c.next + 1) % len(c.order)
+	}
+	c.byPos[e.Position] = e
+}
