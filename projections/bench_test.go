@@ -70,8 +70,8 @@ func BenchmarkRebuildStreamsMemory(b *testing.B) {
 	rebuildRate(b, store, func(int) projections.Projection { return streams.NewMemory(store) })
 }
 
-// BenchmarkRebuildStreamsPostgres rebuilds the PostgreSQL streams projection from a PostgreSQL event store.
-func BenchmarkRebuildStreamsPostgres(b *testing.B) {
+// BenchmarkRebuildPostgres rebuilds each PostgreSQL projection from a PostgreSQL event store.
+func BenchmarkRebuildPostgres(b *testing.B) {
 	url := pgtest.URL(b)
 	schema := pgtest.Schema(b, url)
 	ctx := context.Background()
@@ -81,13 +81,32 @@ func BenchmarkRebuildStreamsPostgres(b *testing.B) {
 	}
 	defer store.Close()
 	copyStore(b, filledMemoryStore(b), store)
-	rebuildRate(b, store, func(i int) projections.Projection {
-		p, err := streams.OpenPostgres(ctx, store.Pool(), schema, i+1, store)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return p
-	})
+	gen := 0
+	for _, tc := range []struct {
+		name string
+		open func(gen int) (projections.Projection, error)
+	}{
+		{streams.Name, func(gen int) (projections.Projection, error) {
+			return streams.OpenPostgres(ctx, store.Pool(), schema, gen, store)
+		}},
+		{audit.Name, func(gen int) (projections.Projection, error) {
+			return audit.OpenPostgres(ctx, store.Pool(), schema, gen, store)
+		}},
+		{outbox.Name, func(gen int) (projections.Projection, error) {
+			return outbox.OpenPostgres(ctx, store.Pool(), schema, gen, 1)
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			rebuildRate(b, store, func(int) projections.Projection {
+				gen++
+				p, err := tc.open(gen)
+				if err != nil {
+					b.Fatal(err)
+				}
+				return p
+			})
+		})
+	}
 }
 
 // copyStore copies every event of from into to, in order, a thousand at a time.

@@ -63,6 +63,19 @@ func (e *Entry) Leaf() ([]byte, error) {
 	return b, nil
 }
 
+// leavesOf encodes the leaves of entries.
+func leavesOf(entries []Entry) ([][]byte, error) {
+	out := make([][]byte, len(entries))
+	for i := range entries {
+		leaf, err := entries[i].Leaf()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = leaf
+	}
+	return out, nil
+}
+
 // LeafHash is the entry's RFC 6962 leaf hash.
 func (e *Entry) LeafHash() (tlog.Hash, error) {
 	leaf, err := e.Leaf()

@@ -52,7 +52,11 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	}
 	size := m.Size()
 	fresh := entries(batch, raised, size)
-	pending, err := appendHashes(m.hashReader(), size, fresh)
+	leaves, err := leavesOf(fresh)
+	if err != nil {
+		return err
+	}
+	pending, err := appendHashes(m.hashReader(), size, leaves)
 	if err != nil {
 		return err
 	}
@@ -71,9 +75,9 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	return nil
 }
 
-// appendHashes computes the stored hashes that appending entries (numbered from size) adds to a log of size
+// appendHashes computes the stored hashes that appending leaves (numbered from size) adds to a log of size
 // entries whose stored hashes stored reads.
-func appendHashes(stored tlog.HashReader, size int64, fresh []Entry) ([]tlog.Hash, error) {
+func appendHashes(stored tlog.HashReader, size int64, leaves [][]byte) ([]tlog.Hash, error) {
 	base := tlog.StoredHashCount(size)
 	var pending []tlog.Hash
 	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
@@ -105,11 +109,7 @@ func appendHashes(stored tlog.HashReader, size int64, fresh []Entry) ([]tlog.Has
 		}
 		return out, nil
 	})
-	for i := range fresh {
-		leaf, err := fresh[i].Leaf()
-		if err != nil {
-			return nil, err
-		}
+	for i, leaf := range leaves {
 		hs, err := tlog.StoredHashes(size+int64(i), leaf, reader)
 		if err != nil {
 			return nil, fmt.Errorf("audit: hashes of entry %d: %w", size+int64(i), err)

@@ -28,6 +28,7 @@ type Postgres struct {
 	entries     string
 	hashes      string
 	folds       string
+	states      streams.CommittedStates
 }
 
 // OpenPostgres opens (creating when missing) generation gen of the audit log in schema.
@@ -76,6 +77,7 @@ func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) 
 
 // Apply appends a batch's entries and hashes, updates the folds and advances the checkpoint in one transaction.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
+	cached := p.states.Take()
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -89,7 +91,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq) + 1, 0) FROM `+p.entries).Scan(&size); err != nil {
 		return fmt.Errorf("audit size: %w", err)
 	}
-	folds, err := p.loadFolds(ctx, tx, batch)
+	folds, err := streams.LoadStates(ctx, tx, p.folds, batch, cached)
 	if err != nil {
 		return err
 	}
@@ -100,11 +102,15 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 		return err
 	}
 	fresh := entries(batch, raised, size)
-	pending, err := appendHashes(p.hashReader(ctx, tx), size, fresh)
+	leaves, err := leavesOf(fresh)
 	if err != nil {
 		return err
 	}
-	if err := p.write(ctx, tx, fresh, tlog.StoredHashCount(size), pending, changes); err != nil {
+	pending, err := appendHashes(p.hashReader(ctx, tx), size, leaves)
+	if err != nil {
+		return err
+	}
+	if err := p.write(ctx, tx, fresh, leaves, tlog.StoredHashCount(size), pending, changes); err != nil {
 		return err
 	}
 	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
@@ -113,47 +119,15 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	p.states.Keep(folds, changes)
 	return nil
 }
 
-func (p *Postgres) loadFolds(ctx context.Context, tx pgx.Tx, batch []projections.Event) (map[domain.StreamRef]domain.Stream, error) {
-	var refs []string
-	seen := map[domain.StreamRef]bool{}
-	for _, ev := range batch {
-		if ref, ok := domain.StreamOf(ev.Domain); ok && !seen[ref] {
-			seen[ref] = true
-			refs = append(refs, ref.String())
-		}
-	}
-	out := map[domain.StreamRef]domain.Stream{}
-	if len(refs) == 0 {
-		return out, nil
-	}
-	rows, _ := tx.Query(ctx, `SELECT state FROM `+p.folds+` WHERE ref = ANY($1)`, refs)
-	var raw []byte
-	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
-		var s domain.Stream
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
-		}
-		out[s.Ref()] = s
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load audit folds: %w", err)
-	}
-	return out, nil
-}
-
-func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, hashBase int64, hashes []tlog.Hash,
+func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, leaves [][]byte, hashBase int64, hashes []tlog.Hash,
 	changes map[domain.StreamRef]streams.Change) error {
 	rows := make([][]any, len(fresh))
 	for i := range fresh {
 		e := &fresh[i]
-		leaf, err := e.Leaf()
-		if err != nil {
-			return err
-		}
 		var contract, streamID any
 		if e.ContractID != "" {
 			contract = string(e.ContractID)
@@ -161,7 +135,7 @@ func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, hashBase
 		if e.StreamID != nil {
 			streamID = fmt.Sprint(*e.StreamID)
 		}
-		rows[i] = []any{e.Seq, int64(e.Position), e.EventID, e.Action, int64(e.Ledger), contract, streamID, e.RecordedAt, string(leaf)}
+		rows[i] = []any{e.Seq, int64(e.Position), e.EventID, e.Action, int64(e.Ledger), contract, streamID, e.RecordedAt, string(leaves[i])}
 	}
 	if len(rows) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "audit_entries" + p.suffix}, []string{"seq", "position", "event_id", "action", "ledger",

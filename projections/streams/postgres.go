@@ -26,14 +26,8 @@ type Postgres struct {
 	// beforeCommit lets tests fail a batch after its writes, before its commit.
 	beforeCommit func() error
 
-	// cache holds the states as committed: the checkpoint lock makes this projection the table's only writer,
-	// so what it committed is what the table holds, and loading it back (and decoding its JSON) is waste. It is
-	// dropped whenever a batch fails, since the outcome of its commit is then unknown.
-	cache map[domain.StreamRef]domain.Stream
+	states CommittedStates
 }
-
-// cacheLimit bounds the cached states (about a kilobyte each).
-const cacheLimit = 200_000
 
 // OpenPostgres opens (creating when missing) generation gen of the projection in schema.
 func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int, reader StreamReader) (*Postgres, error) {
@@ -78,8 +72,7 @@ func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) 
 // Apply folds a batch and writes the changed streams and the checkpoint in one transaction, set-based: one query
 // reads the touched streams, one upserts, one deletes.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
-	cached := p.cache
-	p.cache = nil // until this batch is known to have committed
+	cached := p.states.Take()
 	tx, err := p.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -89,7 +82,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	if err != nil {
 		return err
 	}
-	current, err := p.load(ctx, tx, batch, cached)
+	current, err := LoadStates(ctx, tx, p.table, batch, cached)
 	if err != nil {
 		return err
 	}
@@ -111,58 +104,8 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	p.remember(current, changes)
+	p.states.Keep(current, changes)
 	return nil
-}
-
-// remember caches the states a committed batch left.
-func (p *Postgres) remember(before map[domain.StreamRef]domain.Stream, changes map[domain.StreamRef]Change) {
-	p.cache = before
-	for ref, c := range changes {
-		if c.Gone {
-			delete(p.cache, ref)
-		} else {
-			p.cache[ref] = c.State
-		}
-	}
-	if len(p.cache) > cacheLimit {
-		p.cache = nil
-	}
-}
-
-// load returns the states of the streams a batch touches (and every cached one), reading only those not cached.
-func (p *Postgres) load(ctx context.Context, tx pgx.Tx, batch []projections.Event, cached map[domain.StreamRef]domain.Stream) (map[domain.StreamRef]domain.Stream, error) {
-	out := cached
-	if out == nil {
-		out = map[domain.StreamRef]domain.Stream{}
-	}
-	var refs []string
-	seen := map[domain.StreamRef]bool{}
-	for _, ev := range batch {
-		if ref, ok := domain.StreamOf(ev.Domain); ok && !seen[ref] {
-			seen[ref] = true
-			if _, cached := out[ref]; !cached {
-				refs = append(refs, ref.String())
-			}
-		}
-	}
-	if len(refs) == 0 {
-		return out, nil
-	}
-	rows, _ := tx.Query(ctx, `SELECT state FROM `+p.table+` WHERE ref = ANY($1)`, refs)
-	var raw []byte
-	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
-		var s domain.Stream
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return fmt.Errorf("stored stream state: %w", err)
-		}
-		out[s.Ref()] = s
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load streams: %w", err)
-	}
-	return out, nil
 }
 
 func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.StreamRef]Change, position eventstore.Position) error {
