@@ -3,8 +3,10 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
@@ -242,5 +246,44 @@ func TestPostgresEqualsMemory(t *testing.T) {
 	}
 	if _, err := pg.InclusionProof(ctx, 0, got.Size+1); !errors.Is(err, ErrOutOfRange) {
 		t.Fatalf("proof past the end: %v", err)
+	}
+}
+
+// TestAnomaliesAndOperatorActions: a withdrawal on a stream the log never saw created is applied as the chain
+// reported it, and the audit log records the anomaly right after it; registering a webhook endpoint is an operator
+// action.
+func TestAnomaliesAndOperatorActions(t *testing.T) {
+	store := memory.New()
+	ctx := context.Background()
+	appendEvent := func(stream string, id string, e domain.Event) {
+		t.Helper()
+		data, err := domain.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Append(ctx, stream, eventstore.Any, eventstore.NewEvent{ID: id, Type: string(e.Type()), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
+	w := &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: contract, Ledger: 7, LedgerClosedAt: time.Unix(1767225600, 0).UTC()},
+		StreamID: 9, Recipient: "GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM", Amount: domain.NewAmount(5)}
+	appendEvent(w.StreamRef().StoreStream(), domain.DerivedEventUUID("t", "w"), w)
+	appendEvent(domain.WebhookEndpointsStream, domain.DerivedEventUUID("t", "ep"), &domain.WebhookEndpointAdded{EndpointID: "e1", URL: "https://example.com"})
+	log := NewMemory(store)
+	catchUp(t, store, log, 10)
+	es := log.Entries(0, log.Size())
+	var actions []string
+	for _, e := range es {
+		actions = append(actions, e.Action)
+	}
+	if fmt.Sprint(actions) != fmt.Sprint([]string{ActionApplied, ActionAnomaly, ActionOperator}) {
+		t.Fatalf("actions %v", actions)
+	}
+	if an := es[1]; an.EventID != es[0].EventID || !strings.Contains(an.Summary, "anomaly") || an.Amounts != nil {
+		t.Fatalf("anomaly entry %+v", an)
+	}
+	if es[0].Amounts["amount"] != domain.NewAmount(5) || es[0].StreamID == nil || *es[0].StreamID != 9 {
+		t.Fatalf("applied entry %+v", es[0])
 	}
 }
