@@ -12,6 +12,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
+	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
 )
 
@@ -21,11 +22,19 @@ const simTxPerLedger = 3
 
 // newIngester builds the configured ledger source and the ingester over store. With --source push there is no
 // source to pull from: the ingester only takes pushed batches.
-func newIngester(cfg *config.Config, store chain.Store, reg prometheus.Registerer, log *slog.Logger) (*chain.Ingester, error) {
+// source is the ingestion side of serve: the ingester, the contracts it follows and a readiness check of its source.
+type source struct {
+	ingester  *chain.Ingester
+	contracts []domain.Address
+	check     api.Check
+}
+
+func newIngester(cfg *config.Config, store chain.Store, reg prometheus.Registerer, log *slog.Logger) (*source, error) {
 	metrics, err := chain.NewMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
+	src := &source{check: api.Check{Name: "source", Check: func(context.Context) error { return nil }}}
 	contracts := cfg.ContractIDs
 	ic := chain.Config{Store: store, StartLedger: cfg.StartLedger, SafetyMargin: cfg.SafetyMargin, Metrics: metrics,
 		Logger: log.With("component", "ingest")}
@@ -54,18 +63,23 @@ func newIngester(cfg *config.Config, store chain.Store, reg prometheus.Registere
 		log.Info("simulated network", "contract", network.ContractID(), "seed", cfg.SimSeed, "streams", cfg.SimStreams,
 			"reorgs", cfg.SimReorgs, "lastLedger", network.LastLedger())
 	case config.SourceRPC:
-		src, err := chain.NewRPCSource(cfg.RPCURL, nil)
+		rpc, err := chain.NewRPCSource(cfg.RPCURL, nil)
 		if err != nil {
 			return nil, fmt.Errorf("%w: --rpc-url / RPC_URL: %v", errUsage, err)
 		}
-		ic.Open = src.Open
+		ic.Open = rpc.Open
+		src.check.Check = func(ctx context.Context) error { _, err := rpc.Latest(ctx); return err }
 	}
 	ic.Decoder, err = chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: contracts,
 		OnDecodeError: metrics.DecodeError})
 	if err != nil {
 		return nil, err
 	}
-	return chain.NewIngester(ic)
+	if src.ingester, err = chain.NewIngester(ic); err != nil {
+		return nil, err
+	}
+	src.contracts = contracts
+	return src, nil
 }
 
 // runIngestion pulls ledgers until ctx ends. A halt is logged and kept in the ingester's status; serve keeps

@@ -13,7 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
@@ -28,11 +30,57 @@ const decodeCacheSize = 20_000
 // projectionNames are the read models, in the order they are built.
 var projectionNames = []string{streams.Name, audit.Name, outbox.Name}
 
-// readModels are the running projections of serve, and the key the audit log's checkpoints are signed with.
+// readModels are the running projections of serve, what the API reads from them, and the key the audit log's
+// checkpoints are signed with.
 type readModels struct {
-	runners     []*projections.Runner
+	streams     api.StreamReader
+	checks      []api.Check
 	auditSigner note.Signer
 	auditVerify string
+
+	mu      sync.Mutex
+	runners map[string]*projections.Runner // the runner of each projection's live generation
+}
+
+func (rm *readModels) setRunner(name string, r *projections.Runner) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.runners == nil {
+		rm.runners = map[string]*projections.Runner{}
+	}
+	rm.runners[name] = r
+}
+
+// status reports every projection, in the order they are built.
+func (rm *readModels) status() []projections.Status {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	var out []projections.Status
+	for _, name := range projectionNames {
+		if r, ok := rm.runners[name]; ok {
+			out = append(out, r.Status())
+		}
+	}
+	return out
+}
+
+// memoryStreams serves the in-memory streams projection to the API.
+type memoryStreams struct{ m *streams.Memory }
+
+func (s memoryStreams) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+	st, ok := s.m.Get(ref)
+	return st, ok, nil
+}
+
+// liveStreams serves the live generation of the PostgreSQL streams projection, following rebuilds.
+type liveStreams struct{ m *pgReadModels }
+
+func (s liveStreams) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+	p, err := s.m.liveStreams(ctx)
+	if err != nil {
+		return domain.Stream{}, false, err
+	}
+	return p.Get(ctx, ref)
 }
 
 // pgReadModels opens generations of the PostgreSQL projections.
@@ -42,6 +90,31 @@ type pgReadModels struct {
 	store  eventstore.Store
 	margin uint32
 	cps    *projections.PGCheckpoints
+
+	mu      sync.Mutex
+	streams map[int]*streams.Postgres // opened generations, for reads
+}
+
+// liveStreams returns the live generation of the streams projection, opened once.
+func (m *pgReadModels) liveStreams(ctx context.Context) (*streams.Postgres, error) {
+	gen, err := m.cps.Live(ctx, m.pool, streams.Name)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p, ok := m.streams[gen]; ok {
+		return p, nil
+	}
+	p, err := streams.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
+	if err != nil {
+		return nil, err
+	}
+	if m.streams == nil {
+		m.streams = map[int]*streams.Postgres{}
+	}
+	m.streams[gen] = p
+	return p, nil
 }
 
 func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, margin uint32) (*pgReadModels, error) {
@@ -81,7 +154,9 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	}
 	rm := &readModels{auditSigner: signer, auditVerify: vkey}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
-	for _, p := range []projections.Projection{streams.NewMemory(store), audit.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)} {
+	streamsMem := streams.NewMemory(store)
+	rm.streams = memoryStreams{streamsMem}
+	for _, p := range []projections.Projection{streamsMem, audit.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
 			Decoded: decoded, Logger: log.With("projection", p.Name())})
 		if err != nil {
@@ -95,7 +170,7 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 		took := time.Since(start)
 		log.Info("projection rebuilt from the event log", "projection", p.Name(), "events", uint64(st.Position),
 			"seconds", took.Seconds(), "eventsPerSecond", int64(float64(st.Position)/max(took.Seconds(), 1e-9)))
-		rm.runners = append(rm.runners, r)
+		rm.setRunner(p.Name(), r)
 		wg.Go(func() { r.Run(ctx) })
 	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
@@ -116,17 +191,19 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 	if err != nil {
 		return nil, err
 	}
-	rm := &readModels{auditSigner: signer, auditVerify: vkey}
+	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m},
+		checks: []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {
-		wg.Go(func() { m.follow(ctx, name, metrics, decoded, log.With("projection", name)) })
+		wg.Go(func() { m.follow(ctx, name, metrics, decoded, rm, log.With("projection", name)) })
 	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
 	return rm, nil
 }
 
 // follow runs the live generation of a projection until ctx ends, moving to the new one after a switch.
-func (m *pgReadModels) follow(ctx context.Context, name string, metrics *projections.Metrics, decoded *projections.DecodeCache, log *slog.Logger) {
+func (m *pgReadModels) follow(ctx context.Context, name string, metrics *projections.Metrics, decoded *projections.DecodeCache,
+	rm *readModels, log *slog.Logger) {
 	for ctx.Err() == nil {
 		gen, err := m.cps.Live(ctx, m.pool, name)
 		var p projections.Projection
@@ -140,6 +217,7 @@ func (m *pgReadModels) follow(ctx context.Context, name string, metrics *project
 		}
 		if err == nil {
 			log.Info("projection running", "generation", gen)
+			rm.setRunner(name, r)
 			err = r.Run(ctx)
 		}
 		switch {

@@ -12,7 +12,7 @@ import (
 // equals the live one and is switched in; the next replay builds generation 3.
 func TestReplay(t *testing.T) {
 	url := pgtest.Database(t, pgtest.URL(t))
-	env := map[string]string{"STORE": "postgres", "DATABASE_URL": url, "SIM_LEDGERS": "40", "SIM_LEDGER_INTERVAL": "0s",
+	env := map[string]string{"STORE": "postgres", "DATABASE_URL": url, "LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": "40", "SIM_LEDGER_INTERVAL": "0s",
 		"SIM_STREAMS": "5", "SIM_REORG_EVERY": "6", "SIM_REORG_DEPTH": "1"}
 	if code, logs := serveFor(t, env, 4*time.Second); code != exitOK || !strings.Contains(logs, `"tip":40`) {
 		t.Fatalf("serve: exit %d: %s", code, logs)

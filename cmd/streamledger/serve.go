@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/bolt"
 	"github.com/streamledger/streamledger/eventstore/postgres"
+	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
 )
 
@@ -33,13 +36,15 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	}
 	env.log.Info("event store ready", "store", env.cfg.Store, "head", uint64(head))
 	reg := prometheus.NewRegistry()
-	in, err := newIngester(env.cfg, store, reg, env.log)
+	src, err := newIngester(env.cfg, store, reg, env.log)
 	if err != nil {
 		return err
 	}
+	in := src.ingester
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	if _, err := startReadModels(ctx, &wg, env.cfg, store, reg, env.log); err != nil {
+	rm, err := startReadModels(ctx, &wg, env.cfg, store, reg, env.log)
+	if err != nil {
 		if ctx.Err() != nil { // stopped while starting: not a failure
 			env.log.Info("stopping", "reason", context.Cause(ctx).Error())
 			return nil
@@ -47,9 +52,36 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		return err
 	}
 	wg.Go(func() { runIngestion(ctx, in, env.cfg.Source, env.log) })
-	env.log.Warn("the HTTP API is not part of this build yet")
-	<-ctx.Done()
+
+	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,
+		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
+		Gatherer: reg, Streams: rm.streams, Ingestion: in.Status, Projections: rm.status,
+		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
+			src.check}, rm.checks...)}
+	for _, k := range env.cfg.APIKeys {
+		apiCfg.APIKeys = append(apiCfg.APIKeys, api.APIKey{Key: k.Key, ClientID: k.ClientID, Scopes: k.Scopes})
+	}
+	if env.cfg.Source == config.SourcePush {
+		apiCfg.Push = in.Push
+	}
+	server := api.New(apiCfg)
+	ln, err := net.Listen("tcp", env.cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on --listen-addr / LISTEN_ADDR %s: %w", env.cfg.ListenAddr, err)
+	}
+	env.log.Info("serving HTTP", "addr", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- server.App().Listener(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		return fmt.Errorf("HTTP server: %w", err)
+	}
 	env.log.Info("stopping", "reason", context.Cause(ctx).Error())
+	if err := server.Shutdown(10 * time.Second); err != nil {
+		env.log.Warn("HTTP shutdown", "err", err)
+	}
+	<-served
 	wg.Wait()
 	st := in.Status()
 	env.log.Info("ingestion stopped", "status", st.Health, "tip", st.Tip, "lastSafeLedger", st.LastSafeLedger, "reorgs", st.Reorgs)

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,7 +49,7 @@ func serveUntilReady(t *testing.T, env map[string]string) (int, string) {
 
 func TestServeEmbedded(t *testing.T) {
 	dir := t.TempDir()
-	code, logs := serveUntilReady(t, map[string]string{"DATA_DIR": dir})
+	code, logs := serveUntilReady(t, map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0"})
 	if code != exitOK || !strings.Contains(logs, `"store":"embedded"`) || !strings.Contains(logs, `"stopping"`) {
 		t.Fatalf("exit %d: %s", code, logs)
 	}
@@ -57,7 +60,7 @@ func TestServeEmbedded(t *testing.T) {
 
 func TestServePostgresMigratesAtStart(t *testing.T) {
 	url := pgtest.Database(t, pgtest.URL(t))
-	code, logs := serveUntilReady(t, map[string]string{"STORE": "postgres", "DATABASE_URL": url})
+	code, logs := serveUntilReady(t, map[string]string{"STORE": "postgres", "DATABASE_URL": url, "LISTEN_ADDR": "127.0.0.1:0"})
 	if code != exitOK || !strings.Contains(logs, `"store":"postgres"`) || strings.Contains(logs, url) {
 		t.Fatalf("exit %d (the log must not contain the URL): %s", code, logs)
 	}
@@ -74,7 +77,7 @@ func TestServeUnavailableStore(t *testing.T) {
 // run ingests the whole (short) chain, the second finds it stored and appends nothing.
 func TestServeIngestsTheSimulatorAndResumes(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"DATA_DIR": dir, "SIM_LEDGERS": "30", "SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "5",
+	env := map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": "30", "SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "5",
 		"SIM_REORG_EVERY": "7", "SAFETY_MARGIN": "2", "SIM_REORG_DEPTH": "2"}
 	for run := 0; run < 2; run++ {
 		code, logs := serveFor(t, env, 2*time.Second)
@@ -100,4 +103,77 @@ func serveFor(t *testing.T, env map[string]string, d time.Duration) (int, string
 	errOut := &syncBuffer{}
 	code := run(ctx, []string{"serve"}, &out, errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	return code, errOut.String()
+}
+
+// TestServeAnswersHTTP runs serve on the simulator and reads it over HTTP: health, then a stream the simulator
+// created, then stops it as SIGTERM would.
+func TestServeAnswersHTTP(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env := map[string]string{"DATA_DIR": t.TempDir(), "LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": "40",
+		"SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "5"}
+	errOut := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve"}, io.Discard, errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	}()
+	addr := regexp.MustCompile(`"msg":"serving HTTP","addr":"([^"]+)"`)
+	var base string
+	deadline := time.Now().Add(30 * time.Second)
+	for base == "" {
+		if m := addr.FindStringSubmatch(errOut.String()); m != nil {
+			base = "http://" + m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not listen: %s", errOut.String())
+		} else {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	var health struct {
+		Status  string `json:"status"`
+		Indexer struct {
+			Status    string `json:"status"`
+			TipLedger uint32 `json:"tipLedger"`
+		} `json:"indexer"`
+	}
+	for health.Indexer.TipLedger < 40 {
+		if time.Now().After(deadline) {
+			t.Fatalf("health never reached ledger 40: %+v", health)
+		}
+		getJSON(t, base+"/health", 200, &health)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if health.Status != "ok" || health.Indexer.Status != "healthy" {
+		t.Fatalf("health %+v", health)
+	}
+	var stream struct {
+		Data struct {
+			ID            string `json:"id"`
+			DepositAmount string `json:"depositAmount"`
+		} `json:"data"`
+	}
+	getJSON(t, base+"/api/streams/1", 200, &stream)
+	if !strings.HasSuffix(stream.Data.ID, ":1") || !strings.Contains(stream.Data.DepositAmount, ".") {
+		t.Fatalf("stream 1: %+v", stream)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+}
+
+func getJSON(t *testing.T, url string, status int, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != status {
+		raw, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, raw)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,317 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// MaxBodySize bounds request bodies (DESIGN §6).
+const MaxBodySize = 256 << 10
+
+// StreamReader reads the live stream projection.
+type StreamReader interface {
+	Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error)
+}
+
+// Check is one dependency of /readyz.
+type Check struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Config is what the API serves and how.
+type Config struct {
+	Version           string
+	NetworkPassphrase string
+	Contracts         []domain.Address
+	Decimals          int
+	APIKeys           []APIKey
+	PublicReads       bool
+	MetricsToken      string
+	Logger            *slog.Logger
+	Gatherer          prometheus.Gatherer
+	Streams           StreamReader
+	// Ingestion reports the ingester's status; nil when this process does not ingest.
+	Ingestion func() chain.Status
+	// Projections report the runners' status.
+	Projections func() []projections.Status
+	// Push ingests pushed ledgers; nil refuses the route.
+	Push   func(ctx context.Context, ledgers []chain.PushedLedger) (chain.PushResult, error)
+	Checks []Check
+	// StallAfter is how old the tip may be before health reports the ingestion as stalled.
+	StallAfter time.Duration
+	Now        func() time.Time
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg         Config
+	keys        *keyring
+	app         *fiber.App
+	promHandler fiber.Handler
+}
+
+// New builds the API.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Decimals == 0 {
+		cfg.Decimals = 7
+	}
+	if cfg.StallAfter == 0 {
+		cfg.StallAfter = time.Minute
+	}
+	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys)}
+	if cfg.Gatherer != nil {
+		s.promHandler = adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "streamledger",
+		BodyLimit:             MaxBodySize,
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(cfg.Logger),
+	})
+	s.app.Use(withRequestID, withSecurityHeaders)
+	s.app.Get("/", s.root)
+	s.app.Get("/health", s.health)
+	s.app.Get("/readyz", s.readyz)
+	s.app.Get("/metrics", s.metrics)
+	s.app.Get("/api/streams/:id", s.require(ScopeStreamsRead), s.stream)
+	s.app.Post("/internal/ingest/ledgers", s.require(ScopeIngestWrite), s.push)
+	return s
+}
+
+// App is the Fiber app, for tests and for Listen.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until Shutdown.
+func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+
+// Shutdown stops accepting connections and waits for the running requests, at most timeout.
+func (s *Server) Shutdown(timeout time.Duration) error { return s.app.ShutdownWithTimeout(timeout) }
+
+func (s *Server) root(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"data": fiber.Map{
+		"service":   "streamledger",
+		"version":   s.cfg.Version,
+		"networkId": domain.NetworkID(s.cfg.NetworkPassphrase),
+		"network":   s.cfg.NetworkPassphrase,
+		"contracts": s.cfg.Contracts,
+	}})
+}
+
+// health reports liveness and ingestion freshness (DESIGN §6).
+func (s *Server) health(c *fiber.Ctx) error {
+	now := s.cfg.Now()
+	indexer := fiber.Map{"status": chain.HealthNotConfigured}
+	status := "ok"
+	if s.cfg.Ingestion != nil {
+		st := s.cfg.Ingestion()
+		health := st.Health
+		lagMs := int64(0)
+		if !st.TipClosedAt.IsZero() {
+			lagMs = now.Sub(st.TipClosedAt).Milliseconds()
+		}
+		indexer = fiber.Map{"status": health, "tipLedger": st.Tip, "lastSafeLedger": st.LastSafeLedger,
+			"lagLedgers": st.Tip - st.LastSafeLedger, "lagMs": lagMs, "reorgDetected": st.Reorgs > 0, "lastReorg": st.LastReorg}
+		if st.HaltReason != "" {
+			indexer["haltReason"] = st.HaltReason
+		}
+		switch health {
+		case chain.HealthHalted:
+			status = "halted"
+		case chain.HealthStalled:
+			status = "degraded"
+		}
+	}
+	var projs []projections.Status
+	if s.cfg.Projections != nil {
+		projs = s.cfg.Projections()
+	}
+	for _, p := range projs {
+		if p.LastError != "" && status == "ok" {
+			status = "degraded"
+		}
+	}
+	if projs == nil {
+		projs = []projections.Status{}
+	}
+	return c.JSON(fiber.Map{"status": status, "indexer": indexer, "projections": projs, "wsConnections": 0})
+}
+
+// readyz checks every dependency; any failure is 503 with the per-check results (no error text: it may hold
+// addresses or driver messages; the log has it).
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	checks := fiber.Map{}
+	ready := true
+	for _, ch := range s.cfg.Checks {
+		if err := ch.Check(ctx); err != nil {
+			ready = false
+			checks[ch.Name] = "failing"
+			s.cfg.Logger.Warn("readiness check failed", "check", ch.Name, "requestId", requestID(c), "err", err)
+			continue
+		}
+		checks[ch.Name] = "ok"
+	}
+	code := fiber.StatusOK
+	if !ready {
+		code = fiber.StatusServiceUnavailable
+	}
+	return c.Status(code).JSON(fiber.Map{"ready": ready, "checks": checks})
+}
+
+// metrics serves Prometheus metrics to a bearer of METRICS_TOKEN, or to loopback callers when no token is set.
+// The peer address is the socket's: X-Forwarded-For is never trusted for this.
+func (s *Server) metrics(c *fiber.Ctx) error {
+	if s.cfg.MetricsToken != "" {
+		presented := sha256.Sum256([]byte(strings.TrimPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")))
+		want := sha256.Sum256([]byte(s.cfg.MetricsToken))
+		if presented != want {
+			return apiError(fiber.StatusUnauthorized, CodeUnauthorized, "a metrics token is required")
+		}
+	} else if ip := net.ParseIP(c.Context().RemoteIP().String()); ip == nil || !ip.IsLoopback() {
+		return apiError(fiber.StatusForbidden, CodeForbidden, "metrics are served to loopback only unless METRICS_TOKEN is set")
+	}
+	if s.promHandler == nil {
+		return apiError(fiber.StatusNotFound, CodeNotFound, "no metrics")
+	}
+	return s.promHandler(c)
+}
+
+// parseRef reads a stream id: "C…:n", or the bare n when one contract is configured.
+func (s *Server) parseRef(raw string) (domain.StreamRef, error) {
+	contract, id, found := strings.Cut(raw, ":")
+	if !found {
+		if len(s.cfg.Contracts) != 1 {
+			return domain.StreamRef{}, validation("id", "use {contractId}:{streamId} (several contracts are configured)")
+		}
+		contract, id = string(s.cfg.Contracts[0]), raw
+	}
+	addr, err := domain.ParseAddressOf(contract, domain.ContractAddress)
+	if err != nil {
+		return domain.StreamRef{}, validation("id", "contract id: "+err.Error())
+	}
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return domain.StreamRef{}, validation("id", "stream id must be an unsigned integer")
+	}
+	return domain.StreamRef{ContractID: addr, StreamID: n}, nil
+}
+
+// checkQuery refuses query parameters the route does not know, naming the first.
+func checkQuery(c *fiber.Ctx, allowed ...string) error {
+	var bad string
+	c.Context().QueryArgs().VisitAll(func(k, _ []byte) {
+		if bad == "" && !contains(allowed, string(k)) {
+			bad = string(k)
+		}
+	})
+	if bad != "" {
+		return validation(bad, "unknown query parameter")
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// stream serves one stream's current state, with a weak ETag. (Point-in-time reads, asOfLedger and asOf, need the
+// ledger close times and land with the rest of the read API.)
+func (s *Server) stream(c *fiber.Ctx) error {
+	if err := checkQuery(c); err != nil {
+		return err
+	}
+	ref, err := s.parseRef(c.Params("id"))
+	if err != nil {
+		return err
+	}
+	st, found, err := s.cfg.Streams.Get(c.UserContext(), ref)
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", ref, err)
+	}
+	if !found {
+		return apiError(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String())
+	}
+	view := newStreamView(st, s.cfg.Now().Truncate(time.Second), s.cfg.Decimals)
+	body, err := json.Marshal(fiber.Map{"data": view})
+	if err != nil {
+		return fmt.Errorf("encode stream: %w", err)
+	}
+	// The state and the second it is computed at determine the body; a weak tag on them lets clients revalidate.
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%d", st.LastEventID, st.Version, view.AsOf.Unix()))
+	etag := `W/"` + hex.EncodeToString(sum[:12]) + `"`
+	c.Set(fiber.HeaderETag, etag)
+	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, etag) {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
+}
+
+type pushRequest struct {
+	Ledgers []chain.PushedLedger `json:"ledgers"`
+}
+
+// push ingests ledgers pushed by an external indexer (DESIGN §6, scope ingest:write).
+func (s *Server) push(c *fiber.Ctx) error {
+	if s.cfg.Push == nil {
+		return apiError(fiber.StatusNotFound, CodeNotFound, "this server does not take pushed ledgers (SOURCE is not push)")
+	}
+	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
+		return apiError(fiber.StatusUnsupportedMediaType, CodeUnsupported, "send application/json")
+	}
+	var req pushRequest
+	dec := json.NewDecoder(bytes.NewReader(c.Body()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return validation("body", "malformed JSON: "+err.Error())
+	}
+	res, err := s.cfg.Push(c.UserContext(), req.Ledgers)
+	var pe *chain.PushError
+	switch {
+	case errors.As(err, &pe) && errors.Is(err, chain.ErrPushConflict):
+		return &APIError{Status: fiber.StatusConflict, Code: CodeConflict, Message: pe.Error(), Details: map[string]string{"field": pe.Field}}
+	case errors.As(err, &pe):
+		return validation(pe.Field, pe.Message)
+	case errors.Is(err, chain.ErrHalted):
+		return &APIError{Status: fiber.StatusServiceUnavailable, Code: CodeUnavailable,
+			Message: "ingestion is halted until an operator acts", Retryable: false}
+	case err != nil:
+		return fmt.Errorf("push: %w", err)
+	}
+	return c.JSON(fiber.Map{"data": res})
+}

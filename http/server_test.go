@@ -1,0 +1,338 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	stdhttp "net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/projections"
+)
+
+const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
+
+var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// fakeStreams serves one stream: 1000.0000000 at 116 base units a second from an hour before now.
+type fakeStreams struct{ err error }
+
+func (f fakeStreams) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+	if f.err != nil {
+		return domain.Stream{}, false, f.err
+	}
+	if ref.ContractID != contract || ref.StreamID != 42 {
+		return domain.Stream{}, false, nil
+	}
+	start := uint64(now.Add(-time.Hour).Unix())
+	return domain.Stream{ContractID: contract, StreamID: 42, Known: true, Status: domain.StatusActive, Kind: domain.KindLinear,
+		Sender: "GAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPSABOV", Recipient: "GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM",
+		DepositAmount: domain.NewAmount(10_000_000_000), RatePerSecond: domain.NewAmount(116), StartTime: start, CliffTime: start,
+		EndTime: start + 100_000_000, CheckpointedAt: start, WithdrawnAmount: domain.NewAmount(100_000), Version: 3, LastEventID: "e3",
+		CreatedLedger: 10, UpdatedLedger: 12}, true, nil
+}
+
+type harness struct {
+	cfg Config
+	srv *Server
+}
+
+func newHarness(t *testing.T, mutate func(*Config)) *harness {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "test_total", Help: "t"}))
+	cfg := Config{Version: "test", NetworkPassphrase: "Test SDF Network ; September 2015", Contracts: []domain.Address{contract},
+		PublicReads: true, Gatherer: reg, Streams: fakeStreams{}, Now: func() time.Time { return now },
+		APIKeys: []APIKey{{Key: "reader-key", ClientID: "reader", Scopes: []string{ScopeStreamsRead}},
+			{Key: "ingest-key", ClientID: "indexer", Scopes: []string{ScopeIngestWrite}}}}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	return &harness{cfg: cfg, srv: New(cfg)}
+}
+
+type response struct {
+	status int
+	header stdhttp.Header
+	body   map[string]any
+	raw    string
+}
+
+func (h *harness) do(t *testing.T, method, path string, body io.Reader, headers ...string) response {
+	t.Helper()
+	req, err := stdhttp.NewRequest(method, path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := h.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := response{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// errorOf checks the envelope and returns its code.
+func errorOf(t *testing.T, r response) string {
+	t.Helper()
+	e, ok := r.body["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("status %d without the error envelope: %s", r.status, r.raw)
+	}
+	if e["requestId"] == "" || e["requestId"] != r.header.Get("X-Request-Id") {
+		t.Fatalf("request id %v, header %q", e["requestId"], r.header.Get("X-Request-Id"))
+	}
+	if _, ok := e["retryable"].(bool); !ok {
+		t.Fatalf("no retryable flag: %s", r.raw)
+	}
+	return e["code"].(string)
+}
+
+func securityHeadersSet(t *testing.T, r response) {
+	t.Helper()
+	for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Content-Security-Policy"} {
+		if r.header.Get(h) == "" {
+			t.Fatalf("status %d: no %s header", r.status, h)
+		}
+	}
+}
+
+func TestRootRequestIDsAndHeaders(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.do(t, "GET", "/", nil)
+	data := r.body["data"].(map[string]any)
+	if r.status != 200 || data["version"] != "test" || data["networkId"] != domain.NetworkID(h.cfg.NetworkPassphrase) {
+		t.Fatalf("root: %d %s", r.status, r.raw)
+	}
+	securityHeadersSet(t, r)
+	if len(r.header.Get("X-Request-Id")) != 36 {
+		t.Fatalf("generated request id %q", r.header.Get("X-Request-Id"))
+	}
+	if got := h.do(t, "GET", "/", nil, "X-Request-Id", "trace-123").header.Get("X-Request-Id"); got != "trace-123" {
+		t.Fatalf("a valid request id is echoed: %q", got)
+	}
+	for _, bad := range []string{"two words", strings.Repeat("x", 129)} {
+		if got := h.do(t, "GET", "/", nil, "X-Request-Id", bad).header.Get("X-Request-Id"); got == bad {
+			t.Fatalf("an invalid request id %q was echoed", bad)
+		}
+	}
+	r = h.do(t, "GET", "/nowhere", nil)
+	if r.status != 404 || errorOf(t, r) != CodeNotFound {
+		t.Fatalf("unknown route: %d %s", r.status, r.raw)
+	}
+	securityHeadersSet(t, r)
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	status := chain.Status{Health: chain.HealthHealthy, Tip: 100, LastSafeLedger: 99, TipClosedAt: now.Add(-3 * time.Second)}
+	failing := errors.New("dial tcp 10.0.0.7:5432: connection refused (password=hunter2)")
+	var checkErr error
+	h := newHarness(t, func(c *Config) {
+		c.Ingestion = func() chain.Status { return status }
+		c.Projections = func() []projections.Status { return []projections.Status{{Name: "streams", Position: 7}} }
+		c.Checks = []Check{{Name: "eventStore", Check: func(context.Context) error { return checkErr }}}
+	})
+	r := h.do(t, "GET", "/health", nil)
+	ix := r.body["indexer"].(map[string]any)
+	if r.status != 200 || r.body["status"] != "ok" || ix["status"] != "healthy" || ix["lagMs"] != 3000.0 || ix["lastSafeLedger"] != 99.0 {
+		t.Fatalf("health: %s", r.raw)
+	}
+	for health, want := range map[chain.Health]string{chain.HealthStalled: "degraded", chain.HealthHalted: "halted"} {
+		status.Health = health
+		if r := h.do(t, "GET", "/health", nil); r.body["status"] != want {
+			t.Fatalf("%s: %s", health, r.raw)
+		}
+	}
+	if r := h.do(t, "GET", "/readyz", nil); r.status != 200 || r.body["ready"] != true {
+		t.Fatalf("ready: %s", r.raw)
+	}
+	checkErr = failing
+	r = h.do(t, "GET", "/readyz", nil)
+	if r.status != 503 || r.body["ready"] != false || strings.Contains(r.raw, "hunter2") || strings.Contains(r.raw, "10.0.0.7") {
+		t.Fatalf("not ready: %d %s", r.status, r.raw)
+	}
+}
+
+func TestMetricsAccess(t *testing.T) {
+	// The test transport's peer is not loopback: without a token, metrics are refused.
+	if r := newHarness(t, nil).do(t, "GET", "/metrics", nil); r.status != 403 || errorOf(t, r) != CodeForbidden {
+		t.Fatalf("metrics to a remote peer: %d %s", r.status, r.raw)
+	}
+	if r := newHarness(t, nil).do(t, "GET", "/metrics", nil, "X-Forwarded-For", "127.0.0.1"); r.status != 403 {
+		t.Fatalf("X-Forwarded-For was trusted: %d", r.status)
+	}
+	h := newHarness(t, func(c *Config) { c.MetricsToken = "m-token" })
+	if r := h.do(t, "GET", "/metrics", nil, "Authorization", "Bearer wrong"); r.status != 401 {
+		t.Fatalf("wrong token: %d", r.status)
+	}
+	r := h.do(t, "GET", "/metrics", nil, "Authorization", "Bearer m-token")
+	if r.status != 200 || !strings.Contains(r.raw, "test_total 0") {
+		t.Fatalf("metrics: %d %s", r.status, r.raw)
+	}
+}
+
+func TestStreamByID(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.do(t, "GET", "/api/streams/"+string(contract)+":42", nil)
+	if r.status != 200 {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	d := r.body["data"].(map[string]any)
+	// One hour at 116 base units a second: 417,600 accrued, 100,000 withdrawn.
+	for field, want := range map[string]string{"id": string(contract) + ":42", "depositAmount": "1000.0000000",
+		"depositAmountRaw": "10000000000", "accruedAmount": "0.0417600", "accruedAmountRaw": "417600",
+		"withdrawableAmount": "0.0317600", "refundAmount": "0.0000000", "status": "active"} {
+		if d[field] != want {
+			t.Fatalf("%s = %v, want %s", field, d[field], want)
+		}
+	}
+	etag := r.header.Get("ETag")
+	if !strings.HasPrefix(etag, `W/"`) {
+		t.Fatalf("etag %q", etag)
+	}
+	if r := h.do(t, "GET", "/api/streams/42", nil, "If-None-Match", etag); r.status != 304 {
+		t.Fatalf("revalidation with the bare id: %d", r.status)
+	}
+	for path, field := range map[string]string{
+		"/api/streams/" + string(contract) + ":x":  "id",
+		"/api/streams/GAAQEAYEAUDAOCAJ:1":          "id",
+		"/api/streams/42?asof=now":                 "asof",
+		"/api/streams/" + string(contract) + ":-1": "id",
+	} {
+		r := h.do(t, "GET", path, nil)
+		if r.status != 400 || errorOf(t, r) != CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
+			t.Fatalf("%s: %d %s", path, r.status, r.raw)
+		}
+	}
+	if r := h.do(t, "GET", "/api/streams/43", nil); r.status != 404 || errorOf(t, r) != CodeNotFound {
+		t.Fatalf("unknown stream: %d %s", r.status, r.raw)
+	}
+}
+
+func TestInternalErrorsStayInside(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Streams = fakeStreams{err: errors.New("pq: relation streams_g1 does not exist at 10.0.0.7")} })
+	r := h.do(t, "GET", "/api/streams/42", nil)
+	if r.status != 500 || errorOf(t, r) != CodeInternal || strings.Contains(r.raw, "streams_g1") || strings.Contains(r.raw, "10.0.0.7") {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PublicReads = false })
+	cases := []struct {
+		headers []string
+		status  int
+	}{
+		{nil, 401},
+		{[]string{"Authorization", "Bearer nope"}, 401},
+		{[]string{"Authorization", "Basic cmVhZGVyLWtleQ=="}, 401},
+		{[]string{"Authorization", "Bearer ingest-key"}, 403},
+		{[]string{"Authorization", "Bearer reader-key"}, 200},
+		{[]string{"X-API-Key", "reader-key"}, 200},
+	}
+	for _, tc := range cases {
+		if r := h.do(t, "GET", "/api/streams/42", nil, tc.headers...); r.status != tc.status {
+			t.Fatalf("%v: %d, want %d (%s)", tc.headers, r.status, tc.status, r.raw)
+		}
+	}
+}
+
+func TestPush(t *testing.T) {
+	var result error
+	h := newHarness(t, func(c *Config) {
+		c.Push = func(_ context.Context, ls []chain.PushedLedger) (chain.PushResult, error) {
+			return chain.PushResult{Appended: len(ls), Tip: 7}, result
+		}
+	})
+	body := `{"ledgers":[{"sequence":7,"hash":"ab","metadataXdr":"AAAA"}]}`
+	post := func(body string, headers ...string) response {
+		return h.do(t, "POST", "/internal/ingest/ledgers", strings.NewReader(body), append([]string{"Authorization", "Bearer ingest-key",
+			"Content-Type", "application/json"}, headers...)...)
+	}
+	if r := h.do(t, "POST", "/internal/ingest/ledgers", strings.NewReader(body), "Content-Type", "application/json"); r.status != 401 {
+		t.Fatalf("without a key: %d", r.status)
+	}
+	if r := post(body); r.status != 200 || r.body["data"].(map[string]any)["appended"] != 1.0 {
+		t.Fatalf("push: %d %s", r.status, r.raw)
+	}
+	if r := post(body, "Content-Type", "text/plain"); r.status != 415 || errorOf(t, r) != CodeUnsupported {
+		t.Fatalf("text body: %d %s", r.status, r.raw)
+	}
+	if r := post(`{"ledgers":`); r.status != 400 || errorOf(t, r) != CodeValidation {
+		t.Fatalf("bad JSON: %d %s", r.status, r.raw)
+	}
+	if r := post(`{"ledger":[]}`); r.status != 400 {
+		t.Fatalf("unknown field: %d %s", r.status, r.raw)
+	}
+	for err, want := range map[error]int{
+		&chain.PushError{Field: "ledgers[0].hash", Message: "required"}: 400,
+		fmt.Errorf("wrapped: %w", chain.ErrHalted):                       503,
+		errors.New("disk on fire at /var/lib/pg"):                        500,
+	} {
+		result = err
+		r := post(body)
+		if r.status != want || strings.Contains(r.raw, "/var/lib") {
+			t.Fatalf("%v: %d %s", err, r.status, r.raw)
+		}
+	}
+}
+
+// listen serves h on a real loopback listener until the test ends.
+func listen(t *testing.T, h *harness) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go h.srv.App().Listener(ln)
+	t.Cleanup(func() { h.srv.Shutdown(5 * time.Second) })
+	return "http://" + ln.Addr().String()
+}
+
+// TestOverTheWire covers what needs a real connection: the body limit, enforced while reading the request, and
+// metrics for a loopback peer.
+func TestOverTheWire(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Push = func(context.Context, []chain.PushedLedger) (chain.PushResult, error) { return chain.PushResult{}, nil }
+	})
+	base := listen(t, h)
+	big := bytes.NewReader([]byte(`{"ledgers":[{"metadataXdr":"` + strings.Repeat("A", MaxBodySize) + `"}]}`))
+	req, _ := stdhttp.NewRequest("POST", base+"/internal/ingest/ledgers", big)
+	req.Header.Set("Authorization", "Bearer ingest-key")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := stdhttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 413 || !strings.Contains(string(raw), CodeTooLarge) || resp.Header.Get("X-Content-Type-Options") == "" ||
+		resp.Header.Get("X-Request-Id") == "" || !strings.Contains(string(raw), resp.Header.Get("X-Request-Id")) {
+		t.Fatalf("too large: %d %s", resp.StatusCode, raw)
+	}
+	resp, err = stdhttp.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(raw), "test_total") {
+		t.Fatalf("metrics to loopback: %d %s", resp.StatusCode, raw)
+	}
+}
