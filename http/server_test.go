@@ -226,7 +226,9 @@ func TestStreamByID(t *testing.T) {
 }
 
 func TestInternalErrorsStayInside(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.Streams = fakeStreams{err: errors.New("pq: relation streams_g1 does not exist at 10.0.0.7")} })
+	h := newHarness(t, func(c *Config) {
+		c.Streams = fakeStreams{err: errors.New("pq: relation streams_g1 does not exist at 10.0.0.7")}
+	})
 	r := h.do(t, "GET", "/api/streams/42", nil)
 	if r.status != 500 || errorOf(t, r) != CodeInternal || strings.Contains(r.raw, "streams_g1") || strings.Contains(r.raw, "10.0.0.7") {
 		t.Fatalf("%d %s", r.status, r.raw)
@@ -282,8 +284,8 @@ func TestPush(t *testing.T) {
 	}
 	for err, want := range map[error]int{
 		&chain.PushError{Field: "ledgers[0].hash", Message: "required"}: 400,
-		fmt.Errorf("wrapped: %w", chain.ErrHalted):                       503,
-		errors.New("disk on fire at /var/lib/pg"):                        500,
+		fmt.Errorf("wrapped: %w", chain.ErrHalted):                      503,
+		errors.New("disk on fire at /var/lib/pg"):                       500,
 	} {
 		result = err
 		r := post(body)
