@@ -84,6 +84,23 @@ func (m *Memory) All() []domain.Stream {
 	return out
 }
 
+// List returns the streams that match f, one page of them, and whether more follow.
+func (m *Memory) List(f Filter, p Page) ([]domain.Stream, bool) {
+	all := m.All()
+	start := sort.Search(len(all), func(i int) bool { return p.after(all[i].Ref()) })
+	var out []domain.Stream
+	for _, s := range all[start:] {
+		if !f.match(&s) {
+			continue
+		}
+		if len(out) == p.Limit {
+			return out, true
+		}
+		out = append(out, s)
+	}
+	return out, false
+}
+
 func less(a, b domain.StreamRef) bool {
 	if a.ContractID != b.ContractID {
 		return a.ContractID < b.ContractID

@@ -164,6 +164,37 @@ func (p *Postgres) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream
 	return s, true, nil
 }
 
+// List returns the streams that match f, one page of them, and whether more follow: a keyset query on the
+// (contract, stream id) order, using the filter's index.
+func (p *Postgres) List(ctx context.Context, f Filter, pg Page) ([]domain.Stream, bool, error) {
+	afterID := "-1"
+	if pg.After != (domain.StreamRef{}) {
+		afterID = strconv.FormatUint(pg.After.StreamID, 10)
+	}
+	rows, _ := p.pool.Query(ctx, `SELECT state FROM `+p.table+`
+WHERE (contract_id, stream_id) > ($1, $2::numeric)
+  AND ($3 = '' OR status = $3) AND ($4 = '' OR sender = $4) AND ($5 = '' OR recipient = $5) AND ($6 = '' OR contract_id = $6)
+ORDER BY contract_id, stream_id LIMIT $7`,
+		string(pg.After.ContractID), afterID, string(f.Status), string(f.Sender), string(f.Recipient), string(f.ContractID), pg.Limit+1)
+	var out []domain.Stream
+	var raw []byte
+	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
+		var s domain.Stream
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("list streams: %w", err)
+	}
+	if len(out) > pg.Limit {
+		return out[:pg.Limit], true, nil
+	}
+	return out, false, nil
+}
+
 // StateHash is the deterministic hash of every stream's state, as Memory.StateHash computes it.
 func (p *Postgres) StateHash(ctx context.Context) (string, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT state FROM `+p.table+` ORDER BY contract_id, stream_id`)
