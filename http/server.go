@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -22,6 +23,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 // MaxBodySize bounds request bodies (DESIGN §6).
@@ -30,6 +32,7 @@ const MaxBodySize = 256 << 10
 // StreamReader reads the live stream projection.
 type StreamReader interface {
 	Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error)
+	List(ctx context.Context, f streams.Filter, p streams.Page) ([]domain.Stream, bool, error)
 }
 
 // Check is one dependency of /readyz.
@@ -50,6 +53,10 @@ type Config struct {
 	Logger            *slog.Logger
 	Gatherer          prometheus.Gatherer
 	Streams           StreamReader
+	// Events reads stored streams (stream histories).
+	Events streams.StreamReader
+	// CursorSecret signs pagination cursors; empty generates one per start (cursors then die with the process).
+	CursorSecret []byte
 	// Ingestion reports the ingester's status; nil when this process does not ingest.
 	Ingestion func() chain.Status
 	// Projections report the runners' status.
@@ -66,6 +73,7 @@ type Config struct {
 type Server struct {
 	cfg         Config
 	keys        *keyring
+	cursors     cursors
 	app         *fiber.App
 	promHandler fiber.Handler
 }
@@ -84,7 +92,11 @@ func New(cfg Config) *Server {
 	if cfg.StallAfter == 0 {
 		cfg.StallAfter = time.Minute
 	}
-	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys)}
+	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), cursors: cursors{key: cfg.CursorSecret}}
+	if len(s.cursors.key) == 0 {
+		s.cursors.key = make([]byte, 32)
+		rand.Read(s.cursors.key) // never fails: crypto/rand crashes the program rather than return an error
+	}
 	if cfg.Gatherer != nil {
 		s.promHandler = adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	}
@@ -102,7 +114,9 @@ func New(cfg Config) *Server {
 	s.app.Get("/health", s.health)
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", s.metrics)
+	s.app.Get("/api/streams", s.require(ScopeStreamsRead), s.listStreams)
 	s.app.Get("/api/streams/:id", s.require(ScopeStreamsRead), s.stream)
+	s.app.Get("/api/streams/:id/events", s.require(ScopeStreamsRead), s.streamEvents)
 	s.app.Post("/internal/ingest/ledgers", s.require(ScopeIngestWrite), s.push)
 	return s
 }

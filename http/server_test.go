@@ -18,6 +18,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
@@ -26,6 +27,10 @@ var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 // fakeStreams serves one stream: 1000.0000000 at 116 base units a second from an hour before now.
 type fakeStreams struct{ err error }
+
+func (f fakeStreams) List(context.Context, streams.Filter, streams.Page) ([]domain.Stream, bool, error) {
+	return nil, false, f.err
+}
 
 func (f fakeStreams) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
 	if f.err != nil {

@@ -72,6 +72,11 @@ func (s memoryStreams) Get(_ context.Context, ref domain.StreamRef) (domain.Stre
 	return st, ok, nil
 }
 
+func (s memoryStreams) List(_ context.Context, f streams.Filter, p streams.Page) ([]domain.Stream, bool, error) {
+	out, more := s.m.List(f, p)
+	return out, more, nil
+}
+
 // liveStreams serves the live generation of the PostgreSQL streams projection, following rebuilds.
 type liveStreams struct{ m *pgReadModels }
 
@@ -81,6 +86,14 @@ func (s liveStreams) Get(ctx context.Context, ref domain.StreamRef) (domain.Stre
 		return domain.Stream{}, false, err
 	}
 	return p.Get(ctx, ref)
+}
+
+func (s liveStreams) List(ctx context.Context, f streams.Filter, pg streams.Page) ([]domain.Stream, bool, error) {
+	p, err := s.m.liveStreams(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return p.List(ctx, f, pg)
 }
 
 // pgReadModels opens generations of the PostgreSQL projections.

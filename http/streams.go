@@ -1,0 +1,219 @@
+package http
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections/streams"
+)
+
+// Page limits of list routes (DESIGN §6).
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+type pageInfo struct {
+	Limit      int     `json:"limit"`
+	NextCursor *string `json:"nextCursor"`
+	HasMore    bool    `json:"hasMore"`
+}
+
+func parseLimit(c *fiber.Ctx) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, validation("limit", fmt.Sprintf("must be an integer from 1 to %d", maxLimit))
+	}
+	return n, nil
+}
+
+// streamCursor is a place in a stream listing.
+type streamCursor struct {
+	Contract domain.Address `json:"c"`
+	Stream   uint64         `json:"s"`
+}
+
+// listStreams lists streams by status, sender, recipient and contract, keyset-paginated in (contract, stream id)
+// order with a signed cursor.
+func (s *Server) listStreams(c *fiber.Ctx) error {
+	if err := checkQuery(c, "status", "sender", "recipient", "contractId", "limit", "cursor"); err != nil {
+		return err
+	}
+	var f streams.Filter
+	if raw := c.Query("status"); raw != "" {
+		st, err := domain.ParseStreamStatus(raw)
+		if err != nil {
+			return validation("status", "must be one of active, paused, completed, cancelled, closed")
+		}
+		f.Status = st
+	}
+	for _, a := range []struct {
+		field string
+		dst   *domain.Address
+		kind  domain.AddressKind
+	}{{"sender", &f.Sender, 0}, {"recipient", &f.Recipient, 0}, {"contractId", &f.ContractID, domain.ContractAddress}} {
+		raw := c.Query(a.field)
+		if raw == "" {
+			continue
+		}
+		var addr domain.Address
+		var err error
+		if a.kind == 0 {
+			addr, err = domain.ParseAddress(raw)
+		} else {
+			addr, err = domain.ParseAddressOf(raw, a.kind)
+		}
+		if err != nil {
+			return validation(a.field, err.Error())
+		}
+		*a.dst = addr
+	}
+	limit, err := parseLimit(c)
+	if err != nil {
+		return err
+	}
+	scope := fmt.Sprintf("streams|%s|%s|%s|%s", f.Status, f.Sender, f.Recipient, f.ContractID)
+	page := streams.Page{Limit: limit}
+	if raw := c.Query("cursor"); raw != "" {
+		var cur streamCursor
+		if err := s.cursors.decode(scope, raw, &cur); err != nil {
+			return err
+		}
+		page.After = domain.StreamRef{ContractID: cur.Contract, StreamID: cur.Stream}
+	}
+	list, more, err := s.cfg.Streams.List(c.UserContext(), f, page)
+	if err != nil {
+		return fmt.Errorf("list streams: %w", err)
+	}
+	at := s.cfg.Now().Truncate(1e9)
+	views := make([]streamView, len(list))
+	for i, st := range list {
+		views[i] = newStreamView(st, at, s.cfg.Decimals)
+	}
+	info := pageInfo{Limit: limit, HasMore: more}
+	if more {
+		last := list[len(list)-1]
+		next, err := s.cursors.encode(scope, streamCursor{Contract: last.ContractID, Stream: last.StreamID})
+		if err != nil {
+			return err
+		}
+		info.NextCursor = &next
+	}
+	return c.JSON(fiber.Map{"data": views, "page": info})
+}
+
+// eventView is one stored event of a stream's history; reverted events stay, flagged, with the reversal.
+type eventView struct {
+	EventID    string          `json:"eventId"`
+	Type       string          `json:"type"`
+	Version    int64           `json:"version"`
+	Position   uint64          `json:"position"`
+	Ledger     uint32          `json:"ledger,omitempty"`
+	TxHash     string          `json:"txHash,omitempty"`
+	ChainEvent string          `json:"chainEventId,omitempty"`
+	RecordedAt string          `json:"recordedAt"`
+	Reverted   bool            `json:"reverted"`
+	RevertedBy string          `json:"revertedBy,omitempty"`
+	Event      json.RawMessage `json:"event"`
+}
+
+// streamEvents lists a stream's stored events in order, keyset-paginated by version.
+func (s *Server) streamEvents(c *fiber.Ctx) error {
+	if err := checkQuery(c, "limit", "cursor"); err != nil {
+		return err
+	}
+	ref, err := s.parseRef(c.Params("id"))
+	if err != nil {
+		return err
+	}
+	limit, err := parseLimit(c)
+	if err != nil {
+		return err
+	}
+	scope := "events|" + ref.String()
+	var from int64
+	if raw := c.Query("cursor"); raw != "" {
+		if err := s.cursors.decode(scope, raw, &from); err != nil {
+			return err
+		}
+	}
+	// Streams hold tens to hundreds of events: read them all, so that a reversal later in the stream flags the
+	// event it reverts on every page.
+	var recs []eventstore.Recorded
+	var next eventstore.Version
+	for {
+		page, err := s.cfg.Events.ReadStream(c.UserContext(), ref.StoreStream(), next, 1000)
+		if err != nil {
+			return fmt.Errorf("read stream %s: %w", ref, err)
+		}
+		recs = append(recs, page...)
+		if len(page) < 1000 {
+			break
+		}
+		next = page[len(page)-1].Version + 1
+	}
+	if len(recs) == 0 {
+		return apiError(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String())
+	}
+	revertedBy := map[string]string{}
+	for _, r := range recs {
+		if r.Type != string(domain.TypeEventReverted) {
+			continue
+		}
+		e, err := domain.Unmarshal(r.Data)
+		if err != nil {
+			return fmt.Errorf("stored reversal %s: %w", r.ID, err)
+		}
+		revertedBy[e.(*domain.EventReverted).RevertedEventID] = r.ID
+	}
+	var views []eventView
+	more := false
+	for _, r := range recs {
+		if int64(r.Version) < from {
+			continue
+		}
+		if len(views) == limit {
+			more = true
+			break
+		}
+		var env struct {
+			Event json.RawMessage `json:"event"`
+		}
+		if err := json.Unmarshal(r.Data, &env); err != nil {
+			return fmt.Errorf("stored event %s: %w", r.ID, err)
+		}
+		v := eventView{EventID: r.ID, Type: r.Type, Version: int64(r.Version), Position: uint64(r.Position),
+			RecordedAt: r.RecordedAt.UTC().Format("2006-01-02T15:04:05.000000Z07:00"), Event: env.Event}
+		if by, ok := revertedBy[r.ID]; ok {
+			v.Reverted, v.RevertedBy = true, by
+		}
+		var meta struct {
+			Chain *domain.ChainMeta `json:"chain"`
+		}
+		if json.Unmarshal(env.Event, &meta) == nil && meta.Chain != nil {
+			v.Ledger, v.TxHash, v.ChainEvent = meta.Chain.Ledger, meta.Chain.TxHash, meta.Chain.ChainEventID
+		}
+		views = append(views, v)
+	}
+	info := pageInfo{Limit: limit, HasMore: more}
+	if more {
+		nextCursor, err := s.cursors.encode(scope, int64(views[len(views)-1].Version)+1)
+		if err != nil {
+			return err
+		}
+		info.NextCursor = &nextCursor
+	}
+	if views == nil {
+		views = []eventView{}
+	}
+	return c.JSON(fiber.Map{"data": views, "page": info})
+}

@@ -1,0 +1,172 @@
+package http
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/streams"
+)
+
+// memoryReader serves a memory projection through the API's reader interface.
+type memoryReader struct{ m *streams.Memory }
+
+func (r memoryReader) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+	s, ok := r.m.Get(ref)
+	return s, ok, nil
+}
+
+func (r memoryReader) List(_ context.Context, f streams.Filter, p streams.Page) ([]domain.Stream, bool, error) {
+	out, more := r.m.List(f, p)
+	return out, more, nil
+}
+
+// simulated is an API over a simulated chain with reorgs, ingested and projected.
+func simulated(t *testing.T) (*harness, *streams.Memory) {
+	t.Helper()
+	store := memory.New()
+	simtest.Ingest(t, sim.Config{Seed: 21, Streams: 12, TxPerLedger: 4, Ledgers: 90, Reorgs: true, ReorgEvery: 8, ReorgDepth: 2}, 2, store)
+	proj := streams.NewMemory(store)
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: proj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	contract := proj.All()[0].ContractID
+	return newHarness(t, func(c *Config) {
+		c.Streams, c.Events, c.Contracts, c.CursorSecret = memoryReader{proj}, store, []domain.Address{contract}, []byte("k")
+	}), proj
+}
+
+// walk follows nextCursor through every page of a listing and returns the ids.
+func walk(t *testing.T, h *harness, path string, limit int) []string {
+	t.Helper()
+	var ids []string
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	next := path + sep + fmt.Sprintf("limit=%d", limit)
+	for {
+		r := h.do(t, "GET", next, nil)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", next, r.status, r.raw)
+		}
+		for _, d := range r.body["data"].([]any) {
+			item := d.(map[string]any)
+			if id, ok := item["id"]; ok {
+				ids = append(ids, id.(string))
+			} else {
+				ids = append(ids, item["eventId"].(string))
+			}
+		}
+		page := r.body["page"].(map[string]any)
+		if page["hasMore"] != true {
+			if page["nextCursor"] != nil {
+				t.Fatalf("a last page with a cursor: %s", r.raw)
+			}
+			return ids
+		}
+		next = path + sep + fmt.Sprintf("limit=%d&cursor=%s", limit, url.QueryEscape(page["nextCursor"].(string)))
+	}
+}
+
+func TestListStreams(t *testing.T) {
+	h, proj := simulated(t)
+	all := proj.All()
+	var want []string
+	for _, s := range all {
+		want = append(want, s.Ref().String())
+	}
+	for _, limit := range []int{1, 5, 100} {
+		if got := walk(t, h, "/api/streams", limit); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("limit %d: %v, want %v", limit, got, want)
+		}
+	}
+	var active []string
+	for _, s := range all {
+		if s.Status == domain.StatusActive && s.Sender == all[0].Sender {
+			active = append(active, s.Ref().String())
+		}
+	}
+	if got := walk(t, h, "/api/streams?status=active&sender="+string(all[0].Sender), 2); fmt.Sprint(got) != fmt.Sprint(active) {
+		t.Fatalf("filtered: %v, want %v", got, active)
+	}
+	if r := h.do(t, "GET", "/api/streams", nil); r.body["page"].(map[string]any)["limit"] != 20.0 {
+		t.Fatalf("default limit: %s", r.raw)
+	}
+	// A cursor is bound to its listing: reusing it with other filters, or editing it, is refused.
+	first := h.do(t, "GET", "/api/streams?limit=1", nil)
+	cursor := first.body["page"].(map[string]any)["nextCursor"].(string)
+	for path, field := range map[string]string{
+		"/api/streams?limit=1&status=active&cursor=" + url.QueryEscape(cursor):          "cursor",
+		"/api/streams?cursor=" + url.QueryEscape("x"+cursor):                            "cursor",
+		"/api/streams?cursor=" + url.QueryEscape(strings.Replace(cursor, ".", "A.", 1)): "cursor",
+		"/api/streams?limit=0":                             "limit",
+		"/api/streams?limit=101":                           "limit",
+		"/api/streams?limit=ten":                           "limit",
+		"/api/streams?status=sleeping":                     "status",
+		"/api/streams?sender=GABC":                         "sender",
+		"/api/streams?contractId=" + string(all[0].Sender): "contractId",
+		"/api/streams?colour=blue":                         "colour",
+	} {
+		r := h.do(t, "GET", path, nil)
+		if r.status != 400 || errorOf(t, r) != CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
+			t.Fatalf("%s: %d %s", path, r.status, r.raw)
+		}
+	}
+}
+
+func TestStreamEvents(t *testing.T) {
+	h, proj := simulated(t)
+	// The stream with the most history, and one that went through a reorg.
+	var busiest domain.Stream
+	for _, s := range proj.All() {
+		if s.Version > busiest.Version {
+			busiest = s
+		}
+	}
+	ids := walk(t, h, "/api/streams/"+busiest.Ref().String()+"/events", 3)
+	if uint64(len(ids)) < busiest.Version {
+		t.Fatalf("%d events for a stream of version %d", len(ids), busiest.Version)
+	}
+	reverted := 0
+	for _, s := range proj.All() {
+		r := h.do(t, "GET", "/api/streams/"+s.Ref().String()+"/events?limit=100", nil)
+		for _, d := range r.body["data"].([]any) {
+			e := d.(map[string]any)
+			if e["reverted"] == true {
+				reverted++
+				if e["revertedBy"] == "" || e["ledger"] == nil {
+					t.Fatalf("reverted event without its reversal: %v", e)
+				}
+			}
+		}
+	}
+	if reverted == 0 {
+		t.Fatal("no reverted event flagged in a chain with reorgs")
+	}
+	if r := h.do(t, "GET", "/api/streams/999999/events", nil); r.status != 404 {
+		t.Fatalf("unknown stream: %d", r.status)
+	}
+	other := h.do(t, "GET", "/api/streams/"+busiest.Ref().String()+"/events?limit=1", nil)
+	cursor := other.body["page"].(map[string]any)["nextCursor"].(string)
+	var elsewhere domain.Stream
+	for _, s := range proj.All() {
+		if s.Ref() != busiest.Ref() {
+			elsewhere = s
+		}
+	}
+	if r := h.do(t, "GET", "/api/streams/"+elsewhere.Ref().String()+"/events?cursor="+url.QueryEscape(cursor), nil); r.status != 400 {
+		t.Fatalf("a cursor of another stream: %d %s", r.status, r.raw)
+	}
+}
