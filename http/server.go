@@ -22,6 +22,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -33,6 +34,12 @@ const MaxBodySize = 256 << 10
 type StreamReader interface {
 	Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error)
 	List(ctx context.Context, f streams.Filter, p streams.Page) ([]domain.Stream, bool, error)
+}
+
+// EventReader reads the event store.
+type EventReader interface {
+	ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error)
+	ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error)
 }
 
 // Check is one dependency of /readyz.
@@ -53,8 +60,12 @@ type Config struct {
 	Logger            *slog.Logger
 	Gatherer          prometheus.Gatherer
 	Streams           StreamReader
-	// Events reads stored streams (stream histories).
-	Events streams.StreamReader
+	// Events reads the event store (stream histories, ledgers' events, point in time).
+	Events EventReader
+	// Ledgers is the ledger index.
+	Ledgers LedgerReader
+	// SafetyMargin is how many ledgers behind the tip events become final.
+	SafetyMargin uint32
 	// CursorSecret signs pagination cursors; empty generates one per start (cursors then die with the process).
 	CursorSecret []byte
 	// Ingestion reports the ingester's status; nil when this process does not ingest.
@@ -117,6 +128,7 @@ func New(cfg Config) *Server {
 	s.app.Get("/api/streams", s.require(ScopeStreamsRead), s.listStreams)
 	s.app.Get("/api/streams/:id", s.require(ScopeStreamsRead), s.stream)
 	s.app.Get("/api/streams/:id/events", s.require(ScopeStreamsRead), s.streamEvents)
+	s.app.Get("/api/ledgers/:seq", s.require(ScopeStreamsRead), s.ledger)
 	s.app.Post("/internal/ingest/ledgers", s.require(ScopeIngestWrite), s.push)
 	return s
 }
@@ -263,24 +275,56 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// stream serves one stream's current state, with a weak ETag. (Point-in-time reads, asOfLedger and asOf, need the
-// ledger close times and land with the rest of the read API.)
+// stream serves one stream: now, or as of a ledger (asOfLedger: the fold of its events up to that ledger, amounts
+// at that ledger's close) or a time (asOf: the fold of its events closed by then, amounts at that time); with a
+// weak ETag.
 func (s *Server) stream(c *fiber.Ctx) error {
-	if err := checkQuery(c); err != nil {
+	if err := checkQuery(c, "asOfLedger", "asOf"); err != nil {
 		return err
 	}
 	ref, err := s.parseRef(c.Params("id"))
 	if err != nil {
 		return err
 	}
-	st, found, err := s.cfg.Streams.Get(c.UserContext(), ref)
+	ctx := c.UserContext()
+	at := s.cfg.Now().Truncate(time.Second)
+	var st domain.Stream
+	var found bool
+	ledgerArg, timeArg := c.Query("asOfLedger"), c.Query("asOf")
+	switch {
+	case ledgerArg != "" && timeArg != "":
+		return validation("asOf", "give asOfLedger or asOf, not both")
+	case ledgerArg != "":
+		seq, perr := strconv.ParseUint(ledgerArg, 10, 32)
+		if perr != nil || seq == 0 {
+			return validation("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
+		}
+		l, _, ok, lerr := s.cfg.Ledgers.Get(ctx, uint32(seq))
+		if lerr != nil {
+			return fmt.Errorf("read ledger %d: %w", seq, lerr)
+		}
+		if !ok {
+			return apiError(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
+		}
+		at = l.ClosedAt
+		st, found, err = streams.AsOfLedger(ctx, s.cfg.Events, ref, uint32(seq))
+	case timeArg != "":
+		t, perr := time.Parse(time.RFC3339, timeArg)
+		if perr != nil {
+			return validation("asOf", "must be an RFC 3339 time, e.g. 2026-03-01T00:00:00Z")
+		}
+		at = t.UTC()
+		st, found, err = streams.AsOfTime(ctx, s.cfg.Events, ref, t)
+	default:
+		st, found, err = s.cfg.Streams.Get(ctx, ref)
+	}
 	if err != nil {
 		return fmt.Errorf("read stream %s: %w", ref, err)
 	}
 	if !found {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String())
+		return apiError(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String()+" at that point")
 	}
-	view := newStreamView(st, s.cfg.Now().Truncate(time.Second), s.cfg.Decimals)
+	view := newStreamView(st, at, s.cfg.Decimals)
 	body, err := json.Marshal(fiber.Map{"data": view})
 	if err != nil {
 		return fmt.Errorf("encode stream: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/streams"
 )
 
@@ -34,17 +35,92 @@ func simulated(t *testing.T) (*harness, *streams.Memory) {
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: 21, Streams: 12, TxPerLedger: 4, Ledgers: 90, Reorgs: true, ReorgEvery: 8, ReorgDepth: 2}, 2, store)
 	proj := streams.NewMemory(store)
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: proj})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.CatchUp(context.Background()); err != nil {
-		t.Fatal(err)
+	index := ledgers.NewMemory()
+	for _, p := range []projections.Projection{proj, index} {
+		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.CatchUp(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	contract := proj.All()[0].ContractID
 	return newHarness(t, func(c *Config) {
 		c.Streams, c.Events, c.Contracts, c.CursorSecret = memoryReader{proj}, store, []domain.Address{contract}, []byte("k")
+		c.Ledgers, c.SafetyMargin = index, 2
 	}), proj
+}
+
+func TestLedgers(t *testing.T) {
+	h, _ := simulated(t)
+	total := 0
+	for seq := 2; seq <= 91; seq++ {
+		r := h.do(t, "GET", fmt.Sprintf("/api/ledgers/%d", seq), nil)
+		if r.status != 200 {
+			t.Fatalf("ledger %d: %d %s", seq, r.status, r.raw)
+		}
+		d := r.body["data"].(map[string]any)
+		events := d["events"].([]any)
+		if len(events) != int(d["eventCount"].(float64)) {
+			t.Fatalf("ledger %d: %d events listed, marker says %v", seq, len(events), d["eventCount"])
+		}
+		if final := d["final"].(bool); final != (seq <= 89) {
+			t.Fatalf("ledger %d final %v", seq, final)
+		}
+		total += len(events)
+	}
+	if total == 0 {
+		t.Fatal("no events in 90 ledgers")
+	}
+	if r := h.do(t, "GET", "/api/ledgers/92", nil); r.status != 404 || errorOf(t, r) != CodeNotFound {
+		t.Fatalf("future ledger: %d", r.status)
+	}
+	for _, bad := range []string{"0", "-1", "x", "99999999999"} {
+		if r := h.do(t, "GET", "/api/ledgers/"+bad, nil); r.status != 400 {
+			t.Fatalf("ledger %q: %d", bad, r.status)
+		}
+	}
+}
+
+func TestPointInTime(t *testing.T) {
+	h, proj := simulated(t)
+	var s domain.Stream
+	for _, c := range proj.All() {
+		if c.Version > s.Version && c.UpdatedLedger > c.CreatedLedger {
+			s = c
+		}
+	}
+	id := s.Ref().String()
+	get := func(q string) response { return h.do(t, "GET", "/api/streams/"+id+q, nil) }
+	if r := get(fmt.Sprintf("?asOfLedger=%d", s.CreatedLedger-1)); r.status != 404 {
+		t.Fatalf("before creation: %d %s", r.status, r.raw)
+	}
+	now := get(fmt.Sprintf("?asOfLedger=%d", s.UpdatedLedger))
+	d := now.body["data"].(map[string]any)
+	if now.status != 200 || d["version"] != float64(s.Version) || d["lastEventId"] != s.LastEventID {
+		t.Fatalf("as of its last ledger: %s", now.raw)
+	}
+	before := get(fmt.Sprintf("?asOfLedger=%d", s.UpdatedLedger-1)).body["data"].(map[string]any)
+	if before["version"].(float64) >= float64(s.Version) {
+		t.Fatalf("as of the ledger before: version %v of %d", before["version"], s.Version)
+	}
+	// asOf at the close of the last ledger equals asOfLedger there, amounts included.
+	byTime := get("?asOf=" + url.QueryEscape(d["asOf"].(string))).body["data"].(map[string]any)
+	for _, f := range []string{"version", "accruedAmount", "withdrawableAmount", "lastEventId"} {
+		if byTime[f] != d[f] {
+			t.Fatalf("%s: by time %v, by ledger %v", f, byTime[f], d[f])
+		}
+	}
+	for q, field := range map[string]string{"?asOfLedger=0": "asOfLedger", "?asOfLedger=x": "asOfLedger",
+		"?asOf=yesterday": "asOf", "?asOf=2026-01-01T00:00:00Z&asOfLedger=5": "asOf"} {
+		if r := get(q); r.status != 400 || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
+			t.Fatalf("%s: %d %s", q, r.status, r.raw)
+		}
+	}
+	if r := get("?asOfLedger=100000"); r.status != 404 {
+		t.Fatalf("a ledger not ingested: %d", r.status)
+	}
 }
 
 // walk follows nextCursor through every page of a listing and returns the ids.

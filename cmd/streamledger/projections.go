@@ -19,6 +19,7 @@ import (
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/outbox"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -28,12 +29,13 @@ import (
 const decodeCacheSize = 20_000
 
 // projectionNames are the read models, in the order they are built.
-var projectionNames = []string{streams.Name, audit.Name, outbox.Name}
+var projectionNames = []string{streams.Name, ledgers.Name, audit.Name, outbox.Name}
 
 // readModels are the running projections of serve, what the API reads from them, and the key the audit log's
 // checkpoints are signed with.
 type readModels struct {
 	streams     api.StreamReader
+	ledgers     api.LedgerReader
 	checks      []api.Check
 	auditSigner note.Signer
 	auditVerify string
@@ -81,19 +83,30 @@ func (s memoryStreams) List(_ context.Context, f streams.Filter, p streams.Page)
 type liveStreams struct{ m *pgReadModels }
 
 func (s liveStreams) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
-	p, err := s.m.liveStreams(ctx)
+	p, err := s.m.live(ctx, streams.Name)
 	if err != nil {
 		return domain.Stream{}, false, err
 	}
-	return p.Get(ctx, ref)
+	return p.(*streams.Postgres).Get(ctx, ref)
 }
 
 func (s liveStreams) List(ctx context.Context, f streams.Filter, pg streams.Page) ([]domain.Stream, bool, error) {
-	p, err := s.m.liveStreams(ctx)
+	p, err := s.m.live(ctx, streams.Name)
 	if err != nil {
 		return nil, false, err
 	}
-	return p.List(ctx, f, pg)
+	return p.(*streams.Postgres).List(ctx, f, pg)
+}
+
+// liveLedgers serves the live generation of the PostgreSQL ledger index.
+type liveLedgers struct{ m *pgReadModels }
+
+func (l liveLedgers) Get(ctx context.Context, seq uint32) (ledgers.Ledger, uint32, bool, error) {
+	p, err := l.m.live(ctx, ledgers.Name)
+	if err != nil {
+		return ledgers.Ledger{}, 0, false, err
+	}
+	return p.(*ledgers.Postgres).Get(ctx, seq)
 }
 
 // pgReadModels opens generations of the PostgreSQL projections.
@@ -104,29 +117,30 @@ type pgReadModels struct {
 	margin uint32
 	cps    *projections.PGCheckpoints
 
-	mu      sync.Mutex
-	streams map[int]*streams.Postgres // opened generations, for reads
+	mu     sync.Mutex
+	opened map[string]projections.Hashed // by "name/generation", for reads
 }
 
-// liveStreams returns the live generation of the streams projection, opened once.
-func (m *pgReadModels) liveStreams(ctx context.Context) (*streams.Postgres, error) {
-	gen, err := m.cps.Live(ctx, m.pool, streams.Name)
+// live returns the live generation of a projection, opened once.
+func (m *pgReadModels) live(ctx context.Context, name string) (projections.Hashed, error) {
+	gen, err := m.cps.Live(ctx, m.pool, name)
 	if err != nil {
 		return nil, err
 	}
+	key := fmt.Sprintf("%s/%d", name, gen)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if p, ok := m.streams[gen]; ok {
+	if p, ok := m.opened[key]; ok {
 		return p, nil
 	}
-	p, err := streams.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
+	p, err := m.open(ctx, name, gen)
 	if err != nil {
 		return nil, err
 	}
-	if m.streams == nil {
-		m.streams = map[int]*streams.Postgres{}
+	if m.opened == nil {
+		m.opened = map[string]projections.Hashed{}
 	}
-	m.streams[gen] = p
+	m.opened[key] = p
 	return p, nil
 }
 
@@ -147,6 +161,8 @@ func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projecti
 		return audit.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
 	case outbox.Name:
 		return outbox.OpenPostgres(ctx, m.pool, m.schema, gen, m.margin)
+	case ledgers.Name:
+		return ledgers.OpenPostgres(ctx, m.pool, m.schema, gen)
 	}
 	return nil, fmt.Errorf("%w: unknown projection %q (want one of %v)", errUsage, name, projectionNames)
 }
@@ -167,9 +183,9 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	}
 	rm := &readModels{auditSigner: signer, auditVerify: vkey}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
-	streamsMem := streams.NewMemory(store)
-	rm.streams = memoryStreams{streamsMem}
-	for _, p := range []projections.Projection{streamsMem, audit.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)} {
+	streamsMem, index := streams.NewMemory(store), ledgers.NewMemory()
+	rm.streams, rm.ledgers = memoryStreams{streamsMem}, index
+	for _, p := range []projections.Projection{streamsMem, index, audit.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
 			Decoded: decoded, Logger: log.With("projection", p.Name())})
 		if err != nil {
@@ -204,7 +220,7 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 	if err != nil {
 		return nil, err
 	}
-	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m},
+	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m}, ledgers: liveLedgers{m},
 		checks: []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {

@@ -55,7 +55,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
-		Gatherer: reg, Streams: rm.streams, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
+		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
 		Projections: rm.status,
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
 			src.check}, rm.checks...)}
@@ -82,6 +82,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if err := server.Shutdown(10 * time.Second); err != nil {
 		env.log.Warn("HTTP shutdown", "err", err)
 	}
+	ln.Close() // a shutdown that came before the server started serving would not stop it: closing its listener does
 	<-served
 	wg.Wait()
 	st := in.Status()

@@ -1,0 +1,212 @@
+// Package ledgers is the ledger index: for every ledger of the current branch, its hash, close time and where its
+// events lie in the log, from the LedgerClosed markers (a ChainReorganized marker drops the abandoned ledgers,
+// whose replacements follow). It answers "what was ledger L" and "when did it close", which point-in-time reads
+// need, without scanning the ledger stream.
+package ledgers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
+)
+
+// Name is the projection's name.
+const Name = "ledgers"
+
+// Ledger is one ingested ledger of the current branch.
+type Ledger struct {
+	Sequence     uint32
+	Hash         string
+	PreviousHash string
+	ClosedAt     time.Time
+	EventCount   int
+	// Position is the position of the ledger's marker; its events lie after From and before Position.
+	Position eventstore.Position
+	From     eventstore.Position
+}
+
+// change is what a batch does to the index: ledgers set, and ledgers above Drop removed first.
+type change struct {
+	set  []Ledger
+	drop *uint32
+}
+
+// changes reads a batch's markers; last is the position of the marker before the batch.
+func changes(batch []projections.Event, last eventstore.Position) ([]change, eventstore.Position) {
+	var out []change
+	for _, ev := range batch {
+		switch e := ev.Domain.(type) {
+		case *domain.ChainReorganized:
+			fork := e.Fork
+			out = append(out, change{drop: &fork})
+			last = ev.Position
+		case *domain.LedgerClosed:
+			out = append(out, change{set: []Ledger{{Sequence: e.Ledger, Hash: e.Hash, PreviousHash: e.PreviousHash,
+				ClosedAt: e.ClosedAt, EventCount: e.EventCount, Position: ev.Position, From: last}}})
+			last = ev.Position
+		}
+	}
+	return out, last
+}
+
+// Memory is the index in memory.
+type Memory struct {
+	mu         sync.RWMutex
+	ledgers    map[uint32]Ledger
+	tip        uint32
+	lastMarker eventstore.Position
+	checkpoint eventstore.Position
+}
+
+// NewMemory returns an empty index.
+func NewMemory() *Memory { return &Memory{ledgers: map[uint32]Ledger{}} }
+
+// Name is "ledgers".
+func (m *Memory) Name() string { return Name }
+
+// Checkpoint is the position of the last applied event.
+func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.checkpoint, nil
+}
+
+// Apply indexes a batch's markers.
+func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cs, last := changes(batch, m.lastMarker)
+	for _, c := range cs {
+		if c.drop != nil {
+			for seq := range m.ledgers {
+				if seq > *c.drop {
+					delete(m.ledgers, seq)
+				}
+			}
+		}
+		for _, l := range c.set {
+			m.ledgers[l.Sequence] = l
+			m.tip = max(m.tip, l.Sequence)
+		}
+	}
+	m.lastMarker, m.checkpoint = last, batch[len(batch)-1].Position
+	return nil
+}
+
+// Get returns ledger seq, and the highest ledger seen (for finality).
+func (m *Memory) Get(_ context.Context, seq uint32) (Ledger, uint32, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	l, ok := m.ledgers[seq]
+	return l, m.tip, ok, nil
+}
+
+// Postgres is the index in PostgreSQL, one table per generation.
+type Postgres struct {
+	pool        *pgxpool.Pool
+	checkpoints *projections.PGCheckpoints
+	generation  int
+	table       string
+}
+
+// OpenPostgres opens (creating when missing) generation gen of the index in schema.
+func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int) (*Postgres, error) {
+	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
+	if err != nil {
+		return nil, err
+	}
+	p := &Postgres{pool: pool, checkpoints: cps, generation: gen, table: pgx.Identifier{schema, fmt.Sprintf("ledgers_g%d", gen)}.Sanitize()}
+	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.table+` (
+    seq bigint PRIMARY KEY, hash text NOT NULL, previous_hash text NOT NULL, closed_at timestamptz NOT NULL,
+    event_count int NOT NULL, position bigint NOT NULL, from_position bigint NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("create %s: %w", p.table, err)
+	}
+	if _, err := cps.Ensure(ctx, pool, Name, gen); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Name is "ledgers".
+func (p *Postgres) Name() string { return Name }
+
+// Checkpoint is the position of the last applied event.
+func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	return p.checkpoints.Read(ctx, p.pool, Name, p.generation)
+}
+
+// Apply indexes a batch's markers with the checkpoint, in one transaction.
+func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
+	tx, err := p.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	from, err := p.checkpoints.Lock(ctx, tx, Name, p.generation, batch[0].Position)
+	if err != nil {
+		return err
+	}
+	var last int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM `+p.table).Scan(&last); err != nil {
+		return fmt.Errorf("last marker: %w", err)
+	}
+	cs, _ := changes(batch, eventstore.Position(last))
+	for _, c := range cs {
+		if c.drop != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+p.table+` WHERE seq > $1`, int64(*c.drop)); err != nil {
+				return fmt.Errorf("drop abandoned ledgers: %w", err)
+			}
+		}
+		for _, l := range c.set {
+			if _, err := tx.Exec(ctx, `INSERT INTO `+p.table+` (seq, hash, previous_hash, closed_at, event_count, position, from_position)
+VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO UPDATE SET hash = excluded.hash, previous_hash = excluded.previous_hash,
+    closed_at = excluded.closed_at, event_count = excluded.event_count, position = excluded.position, from_position = excluded.from_position`,
+				int64(l.Sequence), l.Hash, l.PreviousHash, l.ClosedAt, l.EventCount, int64(l.Position), int64(l.From)); err != nil {
+				return fmt.Errorf("index ledger %d: %w", l.Sequence, err)
+			}
+		}
+	}
+	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Get returns ledger seq, and the highest ledger indexed (for finality).
+func (p *Postgres) Get(ctx context.Context, seq uint32) (Ledger, uint32, bool, error) {
+	var l Ledger
+	var s, pos, from, tip int64
+	err := p.pool.QueryRow(ctx, `SELECT seq, hash, previous_hash, closed_at, event_count, position, from_position,
+    (SELECT max(seq) FROM `+p.table+`) FROM `+p.table+` WHERE seq = $1`, int64(seq)).Scan(&s, &l.Hash, &l.PreviousHash,
+		&l.ClosedAt, &l.EventCount, &pos, &from, &tip)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Ledger{}, 0, false, nil
+	}
+	if err != nil {
+		return Ledger{}, 0, false, fmt.Errorf("read ledger %d: %w", seq, err)
+	}
+	l.Sequence, l.Position, l.From, l.ClosedAt = uint32(s), eventstore.Position(pos), eventstore.Position(from), l.ClosedAt.UTC()
+	return l, uint32(tip), true, nil
+}
+
+// StateHash identifies the index's content.
+func (p *Postgres) StateHash(ctx context.Context) (string, error) {
+	var h string
+	err := p.pool.QueryRow(ctx, `SELECT coalesce(md5(string_agg(seq || '/' || hash || '/' || position, ',' ORDER BY seq)), '') FROM `+p.table).Scan(&h)
+	if err != nil {
+		return "", fmt.Errorf("hash ledgers: %w", err)
+	}
+	return h, nil
+}
