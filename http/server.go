@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/limiter"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -77,6 +78,10 @@ type Config struct {
 	Checks []Check
 	// StallAfter is how old the tip may be before health reports the ingestion as stalled.
 	StallAfter time.Duration
+	// RateLimit is how many requests a client (API key, or IP without one) may make per RateWindow
+	// (defaults 1200 per minute); health, readiness and metrics are not limited.
+	RateLimit  int
+	RateWindow time.Duration
 	Now        func() time.Time
 }
 
@@ -103,6 +108,12 @@ func New(cfg Config) *Server {
 	if cfg.StallAfter == 0 {
 		cfg.StallAfter = time.Minute
 	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 1200
+	}
+	if cfg.RateWindow == 0 {
+		cfg.RateWindow = time.Minute
+	}
 	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), cursors: cursors{key: cfg.CursorSecret}}
 	if len(s.cursors.key) == 0 {
 		s.cursors.key = make([]byte, 32)
@@ -120,7 +131,7 @@ func New(cfg Config) *Server {
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
-	s.app.Use(withRequestID, withSecurityHeaders)
+	s.app.Use(withRequestID, withSecurityHeaders, s.rateLimiter())
 	s.app.Get("/", s.root)
 	s.app.Get("/health", s.health)
 	s.app.Get("/readyz", s.readyz)
@@ -141,6 +152,33 @@ func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 
 // Shutdown stops accepting connections and waits for the running requests, at most timeout.
 func (s *Server) Shutdown(timeout time.Duration) error { return s.app.ShutdownWithTimeout(timeout) }
+
+// rateLimiter limits each client: its API key when it presents one (so a key's quota follows it across
+// addresses), its socket address otherwise. Over the limit: 429 with Retry-After.
+func (s *Server) rateLimiter() fiber.Handler {
+	return limiter.New(limiter.Config{
+		Max:        s.cfg.RateLimit,
+		Expiration: s.cfg.RateWindow,
+		Next: func(c *fiber.Ctx) bool {
+			switch c.Path() {
+			case "/health", "/readyz", "/metrics":
+				return true
+			}
+			return false
+		},
+		KeyGenerator: func(c *fiber.Ctx) string {
+			if key := presentedKey(c); key != "" {
+				sum := sha256.Sum256([]byte(key))
+				return "key:" + hex.EncodeToString(sum[:8])
+			}
+			return "ip:" + c.IP()
+		},
+		LimitReached: func(c *fiber.Ctx) error {
+			return &APIError{Status: fiber.StatusTooManyRequests, Code: CodeRateLimited,
+				Message: "too many requests; retry after the number of seconds in Retry-After", Retryable: true}
+		},
+	})
+}
 
 func (s *Server) root(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"data": fiber.Map{

@@ -343,3 +343,24 @@ func TestOverTheWire(t *testing.T) {
 		t.Fatalf("metrics to loopback: %d %s", resp.StatusCode, raw)
 	}
 }
+
+func TestRateLimit(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.RateLimit = 3 })
+	for i := 0; i < 3; i++ {
+		if r := h.do(t, "GET", "/api/streams/42", nil); r.status != 200 {
+			t.Fatalf("request %d: %d", i, r.status)
+		}
+	}
+	r := h.do(t, "GET", "/api/streams/42", nil)
+	if r.status != 429 || errorOf(t, r) != CodeRateLimited || r.header.Get("Retry-After") == "" {
+		t.Fatalf("over the limit: %d %v %s", r.status, r.header, r.raw)
+	}
+	securityHeadersSet(t, r)
+	// Another client (a key) has its own quota; health is never limited.
+	if r := h.do(t, "GET", "/api/streams/42", nil, "Authorization", "Bearer reader-key"); r.status != 200 {
+		t.Fatalf("a key's own quota: %d", r.status)
+	}
+	if r := h.do(t, "GET", "/health", nil); r.status != 200 {
+		t.Fatalf("health limited: %d", r.status)
+	}
+}
