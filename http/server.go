@@ -73,6 +73,9 @@ type Config struct {
 	Ingestion func() chain.Status
 	// Projections report the runners' status.
 	Projections func() []projections.Status
+	// ProjectionNames are the projections the admin routes know; Rebuild rebuilds one (nil: not supported here).
+	ProjectionNames []string
+	Rebuild         RebuildFunc
 	// Push ingests pushed ledgers; nil refuses the route.
 	Push   func(ctx context.Context, ledgers []chain.PushedLedger) (chain.PushResult, error)
 	Checks []Check
@@ -90,6 +93,7 @@ type Server struct {
 	cfg         Config
 	keys        *keyring
 	cursors     cursors
+	rebuilds    rebuilds
 	app         *fiber.App
 	promHandler fiber.Handler
 }
@@ -115,6 +119,7 @@ func New(cfg Config) *Server {
 		cfg.RateWindow = time.Minute
 	}
 	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), cursors: cursors{key: cfg.CursorSecret}}
+	s.rebuilds.ctx, s.rebuilds.stop = context.WithCancel(context.Background())
 	if len(s.cursors.key) == 0 {
 		s.cursors.key = make([]byte, 32)
 		rand.Read(s.cursors.key) // never fails: crypto/rand crashes the program rather than return an error
@@ -141,6 +146,8 @@ func New(cfg Config) *Server {
 	s.app.Get("/api/streams/:id/events", s.require(ScopeStreamsRead), s.streamEvents)
 	s.app.Get("/api/ledgers/:seq", s.require(ScopeStreamsRead), s.ledger)
 	s.app.Post("/internal/ingest/ledgers", s.require(ScopeIngestWrite), s.push)
+	s.app.Get("/api/admin/projections", s.require(ScopeAdmin), s.projectionsStatus)
+	s.app.Post("/api/admin/projections/:name/rebuild", s.require(ScopeAdmin), s.rebuild)
 	return s
 }
 
@@ -150,8 +157,14 @@ func (s *Server) App() *fiber.App { return s.app }
 // Listen serves on addr until Shutdown.
 func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 
-// Shutdown stops accepting connections and waits for the running requests, at most timeout.
-func (s *Server) Shutdown(timeout time.Duration) error { return s.app.ShutdownWithTimeout(timeout) }
+// Shutdown stops accepting connections, waits for the running requests (at most timeout) and stops a running
+// rebuild (its new generation is left unswitched; the next rebuild starts another).
+func (s *Server) Shutdown(timeout time.Duration) error {
+	err := s.app.ShutdownWithTimeout(timeout)
+	s.rebuilds.stop()
+	s.rebuilds.wg.Wait()
+	return err
+}
 
 // rateLimiter limits each client: its API key when it presents one (so a key's quota follows it across
 // addresses), its socket address otherwise. Over the limit: 429 with Retry-After.

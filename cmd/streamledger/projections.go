@@ -36,6 +36,7 @@ var projectionNames = []string{streams.Name, ledgers.Name, audit.Name, outbox.Na
 type readModels struct {
 	streams     api.StreamReader
 	ledgers     api.LedgerReader
+	rebuild     api.RebuildFunc // nil for the in-memory read models
 	checks      []api.Check
 	auditSigner note.Signer
 	auditVerify string
@@ -220,7 +221,7 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 	if err != nil {
 		return nil, err
 	}
-	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m}, ledgers: liveLedgers{m},
+	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m}, ledgers: liveLedgers{m}, rebuild: m.rebuild,
 		checks: []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {
@@ -228,6 +229,12 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
 	return rm, nil
+}
+
+// rebuild rebuilds one projection into a new generation and switches it live (the admin API's rebuild).
+func (m *pgReadModels) rebuild(ctx context.Context, name string) (projections.RebuildResult, error) {
+	return projections.Rebuild{Name: name, Store: m.store, Pool: m.pool, Checkpoints: m.cps,
+		Open: func(ctx context.Context, gen int) (projections.Hashed, error) { return m.open(ctx, name, gen) }}.Run(ctx)
 }
 
 // follow runs the live generation of a projection until ctx ends, moving to the new one after a switch.
