@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/retry"
 )
 
 // Store is what the ingester needs from the event store.
@@ -150,7 +150,7 @@ func NewIngester(cfg Config) (*Ingester, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = retry.Sleep
 	}
 	in := &Ingester{
 		cfg:    cfg,
@@ -160,17 +160,6 @@ func NewIngester(cfg Config) (*Ingester, error) {
 	}
 	in.status.Health = HealthStarting
 	return in, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // LedgerStream is the event-store stream of this network's ledger markers.
@@ -214,7 +203,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 		in.mu.Lock()
 		in.loaded = false // the store may hold more than we think: re-read it
 		in.mu.Unlock()
-		if err := in.cfg.Sleep(ctx, in.backoff(failures)); err != nil {
+		if err := in.cfg.Sleep(ctx, retry.Backoff(in.cfg.RetryInitial, in.cfg.RetryMax, failures)); err != nil {
 			break
 		}
 	}
@@ -289,16 +278,6 @@ func (in *Ingester) consume(ctx context.Context, batches <-chan fetched, progres
 		progressed()
 	}
 	return nil, ctx.Err()
-}
-
-func (in *Ingester) backoff(failures int) time.Duration {
-	d := in.cfg.RetryInitial
-	for i := 1; i < failures && d < in.cfg.RetryMax; i++ {
-		d *= 2
-	}
-	d = min(d, in.cfg.RetryMax)
-	// ±20% jitter so that a fleet of restarted ingesters does not hammer the source in step.
-	return d - d/5 + time.Duration(rand.Int64N(int64(d/5)*2+1))
 }
 
 func (in *Ingester) setFailure(err error) {

@@ -140,3 +140,29 @@ func (c *PGCheckpoints) Advance(ctx context.Context, tx pgx.Tx, name string, gen
 	}
 	return nil
 }
+
+// Apply runs a batch's writes in one transaction with the checkpoint: it locks the generation's checkpoint
+// (refusing a batch the checkpoint is already past, or a retired generation), calls write, advances the
+// checkpoint to the batch's last position and commits.
+func (c *PGCheckpoints) Apply(ctx context.Context, pool *pgxpool.Pool, name string, generation int, batch []Event,
+	write func(tx pgx.Tx) error) error {
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	from, err := c.Lock(ctx, tx, name, generation, batch[0].Position)
+	if err != nil {
+		return err
+	}
+	if err := write(tx); err != nil {
+		return err
+	}
+	if err := c.Advance(ctx, tx, name, generation, from, batch[len(batch)-1].Position); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/retry"
 )
 
 // Event is a stored event with its decoded domain event.
@@ -102,16 +103,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		cfg.Sleep = retry.Sleep
 	}
 	return &Runner{cfg: cfg}, nil
 }
@@ -148,8 +140,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.cfg.Metrics.failure(r.cfg.Projection.Name())
 		r.cfg.Logger.Warn("projection failed; resuming from its checkpoint", "projection", r.cfg.Projection.Name(),
 			"err", err, "attempt", failures)
-		d := r.cfg.RetryInitial << min(failures-1, 16)
-		if err := r.cfg.Sleep(ctx, min(d, r.cfg.RetryMax)); err != nil {
+		if err := r.cfg.Sleep(ctx, retry.Backoff(r.cfg.RetryInitial, r.cfg.RetryMax, failures)); err != nil {
 			break
 		}
 	}

@@ -78,46 +78,36 @@ func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) 
 // Apply appends a batch's entries and hashes, updates the folds and advances the checkpoint in one transaction.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
-	tx, err := p.pool.Begin(ctx)
+	var folds map[domain.StreamRef]domain.Stream
+	var changes map[domain.StreamRef]streams.Change
+	err := p.checkpoints.Apply(ctx, p.pool, Name, p.generation, batch, func(tx pgx.Tx) error {
+		var size int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq) + 1, 0) FROM `+p.entries).Scan(&size); err != nil {
+			return fmt.Errorf("audit size: %w", err)
+		}
+		var err error
+		if folds, err = streams.LoadStates(ctx, tx, p.folds, batch, cached); err != nil {
+			return err
+		}
+		raised := map[string][]domain.Anomaly{}
+		changes, err = streams.Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return folds[ref], nil },
+			func(ev projections.Event, a domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], a) })
+		if err != nil {
+			return err
+		}
+		fresh := entries(batch, raised, size)
+		leaves, err := leavesOf(fresh)
+		if err != nil {
+			return err
+		}
+		pending, err := appendHashes(p.hashReader(ctx, tx), size, leaves)
+		if err != nil {
+			return err
+		}
+		return p.write(ctx, tx, fresh, leaves, tlog.StoredHashCount(size), pending, changes)
+	})
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	from, err := p.checkpoints.Lock(ctx, tx, Name, p.generation, batch[0].Position)
-	if err != nil {
 		return err
-	}
-	var size int64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq) + 1, 0) FROM `+p.entries).Scan(&size); err != nil {
-		return fmt.Errorf("audit size: %w", err)
-	}
-	folds, err := streams.LoadStates(ctx, tx, p.folds, batch, cached)
-	if err != nil {
-		return err
-	}
-	raised := map[string][]domain.Anomaly{}
-	changes, err := streams.Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return folds[ref], nil },
-		func(ev projections.Event, a domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], a) })
-	if err != nil {
-		return err
-	}
-	fresh := entries(batch, raised, size)
-	leaves, err := leavesOf(fresh)
-	if err != nil {
-		return err
-	}
-	pending, err := appendHashes(p.hashReader(ctx, tx), size, leaves)
-	if err != nil {
-		return err
-	}
-	if err := p.write(ctx, tx, fresh, leaves, tlog.StoredHashCount(size), pending, changes); err != nil {
-		return err
-	}
-	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	p.states.Keep(folds, changes)
 	return nil

@@ -146,15 +146,10 @@ func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) 
 
 // Apply indexes a batch's markers with the checkpoint, in one transaction.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
-	tx, err := p.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	from, err := p.checkpoints.Lock(ctx, tx, Name, p.generation, batch[0].Position)
-	if err != nil {
-		return err
-	}
+	return p.checkpoints.Apply(ctx, p.pool, Name, p.generation, batch, func(tx pgx.Tx) error { return p.apply(ctx, tx, batch) })
+}
+
+func (p *Postgres) apply(ctx context.Context, tx pgx.Tx, batch []projections.Event) error {
 	var last int64
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM `+p.table).Scan(&last); err != nil {
 		return fmt.Errorf("last marker: %w", err)
@@ -174,12 +169,6 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO UPDATE SET hash = exclu
 				return fmt.Errorf("index ledger %d: %w", l.Sequence, err)
 			}
 		}
-	}
-	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

@@ -74,15 +74,10 @@ func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) 
 
 // Apply runs a batch through the outbox.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
-	tx, err := p.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	from, err := p.checkpoints.Lock(ctx, tx, Name, p.generation, batch[0].Position)
-	if err != nil {
-		return err
-	}
+	return p.checkpoints.Apply(ctx, p.pool, Name, p.generation, batch, func(tx pgx.Tx) error { return p.apply(ctx, tx, batch) })
+}
+
+func (p *Postgres) apply(ctx context.Context, tx pgx.Tx, batch []projections.Event) error {
 	st, err := p.load(ctx, tx)
 	if err != nil {
 		return err
@@ -109,16 +104,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 			endpointsChanged = true
 		}
 	}
-	if err := p.write(ctx, tx, st, endpointsChanged, added, removed, released); err != nil {
-		return err
-	}
-	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return p.write(ctx, tx, st, endpointsChanged, added, removed, released)
 }
 
 func (p *Postgres) load(ctx context.Context, tx pgx.Tx) (State, error) {

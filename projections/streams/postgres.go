@@ -73,36 +73,27 @@ func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) 
 // reads the touched streams, one upserts, one deletes.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
-	tx, err := p.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	from, err := p.checkpoints.Lock(ctx, tx, Name, p.generation, batch[0].Position)
-	if err != nil {
-		return err
-	}
-	current, err := LoadStates(ctx, tx, p.table, batch, cached)
-	if err != nil {
-		return err
-	}
-	changes, err := Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current[ref], nil }, nil)
-	if err != nil {
-		return err
-	}
-	if err := p.write(ctx, tx, changes, batch[len(batch)-1].Position); err != nil {
-		return err
-	}
-	if err := p.checkpoints.Advance(ctx, tx, Name, p.generation, from, batch[len(batch)-1].Position); err != nil {
-		return err
-	}
-	if p.beforeCommit != nil {
-		if err := p.beforeCommit(); err != nil {
+	var current map[domain.StreamRef]domain.Stream
+	var changes map[domain.StreamRef]Change
+	err := p.checkpoints.Apply(ctx, p.pool, Name, p.generation, batch, func(tx pgx.Tx) error {
+		var err error
+		if current, err = LoadStates(ctx, tx, p.table, batch, cached); err != nil {
 			return err
 		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		changes, err = Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current[ref], nil }, nil)
+		if err != nil {
+			return err
+		}
+		if err := p.write(ctx, tx, changes, batch[len(batch)-1].Position); err != nil {
+			return err
+		}
+		if p.beforeCommit != nil {
+			return p.beforeCommit()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	p.states.Keep(current, changes)
 	return nil
