@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/limiter"
@@ -73,6 +74,11 @@ type Config struct {
 	Ingestion func() chain.Status
 	// Projections report the runners' status.
 	Projections func() []projections.Status
+	// Live feeds the WebSocket hub (the event store); nil disables /ws/streams.
+	Live           LiveSource
+	WSAuthRequired bool
+	// WSOrigins, when set, are the only browser origins allowed to open WebSockets.
+	WSOrigins []string
 	// ProjectionNames are the projections the admin routes know; Rebuild rebuilds one (nil: not supported here).
 	ProjectionNames []string
 	Rebuild         RebuildFunc
@@ -94,6 +100,7 @@ type Server struct {
 	keys        *keyring
 	cursors     cursors
 	rebuilds    rebuilds
+	hub         hub
 	app         *fiber.App
 	promHandler fiber.Handler
 }
@@ -147,6 +154,11 @@ func New(cfg Config) *Server {
 	s.app.Get("/api/ledgers/:seq", s.require(ScopeStreamsRead), s.ledger)
 	s.app.Post("/internal/ingest/ledgers", s.require(ScopeIngestWrite), s.push)
 	s.app.Get("/api/admin/projections", s.require(ScopeAdmin), s.projectionsStatus)
+	s.hub.s = s
+	s.hub.start()
+	if cfg.Live != nil {
+		s.app.Get("/ws/streams", s.wsUpgrade, websocket.New(s.serveWS, websocket.Config{Origins: cfg.WSOrigins}))
+	}
 	s.app.Post("/api/admin/projections/:name/rebuild", s.require(ScopeAdmin), s.rebuild)
 	return s
 }
@@ -160,6 +172,8 @@ func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
 // Shutdown stops accepting connections, waits for the running requests (at most timeout) and stops a running
 // rebuild (its new generation is left unswitched; the next rebuild starts another).
 func (s *Server) Shutdown(timeout time.Duration) error {
+	s.hub.stop() // WebSocket clients get a 1001 close first
+	s.hub.wg.Wait()
 	err := s.app.ShutdownWithTimeout(timeout)
 	s.rebuilds.stop()
 	s.rebuilds.wg.Wait()
@@ -239,7 +253,7 @@ func (s *Server) health(c *fiber.Ctx) error {
 	if projs == nil {
 		projs = []projections.Status{}
 	}
-	return c.JSON(fiber.Map{"status": status, "indexer": indexer, "projections": projs, "wsConnections": 0})
+	return c.JSON(fiber.Map{"status": status, "indexer": indexer, "projections": projs, "wsConnections": s.hub.count.Load()})
 }
 
 // readyz checks every dependency; any failure is 503 with the per-check results (no error text: it may hold

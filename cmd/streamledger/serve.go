@@ -56,7 +56,8 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
 		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
-		Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild,
+		Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store,
+		WSAuthRequired: env.cfg.WSAuthRequired,
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
 			src.check}, rm.checks...)}
 	for _, k := range env.cfg.APIKeys {

@@ -1,0 +1,225 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/eventstore/memory"
+)
+
+const bob = domain.Address("GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM")
+
+// appendWithdrawal stores a withdrawal of stream id n at ledger l and returns its position.
+func appendWithdrawal(t *testing.T, store *memory.Store, n uint64, l uint32) eventstore.Position {
+	t.Helper()
+	e := &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: contract, Ledger: l,
+		LedgerClosedAt: time.Unix(1767225600+int64(l), 0).UTC()}, StreamID: n, Recipient: bob, Amount: domain.NewAmount(int64(l))}
+	data, err := domain.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := store.Append(context.Background(), e.StreamRef().StoreStream(), eventstore.Any,
+		eventstore.NewEvent{ID: domain.DerivedEventUUID("ws-test", fmt.Sprint(n, "/", l)), Type: string(e.Type()), Data: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Events[0].Position
+}
+
+func wsHarness(t *testing.T) (*harness, *memory.Store, string) {
+	t.Helper()
+	store := memory.New()
+	h := newHarness(t, func(c *Config) { c.Live, c.Events = store, store })
+	base := listen(t, h)
+	return h, store, "ws" + strings.TrimPrefix(base, "http") + "/ws/streams"
+}
+
+func dial(t *testing.T, url string) *fws.Conn {
+	t.Helper()
+	conn, _, err := fws.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func send(t *testing.T, conn *fws.Conn, v any) {
+	t.Helper()
+	raw, _ := json.Marshal(v)
+	if err := conn.WriteMessage(fws.TextMessage, raw); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// settle waits until the server has handled every message sent so far: it handles a connection's messages in
+// order, so the answer to a deliberately invalid one comes after them.
+func settle(t *testing.T, conn *fws.Conn) {
+	t.Helper()
+	send(t, conn, map[string]any{"type": "settle"})
+	for {
+		if m := next(t, conn); m["type"] == "error" && m["code"] == "UNKNOWN_TYPE" {
+			return
+		}
+	}
+}
+
+func next(t *testing.T, conn *fws.Conn) map[string]any {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, raw, err := conn.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestWebSocketResumeHasNoGapAndNoDuplicate(t *testing.T) {
+	h, store, url := wsHarness(t)
+	var positions []eventstore.Position
+	for l := uint32(1); l <= 5; l++ {
+		positions = append(positions, appendWithdrawal(t, store, 42, l))
+	}
+	appendWithdrawal(t, store, 7, 1) // another stream: never sent
+	conn := dial(t, url)
+	send(t, conn, map[string]any{"type": "subscribe", "streamId": string(contract) + ":42", "fromPosition": positions[1]})
+	// Events appended while the client replays must arrive exactly once, after the replayed ones.
+	go func() {
+		for l := uint32(6); l <= 8; l++ {
+			appendWithdrawal(t, store, 42, l)
+		}
+	}()
+	var ledgers []float64
+	replayed := false
+	for len(ledgers) < 6 || !replayed {
+		m := next(t, conn)
+		switch m["type"] {
+		case "stream_update":
+			if m["streamId"] != string(contract)+":42" {
+				t.Fatalf("message for another stream: %v", m)
+			}
+			ledgers = append(ledgers, m["ledger"].(float64))
+		case "replay_complete":
+			replayed = true
+		default:
+			t.Fatalf("unexpected %v", m)
+		}
+	}
+	if fmt.Sprint(ledgers) != "[3 4 5 6 7 8]" {
+		t.Fatalf("ledgers %v", ledgers)
+	}
+	var health struct {
+		WS int `json:"wsConnections"`
+	}
+	r := h.do(t, "GET", "/health", nil)
+	json.Unmarshal([]byte(r.raw), &health)
+	if health.WS != 1 {
+		t.Fatalf("wsConnections %d", health.WS)
+	}
+}
+
+func TestWebSocketRecipientAndErrors(t *testing.T) {
+	_, store, url := wsHarness(t)
+	conn := dial(t, url)
+	errorCode := func() string {
+		m := next(t, conn)
+		if m["type"] != "error" {
+			t.Fatalf("want an error, got %v", m)
+		}
+		return m["code"].(string)
+	}
+	for _, tc := range []struct {
+		kind int
+		msg  string
+		code string
+	}{
+		{fws.BinaryMessage, `{"type":"subscribe"}`, "BINARY_NOT_SUPPORTED"},
+		{fws.TextMessage, `{"type":`, "INVALID_JSON"},
+		{fws.TextMessage, `{"type":"dance"}`, "UNKNOWN_TYPE"},
+		{fws.TextMessage, `{"type":"subscribe"}`, "INVALID_MESSAGE"},
+		{fws.TextMessage, `{"type":"subscribe","streamId":"x:y"}`, "INVALID_MESSAGE"},
+		{fws.TextMessage, `{"type":"subscribe","recipient":"GABC"}`, "INVALID_MESSAGE"},
+		{fws.TextMessage, `{"type":"subscribe","streamId":"` + strings.Repeat("9", 5000) + `"}`, "PAYLOAD_TOO_LARGE"},
+	} {
+		if err := conn.WriteMessage(tc.kind, []byte(tc.msg)); err != nil {
+			t.Fatal(err)
+		}
+		if got := errorCode(); got != tc.code {
+			t.Fatalf("%s: %s, want %s", tc.msg, got, tc.code)
+		}
+	}
+	// The connection is still open: a recipient subscription works.
+	send(t, conn, map[string]any{"type": "subscribe", "recipient": string(bob)})
+	settle(t, conn)
+	appendWithdrawal(t, store, 9, 3)
+	if m := next(t, conn); m["type"] != "stream_update" || m["streamId"] != string(contract)+":9" {
+		t.Fatalf("recipient subscription: %v", m)
+	}
+	// Rate limit: 30 messages per 10 s; the rest are answered with an error and ignored.
+	sent := 9 // the seven in the table, the subscription and the settle
+	for ; sent < 31; sent++ {
+		send(t, conn, map[string]any{"type": "unsubscribe", "recipient": string(bob)})
+	}
+	if got := errorCode(); got != "RATE_LIMIT_EXCEEDED" {
+		t.Fatalf("rate limit: %s", got)
+	}
+}
+
+func TestWebSocketSlowConsumerAndShutdown(t *testing.T) {
+	h, store, url := wsHarness(t)
+	slow := dial(t, url)
+	send(t, slow, map[string]any{"type": "subscribe", "streamId": "42"})
+	settle(t, slow)
+	// Enough to fill the socket buffers as well as the send buffer (the messages are about 700 bytes).
+	for l := uint32(1); l <= 30_000; l++ {
+		appendWithdrawal(t, store, 42, l)
+	}
+	// The client never read: the server gave up on it with 1013 rather than wait.
+	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var closeErr *fws.CloseError
+	for {
+		if _, _, err := slow.ReadMessage(); err != nil {
+			if ce, ok := err.(*fws.CloseError); ok {
+				closeErr = ce
+			} else {
+				t.Fatalf("slow consumer: %v", err)
+			}
+			break
+		}
+	}
+	if closeErr.Code != fws.CloseTryAgainLater {
+		t.Fatalf("slow consumer closed with %d", closeErr.Code)
+	}
+	other := dial(t, url)
+	done := make(chan int, 1)
+	go func() {
+		other.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			if _, _, err := other.ReadMessage(); err != nil {
+				if ce, ok := err.(*fws.CloseError); ok {
+					done <- ce.Code
+				} else {
+					done <- -1
+				}
+				return
+			}
+		}
+	}()
+	time.Sleep(50 * time.Millisecond)
+	h.srv.Shutdown(5 * time.Second)
+	if code := <-done; code != fws.CloseGoingAway {
+		t.Fatalf("shutdown closed with %d", code)
+	}
+}
