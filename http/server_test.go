@@ -301,7 +301,7 @@ func TestPush(t *testing.T) {
 }
 
 // listen serves h on a real loopback listener until the test ends.
-func listen(t *testing.T, h *harness) string {
+func listen(t testing.TB, h *harness) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

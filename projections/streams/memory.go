@@ -23,6 +23,8 @@ type Memory struct {
 	mu         sync.RWMutex
 	streams    map[domain.StreamRef]domain.Stream
 	checkpoint eventstore.Position
+	// sorted lists the streams in (contract, stream id) order for listings; nil after a stream came or went.
+	sorted []domain.StreamRef
 }
 
 // NewMemory returns an empty projection; reader serves the replays after reversals.
@@ -54,10 +56,14 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for ref, c := range changes {
+		_, had := m.streams[ref]
 		if c.Gone {
 			delete(m.streams, ref)
 		} else {
 			m.streams[ref] = c.State
+		}
+		if had == c.Gone {
+			m.sorted = nil
 		}
 	}
 	m.checkpoint = batch[len(batch)-1].Position
@@ -86,11 +92,14 @@ func (m *Memory) All() []domain.Stream {
 
 // List returns the streams that match f, one page of them, and whether more follow.
 func (m *Memory) List(f Filter, p Page) ([]domain.Stream, bool) {
-	all := m.All()
-	start := sort.Search(len(all), func(i int) bool { return p.after(all[i].Ref()) })
+	refs := m.sortedRefs()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	start := sort.Search(len(refs), func(i int) bool { return p.after(refs[i]) })
 	var out []domain.Stream
-	for _, s := range all[start:] {
-		if !f.match(&s) {
+	for _, ref := range refs[start:] {
+		s, ok := m.streams[ref]
+		if !ok || !f.match(&s) {
 			continue
 		}
 		if len(out) == p.Limit {
@@ -99,6 +108,26 @@ func (m *Memory) List(f Filter, p Page) ([]domain.Stream, bool) {
 		out = append(out, s)
 	}
 	return out, false
+}
+
+// sortedRefs returns the streams in listing order, sorting again only after streams came or went.
+func (m *Memory) sortedRefs() []domain.StreamRef {
+	m.mu.RLock()
+	refs := m.sorted
+	m.mu.RUnlock()
+	if refs != nil {
+		return refs
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sorted == nil {
+		m.sorted = make([]domain.StreamRef, 0, len(m.streams))
+		for ref := range m.streams {
+			m.sorted = append(m.sorted, ref)
+		}
+		sort.Slice(m.sorted, func(i, j int) bool { return less(m.sorted[i], m.sorted[j]) })
+	}
+	return m.sorted
 }
 
 func less(a, b domain.StreamRef) bool {
