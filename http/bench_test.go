@@ -18,6 +18,7 @@ import (
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
@@ -160,4 +161,45 @@ func BenchmarkWebSocketFanOut(b *testing.B) {
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+}
+
+// pgStreams serves a PostgreSQL streams projection through the API's reader interface.
+type pgStreams struct{ p *streams.Postgres }
+
+func (r pgStreams) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+	return r.p.Get(ctx, ref)
+}
+
+func (r pgStreams) List(ctx context.Context, f streams.Filter, pg streams.Page) ([]domain.Stream, bool, error) {
+	return r.p.List(ctx, f, pg)
+}
+
+// BenchmarkGetStreamPostgres is GET /api/streams/:id read from the PostgreSQL projection.
+func BenchmarkGetStreamPostgres(b *testing.B) {
+	url := pgtest.URL(b)
+	store := memory.New()
+	simtest.Ingest(b, sim.Config{Seed: 3, Streams: 500, TxPerLedger: 20, Ledgers: 300}, 1, store)
+	ctx := context.Background()
+	p, err := streams.OpenPostgres(ctx, pgtest.Pool(b, url), pgtest.Schema(b, url), 1, store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.CatchUp(ctx); err != nil {
+		b.Fatal(err)
+	}
+	list, _, err := p.List(ctx, streams.Filter{}, streams.Page{Limit: 1000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &harness{srv: New(Config{Version: "bench", NetworkPassphrase: "bench", Contracts: []domain.Address{list[0].ContractID},
+		PublicReads: true, Streams: pgStreams{p}, Events: store, RateLimit: 1 << 30})}
+	base := listen(b, h)
+	c := client()
+	load(b, 32, func(i int) (*stdhttp.Response, error) {
+		return c.Get(base + "/api/streams/" + list[i%len(list)].Ref().String())
+	})
 }

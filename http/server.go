@@ -85,8 +85,6 @@ type Config struct {
 	// Push ingests pushed ledgers; nil refuses the route.
 	Push   func(ctx context.Context, ledgers []chain.PushedLedger) (chain.PushResult, error)
 	Checks []Check
-	// StallAfter is how old the tip may be before health reports the ingestion as stalled.
-	StallAfter time.Duration
 	// RateLimit is how many requests a client (API key, or IP without one) may make per RateWindow
 	// (defaults 1200 per minute); health, readiness and metrics are not limited.
 	RateLimit  int
@@ -115,9 +113,6 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Decimals == 0 {
 		cfg.Decimals = 7
-	}
-	if cfg.StallAfter == 0 {
-		cfg.StallAfter = time.Minute
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 1200
