@@ -77,6 +77,8 @@ type Config struct {
 	// Live feeds the WebSocket hub (the event store); nil disables /ws/streams.
 	Live           LiveSource
 	WSAuthRequired bool
+	// NoticeInterval is how often WebSocket clients' service.degraded notices are checked (default 2 s).
+	NoticeInterval time.Duration
 	// WSOrigins, when set, are the only browser origins allowed to open WebSockets.
 	WSOrigins []string
 	// ProjectionNames are the projections the admin routes know; Rebuild rebuilds one (nil: not supported here).
@@ -113,6 +115,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Decimals == 0 {
 		cfg.Decimals = 7
+	}
+	if cfg.NoticeInterval == 0 {
+		cfg.NoticeInterval = 2 * time.Second
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 1200

@@ -15,8 +15,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stellar/go-stellar-sdk/xdr"
+
 	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -431,4 +435,36 @@ func TestAdminProjections(t *testing.T) {
 		t.Fatalf("embedded: %d %s", r.status, r.raw)
 	}
 	h.srv.Shutdown(time.Second)
+}
+
+// TestPushThroughTheIngester drives the route with a real ingester: a gap after the stored tip is a 409 naming
+// the field.
+func TestPushThroughTheIngester(t *testing.T) {
+	network, err := sim.New(sim.Config{Seed: 2, NetworkPassphrase: "Test SDF Network ; September 2015", Streams: 3, TxPerLedger: 2, Ledgers: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: "Test SDF Network ; September 2015"})
+	in, err := chain.NewIngester(chain.Config{Store: memory.New(), Decoder: d, SafetyMargin: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *Config) { c.Push = in.Push })
+	push := func(seq uint32) response {
+		lcm, err := network.Canonical(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta, _ := xdr.MarshalBase64(lcm)
+		body, _ := json.Marshal(map[string]any{"ledgers": []map[string]any{{"sequence": seq, "hash": lcm.LedgerHash().HexString(), "metadataXdr": meta}}})
+		return h.do(t, "POST", "/internal/ingest/ledgers", strings.NewReader(string(body)), "Authorization", "Bearer ingest-key",
+			"Content-Type", "application/json")
+	}
+	if r := push(2); r.status != 200 {
+		t.Fatalf("first ledger: %d %s", r.status, r.raw)
+	}
+	r := push(5)
+	if r.status != 409 || errorOf(t, r) != CodeConflict || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != "ledgers[0].sequence" {
+		t.Fatalf("gap: %d %s", r.status, r.raw)
+	}
 }

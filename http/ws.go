@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
@@ -64,12 +65,15 @@ type wsOut struct {
 	body     []byte
 }
 
-// start subscribes to the live log from its current head.
+// start subscribes to the live log from its current head, and watches the service's health for notices.
 func (h *hub) start() {
 	h.clients = map[*wsClient]struct{}{}
 	h.ctx, h.stop = context.WithCancel(context.Background())
 	if h.s.cfg.Live == nil {
 		return
+	}
+	if h.s.cfg.Ingestion != nil {
+		h.wg.Go(h.watchHealth)
 	}
 	h.wg.Go(func() {
 		for h.ctx.Err() == nil {
@@ -86,6 +90,49 @@ func (h *hub) start() {
 			}
 		}
 	})
+}
+
+// notice is the current service.degraded notice, or nil while ingestion is healthy.
+func (h *hub) notice() []byte {
+	st := h.s.cfg.Ingestion()
+	status := "degraded"
+	switch st.Health {
+	case chain.HealthHealthy, chain.HealthStarting:
+		return nil
+	case chain.HealthHalted:
+		status = "halted"
+	}
+	body, _ := json.Marshal(map[string]any{"type": "service.degraded", "status": status, "indexer": st.Health,
+		"reason": st.HaltReason, "tipLedger": st.Tip})
+	return body
+}
+
+// watchHealth tells every client when ingestion degrades or halts, and when it recovers (status ok).
+func (h *hub) watchHealth() {
+	tick := time.NewTicker(h.s.cfg.NoticeInterval)
+	defer tick.Stop()
+	var last []byte
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		cur := h.notice()
+		if string(cur) == string(last) {
+			continue
+		}
+		out := cur
+		if cur == nil {
+			out = []byte(`{"type":"service.degraded","status":"ok"}`)
+		}
+		last = cur
+		h.mu.RLock()
+		for c := range h.clients {
+			c.enqueue(out)
+		}
+		h.mu.RUnlock()
+	}
 }
 
 func (h *hub) follow(from eventstore.Position) error {
@@ -222,6 +269,11 @@ func (s *Server) serveWS(conn *websocket.Conn) {
 	h.clients[c] = struct{}{}
 	h.mu.Unlock()
 	h.count.Add(1)
+	if h.s.cfg.Ingestion != nil { // a client that connects while the service is degraded is told at once
+		if n := h.notice(); n != nil {
+			c.enqueue(n)
+		}
+	}
 	defer func() {
 		h.mu.Lock()
 		delete(h.clients, c)

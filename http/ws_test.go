@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	fws "github.com/fasthttp/websocket"
 
+	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -221,5 +223,30 @@ func TestWebSocketSlowConsumerAndShutdown(t *testing.T) {
 	h.srv.Shutdown(5 * time.Second)
 	if code := <-done; code != fws.CloseGoingAway {
 		t.Fatalf("shutdown closed with %d", code)
+	}
+}
+
+func TestWebSocketServiceNotices(t *testing.T) {
+	var health atomic.Value
+	health.Store(chain.Status{Health: chain.HealthHealthy})
+	store := memory.New()
+	h := newHarness(t, func(c *Config) {
+		c.Live, c.Events, c.NoticeInterval = store, store, 10*time.Millisecond
+		c.Ingestion = func() chain.Status { return health.Load().(chain.Status) }
+	})
+	url := "ws" + strings.TrimPrefix(listen(t, h), "http") + "/ws/streams"
+	conn := dial(t, url)
+	settle(t, conn)
+	health.Store(chain.Status{Health: chain.HealthHalted, HaltReason: chain.HaltReorgBelowSafeLedger, Tip: 9})
+	if m := next(t, conn); m["type"] != "service.degraded" || m["status"] != "halted" || m["reason"] != chain.HaltReorgBelowSafeLedger {
+		t.Fatalf("halted notice: %v", m)
+	}
+	late := dial(t, url) // connecting while halted: told at once
+	if m := next(t, late); m["type"] != "service.degraded" || m["status"] != "halted" {
+		t.Fatalf("notice on connect: %v", m)
+	}
+	health.Store(chain.Status{Health: chain.HealthHealthy})
+	if m := next(t, conn); m["type"] != "service.degraded" || m["status"] != "ok" {
+		t.Fatalf("recovery notice: %v", m)
 	}
 }

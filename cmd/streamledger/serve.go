@@ -57,7 +57,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
 		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
 		Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store,
-		WSAuthRequired: env.cfg.WSAuthRequired,
+		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins,
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
 			src.check}, rm.checks...)}
 	for _, k := range env.cfg.APIKeys {

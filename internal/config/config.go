@@ -69,6 +69,7 @@ type Config struct {
 	PublicReads         bool
 	MetricsToken        string
 	WSAuthRequired      bool
+	WSOrigins           []string
 	WebhookAllowPrivate bool
 	CursorSecret        string
 	AuditSigningKey     string
@@ -80,10 +81,10 @@ type Settings struct {
 	fs  *flag.FlagSet
 	cfg *Config
 
-	contractIDs, apiKeys, logLevel string
-	simReorgDepth                  int64
-	env                            map[string]string // flag name → env var
-	secret                         map[string]bool
+	contractIDs, apiKeys, logLevel, wsOrigins string
+	simReorgDepth                             int64
+	env                                       map[string]string // flag name → env var
+	secret                                    map[string]bool
 }
 
 // Register adds every setting of Config to fs.
@@ -128,6 +129,7 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.str(&c.MetricsToken, "metrics-token", "", "bearer token for /metrics (otherwise loopback only)", true)
 	fs.BoolVar(&c.WSAuthRequired, "ws-auth-required", false, "require an API key on /ws/streams")
 	s.bind("ws-auth-required", false)
+	s.str(&s.wsOrigins, "ws-origins", "", "browser origins allowed to open /ws/streams, comma-separated (default: any)", false)
 	fs.BoolVar(&c.WebhookAllowPrivate, "webhook-allow-private", false, "allow webhooks to private and loopback addresses")
 	s.bind("webhook-allow-private", false)
 	s.str(&c.CursorSecret, "cursor-secret", "", "HMAC key of pagination cursors (default: generated per start)", true)
@@ -240,6 +242,16 @@ func (s *Settings) validate() error {
 	}
 	if c.EventStoreURL != "" && !strings.HasPrefix(c.EventStoreURL, "esdb://") && !strings.HasPrefix(c.EventStoreURL, "esdb+discover://") {
 		bad("eventstore-url", c.EventStoreURL, "want an esdb:// connection string")
+	}
+	for _, o := range strings.Split(s.wsOrigins, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") {
+			bad("ws-origins", s.wsOrigins, "want origins such as https://console.example.com")
+			continue
+		}
+		c.WSOrigins = append(c.WSOrigins, strings.TrimSuffix(o, "/"))
 	}
 	for _, id := range strings.Split(s.contractIDs, ",") {
 		if id = strings.TrimSpace(id); id == "" {

@@ -72,6 +72,7 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		{map[string]string{"SOURCE": "carrier-pigeon"}, []string{"--source / SOURCE"}},
 		{map[string]string{"CONTRACT_IDS": "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"}, []string{"CONTRACT_IDS", "wrong kind"}},
 		{map[string]string{"SAFETY_MARGIN": "-1"}, []string{"--safety-margin / SAFETY_MARGIN", "whole number"}},
+		{map[string]string{"WS_ORIGINS": "console.example.com"}, []string{"--ws-origins / WS_ORIGINS", "https://"}},
 		{map[string]string{"SIM_STREAMS": "0"}, []string{"SIM_STREAMS"}},
 		{map[string]string{"SIM_STREAMS": "many"}, []string{"SIM_STREAMS"}},
 		{map[string]string{"SIM_LEDGER_INTERVAL": "-1s"}, []string{"SIM_LEDGER_INTERVAL"}},
