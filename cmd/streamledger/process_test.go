@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// TestServeAsAProcess builds the binary, starts `streamledger serve` with the defaults (embedded store, simulator),
-// waits for /health, reads a stream the simulator produced, and stops it with SIGTERM: exit status 0.
+// TestServeAsAProcess builds the binary, starts `streamledger serve` with the defaults (embedded store, simulator
+// at one ledger a second) on an ephemeral port, waits for /health, reads streams the simulator produced, and stops
+// it with SIGTERM: exit status 0.
 func TestServeAsAProcess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -23,7 +24,7 @@ func TestServeAsAProcess(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = t.TempDir()
-	cmd.Env = append(cmd.Environ(), "LISTEN_ADDR=127.0.0.1:0", "SIM_LEDGER_INTERVAL=50ms", "SIM_STREAMS=5")
+	cmd.Env = append(cmd.Environ(), "LISTEN_ADDR=127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,7 @@ func TestServeAsAProcess(t *testing.T) {
 			TipLedger uint32 `json:"tipLedger"`
 		} `json:"indexer"`
 	}
-	for deadline := time.Now().Add(30 * time.Second); health.Status != "ok" || health.Indexer.TipLedger < 10; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); health.Status != "ok" || health.Indexer.TipLedger < 4; time.Sleep(100 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("never healthy: %+v\n%s", health, logs.String())
 		}

@@ -182,7 +182,9 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	if err != nil {
 		return nil, err
 	}
-	rm := &readModels{auditSigner: signer, auditVerify: vkey}
+	// In-memory read models are there as long as the process is.
+	rm := &readModels{auditSigner: signer, auditVerify: vkey,
+		checks: []api.Check{{Name: "readStore", Check: func(context.Context) error { return nil }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	streamsMem, index := streams.NewMemory(store), ledgers.NewMemory()
 	rm.streams, rm.ledgers = memoryStreams{streamsMem}, index
