@@ -49,6 +49,10 @@ type Config struct {
 	// Genesis and ChainSpacing define close times (defaults 2026-01-01T00:00:00Z and 5 s).
 	Genesis      time.Time
 	ChainSpacing time.Duration
+	// Epoch is the wall time the clock-paced network produced its first ledger at (default: when New is called).
+	// A long-lived deployment keeps it, with Genesis = Epoch and ChainSpacing = LedgerInterval, so that close
+	// times track the wall clock and a restart finds the network where it would have been.
+	Epoch time.Time
 	// MetaVersion is 4 (protocol 23, LedgerCloseMeta v2; the default) or 3 (protocol 22, LedgerCloseMeta v1).
 	MetaVersion int
 	// Reorgs enables reorganisations: every ReorgEvery ledgers one of depth 1..ReorgDepth, a deep one of depth
@@ -130,11 +134,14 @@ func New(cfg Config) (*Chain, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Epoch.IsZero() {
+		cfg.Epoch = cfg.Now()
+	}
 	c := &Chain{
 		cfg:       cfg,
 		asm:       assembler{passphrase: cfg.NetworkPassphrase, metaVersion: int32(cfg.MetaVersion)},
 		reorgs:    map[uint32]Reorg{},
-		started:   cfg.Now(),
+		started:   cfg.Epoch,
 		produced:  make(chan struct{}),
 		tip:       cfg.StartLedger - 1,
 		canonical: map[uint32]xdr.LedgerCloseMeta{},
@@ -280,7 +287,8 @@ func (c *Chain) advanceByClock() {
 	if c.cfg.LedgerInterval <= 0 {
 		return
 	}
-	due := c.cfg.StartLedger - 1 + uint32(c.cfg.Now().Sub(c.started)/c.cfg.LedgerInterval)
+	elapsed := max(c.cfg.Now().Sub(c.started), 0)
+	due := c.cfg.StartLedger - 1 + uint32(elapsed/c.cfg.LedgerInterval)
 	if last := c.LastLedger(); last > 0 && due > last {
 		due = last
 	}

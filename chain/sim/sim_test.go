@@ -219,3 +219,22 @@ func TestClockPacedProduction(t *testing.T) {
 		t.Fatalf("tip %d after 3.5 intervals, want 4", c.Tip())
 	}
 }
+
+// TestEpochKeepsTheNetworkOnTheClock: a network created again with the same epoch (a restart) is where it
+// would have been, and its close times follow the clock.
+func TestEpochKeepsTheNetworkOnTheClock(t *testing.T) {
+	epoch := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	now := epoch.Add(100 * time.Second)
+	c := newChain(t, sim.Config{Seed: 1, LedgerInterval: time.Second, Epoch: epoch, Genesis: epoch, ChainSpacing: time.Second,
+		Now: func() time.Time { return now }})
+	if c.Tip() != 101 {
+		t.Fatalf("tip %d, 100 s after the epoch", c.Tip())
+	}
+	lcm, err := c.Ledger(context.Background(), 101)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lcm.ClosedAt(); !got.Equal(now.Add(-time.Second)) {
+		t.Fatalf("ledger 101 closed at %s, want %s", got, now.Add(-time.Second))
+	}
+}

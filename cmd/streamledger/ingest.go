@@ -5,6 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
@@ -12,6 +18,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore/postgres"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
 )
@@ -29,7 +36,7 @@ type source struct {
 	check     api.Check
 }
 
-func newIngester(cfg *config.Config, store chain.Store, reg prometheus.Registerer, log *slog.Logger) (*source, error) {
+func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg prometheus.Registerer, log *slog.Logger) (*source, error) {
 	metrics, err := chain.NewMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -44,6 +51,15 @@ func newIngester(cfg *config.Config, store chain.Store, reg prometheus.Registere
 			TxPerLedger: simTxPerLedger, LedgerInterval: cfg.SimLedgerInterval, Reorgs: cfg.SimReorgs,
 			ReorgEvery: cfg.SimReorgEvery, ReorgDepth: cfg.SimReorgDepth, DeepReorgAt: cfg.SimDeepReorgAt,
 			DeepReorgDepth: cfg.SafetyMargin + 2}
+		if cfg.SimLedgerInterval >= time.Second {
+			// Paced by the wall clock: close times follow it from an epoch kept with the data, so that the API's
+			// "now" means something and a restart finds the network where it would have been.
+			epoch, err := simEpoch(ctx, cfg, store)
+			if err != nil {
+				return nil, err
+			}
+			simCfg.Epoch, simCfg.Genesis, simCfg.ChainSpacing = epoch, epoch, cfg.SimLedgerInterval
+		}
 		if cfg.SimLedgers > 0 {
 			// SIM_LEDGERS=N stops after ledger N; the chain starts at ledger 2.
 			if cfg.SimLedgers < 2 {
@@ -96,4 +112,38 @@ func runIngestion(ctx context.Context, in *chain.Ingester, source string, log *s
 	case err != nil:
 		log.Error("ingestion stopped", "err", err)
 	}
+}
+
+// simEpoch is the simulated network's epoch, chosen at the first start and kept with the data: in the data
+// directory (embedded store) or in the database.
+func simEpoch(ctx context.Context, cfg *config.Config, store chain.Store) (time.Time, error) {
+	now := time.Now().UTC().Truncate(time.Second)
+	if pg, ok := store.(*postgres.Store); ok {
+		table := pgx.Identifier{"streamledger", "sim_epoch"}.Sanitize()
+		if _, err := pg.Pool().Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (one bool PRIMARY KEY DEFAULT true CHECK (one), epoch timestamptz NOT NULL);
+INSERT INTO `+table+` (epoch) VALUES ('`+now.Format(time.RFC3339)+`') ON CONFLICT DO NOTHING`); err != nil {
+			return time.Time{}, fmt.Errorf("simulator epoch: %w", err)
+		}
+		var epoch time.Time
+		if err := pg.Pool().QueryRow(ctx, `SELECT epoch FROM `+table).Scan(&epoch); err != nil {
+			return time.Time{}, fmt.Errorf("simulator epoch: %w", err)
+		}
+		return epoch.UTC(), nil
+	}
+	path := filepath.Join(cfg.DataDir, "sim-epoch")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(path, []byte(now.Format(time.RFC3339)+"\n"), 0o644); err != nil {
+			return time.Time{}, fmt.Errorf("simulator epoch: %w", err)
+		}
+		return now, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("simulator epoch: %w", err)
+	}
+	epoch, err := time.Parse(time.RFC3339, strings.TrimSpace(string(raw)))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("simulator epoch in %s: %w", path, err)
+	}
+	return epoch, nil
 }

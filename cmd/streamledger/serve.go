@@ -36,20 +36,23 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	}
 	env.log.Info("event store ready", "store", env.cfg.Store, "head", uint64(head))
 	reg := prometheus.NewRegistry()
-	src, err := newIngester(env.cfg, store, reg, env.log)
-	if err != nil {
+	stoppedWhileStarting := func(err error) error {
+		if ctx.Err() != nil { // a signal during start is a stop, not a failure
+			env.log.Info("stopping", "reason", context.Cause(ctx).Error())
+			return nil
+		}
 		return err
+	}
+	src, err := newIngester(ctx, env.cfg, store, reg, env.log)
+	if err != nil {
+		return stoppedWhileStarting(err)
 	}
 	in := src.ingester
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	rm, err := startReadModels(ctx, &wg, env.cfg, store, reg, env.log)
 	if err != nil {
-		if ctx.Err() != nil { // stopped while starting: not a failure
-			env.log.Info("stopping", "reason", context.Cause(ctx).Error())
-			return nil
-		}
-		return err
+		return stoppedWhileStarting(err)
 	}
 	wg.Go(func() { runIngestion(ctx, in, env.cfg.Source, env.log) })
 
