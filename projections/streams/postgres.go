@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -162,11 +163,20 @@ func (p *Postgres) List(ctx context.Context, f Filter, pg Page) ([]domain.Stream
 	if pg.After != (domain.StreamRef{}) {
 		afterID = strconv.FormatUint(pg.After.StreamID, 10)
 	}
-	rows, _ := p.pool.Query(ctx, `SELECT state FROM `+p.table+`
-WHERE (contract_id, stream_id) > ($1, $2::numeric)
-  AND ($3 = '' OR status = $3) AND ($4 = '' OR sender = $4) AND ($5 = '' OR recipient = $5) AND ($6 = '' OR contract_id = $6)
-ORDER BY contract_id, stream_id LIMIT $7`,
-		string(pg.After.ContractID), afterID, string(f.Status), string(f.Sender), string(f.Recipient), string(f.ContractID), pg.Limit+1)
+	// Only the filters given go into the query, so that the planner can use their index (a catch-all
+	// "$n = '' OR col = $n" would keep a cached generic plan off them).
+	where := []string{"(contract_id, stream_id) > ($1, $2::numeric)"}
+	args := []any{string(pg.After.ContractID), afterID}
+	for _, cond := range []struct{ column, value string }{{"status", string(f.Status)}, {"sender", string(f.Sender)},
+		{"recipient", string(f.Recipient)}, {"contract_id", string(f.ContractID)}} {
+		if cond.value != "" {
+			args = append(args, cond.value)
+			where = append(where, fmt.Sprintf("%s = $%d", cond.column, len(args)))
+		}
+	}
+	args = append(args, pg.Limit+1)
+	rows, _ := p.pool.Query(ctx, `SELECT state FROM `+p.table+` WHERE `+strings.Join(where, " AND ")+
+		fmt.Sprintf(` ORDER BY contract_id, stream_id LIMIT $%d`, len(args)), args...)
 	var out []domain.Stream
 	var raw []byte
 	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
