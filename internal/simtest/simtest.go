@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/projections"
 )
 
 // Ingest runs the simulated network cfg through an ingester into store until its last ledger, and returns the
@@ -52,4 +53,16 @@ func Ingest(tb testing.TB, cfg sim.Config, margin uint32, store chain.Store) cha
 		tb.Fatalf("simtest: ingestion stopped at %d: %+v", st.Tip, st)
 	}
 	return st
+}
+
+// CatchUp applies every stored event to p in batches of batch events, failing the test on any error.
+func CatchUp(tb testing.TB, store projections.Reader, p projections.Projection, batch int) {
+	tb.Helper()
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := r.CatchUp(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -19,27 +19,14 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
-	"github.com/streamledger/streamledger/projections"
 )
-
-func catchUp(t *testing.T, store projections.Reader, p projections.Projection, batch int) {
-	t.Helper()
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch,
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.CatchUp(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func filled(t *testing.T) (*memory.Store, *Memory) {
 	t.Helper()
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: 4, Streams: 6, TxPerLedger: 3, Ledgers: 80, Reorgs: true, ReorgEvery: 8, ReorgDepth: 2}, 2, store)
 	log := NewMemory(store)
-	catchUp(t, store, log, 9)
+	simtest.CatchUp(t, store, log, 9)
 	return store, log
 }
 
@@ -188,7 +175,7 @@ func TestAuditRebuildIsIdentical(t *testing.T) {
 	store, log := filled(t)
 	head, _ := log.Head()
 	again := NewMemory(store)
-	catchUp(t, store, again, 1000)
+	simtest.CatchUp(t, store, again, 1000)
 	if h, _ := again.Head(); h != head {
 		t.Fatalf("rebuilt head %+v, live %+v", h, head)
 	}
@@ -219,7 +206,7 @@ func TestPostgresEqualsMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	catchUp(t, store, pg, 13)
+	simtest.CatchUp(t, store, pg, 13)
 	want, _ := mem.Head()
 	got, err := pg.Head(ctx)
 	if err != nil || got != want {
@@ -271,7 +258,7 @@ func TestAnomaliesAndOperatorActions(t *testing.T) {
 	appendEvent(w.StreamRef().StoreStream(), domain.DerivedEventUUID("t", "w"), w)
 	appendEvent(domain.WebhookEndpointsStream, domain.DerivedEventUUID("t", "ep"), &domain.WebhookEndpointAdded{EndpointID: "e1", URL: "https://example.com"})
 	log := NewMemory(store)
-	catchUp(t, store, log, 10)
+	simtest.CatchUp(t, store, log, 10)
 	es := log.Entries(0, log.Size())
 	var actions []string
 	for _, e := range es {

@@ -3,26 +3,12 @@ package ledgers
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
-	"github.com/streamledger/streamledger/projections"
 )
-
-func catchUp(t *testing.T, store projections.Reader, p projections.Projection, batch int) {
-	t.Helper()
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch,
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.CatchUp(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // TestIndexFollowsTheCurrentBranch: after reorgs, every ledger the index holds is the current branch's (the one
 // the ingester ended on), in memory and in PostgreSQL, whatever the batch boundaries.
@@ -39,13 +25,13 @@ func TestIndexFollowsTheCurrentBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	mem := NewMemory()
-	catchUp(t, store, mem, 7)
+	simtest.CatchUp(t, store, mem, 7)
 	url := pgtest.URL(t)
 	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	catchUp(t, store, pg, 5)
+	simtest.CatchUp(t, store, pg, 5)
 	for seq := uint32(2); seq <= 71; seq++ {
 		want, err := canonical.Canonical(seq)
 		if err != nil {
