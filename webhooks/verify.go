@@ -24,7 +24,9 @@ type VerifyError struct {
 	Reason string
 }
 
-func (e *VerifyError) Error() string { return fmt.Sprintf("webhook refused (%d): %s", e.Status, e.Reason) }
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("webhook refused (%d): %s", e.Status, e.Reason)
+}
 
 func refuse(status int, format string, args ...any) *VerifyError {
 	return &VerifyError{Status: status, Reason: fmt.Sprintf(format, args...)}
