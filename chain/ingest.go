@@ -748,3 +748,58 @@ func (in *Ingester) halt(reason string, cause error) error {
 	in.cfg.Logger.Error("ingestion halted; an operator must act", "reason", reason, "err", cause)
 	return in.halted
 }
+
+// ErrRewind is the cause of a refused rewind: a target the store does not hold, or nothing above it.
+var ErrRewind = errors.New("cannot rewind")
+
+// Rewind is the operator's way out of a halt (DESIGN §4, `streamledger rewind`): it compensates every stored
+// ledger above ledger to, exactly as a reorg with fork point to and no new branch would, and records the action as
+// an OperatorRewound event (audited). Ingestion then resumes from to+1 on whatever chain the source serves. Run it
+// while no other ingester writes: the ledger stream's expected version refuses a concurrent writer.
+func (in *Ingester) Rewind(ctx context.Context, to uint32, operator, reason string) (ReorgSummary, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	st, err := loadState(ctx, in.cfg.Store, in.stream, in.keep)
+	if err != nil {
+		return ReorgSummary{}, err
+	}
+	tip, ok := st.tip()
+	if !ok || to >= tip.seq {
+		return ReorgSummary{}, fmt.Errorf("%w: the store's tip is ledger %d, nothing lies above ledger %d", ErrRewind, tip.seq, to)
+	}
+	if to < st.window[0].seq { // further back than the usual window: read as far as the target
+		if st, err = loadState(ctx, in.cfg.Store, in.stream, int(tip.seq-to)+2); err != nil {
+			return ReorgSummary{}, err
+		}
+	}
+	in.state, in.loaded = st, true
+	if _, ok := in.state.record(to); !ok {
+		return ReorgSummary{}, fmt.Errorf("%w: ledger %d is not in the stored chain", ErrRewind, to)
+	}
+	batch, summary, err := in.reorgBatch(ctx, to, nil)
+	if err != nil {
+		return ReorgSummary{}, err
+	}
+	action := &domain.OperatorRewound{NetworkID: in.cfg.Decoder.NetworkID(), From: tip.seq, To: to, Reason: reason, Operator: operator}
+	ev, err := newEvent(domain.DerivedEventUUID("rewind", action.NetworkID, strconv.FormatUint(uint64(to), 10), tip.hash), action)
+	if err != nil {
+		return ReorgSummary{}, err
+	}
+	batch = append(batch, eventstore.StreamAppend{Stream: domain.OperatorStream, Expected: eventstore.Any, Events: []eventstore.NewEvent{ev}})
+	res, err := in.cfg.Store.AppendMany(ctx, batch)
+	if err != nil {
+		return ReorgSummary{}, fmt.Errorf("append rewind to %d: %w", to, err)
+	}
+	in.state.truncate(to)
+	in.commit(batch, res, nil, nil)
+	summary.At = in.cfg.Now()
+	in.smu.Lock()
+	in.halted = nil
+	in.status.HaltReason, in.status.Health, in.status.LastReorg = "", HealthStarting, &summary
+	in.status.Reorgs++
+	in.smu.Unlock()
+	in.cfg.Metrics.setHalted(false)
+	in.cfg.Logger.Warn("ingestion rewound by an operator", "to", to, "from", tip.seq, "revertedEvents", summary.Reverted,
+		"operator", operator, "reason", reason)
+	return summary, nil
+}

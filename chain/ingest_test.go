@@ -496,3 +496,41 @@ func TestStalledWhileFailing(t *testing.T) {
 	close(block)
 	<-done
 }
+
+// TestRewindAfterADeepReorg: a reorg deeper than the margin halts ingestion; an operator rewinds to the fork point,
+// and ingestion then follows the new chain to the same outcome as a clean ingest, with the rewind on record.
+func TestRewindAfterADeepReorg(t *testing.T) {
+	cfg := sim.Config{Seed: 52, Ledgers: 80, Reorgs: true, Script: []sim.Reorg{{At: 30, Depth: 3}}}
+	want := clean(t, cfg, 81)
+	h := harness{chain: simChain(t, cfg), store: memory.New(), margin: 1}
+	in := h.ingester(t)
+	if err := ingestUntil(t, in, 81); !errors.Is(err, chain.ErrHalted) {
+		t.Fatalf("run: %v", err)
+	}
+	for _, bad := range []uint32{30, 99, 1} {
+		if _, err := in.Rewind(context.Background(), bad, "ops", "test"); !errors.Is(err, chain.ErrRewind) {
+			t.Fatalf("rewind to %d: %v", bad, err)
+		}
+	}
+	summary, err := in.Rewind(context.Background(), 27, "ops@example.com", "reorg below the safe ledger at 30")
+	if err != nil || summary.Fork != 27 || summary.OldTip != 30 || summary.Reverted == 0 {
+		t.Fatalf("rewind: %+v %v", summary, err)
+	}
+	if st := in.Status(); st.Health == chain.HealthHalted || st.Tip != 27 {
+		t.Fatalf("status after the rewind: %+v", st)
+	}
+	if err := ingestUntil(t, in, 81); err != nil {
+		t.Fatal(err)
+	}
+	recs := readAll(t, h.store)
+	sameOutcome(t, outcomeOf(t, recs), want)
+	found := false
+	for _, r := range recs {
+		if r.Type == string(domain.TypeOperatorRewound) && r.Stream == domain.OperatorStream {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the rewind is not on record")
+	}
+}

@@ -36,6 +36,7 @@ const (
 	TypeEventReverted          EventType = "EventReverted"
 	TypeChainReorganized       EventType = "ChainReorganized"
 	TypeLedgerClosed           EventType = "LedgerClosed"
+	TypeOperatorRewound        EventType = "OperatorRewound"
 	TypeWebhookEndpointAdded   EventType = "WebhookEndpointAdded"
 	TypeWebhookEndpointRemoved EventType = "WebhookEndpointRemoved"
 )
@@ -347,6 +348,19 @@ type LedgerClosed struct {
 	EventCount   int       `json:"eventCount"`
 }
 
+// OperatorStream is the event-store stream of operator actions.
+const OperatorStream = "operator"
+
+// OperatorRewound records an operator's rewind of ingestion to ledger To (after a reorg deeper than the safety
+// margin halted it): the ledgers above To were compensated like any reorg, and ingestion resumes from To+1.
+type OperatorRewound struct {
+	NetworkID string `json:"networkId"`
+	From      uint32 `json:"from"`
+	To        uint32 `json:"to"`
+	Reason    string `json:"reason"`
+	Operator  string `json:"operator"`
+}
+
 // WebhookEndpointsStream is the event-store stream of the webhook endpoint registry: registrations are events,
 // so that the outbox, a projection, knows from the log alone which endpoint gets which event.
 const WebhookEndpointsStream = "webhook-endpoints"
@@ -384,6 +398,7 @@ func (*ContractEventObserved) Type() EventType  { return TypeContractEventObserv
 func (*EventReverted) Type() EventType          { return TypeEventReverted }
 func (*ChainReorganized) Type() EventType       { return TypeChainReorganized }
 func (*LedgerClosed) Type() EventType           { return TypeLedgerClosed }
+func (*OperatorRewound) Type() EventType        { return TypeOperatorRewound }
 func (*WebhookEndpointAdded) Type() EventType   { return TypeWebhookEndpointAdded }
 func (*WebhookEndpointRemoved) Type() EventType { return TypeWebhookEndpointRemoved }
 
@@ -502,6 +517,8 @@ func splitEnvelope(data []byte) (EventType, []byte, bool) {
 }
 func newEvent(t EventType) Event {
 	switch t {
+	case TypeOperatorRewound:
+		return &OperatorRewound{}
 	case TypeWebhookEndpointAdded:
 		return &WebhookEndpointAdded{}
 	case TypeWebhookEndpointRemoved:

@@ -54,6 +54,7 @@ func commands() []command {
 	return []command{
 		{name: "serve", summary: "ingest ledgers and serve the API (the default command)", run: runServe, settings: true},
 		{name: "replay", summary: "rebuild the PostgreSQL projections into new generations, compare with the live ones and switch", run: runReplay, flags: replayFlags, settings: true},
+		{name: "rewind", summary: "after a reorg deeper than the safety margin halted ingestion: compensate the ledgers above --to (audited)", run: runRewind, flags: rewindFlags, settings: true},
 		{name: "migrate", summary: "create or upgrade the PostgreSQL schema (serve also does this at start)", run: runMigrate, settings: true},
 		{name: "version", summary: "print the version", run: func(_ context.Context, env *runEnv, _ []string) error {
 			_, err := fmt.Fprintln(env.stdout, "streamledger", version)
