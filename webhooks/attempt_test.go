@@ -1,0 +1,113 @@
+package webhooks
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func noJitter(d time.Duration) time.Duration { return d }
+
+func TestSendOutcomes(t *testing.T) {
+	secret := GenerateSecret()
+	seen := NewSeen()
+	var verified []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := Verify(r, VerifyConfig{Secrets: []string{secret}, Seen: seen})
+		if err != nil {
+			http.Error(w, err.Error(), err.(*VerifyError).Status)
+			return
+		}
+		verified = append(verified, d.ID)
+		switch r.URL.Path {
+		case "/ok":
+			w.WriteHeader(http.StatusNoContent)
+		case "/gone":
+			w.WriteHeader(http.StatusGone)
+		case "/busy":
+			w.Header().Set("Retry-After", "120")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case "/down":
+			w.Header().Set("Retry-After", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case "/slow":
+			time.Sleep(300 * time.Millisecond)
+		default:
+			http.Error(w, strings.Repeat("boom ", 500), http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	client := NewClient(true)
+	send := func(path string) Attempt {
+		return Send(context.Background(), client, srv.URL+path, []string{secret}, "del-"+path, "stream.created", []byte(`{"x":1}`), 1, time.Now)
+	}
+	if a := send("/ok"); a.Outcome != Delivered || a.Status != 204 || a.Latency <= 0 {
+		t.Fatalf("ok: %+v", a)
+	}
+	if a := send("/gone"); a.Outcome != Gone {
+		t.Fatalf("gone: %+v", a)
+	}
+	if a := send("/busy"); a.Outcome != Retry || a.RetryAfter != 2*time.Minute {
+		t.Fatalf("busy: %+v", a)
+	}
+	if a := send("/down"); a.Outcome != Retry || a.RetryAfter < 59*time.Minute {
+		t.Fatalf("down: %+v", a)
+	}
+	if a := send("/fail"); a.Outcome != Retry || a.Status != 500 || len(a.Response) != maxLoggedResponse {
+		t.Fatalf("fail: %+v", a)
+	}
+	if len(verified) != 5 {
+		t.Fatalf("the receiver verified %d deliveries", len(verified))
+	}
+	// A receiver that does not answer in time.
+	impatient := NewClient(true)
+	impatient.Timeout = 100 * time.Millisecond
+	if a := Send(context.Background(), impatient, srv.URL+"/slow", []string{secret}, "d-slow", "t", nil, 1, time.Now); a.Outcome != Retry || a.Error == "" {
+		t.Fatalf("slow: %+v", a)
+	}
+	// Nobody listening.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	if a := Send(context.Background(), client, "http://"+addr+"/", []string{secret}, "d-refused", "t", nil, 1, time.Now); a.Outcome != Retry || a.Error == "" {
+		t.Fatalf("refused: %+v", a)
+	}
+	// An internal destination, with private destinations not allowed.
+	if a := Send(context.Background(), NewClient(false), srv.URL+"/ok", []string{secret}, "d-private", "t", nil, 1, time.Now); a.Outcome != Retry ||
+		!strings.Contains(a.Error, "not a public address") {
+		t.Fatalf("private: %+v", a)
+	}
+}
+
+func TestRetrySchedule(t *testing.T) {
+	at := time.Unix(1_767_225_600, 0)
+	wants := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+	for i, want := range wants {
+		next, ok := NextAttempt(i+1, at, 0, noJitter)
+		if !ok || next.Sub(at) != want {
+			t.Fatalf("after attempt %d: %s %v, want %s", i+1, next.Sub(at), ok, want)
+		}
+	}
+	if _, ok := NextAttempt(len(wants)+1, at, 0, noJitter); ok {
+		t.Fatal("the eighth failure must dead-letter")
+	}
+	if next, _ := NextAttempt(1, at, time.Hour, noJitter); next.Sub(at) != time.Hour {
+		t.Fatalf("Retry-After beyond the schedule: %s", next.Sub(at))
+	}
+	if next, _ := NextAttempt(4, at, time.Minute, noJitter); next.Sub(at) != 2*time.Hour {
+		t.Fatalf("Retry-After shorter than the schedule: %s", next.Sub(at))
+	}
+	for range 100 {
+		next, _ := NextAttempt(2, at, 0, nil)
+		if d := next.Sub(at); d < 270*time.Second || d > 330*time.Second {
+			t.Fatalf("jitter out of ±10%%: %s", d)
+		}
+	}
+	if retryAfter("soon", at) != 0 || retryAfter("-5", at) != 0 || retryAfter("7", at) != 7*time.Second {
+		t.Fatal("Retry-After parsing")
+	}
+}
