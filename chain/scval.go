@@ -84,18 +84,6 @@ func (f *fields) u64(name string) uint64 {
 	return uint64(n)
 }
 
-func (f *fields) u32(name string) uint32 {
-	v, ok := f.get(name)
-	if !ok {
-		return 0
-	}
-	n, ok := v.GetU32()
-	if !ok {
-		f.fail(name, v, "u32")
-	}
-	return uint32(n)
-}
-
 // amount reads an i128 amount. Every amount the contract publishes is a balance or a rate, never negative, so a
 // negative one is out of range rather than a value to fold into a stream.
 func (f *fields) amount(name string) domain.Amount {
