@@ -21,9 +21,12 @@ test: ## every test: unit, property, fuzz seeds, integration (PostgreSQL at DATA
 bench: ## benchmarks; each reports events/s or requests/s
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
 
-lint: ## go vet and gofmt
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## go vet, gofmt and staticcheck
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) run $(STATICCHECK) ./...
 
 FUZZTIME ?= 20s
 fuzz: ## run every fuzz target for FUZZTIME each
