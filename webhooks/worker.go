@@ -1,0 +1,242 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// JobState is where a delivery stands.
+type JobState string
+
+const (
+	Pending   JobState = "pending"
+	Succeeded JobState = "delivered"
+	Dead      JobState = "dead"     // the schedule ran out: kept, visible, redeliverable
+	Disabled  JobState = "disabled" // its endpoint answered 410 or was disabled
+)
+
+// Job is one delivery: an event's body for one endpoint, with its attempts. Its ID, the delivery id, is stable
+// across retries and redeliveries.
+type Job struct {
+	ID         string
+	EndpointID string
+	EventType  string
+	Body       []byte
+	State      JobState
+	Attempts   int
+	NextAt     time.Time
+	LeaseUntil time.Time
+	Log        []Attempt
+}
+
+// Endpoint is a registered endpoint as the worker needs it.
+type Endpoint struct {
+	ID      string
+	URL     string
+	Secrets []string // current first; the previous one too during a rotation
+	Enabled bool
+}
+
+// Endpoints is the registry the worker reads and disables endpoints in.
+type Endpoints interface {
+	Endpoint(ctx context.Context, id string) (Endpoint, bool, error)
+	Disable(ctx context.Context, id, reason string) error
+}
+
+// Queue holds the deliveries. Claim hands out due jobs under a lease, so that two workers never attempt the same
+// delivery at once, and a worker that dies mid-attempt lets the lease expire and the job be attempted again (with
+// the same delivery id: at least once).
+type Queue interface {
+	Claim(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Job, error)
+	Finish(ctx context.Context, id string, a Attempt, state JobState, next time.Time) error
+}
+
+// WorkerConfig configures a Worker.
+type WorkerConfig struct {
+	Queue       Queue
+	Endpoints   Endpoints
+	Client      *http.Client
+	Concurrency int           // attempts in flight (default 16)
+	Poll        time.Duration // how often to look for due jobs (default 250 ms)
+	Now         func() time.Time
+	Jitter      func(time.Duration) time.Duration // nil: ±10%
+	Logger      *slog.Logger
+}
+
+// Worker delivers due jobs until its context ends.
+type Worker struct {
+	cfg WorkerConfig
+}
+
+// NewWorker checks the configuration.
+func NewWorker(cfg WorkerConfig) (*Worker, error) {
+	if cfg.Queue == nil || cfg.Endpoints == nil || cfg.Client == nil {
+		return nil, errors.New("webhooks: a queue, an endpoint registry and a client are required")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 250 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Worker{cfg: cfg}, nil
+}
+
+// leaseFor covers one attempt with room to record it.
+const leaseFor = 2 * DeliveryTimeout
+
+// Run delivers until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	tick := time.NewTicker(w.cfg.Poll)
+	defer tick.Stop()
+	for {
+		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			w.cfg.Logger.Warn("webhook worker", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// RunOnce claims the due jobs and attempts each (concurrently), and returns how many it attempted.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	jobs, err := w.cfg.Queue.Claim(ctx, w.cfg.Now(), w.cfg.Concurrency, leaseFor)
+	if err != nil {
+		return 0, fmt.Errorf("claim deliveries: %w", err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(jobs))
+	for i, j := range jobs {
+		wg.Go(func() { errs[i] = w.attempt(ctx, j) })
+	}
+	wg.Wait()
+	return len(jobs), errors.Join(errs...)
+}
+
+func (w *Worker) attempt(ctx context.Context, j Job) error {
+	ep, ok, err := w.cfg.Endpoints.Endpoint(ctx, j.EndpointID)
+	if err != nil {
+		return fmt.Errorf("endpoint %s: %w", j.EndpointID, err)
+	}
+	now := w.cfg.Now()
+	if !ok || !ep.Enabled {
+		a := Attempt{DeliveryID: j.ID, Number: j.Attempts, At: now, Error: "endpoint removed or disabled", Outcome: Gone}
+		return w.cfg.Queue.Finish(ctx, j.ID, a, Disabled, time.Time{})
+	}
+	a := Send(ctx, w.cfg.Client, ep.URL, ep.Secrets, j.ID, j.EventType, j.Body, j.Attempts+1, w.cfg.Now)
+	w.cfg.Logger.Info("webhook attempt", "deliveryId", j.ID, "endpoint", ep.ID, "attempt", a.Number, "status", a.Status,
+		"latencyMs", a.Latency.Milliseconds(), "outcome", a.Outcome, "err", a.Error)
+	switch a.Outcome {
+	case Delivered:
+		return w.cfg.Queue.Finish(ctx, j.ID, a, Succeeded, time.Time{})
+	case Gone:
+		if err := w.cfg.Endpoints.Disable(ctx, ep.ID, "the receiver answered 410 Gone"); err != nil {
+			return err
+		}
+		return w.cfg.Queue.Finish(ctx, j.ID, a, Disabled, time.Time{})
+	}
+	next, more := NextAttempt(a.Number, a.At, a.RetryAfter, w.cfg.Jitter)
+	if !more {
+		return w.cfg.Queue.Finish(ctx, j.ID, a, Dead, time.Time{})
+	}
+	return w.cfg.Queue.Finish(ctx, j.ID, a, Pending, next)
+}
+
+// MemoryQueue is the embedded mode's queue: a map under a lock (a lease in memory plays the part PostgreSQL's
+// FOR UPDATE SKIP LOCKED plays there).
+type MemoryQueue struct {
+	mu   sync.Mutex
+	jobs map[string]*Job
+	ids  []string // in enqueue order
+}
+
+// NewMemoryQueue returns an empty queue.
+func NewMemoryQueue() *MemoryQueue { return &MemoryQueue{jobs: map[string]*Job{}} }
+
+// Enqueue adds deliveries due now; a delivery id already queued is left as it is.
+func (q *MemoryQueue) Enqueue(_ context.Context, jobs []Job, now time.Time) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, j := range jobs {
+		if _, ok := q.jobs[j.ID]; ok {
+			continue
+		}
+		j.State, j.NextAt = Pending, now
+		q.jobs[j.ID] = &j
+		q.ids = append(q.ids, j.ID)
+	}
+}
+
+// Claim leases up to limit due jobs, oldest first.
+func (q *MemoryQueue) Claim(_ context.Context, now time.Time, limit int, lease time.Duration) ([]Job, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []Job
+	for _, id := range q.ids {
+		j := q.jobs[id]
+		if len(out) == limit {
+			break
+		}
+		if j.State != Pending || j.NextAt.After(now) || j.LeaseUntil.After(now) {
+			continue
+		}
+		j.LeaseUntil = now.Add(lease)
+		out = append(out, *j)
+	}
+	return out, nil
+}
+
+// Finish records an attempt and the job's new state, and releases the lease.
+func (q *MemoryQueue) Finish(_ context.Context, id string, a Attempt, state JobState, next time.Time) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j, ok := q.jobs[id]
+	if !ok {
+		return fmt.Errorf("no delivery %s", id)
+	}
+	if a.Number > 0 {
+		j.Attempts = a.Number
+		j.Log = append(j.Log, a)
+	}
+	j.State, j.NextAt, j.LeaseUntil = state, next, time.Time{}
+	return nil
+}
+
+// Redeliver queues a delivered, dead or disabled job again, due now, with the same delivery id.
+func (q *MemoryQueue) Redeliver(_ context.Context, id string, now time.Time) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j, ok := q.jobs[id]
+	if !ok {
+		return fmt.Errorf("no delivery %s", id)
+	}
+	j.State, j.NextAt, j.Attempts = Pending, now, 0
+	return nil
+}
+
+// Get returns a job.
+func (q *MemoryQueue) Get(id string) (Job, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	j, ok := q.jobs[id]
+	if !ok {
+		return Job{}, false
+	}
+	out := *j
+	out.Log = append([]Attempt(nil), j.Log...)
+	return out, true
+}
