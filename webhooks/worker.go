@@ -168,7 +168,7 @@ type MemoryQueue struct {
 func NewMemoryQueue() *MemoryQueue { return &MemoryQueue{jobs: map[string]*Job{}} }
 
 // Enqueue adds deliveries due now; a delivery id already queued is left as it is.
-func (q *MemoryQueue) Enqueue(_ context.Context, jobs []Job, now time.Time) {
+func (q *MemoryQueue) Enqueue(_ context.Context, jobs []Job, now time.Time) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, j := range jobs {
@@ -179,6 +179,7 @@ func (q *MemoryQueue) Enqueue(_ context.Context, jobs []Job, now time.Time) {
 		q.jobs[j.ID] = &j
 		q.ids = append(q.ids, j.ID)
 	}
+	return nil
 }
 
 // Claim leases up to limit due jobs, oldest first.
@@ -228,15 +229,15 @@ func (q *MemoryQueue) Redeliver(_ context.Context, id string, now time.Time) err
 	return nil
 }
 
-// Get returns a job.
-func (q *MemoryQueue) Get(id string) (Job, bool) {
+// Get returns a job with its attempt log.
+func (q *MemoryQueue) Get(_ context.Context, id string) (Job, bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	j, ok := q.jobs[id]
 	if !ok {
-		return Job{}, false
+		return Job{}, false, nil
 	}
 	out := *j
 	out.Log = append([]Attempt(nil), j.Log...)
-	return out, true
+	return out, true, nil
 }

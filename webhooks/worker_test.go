@@ -2,11 +2,15 @@ package webhooks
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/internal/pgtest"
 )
 
 // registry is an in-test endpoint registry.
@@ -68,7 +72,60 @@ func (rc *receiver) count(id string) int {
 	return rc.attempts[id]
 }
 
-func setup(t *testing.T) (*Worker, *MemoryQueue, *registry, *receiver, *time.Time) {
+// testQueue is what the tests drive: a Queue with its administration.
+type testQueue interface {
+	Queue
+	Enqueue(ctx context.Context, jobs []Job, now time.Time) error
+	Redeliver(ctx context.Context, id string, now time.Time) error
+	Get(ctx context.Context, id string) (Job, bool, error)
+}
+
+// queues runs a test on the memory queue and on the PostgreSQL one.
+func queues(t *testing.T, test func(t *testing.T, open func() testQueue)) {
+	t.Run("memory", func(t *testing.T) { test(t, func() testQueue { return NewMemoryQueue() }) })
+	t.Run("postgres", func(t *testing.T) {
+		url := pgtest.URL(t)
+		pool := pgtest.Pool(t, url)
+		schema := pgtest.Schema(t, url)
+		test(t, func() testQueue {
+			q, err := OpenPGQueue(context.Background(), pool, schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return q
+		})
+	})
+}
+
+// id is a test delivery's id: the queues key deliveries by uuid.
+func id(name string) string { return domain.DerivedEventUUID("delivery", "test", name) }
+
+func get(t *testing.T, q testQueue, name string) Job {
+	t.Helper()
+	j, ok, err := q.Get(context.Background(), id(name))
+	if err != nil || !ok {
+		t.Fatalf("delivery %s: %v %v", name, ok, err)
+	}
+	return j
+}
+
+func enqueue(t *testing.T, q testQueue, now time.Time, jobs ...Job) {
+	t.Helper()
+	for i := range jobs {
+		jobs[i].ID = id(jobs[i].ID)
+		if jobs[i].EventType == "" {
+			jobs[i].EventType = "stream.created"
+		}
+		if jobs[i].Body == nil {
+			jobs[i].Body = []byte(`{}`)
+		}
+	}
+	if err := q.Enqueue(context.Background(), jobs, now); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setup(t *testing.T, open func() testQueue) (*Worker, testQueue, *registry, *receiver, *time.Time) {
 	t.Helper()
 	secret := GenerateSecret()
 	now := time.Unix(1_767_225_600, 0)
@@ -80,7 +137,7 @@ func setup(t *testing.T) (*Worker, *MemoryQueue, *registry, *receiver, *time.Tim
 		reg.endpoints[p] = Endpoint{ID: p, URL: srv.URL + "/" + p, Secrets: []string{secret}, Enabled: true}
 	}
 	rc.answer = map[string]int{"/ok": 200, "/fail": 500, "/gone": 410, "/busy": 429}
-	q := NewMemoryQueue()
+	q := open()
 	w, err := NewWorker(WorkerConfig{Queue: q, Endpoints: reg, Client: NewClient(true), Now: clock,
 		Jitter: func(d time.Duration) time.Duration { return d }})
 	if err != nil {
@@ -90,98 +147,128 @@ func setup(t *testing.T) (*Worker, *MemoryQueue, *registry, *receiver, *time.Tim
 }
 
 func TestRetriesUntilDeadLetterThenRedeliver(t *testing.T) {
-	w, q, _, rc, now := setup(t)
-	ctx := context.Background()
-	q.Enqueue(ctx, []Job{{ID: "d-fail", EndpointID: "fail", EventType: "stream.created", Body: []byte(`{}`)}}, *now)
-	for attempt := 1; attempt <= len(Schedule)+1; attempt++ {
-		if n, err := w.RunOnce(ctx); n != 1 || err != nil {
-			t.Fatalf("attempt %d: %d attempted, %v", attempt, n, err)
-		}
-		if n, _ := w.RunOnce(ctx); n != 0 {
-			t.Fatalf("attempt %d: retried before its time", attempt)
-		}
-		j, _ := q.Get("d-fail")
-		if attempt <= len(Schedule) {
-			if j.State != Pending || j.NextAt.Sub(*now) != Schedule[attempt-1] {
-				t.Fatalf("after attempt %d: %s, next in %s", attempt, j.State, j.NextAt.Sub(*now))
+	queues(t, func(t *testing.T, open func() testQueue) {
+		w, q, _, rc, now := setup(t, open)
+		ctx := context.Background()
+		enqueue(t, q, *now, Job{ID: "d-fail", EndpointID: "fail"})
+		for attempt := 1; attempt <= len(Schedule)+1; attempt++ {
+			if n, err := w.RunOnce(ctx); n != 1 || err != nil {
+				t.Fatalf("attempt %d: %d attempted, %v", attempt, n, err)
 			}
-			*now = j.NextAt
-		} else if j.State != Dead || len(j.Log) != len(Schedule)+1 {
-			t.Fatalf("after the last attempt: %s with %d attempts logged", j.State, len(j.Log))
+			if n, _ := w.RunOnce(ctx); n != 0 {
+				t.Fatalf("attempt %d: retried before its time", attempt)
+			}
+			j := get(t, q, "d-fail")
+			if attempt <= len(Schedule) {
+				if j.State != Pending || j.NextAt.Sub(*now) != Schedule[attempt-1] {
+					t.Fatalf("after attempt %d: %s, next in %s", attempt, j.State, j.NextAt.Sub(*now))
+				}
+				*now = j.NextAt
+			} else if j.State != Dead || len(j.Log) != len(Schedule)+1 {
+				t.Fatalf("after the last attempt: %s with %d attempts logged", j.State, len(j.Log))
+			}
 		}
-	}
-	if rc.count("d-fail") != len(Schedule)+1 {
-		t.Fatalf("the receiver saw %d attempts of one delivery id", rc.count("d-fail"))
-	}
-	// Redelivered after the receiver is fixed: same delivery id, delivered.
-	rc.answer["/fail"] = 200
-	if err := q.Redeliver(ctx, "d-fail", *now); err != nil {
-		t.Fatal(err)
-	}
-	w.RunOnce(ctx)
-	if j, _ := q.Get("d-fail"); j.State != Succeeded {
-		t.Fatalf("redelivery: %s", j.State)
-	}
+		if rc.count(id("d-fail")) != len(Schedule)+1 {
+			t.Fatalf("the receiver saw %d attempts of one delivery id", rc.count(id("d-fail")))
+		}
+		// Redelivered after the receiver is fixed: same delivery id, delivered, and the log keeps every attempt.
+		rc.mu.Lock()
+		rc.answer["/fail"] = 200
+		rc.mu.Unlock()
+		if err := q.Redeliver(ctx, id("d-fail"), *now); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := w.RunOnce(ctx); n != 1 || err != nil {
+			t.Fatalf("redelivery: %d attempted, %v", n, err)
+		}
+		if j := get(t, q, "d-fail"); j.State != Succeeded || len(j.Log) != len(Schedule)+2 {
+			t.Fatalf("redelivery: %s with %d attempts logged", j.State, len(j.Log))
+		}
+		if err := q.Redeliver(ctx, id("never-queued"), *now); err == nil {
+			t.Fatal("redelivering an unknown delivery id succeeded")
+		}
+	})
 }
 
 func TestGoneAndRetryAfter(t *testing.T) {
-	w, q, reg, rc, now := setup(t)
-	ctx := context.Background()
-	q.Enqueue(ctx, []Job{{ID: "d-gone", EndpointID: "gone"}, {ID: "d-busy", EndpointID: "busy"}, {ID: "d-ok", EndpointID: "ok"}}, *now)
-	w.RunOnce(ctx)
-	if j, _ := q.Get("d-gone"); j.State != Disabled || reg.disabled["gone"] == "" {
-		t.Fatalf("410: %s, registry %v", j.State, reg.disabled)
-	}
-	if j, _ := q.Get("d-busy"); j.State != Pending || j.NextAt.Sub(*now) != 2*time.Minute {
-		t.Fatalf("429 with Retry-After 120: next in %s", j.NextAt.Sub(*now))
-	}
-	if j, _ := q.Get("d-ok"); j.State != Succeeded || j.Attempts != 1 {
-		t.Fatalf("ok: %+v", j)
-	}
-	// Another delivery to the disabled endpoint is not attempted.
-	q.Enqueue(ctx, []Job{{ID: "d-gone-2", EndpointID: "gone"}}, *now)
-	w.RunOnce(ctx)
-	if j, _ := q.Get("d-gone-2"); j.State != Disabled || rc.count("d-gone-2") != 0 {
-		t.Fatalf("to a disabled endpoint: %s, %d attempts", j.State, rc.count("d-gone-2"))
-	}
+	queues(t, func(t *testing.T, open func() testQueue) {
+		w, q, reg, rc, now := setup(t, open)
+		ctx := context.Background()
+		enqueue(t, q, *now, Job{ID: "d-gone", EndpointID: "gone"}, Job{ID: "d-busy", EndpointID: "busy"}, Job{ID: "d-ok", EndpointID: "ok"})
+		if _, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if j := get(t, q, "d-gone"); j.State != Disabled || reg.disabled["gone"] == "" {
+			t.Fatalf("410: %s, registry %v", j.State, reg.disabled)
+		}
+		if j := get(t, q, "d-busy"); j.State != Pending || j.NextAt.Sub(*now) != 2*time.Minute {
+			t.Fatalf("429 with Retry-After 120: next in %s", j.NextAt.Sub(*now))
+		}
+		if j := get(t, q, "d-ok"); j.State != Succeeded || j.Attempts != 1 || len(j.Log) != 1 || j.Log[0].Status != 200 {
+			t.Fatalf("ok: %+v", j)
+		}
+		// Another delivery to the disabled endpoint is not attempted.
+		enqueue(t, q, *now, Job{ID: "d-gone-2", EndpointID: "gone"})
+		if _, err := w.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if j := get(t, q, "d-gone-2"); j.State != Disabled || rc.count(id("d-gone-2")) != 0 {
+			t.Fatalf("to a disabled endpoint: %s, %d attempts", j.State, rc.count(id("d-gone-2")))
+		}
+		// Enqueueing a delivery id again leaves the first one as it is.
+		enqueue(t, q, *now, Job{ID: "d-ok", EndpointID: "ok"})
+		if j := get(t, q, "d-ok"); j.State != Succeeded {
+			t.Fatalf("enqueued twice: %s", j.State)
+		}
+	})
 }
 
 func TestWorkersShareTheQueueAndSurviveACrash(t *testing.T) {
-	w, q, reg, rc, now := setup(t)
-	ctx := context.Background()
-	var jobs []Job
-	for i := range 200 {
-		jobs = append(jobs, Job{ID: "d-" + string(rune('a'+i%26)) + string(rune('a'+i/26)), EndpointID: "ok"})
-	}
-	q.Enqueue(ctx, jobs, *now)
-	other, _ := NewWorker(WorkerConfig{Queue: q, Endpoints: reg, Client: NewClient(true), Now: func() time.Time { return *now }})
-	var wg sync.WaitGroup
-	for _, worker := range []*Worker{w, other} {
-		wg.Go(func() {
-			for {
-				if n, _ := worker.RunOnce(ctx); n == 0 {
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, j := range jobs {
-		if got, _ := q.Get(j.ID); got.State != Succeeded || rc.count(j.ID) != 1 {
-			t.Fatalf("%s: %s after %d attempts", j.ID, got.State, rc.count(j.ID))
+	queues(t, func(t *testing.T, open func() testQueue) {
+		w, q, reg, rc, now := setup(t, open)
+		ctx := context.Background()
+		jobs := make([]Job, 200)
+		for i := range jobs {
+			jobs[i] = Job{ID: fmt.Sprintf("d-%d", i), EndpointID: "ok"}
 		}
-	}
-	// A worker that claimed a job and died: the lease runs out and the job is delivered, with its delivery id.
-	q.Enqueue(ctx, []Job{{ID: "d-crash", EndpointID: "ok"}}, *now)
-	if claimed, _ := q.Claim(ctx, *now, 10, leaseFor); len(claimed) != 1 {
-		t.Fatalf("claimed %d", len(claimed))
-	}
-	if n, _ := w.RunOnce(ctx); n != 0 {
-		t.Fatal("a leased job was attempted by another worker")
-	}
-	*now = now.Add(leaseFor + time.Second)
-	w.RunOnce(ctx)
-	if j, _ := q.Get("d-crash"); j.State != Succeeded || rc.count("d-crash") != 1 {
-		t.Fatalf("after the lease: %s, %d", j.State, rc.count("d-crash"))
-	}
+		enqueue(t, q, *now, jobs...)
+		other, err := NewWorker(WorkerConfig{Queue: q, Endpoints: reg, Client: NewClient(true), Now: func() time.Time { return *now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, worker := range []*Worker{w, other} {
+			wg.Go(func() {
+				for {
+					if n, err := worker.RunOnce(ctx); n == 0 || err != nil {
+						if err != nil {
+							t.Error(err)
+						}
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for i, j := range jobs {
+			if got := get(t, q, fmt.Sprintf("d-%d", i)); got.State != Succeeded || rc.count(j.ID) != 1 {
+				t.Fatalf("%s: %s after %d attempts", j.ID, got.State, rc.count(j.ID))
+			}
+		}
+		// A worker that claimed a job and died: the lease runs out and the job is delivered, with its delivery id.
+		enqueue(t, q, *now, Job{ID: "d-crash", EndpointID: "ok"})
+		if claimed, err := q.Claim(ctx, *now, 10, leaseFor); len(claimed) != 1 || err != nil {
+			t.Fatalf("claimed %d: %v", len(claimed), err)
+		}
+		if n, _ := w.RunOnce(ctx); n != 0 {
+			t.Fatal("a leased job was attempted by another worker")
+		}
+		*now = now.Add(leaseFor + time.Second)
+		if n, err := w.RunOnce(ctx); n != 1 || err != nil {
+			t.Fatalf("after the lease: %d attempted, %v", n, err)
+		}
+		if j := get(t, q, "d-crash"); j.State != Succeeded || rc.count(id("d-crash")) != 1 {
+			t.Fatalf("after the lease: %s, %d", j.State, rc.count(id("d-crash")))
+		}
+	})
 }
