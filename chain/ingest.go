@@ -116,6 +116,7 @@ type Ingester struct {
 	cfg    Config
 	stream string // the ledger stream
 	keep   int    // ledgers kept in the state window
+	retry  retry.Policy
 
 	mu     sync.Mutex // serialises appends (pull and push) and guards the chain state
 	state  chainState
@@ -137,26 +138,18 @@ func NewIngester(cfg Config) (*Ingester, error) {
 	if cfg.MaxBatchEvents <= 0 {
 		cfg.MaxBatchEvents = 4096
 	}
-	if cfg.RetryInitial <= 0 {
-		cfg.RetryInitial = 250 * time.Millisecond
-	}
-	if cfg.RetryMax < cfg.RetryInitial {
-		cfg.RetryMax = max(30*time.Second, cfg.RetryInitial)
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = retry.Sleep
-	}
 	in := &Ingester{
 		cfg:    cfg,
 		stream: domain.LedgerStoreStream(cfg.Decoder.NetworkID()),
 		// Enough ledgers to find any fork down to the last safe ledger, and to verify a re-sent push.
-		keep: max(int(cfg.SafetyMargin)+2, MaxPushLedgers+1),
+		keep:  max(int(cfg.SafetyMargin)+2, MaxPushLedgers+1),
+		retry: retry.Policy{Initial: cfg.RetryInitial, Max: cfg.RetryMax, Sleep: cfg.Sleep}.WithDefaults(250 * time.Millisecond),
 	}
 	in.status.Health = HealthStarting
 	return in, nil
@@ -203,7 +196,7 @@ func (in *Ingester) Run(ctx context.Context) error {
 		in.mu.Lock()
 		in.loaded = false // the store may hold more than we think: re-read it
 		in.mu.Unlock()
-		if err := in.cfg.Sleep(ctx, retry.Backoff(in.cfg.RetryInitial, in.cfg.RetryMax, failures)); err != nil {
+		if err := in.retry.Wait(ctx, failures); err != nil {
 			break
 		}
 	}

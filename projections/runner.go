@@ -73,7 +73,8 @@ type Status struct {
 // again from the checkpoint the projection stored, so a batch that did not commit is applied again and one that
 // did is not: the effect is exactly once as long as Apply is atomic.
 type Runner struct {
-	cfg RunnerConfig
+	cfg   RunnerConfig
+	retry retry.Policy
 
 	mu       sync.Mutex
 	position eventstore.Position
@@ -90,22 +91,13 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 2000
 	}
-	if cfg.RetryInitial <= 0 {
-		cfg.RetryInitial = 200 * time.Millisecond
-	}
-	if cfg.RetryMax < cfg.RetryInitial {
-		cfg.RetryMax = max(30*time.Second, cfg.RetryInitial)
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = retry.Sleep
-	}
-	return &Runner{cfg: cfg}, nil
+	return &Runner{cfg: cfg, retry: retry.Policy{Initial: cfg.RetryInitial, Max: cfg.RetryMax, Sleep: cfg.Sleep}.WithDefaults(200 * time.Millisecond)}, nil
 }
 
 // Status reports the projection's position and lag.
@@ -140,7 +132,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.cfg.Metrics.failure(r.cfg.Projection.Name())
 		r.cfg.Logger.Warn("projection failed; resuming from its checkpoint", "projection", r.cfg.Projection.Name(),
 			"err", err, "attempt", failures)
-		if err := r.cfg.Sleep(ctx, retry.Backoff(r.cfg.RetryInitial, r.cfg.RetryMax, failures)); err != nil {
+		if err := r.retry.Wait(ctx, failures); err != nil {
 			break
 		}
 	}
