@@ -166,3 +166,37 @@ func (c *PGCheckpoints) Apply(ctx context.Context, pool *pgxpool.Pool, name stri
 	}
 	return nil
 }
+
+// PGGeneration is what every PostgreSQL projection generation shares: its registered checkpoint, read and
+// advanced with its batches. Projections embed it for Name, Checkpoint and ApplyBatch.
+type PGGeneration struct {
+	pool        *pgxpool.Pool
+	checkpoints *PGCheckpoints
+	name        string
+	generation  int
+}
+
+// OpenPGGeneration registers generation gen of projection name in schema (at position 0 when new).
+func OpenPGGeneration(ctx context.Context, pool *pgxpool.Pool, schema, name string, gen int) (PGGeneration, error) {
+	cps, err := NewPGCheckpoints(ctx, pool, schema)
+	if err != nil {
+		return PGGeneration{}, err
+	}
+	if _, err := cps.Ensure(ctx, pool, name, gen); err != nil {
+		return PGGeneration{}, err
+	}
+	return PGGeneration{pool: pool, checkpoints: cps, name: name, generation: gen}, nil
+}
+
+// Name is the projection's name.
+func (g PGGeneration) Name() string { return g.name }
+
+// Checkpoint is the position of the last applied event.
+func (g PGGeneration) Checkpoint(ctx context.Context) (eventstore.Position, error) {
+	return g.checkpoints.Read(ctx, g.pool, g.name, g.generation)
+}
+
+// ApplyBatch runs write in one transaction with the checkpoint's advance over batch (see PGCheckpoints.Apply).
+func (g PGGeneration) ApplyBatch(ctx context.Context, batch []Event, write func(tx pgx.Tx) error) error {
+	return g.checkpoints.Apply(ctx, g.pool, g.name, g.generation, batch, write)
+}

@@ -10,7 +10,6 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/streamledger/streamledger/domain"
-	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -19,26 +18,25 @@ import (
 // leaf bytes), tlog's stored hashes, and the stream folds that anomaly detection needs. A batch's rows and the
 // checkpoint commit together.
 type Postgres struct {
-	pool        *pgxpool.Pool
-	reader      streams.StreamReader
-	checkpoints *projections.PGCheckpoints
-	generation  int
-	schema      string
-	suffix      string
-	entries     string
-	hashes      string
-	folds       string
-	states      streams.CommittedStates
+	projections.PGGeneration
+	pool    *pgxpool.Pool
+	reader  streams.StreamReader
+	schema  string
+	suffix  string
+	entries string
+	hashes  string
+	folds   string
+	states  streams.CommittedStates
 }
 
 // OpenPostgres opens (creating when missing) generation gen of the audit log in schema.
 func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int, reader streams.StreamReader) (*Postgres, error) {
-	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
+	generation, err := projections.OpenPGGeneration(ctx, pool, schema, Name, gen)
 	if err != nil {
 		return nil, err
 	}
 	suffix := fmt.Sprintf("_g%d", gen)
-	p := &Postgres{pool: pool, reader: reader, checkpoints: cps, generation: gen, schema: schema, suffix: suffix,
+	p := &Postgres{pool: pool, reader: reader, PGGeneration: generation, schema: schema, suffix: suffix,
 		entries: pgx.Identifier{schema, "audit_entries" + suffix}.Sanitize(),
 		hashes:  pgx.Identifier{schema, "audit_hashes" + suffix}.Sanitize(),
 		folds:   pgx.Identifier{schema, "audit_folds" + suffix}.Sanitize()}
@@ -61,18 +59,7 @@ CREATE TABLE IF NOT EXISTS `+p.folds+` (ref text COLLATE "C" PRIMARY KEY, state 
 	if err != nil {
 		return nil, fmt.Errorf("create audit tables: %w", err)
 	}
-	if _, err := cps.Ensure(ctx, pool, Name, gen); err != nil {
-		return nil, err
-	}
 	return p, nil
-}
-
-// Name is "audit".
-func (p *Postgres) Name() string { return Name }
-
-// Checkpoint is the position of the last applied event.
-func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	return p.checkpoints.Read(ctx, p.pool, Name, p.generation)
 }
 
 // Apply appends a batch's entries and hashes, updates the folds and advances the checkpoint in one transaction.
@@ -80,7 +67,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
 	var folds map[domain.StreamRef]domain.Stream
 	var changes map[domain.StreamRef]streams.Change
-	err := p.checkpoints.Apply(ctx, p.pool, Name, p.generation, batch, func(tx pgx.Tx) error {
+	err := p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error {
 		var size int64
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq) + 1, 0) FROM `+p.entries).Scan(&size); err != nil {
 			return fmt.Errorf("audit size: %w", err)

@@ -112,41 +112,29 @@ func (m *Memory) Get(_ context.Context, seq uint32) (Ledger, uint32, bool, error
 
 // Postgres is the index in PostgreSQL, one table per generation.
 type Postgres struct {
-	pool        *pgxpool.Pool
-	checkpoints *projections.PGCheckpoints
-	generation  int
-	table       string
+	projections.PGGeneration
+	pool  *pgxpool.Pool
+	table string
 }
 
 // OpenPostgres opens (creating when missing) generation gen of the index in schema.
 func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int) (*Postgres, error) {
-	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
+	generation, err := projections.OpenPGGeneration(ctx, pool, schema, Name, gen)
 	if err != nil {
 		return nil, err
 	}
-	p := &Postgres{pool: pool, checkpoints: cps, generation: gen, table: pgx.Identifier{schema, fmt.Sprintf("ledgers_g%d", gen)}.Sanitize()}
+	p := &Postgres{pool: pool, PGGeneration: generation, table: pgx.Identifier{schema, fmt.Sprintf("ledgers_g%d", gen)}.Sanitize()}
 	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.table+` (
     seq bigint PRIMARY KEY, hash text NOT NULL, previous_hash text NOT NULL, closed_at timestamptz NOT NULL,
     event_count int NOT NULL, position bigint NOT NULL, from_position bigint NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("create %s: %w", p.table, err)
 	}
-	if _, err := cps.Ensure(ctx, pool, Name, gen); err != nil {
-		return nil, err
-	}
 	return p, nil
-}
-
-// Name is "ledgers".
-func (p *Postgres) Name() string { return Name }
-
-// Checkpoint is the position of the last applied event.
-func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	return p.checkpoints.Read(ctx, p.pool, Name, p.generation)
 }
 
 // Apply indexes a batch's markers with the checkpoint, in one transaction.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
-	return p.checkpoints.Apply(ctx, p.pool, Name, p.generation, batch, func(tx pgx.Tx) error { return p.apply(ctx, tx, batch) })
+	return p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error { return p.apply(ctx, tx, batch) })
 }
 
 func (p *Postgres) apply(ctx context.Context, tx pgx.Tx, batch []projections.Event) error {

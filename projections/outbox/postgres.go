@@ -18,25 +18,24 @@ import (
 // (tip, endpoints, pending events of the last few ledgers), runs it forward, and writes the differences, the new
 // messages (deduplicated by endpoint and event) and the checkpoint in one transaction.
 type Postgres struct {
-	pool        *pgxpool.Pool
-	margin      uint32
-	checkpoints *projections.PGCheckpoints
-	generation  int
-	endpoints   string
-	pending     string
-	messages    string
-	state       string
+	projections.PGGeneration
+	pool      *pgxpool.Pool
+	margin    uint32
+	endpoints string
+	pending   string
+	messages  string
+	state     string
 }
 
 // OpenPostgres opens (creating when missing) generation gen of the outbox in schema.
 func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int, margin uint32) (*Postgres, error) {
-	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
+	generation, err := projections.OpenPGGeneration(ctx, pool, schema, Name, gen)
 	if err != nil {
 		return nil, err
 	}
 	suffix := fmt.Sprintf("_g%d", gen)
 	name := func(base string) string { return pgx.Identifier{schema, base + suffix}.Sanitize() }
-	p := &Postgres{pool: pool, margin: margin, checkpoints: cps, generation: gen, endpoints: name("outbox_endpoints"),
+	p := &Postgres{pool: pool, margin: margin, PGGeneration: generation, endpoints: name("outbox_endpoints"),
 		pending: name("outbox_pending"), messages: name("outbox_messages"), state: name("outbox_state")}
 	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.endpoints+` (endpoint_id text PRIMARY KEY, event_types text[] NOT NULL);
 CREATE TABLE IF NOT EXISTS `+p.pending+` (
@@ -58,23 +57,12 @@ INSERT INTO `+p.state+` (tip) VALUES (0) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return nil, fmt.Errorf("create outbox tables: %w", err)
 	}
-	if _, err := cps.Ensure(ctx, pool, Name, gen); err != nil {
-		return nil, err
-	}
 	return p, nil
-}
-
-// Name is "outbox".
-func (p *Postgres) Name() string { return Name }
-
-// Checkpoint is the position of the last applied event.
-func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	return p.checkpoints.Read(ctx, p.pool, Name, p.generation)
 }
 
 // Apply runs a batch through the outbox.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
-	return p.checkpoints.Apply(ctx, p.pool, Name, p.generation, batch, func(tx pgx.Tx) error { return p.apply(ctx, tx, batch) })
+	return p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error { return p.apply(ctx, tx, batch) })
 }
 
 func (p *Postgres) apply(ctx context.Context, tx pgx.Tx, batch []projections.Event) error {

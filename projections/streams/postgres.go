@@ -19,11 +19,10 @@ import (
 // Postgres keeps the stream states in PostgreSQL, one table per generation (streams_g1, streams_g2, …: a rebuild
 // fills a new generation while the live one keeps serving). A batch's upserts and the checkpoint commit together.
 type Postgres struct {
-	pool        *pgxpool.Pool
-	reader      StreamReader
-	checkpoints *projections.PGCheckpoints
-	generation  int
-	table       string
+	projections.PGGeneration
+	pool   *pgxpool.Pool
+	reader StreamReader
+	table  string
 	// beforeCommit lets tests fail a batch after its writes, before its commit.
 	beforeCommit func() error
 
@@ -32,12 +31,12 @@ type Postgres struct {
 
 // OpenPostgres opens (creating when missing) generation gen of the projection in schema.
 func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int, reader StreamReader) (*Postgres, error) {
-	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
+	generation, err := projections.OpenPGGeneration(ctx, pool, schema, Name, gen)
 	if err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("streams_g%d", gen)
-	p := &Postgres{pool: pool, reader: reader, checkpoints: cps, generation: gen, table: pgx.Identifier{schema, name}.Sanitize()}
+	p := &Postgres{pool: pool, reader: reader, PGGeneration: generation, table: pgx.Identifier{schema, name}.Sanitize()}
 	// Ordered by (contract, stream id) for keyset pagination, with an index per filter of the API.
 	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.table+` (
     ref              text COLLATE "C" PRIMARY KEY,
@@ -56,18 +55,7 @@ CREATE INDEX IF NOT EXISTS `+name+`_recipient ON `+p.table+` (recipient, contrac
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", p.table, err)
 	}
-	if _, err := cps.Ensure(ctx, pool, Name, gen); err != nil {
-		return nil, err
-	}
 	return p, nil
-}
-
-// Name is "streams".
-func (p *Postgres) Name() string { return Name }
-
-// Checkpoint is the position of the last applied event.
-func (p *Postgres) Checkpoint(ctx context.Context) (eventstore.Position, error) {
-	return p.checkpoints.Read(ctx, p.pool, Name, p.generation)
 }
 
 // Apply folds a batch and writes the changed streams and the checkpoint in one transaction, set-based: one query
@@ -76,7 +64,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
 	var current map[domain.StreamRef]domain.Stream
 	var changes map[domain.StreamRef]Change
-	err := p.checkpoints.Apply(ctx, p.pool, Name, p.generation, batch, func(tx pgx.Tx) error {
+	err := p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error {
 		var err error
 		if current, err = LoadStates(ctx, tx, p.table, batch, cached); err != nil {
 			return err
