@@ -80,25 +80,17 @@ func clone(b []byte) []byte {
 }
 
 // ReadStream reads up to max events of a stream from version from.
-func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
-	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
-		return nil, err
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, eventstore.ErrClosed
-	}
-	positions := s.streams[stream]
-	var out []eventstore.Recorded
-	for v := int(from); v < len(positions) && len(out) < max; v++ {
-		out = append(out, s.log[positions[v]-1])
-	}
-	return out, nil
+func (s *Store) ReadStream(_ context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	return s.readStream(stream, from, max, false)
 }
 
 // ReadStreamBackward reads up to max events of stream with version ≤ from, newest first.
-func (s *Store) ReadStreamBackward(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+func (s *Store) ReadStreamBackward(_ context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	return s.readStream(stream, from, max, true)
+}
+
+// readStream walks a stream's positions from version from, forward or backward.
+func (s *Store) readStream(stream string, from eventstore.Version, max int, backward bool) ([]eventstore.Recorded, error) {
 	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
 		return nil, err
 	}
@@ -108,8 +100,12 @@ func (s *Store) ReadStreamBackward(ctx context.Context, stream string, from even
 		return nil, eventstore.ErrClosed
 	}
 	positions := s.streams[stream]
+	v, step := int64(from), int64(1)
+	if backward {
+		v, step = min(v, int64(len(positions))-1), -1
+	}
 	var out []eventstore.Recorded
-	for v := min(int64(from), int64(len(positions))-1); v >= 0 && len(out) < max; v-- {
+	for ; v >= 0 && v < int64(len(positions)) && len(out) < max; v += step {
 		out = append(out, s.log[positions[v]-1])
 	}
 	return out, nil
