@@ -84,17 +84,19 @@ type testQueue interface {
 func queues(t *testing.T, test func(t *testing.T, open func() testQueue)) {
 	t.Run("memory", func(t *testing.T) { test(t, func() testQueue { return NewMemoryQueue() }) })
 	t.Run("postgres", func(t *testing.T) {
-		url := pgtest.URL(t)
-		pool := pgtest.Pool(t, url)
-		schema := pgtest.Schema(t, url)
-		test(t, func() testQueue {
-			q, err := OpenPGQueue(context.Background(), pool, schema)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return q
-		})
+		test(t, func() testQueue { return openPGQueue(t) })
 	})
+}
+
+// openPGQueue opens a queue in a schema of its own.
+func openPGQueue(tb testing.TB) *PGQueue {
+	tb.Helper()
+	url := pgtest.URL(tb)
+	q, err := OpenPGQueue(context.Background(), pgtest.Pool(tb, url), pgtest.Schema(tb, url))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return q
 }
 
 // id is a test delivery's id: the queues key deliveries by uuid.
