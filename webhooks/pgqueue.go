@@ -91,33 +91,29 @@ RETURNING id::text, endpoint_id, event_type, body, state, attempts, next_at`, no
 	return out, nil
 }
 
-// Finish records an attempt and the delivery's new state, and releases the lease, in one transaction.
+// Finish records an attempt and the delivery's new state, and releases the lease, in one statement (so in one
+// round trip and atomically).
 func (q *PGQueue) Finish(ctx context.Context, id string, a Attempt, state JobState, next time.Time) error {
-	return pgx.BeginFunc(ctx, q.pool, func(tx pgx.Tx) error {
-		if a.Number > 0 {
-			var status any
-			if a.Status != 0 {
-				status = a.Status
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO `+q.attempts+` (delivery_id, number, at, status, latency_ns, response, error, outcome)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, a.Number, a.At, status, int64(a.Latency), a.Response, a.Error, string(a.Outcome)); err != nil {
-				return fmt.Errorf("log attempt: %w", err)
-			}
-		}
-		nextAt := next
-		if nextAt.IsZero() {
-			nextAt = a.At
-		}
-		tag, err := tx.Exec(ctx, `UPDATE `+q.deliveries+` SET state = $2, attempts = CASE WHEN $3 > 0 THEN $3 ELSE attempts END, next_at = $4, lease_until = NULL
-WHERE id = $1`, id, string(state), a.Number, nextAt)
-		if err != nil {
-			return fmt.Errorf("finish delivery %s: %w", id, err)
-		}
-		if tag.RowsAffected() != 1 {
-			return fmt.Errorf("no delivery %s", id)
-		}
-		return nil
-	})
+	var status any
+	if a.Status != 0 {
+		status = a.Status
+	}
+	if next.IsZero() {
+		next = a.At
+	}
+	tag, err := q.pool.Exec(ctx, `WITH logged AS (
+    INSERT INTO `+q.attempts+` (delivery_id, number, at, status, latency_ns, response, error, outcome)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE $2::int > 0)
+UPDATE `+q.deliveries+` SET state = $9, attempts = CASE WHEN $2::int > 0 THEN $2::int ELSE attempts END, next_at = $10,
+    lease_until = NULL
+WHERE id = $1`, id, a.Number, a.At, status, int64(a.Latency), a.Response, a.Error, string(a.Outcome), string(state), next)
+	if err != nil {
+		return fmt.Errorf("finish delivery %s: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("no delivery %s", id)
+	}
+	return nil
 }
 
 // Redeliver queues a delivery again, due now, with the same delivery id.
