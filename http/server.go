@@ -25,6 +25,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/view"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -389,13 +390,13 @@ func (s *Server) stream(c *fiber.Ctx) error {
 	if !found {
 		return apiError(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String()+" at that point")
 	}
-	view := newStreamView(st, at, s.cfg.Decimals)
-	body, err := json.Marshal(fiber.Map{"data": view})
+	shown := view.NewStream(st, at, s.cfg.Decimals)
+	body, err := json.Marshal(fiber.Map{"data": shown})
 	if err != nil {
 		return fmt.Errorf("encode stream: %w", err)
 	}
 	// The state and the second it is computed at determine the body; a weak tag on them lets clients revalidate.
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%d", st.LastEventID, st.Version, view.AsOf.Unix()))
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%d", st.LastEventID, st.Version, shown.AsOf.Unix()))
 	etag := `W/"` + hex.EncodeToString(sum[:12]) + `"`
 	c.Set(fiber.HeaderETag, etag)
 	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, etag) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/view"
 	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -97,9 +98,9 @@ func (s *Server) listStreams(c *fiber.Ctx) error {
 		return fmt.Errorf("list streams: %w", err)
 	}
 	at := s.cfg.Now().Truncate(1e9)
-	views := make([]streamView, len(list))
+	views := make([]view.Stream, len(list))
 	for i, st := range list {
-		views[i] = newStreamView(st, at, s.cfg.Decimals)
+		views[i] = view.NewStream(st, at, s.cfg.Decimals)
 	}
 	info := pageInfo{Limit: limit, HasMore: more}
 	if more {

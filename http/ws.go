@@ -13,6 +13,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/view"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -163,7 +164,7 @@ func (s *Server) message(ctx context.Context, ref domain.StreamRef, ev projectio
 	var state any
 	if st, ok, err := s.cfg.Streams.Get(ctx, ref); err == nil && ok {
 		recipient = st.Recipient
-		state = newStreamView(st, s.cfg.Now().Truncate(time.Second), s.cfg.Decimals)
+		state = view.NewStream(st, s.cfg.Now().Truncate(time.Second), s.cfg.Decimals)
 	}
 	// Events that name the recipient are believed over a projection that may not have caught up with them.
 	switch e := ev.Domain.(type) {

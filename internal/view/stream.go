@@ -1,4 +1,6 @@
-package http
+// Package view renders domain values as API consumers see them (the REST API, the WebSocket feed and webhook
+// payloads show a stream the same way): amounts as decimal strings beside their raw base-unit integers.
+package view
 
 import (
 	"time"
@@ -6,9 +8,9 @@ import (
 	"github.com/streamledger/streamledger/domain"
 )
 
-// streamView is a stream as the API shows it: amounts as decimal strings with their raw base-unit integers, and
+// Stream is a stream as the API shows it: amounts as decimal strings with their raw base-unit integers, and
 // what the stream owes at the time asked for.
-type streamView struct {
+type Stream struct {
 	ID                       string           `json:"id"`
 	ContractID               domain.Address   `json:"contractId"`
 	StreamID                 uint64           `json:"streamId"`
@@ -46,14 +48,14 @@ type streamView struct {
 	WithdrawDustThresholdRaw string           `json:"withdrawDustThresholdRaw"`
 }
 
-// newStreamView shows s as of unix time at.
-func newStreamView(s domain.Stream, at time.Time, decimals int) streamView {
+// NewStream shows s as of time at, with amounts in decimals places.
+func NewStream(s domain.Stream, at time.Time, decimals int) Stream {
 	now := uint64(max(at.Unix(), 0))
 	accrued := s.Accrued(now)
 	withdrawable := s.Withdrawable(now)
 	refund := s.Refund()
 	dec := func(a domain.Amount) string { return a.Decimal(decimals) }
-	v := streamView{
+	v := Stream{
 		ID: s.Ref().String(), ContractID: s.ContractID, StreamID: s.StreamID, Sender: s.Sender, Recipient: s.Recipient,
 		Status: string(s.Status), Kind: string(s.Kind),
 		DepositAmount: dec(s.DepositAmount), DepositAmountRaw: s.DepositAmount.String(),
