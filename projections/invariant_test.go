@@ -192,7 +192,10 @@ func projectMemory(t testing.TB, sc scenario, reorgs bool, batch int) projected 
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs := o.Messages(0, 1<<30)
+	msgs, err := o.MessagesAfter(context.Background(), outbox.Cursor{}, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return projected{streams: hash, count: len(s.All()), standing: standing(a.Entries(0, a.Size())),
 		outbox: outboxDigest(msgs), messages: len(msgs), reorgs: st.Reorgs}
 }
@@ -261,7 +264,7 @@ func projectPostgres(t testing.TB, sc scenario, batch int) projected {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := o.Messages(ctx, 0, 1<<30)
+	msgs, err := o.MessagesAfter(ctx, outbox.Cursor{}, 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}

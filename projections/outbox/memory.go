@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"sort"
 	"sync"
 
 	"github.com/streamledger/streamledger/eventstore"
@@ -52,15 +53,13 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
 	return nil
 }
 
-// Messages returns the messages after the first after ones, up to limit, in the order they were released.
-func (m *Memory) Messages(after, limit int) []Message {
+// MessagesAfter returns up to limit messages after cursor, in cursor order (the order they were released in).
+func (m *Memory) MessagesAfter(_ context.Context, after Cursor, limit int) ([]Message, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if after >= len(m.messages) {
-		return nil
-	}
-	end := min(len(m.messages), after+limit)
-	return append([]Message(nil), m.messages[after:end]...)
+	i := sort.Search(len(m.messages), func(i int) bool { return after.Before(CursorOf(m.messages[i])) })
+	end := min(len(m.messages), i+limit)
+	return append([]Message(nil), m.messages[i:end]...), nil
 }
 
 // Pending is the number of events waiting to become final.

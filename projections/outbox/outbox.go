@@ -9,6 +9,8 @@
 package outbox
 
 import (
+	"context"
+	"fmt"
 	"sort"
 
 	"github.com/streamledger/streamledger/domain"
@@ -167,3 +169,66 @@ func (s *State) step(ev projections.Event, margin uint32) (released []Message, a
 
 // Key is a message's (endpoint, event) pair, its identity.
 func (m Message) Key() string { return m.EndpointID + "/" + m.EventID }
+
+// Cursor is a place in the outbox, after the message it names. Messages are ordered by the marker that made them
+// final, then by event, then by endpoint: an order every generation of the outbox agrees on (a rebuild releases the
+// same messages at the same positions), so a reader's cursor survives rebuilds.
+type Cursor struct {
+	FinalPosition eventstore.Position `json:"finalPosition"`
+	EventPosition eventstore.Position `json:"eventPosition"`
+	EndpointID    string              `json:"endpointId"`
+}
+
+// CursorOf is the cursor just after m.
+func CursorOf(m Message) Cursor {
+	return Cursor{FinalPosition: m.FinalPosition, EventPosition: m.EventPosition, EndpointID: m.EndpointID}
+}
+
+// Before reports whether c sorts before d.
+func (c Cursor) Before(d Cursor) bool {
+	if c.FinalPosition != d.FinalPosition {
+		return c.FinalPosition < d.FinalPosition
+	}
+	if c.EventPosition != d.EventPosition {
+		return c.EventPosition < d.EventPosition
+	}
+	return c.EndpointID < d.EndpointID
+}
+
+// Matching runs the log through the outbox's rules for one endpoint, as if it had been registered before the first
+// event, and calls fn with each message it would have released, in order: the endpoint's matching events that
+// became final and were not reverted. Recovering an endpoint's missed deliveries starts here.
+func Matching(ctx context.Context, log Reader, margin uint32, ep Endpoint, fn func(Message) error) error {
+	st := State{Endpoints: map[string]Endpoint{ep.ID: ep}}
+	var after eventstore.Position
+	for {
+		recs, err := log.ReadAll(ctx, after, 2000)
+		if err != nil {
+			return fmt.Errorf("read the log after %d: %w", after, err)
+		}
+		for _, rec := range recs {
+			after = rec.Position
+			if rec.Type == string(domain.TypeWebhookEndpointAdded) || rec.Type == string(domain.TypeWebhookEndpointRemoved) {
+				continue
+			}
+			ev, err := projections.Decode(rec)
+			if err != nil {
+				return err
+			}
+			released, _, _ := st.step(ev, margin)
+			for _, m := range released {
+				if err := fn(m); err != nil {
+					return err
+				}
+			}
+		}
+		if len(recs) < 2000 {
+			return nil
+		}
+	}
+}
+
+// Reader reads the event log in order.
+type Reader interface {
+	ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error)
+}

@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS `+p.messages+` (
     final_position bigint NOT NULL,
     UNIQUE (endpoint_id, event_id)
 );
+CREATE INDEX IF NOT EXISTS `+pgx.Identifier{"outbox_messages" + suffix + "_order"}.Sanitize()+` ON `+p.messages+`
+    (final_position, event_position, endpoint_id COLLATE "C");
 CREATE TABLE IF NOT EXISTS `+p.state+` (one bool PRIMARY KEY DEFAULT true CHECK (one), tip bigint NOT NULL);
 INSERT INTO `+p.state+` (tip) VALUES (0) ON CONFLICT DO NOTHING`)
 	if err != nil {
@@ -181,10 +183,12 @@ ON CONFLICT DO NOTHING`, ids, endpoints, events, types, streams, ledgers, eventP
 	return nil
 }
 
-// Messages returns up to limit messages after the first after ones, in the order they were released.
-func (p *Postgres) Messages(ctx context.Context, after, limit int) ([]Message, error) {
+// MessagesAfter returns up to limit messages after cursor, in cursor order.
+func (p *Postgres) MessagesAfter(ctx context.Context, after Cursor, limit int) ([]Message, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT id::text, endpoint_id, event_id::text, type, stream, ledger, event_position, final_position
-FROM `+p.messages+` ORDER BY seq OFFSET $1 LIMIT $2`, after, limit)
+FROM `+p.messages+` WHERE (final_position, event_position, endpoint_id COLLATE "C") > ($1, $2, $3)
+ORDER BY final_position, event_position, endpoint_id COLLATE "C" LIMIT $4`,
+		int64(after.FinalPosition), int64(after.EventPosition), after.EndpointID, limit)
 	var out []Message
 	var m Message
 	var ledger, ep, fp int64
