@@ -21,11 +21,11 @@ func BenchmarkDeliver(b *testing.B) {
 				}
 			}))
 			defer srv.Close()
-			var q testQueue = NewMemoryQueue()
+			var q Store = NewMemoryStore()
 			if backend == "postgres" {
-				q = openPGQueue(b)
+				q = openPGStore(b)
 			}
-			reg := &registry{endpoints: map[string]Endpoint{"ok": {ID: "ok", URL: srv.URL, Secrets: []string{secret}, Enabled: true}}}
+			reg := &registry{endpoints: map[string]Endpoint{"ok": {ID: "ok", URL: srv.URL, Secret: secret, Enabled: true}}}
 			w, err := NewWorker(WorkerConfig{Queue: q, Endpoints: reg, Client: NewClient(true), Concurrency: 64})
 			if err != nil {
 				b.Fatal(err)

@@ -24,22 +24,17 @@ const (
 // across retries and redeliveries.
 type Job struct {
 	ID         string
+	Seq        uint64 // enqueue order, for listings
 	EndpointID string
+	EventID    string
 	EventType  string
 	Body       []byte
 	State      JobState
 	Attempts   int
+	CreatedAt  time.Time
 	NextAt     time.Time
 	LeaseUntil time.Time
 	Log        []Attempt
-}
-
-// Endpoint is a registered endpoint as the worker needs it.
-type Endpoint struct {
-	ID      string
-	URL     string
-	Secrets []string // current first; the previous one too during a rotation
-	Enabled bool
 }
 
 // Endpoints is the registry the worker reads and disables endpoints in.
@@ -137,7 +132,7 @@ func (w *Worker) attempt(ctx context.Context, j Job) error {
 		a := Attempt{DeliveryID: j.ID, Number: j.Attempts, At: now, Error: "endpoint removed or disabled", Outcome: Gone}
 		return w.cfg.Queue.Finish(ctx, j.ID, a, Disabled, time.Time{})
 	}
-	a := Send(ctx, w.cfg.Client, ep.URL, ep.Secrets, j.ID, j.EventType, j.Body, j.Attempts+1, w.cfg.Now)
+	a := Send(ctx, w.cfg.Client, ep.URL, ep.SigningSecrets(now), j.ID, j.EventType, j.Body, j.Attempts+1, w.cfg.Now)
 	w.cfg.Logger.Info("webhook attempt", "deliveryId", j.ID, "endpoint", ep.ID, "attempt", a.Number, "status", a.Status,
 		"latencyMs", a.Latency.Milliseconds(), "outcome", a.Outcome, "err", a.Error)
 	switch a.Outcome {
@@ -154,90 +149,4 @@ func (w *Worker) attempt(ctx context.Context, j Job) error {
 		return w.cfg.Queue.Finish(ctx, j.ID, a, Dead, time.Time{})
 	}
 	return w.cfg.Queue.Finish(ctx, j.ID, a, Pending, next)
-}
-
-// MemoryQueue is the embedded mode's queue: a map under a lock (a lease in memory plays the part PostgreSQL's
-// FOR UPDATE SKIP LOCKED plays there).
-type MemoryQueue struct {
-	mu   sync.Mutex
-	jobs map[string]*Job
-	ids  []string // in enqueue order
-}
-
-// NewMemoryQueue returns an empty queue.
-func NewMemoryQueue() *MemoryQueue { return &MemoryQueue{jobs: map[string]*Job{}} }
-
-// Enqueue adds deliveries due now; a delivery id already queued is left as it is.
-func (q *MemoryQueue) Enqueue(_ context.Context, jobs []Job, now time.Time) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for _, j := range jobs {
-		if _, ok := q.jobs[j.ID]; ok {
-			continue
-		}
-		j.State, j.NextAt = Pending, now
-		q.jobs[j.ID] = &j
-		q.ids = append(q.ids, j.ID)
-	}
-	return nil
-}
-
-// Claim leases up to limit due jobs, oldest first.
-func (q *MemoryQueue) Claim(_ context.Context, now time.Time, limit int, lease time.Duration) ([]Job, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []Job
-	for _, id := range q.ids {
-		j := q.jobs[id]
-		if len(out) == limit {
-			break
-		}
-		if j.State != Pending || j.NextAt.After(now) || j.LeaseUntil.After(now) {
-			continue
-		}
-		j.LeaseUntil = now.Add(lease)
-		out = append(out, *j)
-	}
-	return out, nil
-}
-
-// Finish records an attempt and the job's new state, and releases the lease.
-func (q *MemoryQueue) Finish(_ context.Context, id string, a Attempt, state JobState, next time.Time) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	j, ok := q.jobs[id]
-	if !ok {
-		return fmt.Errorf("no delivery %s", id)
-	}
-	if a.Number > 0 {
-		j.Attempts = a.Number
-		j.Log = append(j.Log, a)
-	}
-	j.State, j.NextAt, j.LeaseUntil = state, next, time.Time{}
-	return nil
-}
-
-// Redeliver queues a delivered, dead or disabled job again, due now, with the same delivery id.
-func (q *MemoryQueue) Redeliver(_ context.Context, id string, now time.Time) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	j, ok := q.jobs[id]
-	if !ok {
-		return fmt.Errorf("no delivery %s", id)
-	}
-	j.State, j.NextAt, j.Attempts = Pending, now, 0
-	return nil
-}
-
-// Get returns a job with its attempt log.
-func (q *MemoryQueue) Get(_ context.Context, id string) (Job, bool, error) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	j, ok := q.jobs[id]
-	if !ok {
-		return Job{}, false, nil
-	}
-	out := *j
-	out.Log = append([]Attempt(nil), j.Log...)
-	return out, true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -72,27 +73,32 @@ func (rc *receiver) count(id string) int {
 	return rc.attempts[id]
 }
 
-// testQueue is what the tests drive: a Queue with its administration.
-type testQueue interface {
-	Queue
-	Enqueue(ctx context.Context, jobs []Job, now time.Time) error
-	Redeliver(ctx context.Context, id string, now time.Time) error
-	Get(ctx context.Context, id string) (Job, bool, error)
-}
 
-// queues runs a test on the memory queue and on the PostgreSQL one.
-func queues(t *testing.T, test func(t *testing.T, open func() testQueue)) {
-	t.Run("memory", func(t *testing.T) { test(t, func() testQueue { return NewMemoryQueue() }) })
+// queues runs a test on every store: in memory, in a file, in PostgreSQL.
+func queues(t *testing.T, test func(t *testing.T, open func() Store)) {
+	t.Run("memory", func(t *testing.T) { test(t, func() Store { return NewMemoryStore() }) })
+	t.Run("file", func(t *testing.T) { test(t, func() Store { return openFileStore(t, t.TempDir()) }) })
 	t.Run("postgres", func(t *testing.T) {
-		test(t, func() testQueue { return openPGQueue(t) })
+		test(t, func() Store { return openPGStore(t) })
 	})
 }
 
-// openPGQueue opens a queue in a schema of its own.
-func openPGQueue(tb testing.TB) *PGQueue {
+// openFileStore opens the store kept in dir, closed when the test ends.
+func openFileStore(t *testing.T, dir string) *MemoryStore {
+	t.Helper()
+	s, err := OpenFileStore(filepath.Join(dir, "webhooks.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// openPGStore opens a queue in a schema of its own.
+func openPGStore(tb testing.TB) *PGStore {
 	tb.Helper()
 	url := pgtest.URL(tb)
-	q, err := OpenPGQueue(context.Background(), pgtest.Pool(tb, url), pgtest.Schema(tb, url))
+	q, err := OpenPGStore(context.Background(), pgtest.Pool(tb, url), pgtest.Schema(tb, url))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -102,7 +108,7 @@ func openPGQueue(tb testing.TB) *PGQueue {
 // id is a test delivery's id: the queues key deliveries by uuid.
 func id(name string) string { return domain.DerivedEventUUID("delivery", "test", name) }
 
-func get(t *testing.T, q testQueue, name string) Job {
+func get(t *testing.T, q Store, name string) Job {
 	t.Helper()
 	j, ok, err := q.Get(context.Background(), id(name))
 	if err != nil || !ok {
@@ -111,7 +117,7 @@ func get(t *testing.T, q testQueue, name string) Job {
 	return j
 }
 
-func enqueue(t *testing.T, q testQueue, now time.Time, jobs ...Job) {
+func enqueue(t *testing.T, q Store, now time.Time, jobs ...Job) {
 	t.Helper()
 	for i := range jobs {
 		jobs[i].ID = id(jobs[i].ID)
@@ -127,7 +133,7 @@ func enqueue(t *testing.T, q testQueue, now time.Time, jobs ...Job) {
 	}
 }
 
-func setup(t *testing.T, open func() testQueue) (*Worker, testQueue, *registry, *receiver, *time.Time) {
+func setup(t *testing.T, open func() Store) (*Worker, Store, *registry, *receiver, *time.Time) {
 	t.Helper()
 	secret := GenerateSecret()
 	now := time.Unix(1_767_225_600, 0)
@@ -136,7 +142,7 @@ func setup(t *testing.T, open func() testQueue) (*Worker, testQueue, *registry, 
 	rc, srv := newReceiver(t, secret, clock)
 	reg := &registry{endpoints: map[string]Endpoint{}, disabled: map[string]string{}}
 	for _, p := range []string{"ok", "fail", "gone", "busy"} {
-		reg.endpoints[p] = Endpoint{ID: p, URL: srv.URL + "/" + p, Secrets: []string{secret}, Enabled: true}
+		reg.endpoints[p] = Endpoint{ID: p, URL: srv.URL + "/" + p, Secret: secret, Enabled: true}
 	}
 	rc.answer = map[string]int{"/ok": 200, "/fail": 500, "/gone": 410, "/busy": 429}
 	q := open()
@@ -149,7 +155,7 @@ func setup(t *testing.T, open func() testQueue) (*Worker, testQueue, *registry, 
 }
 
 func TestRetriesUntilDeadLetterThenRedeliver(t *testing.T) {
-	queues(t, func(t *testing.T, open func() testQueue) {
+	queues(t, func(t *testing.T, open func() Store) {
 		w, q, _, rc, now := setup(t, open)
 		ctx := context.Background()
 		enqueue(t, q, *now, Job{ID: "d-fail", EndpointID: "fail"})
@@ -193,7 +199,7 @@ func TestRetriesUntilDeadLetterThenRedeliver(t *testing.T) {
 }
 
 func TestGoneAndRetryAfter(t *testing.T) {
-	queues(t, func(t *testing.T, open func() testQueue) {
+	queues(t, func(t *testing.T, open func() Store) {
 		w, q, reg, rc, now := setup(t, open)
 		ctx := context.Background()
 		enqueue(t, q, *now, Job{ID: "d-gone", EndpointID: "gone"}, Job{ID: "d-busy", EndpointID: "busy"}, Job{ID: "d-ok", EndpointID: "ok"})
@@ -226,7 +232,7 @@ func TestGoneAndRetryAfter(t *testing.T) {
 }
 
 func TestWorkersShareTheQueueAndSurviveACrash(t *testing.T) {
-	queues(t, func(t *testing.T, open func() testQueue) {
+	queues(t, func(t *testing.T, open func() Store) {
 		w, q, reg, rc, now := setup(t, open)
 		ctx := context.Background()
 		jobs := make([]Job, 200)

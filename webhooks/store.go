@@ -1,0 +1,385 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/streamledger/streamledger/projections/outbox"
+)
+
+// ErrNotFound means no endpoint or delivery has the id asked for.
+var ErrNotFound = errors.New("not found")
+
+// DeliveryFilter narrows a delivery listing; zero fields do not filter. Listings are newest first, keyed by Seq.
+type DeliveryFilter struct {
+	EndpointID string
+	State      JobState
+	EventID    string
+	BeforeSeq  uint64 // 0: from the newest
+}
+
+func (f DeliveryFilter) match(j *Job) bool {
+	return (f.EndpointID == "" || j.EndpointID == f.EndpointID) && (f.State == "" || j.State == f.State) &&
+		(f.EventID == "" || j.EventID == f.EventID) && (f.BeforeSeq == 0 || j.Seq < f.BeforeSeq)
+}
+
+// Store holds everything webhooks keep: the endpoint registry with its secrets, the deliveries with their attempt
+// logs, and how far the outbox has been dispatched into deliveries.
+type Store interface {
+	Queue
+	Endpoints
+	Enqueue(ctx context.Context, jobs []Job, now time.Time) error
+	Redeliver(ctx context.Context, id string, now time.Time) error
+	Get(ctx context.Context, id string) (Job, bool, error)
+	List(ctx context.Context, f DeliveryFilter, limit int) ([]Job, error)
+
+	AddEndpoint(ctx context.Context, e Endpoint) error
+	UpdateEndpoint(ctx context.Context, e Endpoint) error
+	RemoveEndpoint(ctx context.Context, id string) error
+	ListEndpoints(ctx context.Context) ([]Endpoint, error)
+
+	DispatchCursor(ctx context.Context) (outbox.Cursor, error)
+	SetDispatchCursor(ctx context.Context, c outbox.Cursor) error
+}
+
+// MemoryStore keeps webhooks state in memory, and in a bbolt file when opened with OpenFileStore (the embedded
+// mode: deliveries, attempt logs and secrets survive a restart, so a restart neither loses nor re-sends a delivery).
+// Leases stay in memory: a crash releases them, which is what a lease is for. Every change is written to the file
+// before it is made visible, under the store's lock.
+type MemoryStore struct {
+	mu        sync.Mutex
+	jobs      map[string]*Job
+	ids       []string // in enqueue order
+	endpoints map[string]Endpoint
+	cursor    outbox.Cursor
+	file      *bbolt.DB // nil: memory only
+}
+
+// NewMemoryStore returns an empty store that lives as long as the process.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{jobs: map[string]*Job{}, endpoints: map[string]Endpoint{}}
+}
+
+var (
+	bucketJobs      = []byte("deliveries")
+	bucketEndpoints = []byte("endpoints")
+	bucketMeta      = []byte("meta")
+	keyCursor       = []byte("dispatch-cursor")
+)
+
+// storedEndpoint is an endpoint as the file keeps it, secrets included.
+type storedEndpoint struct {
+	Endpoint
+	Secret         string `json:"secret"`
+	PreviousSecret string `json:"previousSecret,omitempty"`
+}
+
+// OpenFileStore opens (creating when missing, readable by the owner only: it holds secrets) the store kept in the
+// file at path.
+func OpenFileStore(path string) (*MemoryStore, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open webhooks file %s: %w", path, err)
+	}
+	s := NewMemoryStore()
+	s.file = db
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{bucketJobs, bucketEndpoints, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketJobs).ForEach(func(_, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			s.jobs[j.ID] = &j
+			s.ids = append(s.ids, j.ID)
+			return nil
+		}); err != nil {
+			return err
+		}
+		sort.Slice(s.ids, func(a, b int) bool { return s.jobs[s.ids[a]].Seq < s.jobs[s.ids[b]].Seq })
+		if err := tx.Bucket(bucketEndpoints).ForEach(func(_, v []byte) error {
+			var se storedEndpoint
+			if err := json.Unmarshal(v, &se); err != nil {
+				return err
+			}
+			se.Endpoint.Secret, se.Endpoint.PreviousSecret = se.Secret, se.PreviousSecret
+			s.endpoints[se.ID] = se.Endpoint
+			return nil
+		}); err != nil {
+			return err
+		}
+		if raw := tx.Bucket(bucketMeta).Get(keyCursor); raw != nil {
+			return json.Unmarshal(raw, &s.cursor)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load webhooks file %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the file, if there is one.
+func (s *MemoryStore) Close() error {
+	if s.file == nil {
+		return nil
+	}
+	return s.file.Close()
+}
+
+// write runs fn in a file transaction; a memory-only store has nothing to write.
+func (s *MemoryStore) write(fn func(tx *bbolt.Tx) error) error {
+	if s.file == nil {
+		return nil
+	}
+	if err := s.file.Update(fn); err != nil {
+		return fmt.Errorf("write webhooks file: %w", err)
+	}
+	return nil
+}
+
+func putJSON(tx *bbolt.Tx, bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucket).Put(key, raw)
+}
+
+// saveJobs writes jobs to the file (the lease excluded) and then makes them visible.
+func (s *MemoryStore) saveJobs(jobs ...Job) error {
+	err := s.write(func(tx *bbolt.Tx) error {
+		for _, j := range jobs {
+			j.LeaseUntil = time.Time{}
+			if err := putJSON(tx, bucketJobs, []byte(j.ID), j); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if _, ok := s.jobs[j.ID]; !ok {
+			s.ids = append(s.ids, j.ID)
+		}
+		s.jobs[j.ID] = &j
+	}
+	return nil
+}
+
+// Enqueue adds deliveries due now; a delivery id already queued is left as it is.
+func (s *MemoryStore) Enqueue(_ context.Context, jobs []Job, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var fresh []Job
+	seen := map[string]bool{}
+	for _, j := range jobs {
+		if _, ok := s.jobs[j.ID]; ok || seen[j.ID] {
+			continue
+		}
+		seen[j.ID] = true
+		j.Seq = uint64(len(s.ids) + len(fresh) + 1)
+		j.State, j.NextAt, j.CreatedAt, j.Attempts, j.Log = Pending, now, now, 0, nil
+		fresh = append(fresh, j)
+	}
+	return s.saveJobs(fresh...)
+}
+
+// Claim leases up to limit due jobs, oldest first.
+func (s *MemoryStore) Claim(_ context.Context, now time.Time, limit int, lease time.Duration) ([]Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Job
+	for _, id := range s.ids {
+		j := s.jobs[id]
+		if len(out) == limit {
+			break
+		}
+		if j.State != Pending || j.NextAt.After(now) || j.LeaseUntil.After(now) {
+			continue
+		}
+		j.LeaseUntil = now.Add(lease)
+		c := *j
+		c.Log = nil
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Finish records an attempt and the job's new state, and releases the lease.
+func (s *MemoryStore) Finish(_ context.Context, id string, a Attempt, state JobState, next time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.jobs[id]
+	if !ok {
+		return fmt.Errorf("finish delivery %s: %w", id, ErrNotFound)
+	}
+	j := *cur
+	if a.Number > 0 {
+		j.Attempts = a.Number
+		j.Log = append(slices.Clip(j.Log), a)
+	}
+	j.State, j.NextAt, j.LeaseUntil = state, next, time.Time{}
+	return s.saveJobs(j)
+}
+
+// Redeliver queues a job again, due now, with the same delivery id; its attempt log stays.
+func (s *MemoryStore) Redeliver(_ context.Context, id string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.jobs[id]
+	if !ok {
+		return fmt.Errorf("redeliver %s: %w", id, ErrNotFound)
+	}
+	j := *cur
+	j.State, j.NextAt, j.Attempts = Pending, now, 0
+	return s.saveJobs(j)
+}
+
+// Get returns a job with its attempt log.
+func (s *MemoryStore) Get(_ context.Context, id string) (Job, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.jobs[id]
+	if !ok {
+		return Job{}, false, nil
+	}
+	out := *j
+	out.Log = slices.Clone(j.Log)
+	return out, true, nil
+}
+
+// List returns up to limit jobs matching f, newest first, without their bodies and attempt logs.
+func (s *MemoryStore) List(_ context.Context, f DeliveryFilter, limit int) ([]Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Job
+	for i := len(s.ids) - 1; i >= 0 && len(out) < limit; i-- {
+		j := s.jobs[s.ids[i]]
+		if f.match(j) {
+			c := *j
+			c.Body, c.Log = nil, nil
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (s *MemoryStore) saveEndpoint(e Endpoint) error {
+	err := s.write(func(tx *bbolt.Tx) error {
+		return putJSON(tx, bucketEndpoints, []byte(e.ID), storedEndpoint{Endpoint: e, Secret: e.Secret, PreviousSecret: e.PreviousSecret})
+	})
+	if err != nil {
+		return err
+	}
+	s.endpoints[e.ID] = e
+	return nil
+}
+
+// AddEndpoint registers e.
+func (s *MemoryStore) AddEndpoint(_ context.Context, e Endpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.endpoints[e.ID]; ok {
+		return fmt.Errorf("endpoint %s is already registered", e.ID)
+	}
+	return s.saveEndpoint(e)
+}
+
+// UpdateEndpoint replaces a registered endpoint.
+func (s *MemoryStore) UpdateEndpoint(_ context.Context, e Endpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.endpoints[e.ID]; !ok {
+		return fmt.Errorf("update endpoint %s: %w", e.ID, ErrNotFound)
+	}
+	return s.saveEndpoint(e)
+}
+
+// RemoveEndpoint forgets an endpoint and its secrets; its deliveries stay in the log.
+func (s *MemoryStore) RemoveEndpoint(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.endpoints[id]; !ok {
+		return fmt.Errorf("remove endpoint %s: %w", id, ErrNotFound)
+	}
+	if err := s.write(func(tx *bbolt.Tx) error { return tx.Bucket(bucketEndpoints).Delete([]byte(id)) }); err != nil {
+		return err
+	}
+	delete(s.endpoints, id)
+	return nil
+}
+
+// Endpoint returns a registered endpoint.
+func (s *MemoryStore) Endpoint(_ context.Context, id string) (Endpoint, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.endpoints[id]
+	return e, ok, nil
+}
+
+// ListEndpoints returns every registered endpoint, oldest first.
+func (s *MemoryStore) ListEndpoints(context.Context) ([]Endpoint, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Endpoint, 0, len(s.endpoints))
+	for _, e := range s.endpoints {
+		out = append(out, e)
+	}
+	sortEndpoints(out)
+	return out, nil
+}
+
+func sortEndpoints(es []Endpoint) {
+	sort.Slice(es, func(a, b int) bool {
+		if !es[a].CreatedAt.Equal(es[b].CreatedAt) {
+			return es[a].CreatedAt.Before(es[b].CreatedAt)
+		}
+		return es[a].ID < es[b].ID
+	})
+}
+
+// Disable stops deliveries to an endpoint (its receiver answered 410 Gone).
+func (s *MemoryStore) Disable(_ context.Context, id, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.endpoints[id]
+	if !ok {
+		return nil // removed meanwhile: nothing left to disable
+	}
+	e.Enabled, e.DisabledReason = false, reason
+	return s.saveEndpoint(e)
+}
+
+// DispatchCursor is how far the outbox has been turned into deliveries.
+func (s *MemoryStore) DispatchCursor(context.Context) (outbox.Cursor, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cursor, nil
+}
+
+// SetDispatchCursor records how far the outbox has been turned into deliveries.
+func (s *MemoryStore) SetDispatchCursor(_ context.Context, c outbox.Cursor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.write(func(tx *bbolt.Tx) error { return putJSON(tx, bucketMeta, keyCursor, c) }); err != nil {
+		return err
+	}
+	s.cursor = c
+	return nil
+}

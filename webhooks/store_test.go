@@ -1,0 +1,184 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/streamledger/streamledger/projections/outbox"
+)
+
+func TestStoreKeepsEndpointsAndTheirSecrets(t *testing.T) {
+	queues(t, func(t *testing.T, open func() Store) {
+		s := open()
+		ctx := context.Background()
+		at := time.Unix(1_767_225_600, 0).UTC()
+		a := Endpoint{ID: "a", URL: "https://a.example/hook", EventTypes: []string{outbox.TypeWithdrawn}, Description: "payouts",
+			Enabled: true, CreatedAt: at, Secret: GenerateSecret()}
+		b := Endpoint{ID: "b", URL: "https://b.example/hook", Enabled: true, CreatedAt: at.Add(time.Second), Secret: GenerateSecret()}
+		for _, e := range []Endpoint{b, a} {
+			if err := s.AddEndpoint(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.AddEndpoint(ctx, a); err == nil {
+			t.Fatal("an endpoint id was registered twice")
+		}
+		list, err := s.ListEndpoints(ctx)
+		if err != nil || len(list) != 2 || list[0].ID != "a" || list[1].ID != "b" {
+			t.Fatalf("list: %+v %v", list, err)
+		}
+		got, ok, err := s.Endpoint(ctx, "a")
+		if err != nil || !ok || got.Secret != a.Secret || got.URL != a.URL || fmt.Sprint(got.EventTypes) != fmt.Sprint(a.EventTypes) ||
+			!got.CreatedAt.Equal(at) {
+			t.Fatalf("endpoint a: %+v %v %v", got, ok, err)
+		}
+		rotated := got
+		rotated.PreviousSecret, rotated.PreviousUntil, rotated.Secret = got.Secret, at.Add(time.Hour), GenerateSecret()
+		if err := s.UpdateEndpoint(ctx, rotated); err != nil {
+			t.Fatal(err)
+		}
+		got, _, _ = s.Endpoint(ctx, "a")
+		if fmt.Sprint(got.SigningSecrets(at)) != fmt.Sprint([]string{rotated.Secret, a.Secret}) ||
+			fmt.Sprint(got.SigningSecrets(at.Add(time.Hour))) != fmt.Sprint([]string{rotated.Secret}) {
+			t.Fatalf("rotation: %v, then %v", got.SigningSecrets(at), got.SigningSecrets(at.Add(time.Hour)))
+		}
+		if err := s.Disable(ctx, "b", "410"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := s.Endpoint(ctx, "b"); got.Enabled || got.DisabledReason != "410" {
+			t.Fatalf("disabled: %+v", got)
+		}
+		if err := s.RemoveEndpoint(ctx, "b"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.Endpoint(ctx, "b"); ok {
+			t.Fatal("a removed endpoint is still there")
+		}
+		for name, err := range map[string]error{"remove": s.RemoveEndpoint(ctx, "b"), "update": s.UpdateEndpoint(ctx, b),
+			"redeliver": s.Redeliver(ctx, id("nope"), at)} {
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("%s of an unknown id: %v, want ErrNotFound", name, err)
+			}
+		}
+	})
+}
+
+func TestStoreListsDeliveriesNewestFirstWithFilters(t *testing.T) {
+	queues(t, func(t *testing.T, open func() Store) {
+		s := open()
+		ctx := context.Background()
+		now := time.Unix(1_767_225_600, 0)
+		for i := range 6 {
+			ep := []string{"a", "b"}[i%2]
+			enqueue(t, s, now, Job{ID: fmt.Sprint(i), EndpointID: ep, EventID: fmt.Sprint("event-", i/2)})
+		}
+		if err := s.Finish(ctx, id("0"), Attempt{Number: 1, At: now, Status: 500, Outcome: Retry}, Dead, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		list := func(f DeliveryFilter, limit int) string {
+			t.Helper()
+			jobs, err := s.List(ctx, f, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, j := range jobs {
+				for n := range 6 {
+					if j.ID == id(fmt.Sprint(n)) {
+						out = append(out, fmt.Sprint(n))
+					}
+				}
+				if j.Body != nil || j.Log != nil {
+					t.Fatal("a listing carries bodies or attempt logs")
+				}
+			}
+			return fmt.Sprint(out)
+		}
+		all, _ := s.List(ctx, DeliveryFilter{}, 100)
+		cases := []struct {
+			f     DeliveryFilter
+			limit int
+			want  string
+		}{
+			{DeliveryFilter{}, 100, "[5 4 3 2 1 0]"},
+			{DeliveryFilter{}, 2, "[5 4]"},
+			{DeliveryFilter{BeforeSeq: all[1].Seq}, 2, "[3 2]"},
+			{DeliveryFilter{EndpointID: "a"}, 100, "[4 2 0]"},
+			{DeliveryFilter{State: Dead}, 100, "[0]"},
+			{DeliveryFilter{State: Pending, EndpointID: "a"}, 100, "[4 2]"},
+			{DeliveryFilter{EventID: "event-1"}, 100, "[3 2]"},
+		}
+		for _, c := range cases {
+			if got := list(c.f, c.limit); got != c.want {
+				t.Errorf("%+v limit %d: %s, want %s", c.f, c.limit, got, c.want)
+			}
+		}
+		if j := get(t, s, "0"); j.EventID != "event-0" || j.Seq == 0 || !j.CreatedAt.Equal(now) {
+			t.Fatalf("stored delivery: %+v", j)
+		}
+	})
+}
+
+func TestStoreKeepsTheDispatchCursor(t *testing.T) {
+	queues(t, func(t *testing.T, open func() Store) {
+		s := open()
+		ctx := context.Background()
+		if c, err := s.DispatchCursor(ctx); err != nil || c != (outbox.Cursor{}) {
+			t.Fatalf("fresh cursor: %+v %v", c, err)
+		}
+		want := outbox.Cursor{FinalPosition: 9, EventPosition: 7, EndpointID: "x"}
+		for range 2 {
+			if err := s.SetDispatchCursor(ctx, want); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, err := s.DispatchCursor(ctx); err != nil || c != want {
+			t.Fatalf("cursor: %+v %v", c, err)
+		}
+	})
+}
+
+// The embedded mode's file keeps deliveries, their attempt logs, endpoints with their secrets and the cursor
+// across a restart; leases do not survive it (a crash releases them).
+func TestFileStoreSurvivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	now := time.Unix(1_767_225_600, 0).UTC()
+	s := openFileStore(t, dir)
+	ep := Endpoint{ID: "a", URL: "https://a.example/hook", Enabled: true, CreatedAt: now, Secret: GenerateSecret()}
+	if err := s.AddEndpoint(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	enqueue(t, s, now, Job{ID: "done", EndpointID: "a"}, Job{ID: "leased", EndpointID: "a"})
+	if err := s.Finish(ctx, id("done"), Attempt{Number: 1, At: now, Status: 200, Outcome: Delivered}, Succeeded, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if claimed, _ := s.Claim(ctx, now, 10, time.Hour); len(claimed) != 1 {
+		t.Fatalf("claimed %d", len(claimed))
+	}
+	if err := s.SetDispatchCursor(ctx, outbox.Cursor{FinalPosition: 3}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = openFileStore(t, dir)
+	if j := get(t, s, "done"); j.State != Succeeded || len(j.Log) != 1 || j.Log[0].Status != 200 {
+		t.Fatalf("after restart: %+v", j)
+	}
+	if claimed, _ := s.Claim(ctx, now, 10, time.Hour); len(claimed) != 1 || claimed[0].ID != id("leased") {
+		t.Fatalf("after restart the leased delivery is claimable again: %+v", claimed)
+	}
+	if got, ok, _ := s.Endpoint(ctx, "a"); !ok || got.Secret != ep.Secret {
+		t.Fatal("the endpoint or its secret did not survive the restart")
+	}
+	if c, _ := s.DispatchCursor(ctx); c.FinalPosition != 3 {
+		t.Fatalf("cursor after restart: %+v", c)
+	}
+	enqueue(t, s, now, Job{ID: "later", EndpointID: "a"})
+	if j := get(t, s, "later"); j.Seq != 3 {
+		t.Fatalf("sequence after restart: %d, want 3", j.Seq)
+	}
+}
