@@ -73,7 +73,6 @@ func (rc *receiver) count(id string) int {
 	return rc.attempts[id]
 }
 
-
 // queues runs a test on every store: in memory, in a file, in PostgreSQL.
 func queues(t *testing.T, test func(t *testing.T, open func() Store)) {
 	t.Run("memory", func(t *testing.T) { test(t, func() Store { return NewMemoryStore() }) })
