@@ -33,6 +33,11 @@ const (
 	TypeResumed   = "stream.resumed"
 )
 
+// Types are every webhook event type, for validating endpoint filters.
+func Types() []string {
+	return []string{TypeCreated, TypeUpdated, TypeWithdrawn, TypeCancelled, TypeCompleted, TypeClosed, TypePaused, TypeResumed}
+}
+
 // WebhookType is the webhook type of a domain event, or false for events that are not delivered (observed
 // events, reversals, markers).
 func WebhookType(e domain.Event) (string, bool) {
