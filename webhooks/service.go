@@ -188,7 +188,9 @@ func (s *Service) Endpoint(ctx context.Context, id string) (Endpoint, error) {
 }
 
 // Endpoints lists the registered endpoints.
-func (s *Service) Endpoints(ctx context.Context) ([]Endpoint, error) { return s.cfg.Store.ListEndpoints(ctx) }
+func (s *Service) Endpoints(ctx context.Context) ([]Endpoint, error) {
+	return s.cfg.Store.ListEndpoints(ctx)
+}
 
 // Remove unregisters an endpoint: the removal is recorded first, so that the outbox stops routing to it before its
 // secret is forgotten; its pending deliveries end as disabled.
