@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -86,8 +85,10 @@ type Config struct {
 	ProjectionNames []string
 	Rebuild         RebuildFunc
 	// Push ingests pushed ledgers; nil refuses the route.
-	Push   func(ctx context.Context, ledgers []chain.PushedLedger) (chain.PushResult, error)
-	Checks []Check
+	Push func(ctx context.Context, ledgers []chain.PushedLedger) (chain.PushResult, error)
+	// Webhooks administers endpoints and deliveries; nil answers its routes with 404.
+	Webhooks WebhookService
+	Checks   []Check
 	// RateLimit is how many requests a client (API key, or IP without one) may make per RateWindow
 	// (defaults 1200 per minute); health, readiness and metrics are not limited.
 	RateLimit  int
@@ -161,6 +162,7 @@ func New(cfg Config) *Server {
 		s.app.Get("/ws/streams", s.wsUpgrade, websocket.New(s.serveWS, websocket.Config{Origins: cfg.WSOrigins}))
 	}
 	s.app.Post("/api/admin/projections/:name/rebuild", s.require(ScopeAdmin), s.rebuild)
+	s.routeWebhooks()
 	return s
 }
 
@@ -415,14 +417,9 @@ func (s *Server) push(c *fiber.Ctx) error {
 	if s.cfg.Push == nil {
 		return apiError(fiber.StatusNotFound, CodeNotFound, "this server does not take pushed ledgers (SOURCE is not push)")
 	}
-	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
-		return apiError(fiber.StatusUnsupportedMediaType, CodeUnsupported, "send application/json")
-	}
 	var req pushRequest
-	dec := json.NewDecoder(bytes.NewReader(c.Body()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return validation("body", "malformed JSON: "+err.Error())
+	if err := decodeBody(c, &req, false); err != nil {
+		return err
 	}
 	res, err := s.cfg.Push(c.UserContext(), req.Ledgers)
 	var pe *chain.PushError
