@@ -128,25 +128,29 @@ func (w *Worker) attempt(ctx context.Context, j Job) error {
 		return fmt.Errorf("endpoint %s: %w", j.EndpointID, err)
 	}
 	now := w.cfg.Now()
+	// An attempt that was made is recorded even when the worker is stopping: otherwise its lease would run out and
+	// the receiver get it again sooner than the schedule says.
+	record, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if !ok || !ep.Enabled {
 		a := Attempt{DeliveryID: j.ID, Number: j.Attempts, At: now, Error: "endpoint removed or disabled", Outcome: Gone}
-		return w.cfg.Queue.Finish(ctx, j.ID, a, Disabled, time.Time{})
+		return w.cfg.Queue.Finish(record, j.ID, a, Disabled, time.Time{})
 	}
 	a := Send(ctx, w.cfg.Client, ep.URL, ep.SigningSecrets(now), j.ID, j.EventType, j.Body, j.Attempts+1, w.cfg.Now)
 	w.cfg.Logger.Info("webhook attempt", "deliveryId", j.ID, "endpoint", ep.ID, "attempt", a.Number, "status", a.Status,
 		"latencyMs", a.Latency.Milliseconds(), "outcome", a.Outcome, "err", a.Error)
 	switch a.Outcome {
 	case Delivered:
-		return w.cfg.Queue.Finish(ctx, j.ID, a, Succeeded, time.Time{})
+		return w.cfg.Queue.Finish(record, j.ID, a, Succeeded, time.Time{})
 	case Gone:
-		if err := w.cfg.Endpoints.Disable(ctx, ep.ID, "the receiver answered 410 Gone"); err != nil {
+		if err := w.cfg.Endpoints.Disable(record, ep.ID, "the receiver answered 410 Gone"); err != nil {
 			return err
 		}
-		return w.cfg.Queue.Finish(ctx, j.ID, a, Disabled, time.Time{})
+		return w.cfg.Queue.Finish(record, j.ID, a, Disabled, time.Time{})
 	}
 	next, more := NextAttempt(a.Number, a.At, a.RetryAfter, w.cfg.Jitter)
 	if !more {
-		return w.cfg.Queue.Finish(ctx, j.ID, a, Dead, time.Time{})
+		return w.cfg.Queue.Finish(record, j.ID, a, Dead, time.Time{})
 	}
-	return w.cfg.Queue.Finish(ctx, j.ID, a, Pending, next)
+	return w.cfg.Queue.Finish(record, j.ID, a, Pending, next)
 }

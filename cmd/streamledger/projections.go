@@ -22,6 +22,7 @@ import (
 	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/outbox"
 	"github.com/streamledger/streamledger/projections/streams"
+	"github.com/streamledger/streamledger/webhooks"
 )
 
 // decodeCacheSize is how many decoded events the projections of serve share: a few batches, so that runners
@@ -36,6 +37,7 @@ var projectionNames = []string{streams.Name, ledgers.Name, audit.Name, outbox.Na
 type readModels struct {
 	streams     api.StreamReader
 	ledgers     api.LedgerReader
+	outbox      webhooks.Outbox
 	rebuild     api.RebuildFunc // nil for the in-memory read models
 	checks      []api.Check
 	auditSigner note.Signer
@@ -108,6 +110,17 @@ func (l liveLedgers) Get(ctx context.Context, seq uint32) (ledgers.Ledger, uint3
 		return ledgers.Ledger{}, 0, false, err
 	}
 	return p.(*ledgers.Postgres).Get(ctx, seq)
+}
+
+// liveOutbox reads the live generation of the PostgreSQL outbox (its cursors hold across generations).
+type liveOutbox struct{ m *pgReadModels }
+
+func (o liveOutbox) MessagesAfter(ctx context.Context, after outbox.Cursor, limit int) ([]outbox.Message, error) {
+	p, err := o.m.live(ctx, outbox.Name)
+	if err != nil {
+		return nil, err
+	}
+	return p.(*outbox.Postgres).MessagesAfter(ctx, after, limit)
 }
 
 // pgReadModels opens generations of the PostgreSQL projections.
@@ -186,9 +199,9 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	rm := &readModels{auditSigner: signer, auditVerify: vkey,
 		checks: []api.Check{{Name: "readStore", Check: func(context.Context) error { return nil }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
-	streamsMem, index := streams.NewMemory(store), ledgers.NewMemory()
-	rm.streams, rm.ledgers = memoryStreams{streamsMem}, index
-	for _, p := range []projections.Projection{streamsMem, index, audit.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)} {
+	streamsMem, index, messages := streams.NewMemory(store), ledgers.NewMemory(), outbox.NewMemory(cfg.SafetyMargin)
+	rm.streams, rm.ledgers, rm.outbox = memoryStreams{streamsMem}, index, messages
+	for _, p := range []projections.Projection{streamsMem, index, audit.NewMemory(store), messages} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
 			Decoded: decoded, Logger: log.With("projection", p.Name())})
 		if err != nil {
@@ -223,8 +236,9 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 	if err != nil {
 		return nil, err
 	}
-	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m}, ledgers: liveLedgers{m}, rebuild: m.rebuild,
-		checks: []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
+	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m}, ledgers: liveLedgers{m}, outbox: liveOutbox{m},
+		rebuild: m.rebuild,
+		checks:  []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {
 		wg.Go(func() { m.follow(ctx, name, metrics, decoded, rm, log.With("projection", name)) })

@@ -16,6 +16,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/postgres"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
+	"github.com/streamledger/streamledger/webhooks"
 )
 
 // runServe opens the configured event store (migrating PostgreSQL at start), ingests from the configured source
@@ -50,7 +51,13 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	in := src.ingester
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, stop := context.WithCancel(ctx) // a failure after this point stops what started before it
+	defer stop()
 	rm, err := startReadModels(ctx, &wg, env.cfg, store, reg, env.log)
+	if err != nil {
+		return stoppedWhileStarting(err)
+	}
+	hooks, err := startWebhooks(ctx, &wg, env.cfg, store, rm, env.log.With("component", "webhooks"))
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
@@ -60,7 +67,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
 		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
 		Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store,
-		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins,
+		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins, Webhooks: hooks,
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
 			src.check}, rm.checks...)}
 	for _, k := range env.cfg.APIKeys {
@@ -107,6 +114,51 @@ func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config
 		return nil, err
 	}
 	return startPGReadModels(ctx, wg, cfg, m, reg, log)
+}
+
+// startWebhooks opens the webhooks store (a file beside the embedded store, or tables beside the events in
+// PostgreSQL) and runs the dispatch of the outbox into deliveries and the delivery worker until ctx ends. The
+// file store is closed once they have stopped.
+func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, rm *readModels,
+	log *slog.Logger) (*webhooks.Service, error) {
+	var whStore webhooks.Store
+	closeStore := func() {}
+	if pg, ok := store.(*postgres.Store); ok {
+		s, err := webhooks.OpenPGStore(ctx, pg.Pool(), "streamledger")
+		if err != nil {
+			return nil, err
+		}
+		whStore = s
+	} else {
+		s, err := webhooks.OpenFileStore(filepath.Join(cfg.DataDir, "webhooks.db"))
+		if err != nil {
+			return nil, err
+		}
+		whStore, closeStore = s, func() { s.Close() }
+	}
+	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin,
+		Logger: log})
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	worker, err := webhooks.NewWorker(webhooks.WorkerConfig{Queue: whStore, Endpoints: whStore,
+		Client: webhooks.NewClient(cfg.WebhookAllowPrivate), Logger: log})
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	wg.Go(func() {
+		var running sync.WaitGroup
+		running.Go(func() { svc.RunDispatch(ctx, 250*time.Millisecond) })
+		running.Go(func() { worker.Run(ctx) })
+		running.Wait()
+		closeStore()
+	})
+	if cfg.WebhookAllowPrivate {
+		log.Warn("webhooks may be delivered to private and loopback addresses (WEBHOOK_ALLOW_PRIVATE=true)")
+	}
+	return svc, nil
 }
 
 // openStore opens the event store the configuration names.
