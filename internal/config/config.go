@@ -158,16 +158,28 @@ func (s *Settings) str(p *string, name, def, usage string, secret bool) {
 }
 
 func (s *Settings) uint32(p *uint32, name string, def uint32, usage string) {
-	s.fs.Func(name, fmt.Sprintf("%s (default %d)", usage, def), func(v string) error {
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil {
-			return fmt.Errorf("want a whole number from 0 to %d", uint32(math.MaxUint32))
-		}
-		*p = uint32(n)
-		return nil
-	})
 	*p = def
+	s.fs.Var(uint32Value{p}, name, usage)
 	s.bind(name, false)
+}
+
+// uint32Value is a uint32 flag; unlike a flag.Func it reports its value, for the configuration summary.
+type uint32Value struct{ p *uint32 }
+
+func (v uint32Value) String() string {
+	if v.p == nil { // the flag package asks a zero Value for its default
+		return "0"
+	}
+	return strconv.FormatUint(uint64(*v.p), 10)
+}
+
+func (v uint32Value) Set(raw string) error {
+	n, err := strconv.ParseUint(raw, 10, 32)
+	if err != nil {
+		return fmt.Errorf("want a whole number from 0 to %d", uint32(math.MaxUint32))
+	}
+	*v.p = uint32(n)
+	return nil
 }
 
 // Load fills the Config: flags already parsed by fs.Parse win; the environment fills the rest; then it validates.

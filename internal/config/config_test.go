@@ -104,7 +104,7 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 }
 
 func TestSummaryRedactsSecrets(t *testing.T) {
-	_, s, err := load(t, nil, map[string]string{"DATABASE_URL": "postgres://u:hunter2@h/db", "METRICS_TOKEN": "tok"})
+	_, s, err := load(t, nil, map[string]string{"DATABASE_URL": "postgres://u:hunter2@h/db", "METRICS_TOKEN": "tok", "SAFETY_MARGIN": "3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,8 @@ func TestSummaryRedactsSecrets(t *testing.T) {
 	for _, a := range s.Summary() {
 		got[a.Key] = a.Value.String()
 	}
-	if got["DATABASE_URL"] != "(redacted)" || got["METRICS_TOKEN"] != "(redacted)" || got["STORE"] != "embedded" || got["CURSOR_SECRET"] != "" {
+	if got["DATABASE_URL"] != "(redacted)" || got["METRICS_TOKEN"] != "(redacted)" || got["STORE"] != "embedded" || got["CURSOR_SECRET"] != "" ||
+		got["SAFETY_MARGIN"] != "3" || got["SIM_REORG_EVERY"] != "25" {
 		t.Fatalf("summary %v", got)
 	}
 	if len(got) < 25 {
