@@ -105,30 +105,46 @@ func serveFor(t *testing.T, env map[string]string, d time.Duration) (int, string
 	return code, errOut.String()
 }
 
-// TestServeAnswersHTTP runs serve on the simulator and reads it over HTTP: health, then a stream the simulator
-// created, then stops it as SIGTERM would.
-func TestServeAnswersHTTP(t *testing.T) {
+// startServe runs serve with env in the background until it listens, and returns its base URL and a stop that
+// cancels it as SIGTERM would and returns its exit code and log.
+func startServe(t *testing.T, env map[string]string) (string, func() (int, string)) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	env := map[string]string{"DATA_DIR": t.TempDir(), "LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": "40",
-		"SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "5"}
 	errOut := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve"}, io.Discard, errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	}()
-	addr := regexp.MustCompile(`"msg":"serving HTTP","addr":"([^"]+)"`)
-	var base string
-	deadline := time.Now().Add(30 * time.Second)
-	for base == "" {
-		if m := addr.FindStringSubmatch(errOut.String()); m != nil {
-			base = "http://" + m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("serve did not listen: %s", errOut.String())
-		} else {
-			time.Sleep(10 * time.Millisecond)
+	stop := func() (int, string) {
+		cancel()
+		select {
+		case code := <-done:
+			return code, errOut.String()
+		case <-time.After(20 * time.Second):
+			t.Fatalf("serve did not stop: %s", errOut.String())
+			return 0, ""
 		}
 	}
+	t.Cleanup(func() { cancel() })
+	addr := regexp.MustCompile(`"msg":"serving HTTP","addr":"([^"]+)"`)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if m := addr.FindStringSubmatch(errOut.String()); m != nil {
+			return "http://" + m[1], stop
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited with %d before listening: %s", code, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not listen: %s", errOut.String())
+		}
+	}
+}
+
+// waitForTip polls /health until the indexer reaches ledger tip.
+func waitForTip(t *testing.T, base string, tip uint32) {
+	t.Helper()
 	var health struct {
 		Status  string `json:"status"`
 		Indexer struct {
@@ -136,16 +152,24 @@ func TestServeAnswersHTTP(t *testing.T) {
 			TipLedger uint32 `json:"tipLedger"`
 		} `json:"indexer"`
 	}
-	for health.Indexer.TipLedger < 40 {
+	for deadline := time.Now().Add(30 * time.Second); health.Indexer.TipLedger < tip; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("health never reached ledger 40: %+v", health)
+			t.Fatalf("health never reached ledger %d: %+v", tip, health)
 		}
 		getJSON(t, base+"/health", 200, &health)
-		time.Sleep(20 * time.Millisecond)
 	}
 	if health.Status != "ok" || health.Indexer.Status != "healthy" {
 		t.Fatalf("health %+v", health)
 	}
+}
+
+// TestServeAnswersHTTP runs serve on the simulator and reads it over HTTP: health, then a stream the simulator
+// created, then stops it as SIGTERM would.
+func TestServeAnswersHTTP(t *testing.T) {
+	env := map[string]string{"DATA_DIR": t.TempDir(), "LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": "40",
+		"SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "5"}
+	base, stop := startServe(t, env)
+	waitForTip(t, base, 40)
 	var stream struct {
 		Data struct {
 			ID            string `json:"id"`
@@ -156,9 +180,8 @@ func TestServeAnswersHTTP(t *testing.T) {
 	if !strings.HasSuffix(stream.Data.ID, ":1") || !strings.Contains(stream.Data.DepositAmount, ".") {
 		t.Fatalf("stream 1: %+v", stream)
 	}
-	cancel()
-	if code := <-done; code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut.String())
+	if code, logs := stop(); code != exitOK {
+		t.Fatalf("exit %d: %s", code, logs)
 	}
 }
 

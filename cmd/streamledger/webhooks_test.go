@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streamledger/streamledger/eventstore/bolt"
+	"github.com/streamledger/streamledger/projections/outbox"
+	"github.com/streamledger/streamledger/webhooks"
+)
+
+// consumer is an API consumer's webhook receiver: it verifies each delivery with webhooks.Verify and keeps the
+// event ids it was told about, and how often each delivery id arrived.
+type consumer struct {
+	mu      sync.Mutex
+	secret  string
+	events  []string
+	arrived map[string]int
+	refused int
+}
+
+func (c *consumer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, err := webhooks.Verify(r, webhooks.VerifyConfig{Secrets: []string{c.secret}})
+	if err != nil {
+		c.refused++
+		w.WriteHeader(err.(*webhooks.VerifyError).Status)
+		return
+	}
+	var p webhooks.Payload
+	if err := json.Unmarshal(d.Body, &p); err != nil {
+		c.refused++
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	c.arrived[d.ID]++
+	c.events = append(c.events, p.Data.EventID)
+}
+
+func (c *consumer) received() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Sorted(slices.Values(c.events))
+}
+
+const webhookKey = "e2e-webhooks-key-0123456789"
+
+// simEnv is a short simulated network; reorgs every 7 ledgers, within the margin.
+func simEnv(dir string, ledgers int, reorgs bool) map[string]string {
+	return map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": strconv.Itoa(ledgers),
+		"SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "6", "SIM_REORGS": strconv.FormatBool(reorgs), "SIM_REORG_EVERY": "7",
+		"SAFETY_MARGIN": "2", "SIM_REORG_DEPTH": "2", "WEBHOOK_ALLOW_PRIVATE": "true",
+		"API_KEYS": `[{"key":"` + webhookKey + `","clientId":"ops","scopes":["webhooks:admin"]}]`}
+}
+
+// finalEvents are the events of a stopped embedded store that a webhook receiver of every type must get: the final
+// ones that were not reverted.
+func finalEvents(t *testing.T, dir string) []string {
+	t.Helper()
+	store, err := bolt.Open(filepath.Join(dir, "events.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var out []string
+	err = outbox.Matching(context.Background(), store, 2, outbox.Endpoint{ID: "all"}, func(m outbox.Message) error {
+		out = append(out, m.EventID)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// End to end: a consumer registers an endpoint with serve, the simulated network reorganises as it goes, and the
+// consumer receives exactly the final events of the canonical chain — those a clean run of the same network without
+// its abandoned branches makes final — each once, every one verified by webhooks.Verify.
+func TestServeDeliversFinalCanonicalEventsToAConsumer(t *testing.T) {
+	const ledgers = 80
+	clean := t.TempDir()
+	base, stop := startServe(t, simEnv(clean, ledgers, false))
+	waitForTip(t, base, ledgers)
+	if code, logs := stop(); code != exitOK {
+		t.Fatalf("clean run: exit %d: %s", code, logs)
+	}
+	want := finalEvents(t, clean)
+	if len(want) < 50 {
+		t.Fatalf("the clean run made only %d events final", len(want))
+	}
+
+	c := &consumer{arrived: map[string]int{}}
+	receiver := httptest.NewServer(c)
+	defer receiver.Close()
+	dir := t.TempDir()
+	// The endpoint is registered while the network has produced its first ledger only, none of it final yet.
+	base, stop = startServe(t, simEnv(dir, 2, true))
+	req, _ := http.NewRequest("POST", base+"/api/webhooks/endpoints",
+		strings.NewReader(`{"url":"`+receiver.URL+`/hooks","description":"treasury payouts"}`))
+	req.Header.Set("Authorization", "Bearer "+webhookKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		Data struct {
+			ID     string `json:"id"`
+			Secret string `json:"secret"`
+		} `json:"data"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := json.Unmarshal(raw, &created); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("register: %d %s", resp.StatusCode, raw)
+	}
+	c.mu.Lock()
+	c.secret = created.Data.Secret
+	c.mu.Unlock()
+	if code, logs := stop(); code != exitOK {
+		t.Fatalf("registration run: exit %d: %s", code, logs)
+	}
+
+	base, stop = startServe(t, simEnv(dir, ledgers, true))
+	waitForTip(t, base, ledgers)
+	for deadline := time.Now().Add(30 * time.Second); len(c.received()) < len(want); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the consumer received %d of %d events", len(c.received()), len(want))
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // anything extra would arrive now
+	code, logs := stop()
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, logs)
+	}
+	reorgs := regexp.MustCompile(`"msg":"ingestion stopped".*"reorgs":(\d+)`).FindStringSubmatch(logs)
+	if reorgs == nil || reorgs[1] == "0" {
+		t.Fatalf("the network did not reorganise: %v", reorgs)
+	}
+	if got := c.received(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("the consumer received %d events, want the %d final canonical ones", len(got), len(want))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refused != 0 {
+		t.Fatalf("%d deliveries failed verification", c.refused)
+	}
+	for id, n := range c.arrived {
+		if n != 1 {
+			t.Fatalf("delivery %s arrived %d times", id, n)
+		}
+	}
+}
