@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/bolt"
+	"github.com/streamledger/streamledger/eventstore/postgres"
+	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/projections/outbox"
 	"github.com/streamledger/streamledger/webhooks"
 )
@@ -58,19 +61,42 @@ func (c *consumer) received() []string {
 
 const webhookKey = "e2e-webhooks-key-0123456789"
 
+// deployment is where a test's serve keeps its data: a data directory, and a database with STORE=postgres.
+type deployment struct {
+	dir, databaseURL string
+}
+
+func newDeployment(t *testing.T, store string) deployment {
+	d := deployment{dir: t.TempDir()}
+	if store == "postgres" {
+		d.databaseURL = pgtest.Database(t, pgtest.URL(t))
+	}
+	return d
+}
+
 // simEnv is a short simulated network; reorgs every 7 ledgers, within the margin.
-func simEnv(dir string, ledgers int, reorgs bool) map[string]string {
-	return map[string]string{"DATA_DIR": dir, "LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": strconv.Itoa(ledgers),
+func (d deployment) simEnv(ledgers int, reorgs bool) map[string]string {
+	env := map[string]string{"DATA_DIR": d.dir, "LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": strconv.Itoa(ledgers),
 		"SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "6", "SIM_REORGS": strconv.FormatBool(reorgs), "SIM_REORG_EVERY": "7",
 		"SAFETY_MARGIN": "2", "SIM_REORG_DEPTH": "2", "WEBHOOK_ALLOW_PRIVATE": "true",
 		"API_KEYS": `[{"key":"` + webhookKey + `","clientId":"ops","scopes":["webhooks:admin"]}]`}
+	if d.databaseURL != "" {
+		env["STORE"], env["DATABASE_URL"] = "postgres", d.databaseURL
+	}
+	return env
 }
 
 // finalEvents are the events of a stopped embedded store that a webhook receiver of every type must get: the final
 // ones that were not reverted.
-func finalEvents(t *testing.T, dir string) []string {
+func (d deployment) finalEvents(t *testing.T) []string {
 	t.Helper()
-	store, err := bolt.Open(filepath.Join(dir, "events.db"))
+	var store eventstore.Store
+	var err error
+	if d.databaseURL != "" {
+		store, err = postgres.Open(context.Background(), d.databaseURL, postgres.Config{})
+	} else {
+		store, err = bolt.Open(filepath.Join(d.dir, "events.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,14 +117,20 @@ func finalEvents(t *testing.T, dir string) []string {
 // consumer receives exactly the final events of the canonical chain — those a clean run of the same network without
 // its abandoned branches makes final — each once, every one verified by webhooks.Verify.
 func TestServeDeliversFinalCanonicalEventsToAConsumer(t *testing.T) {
+	for _, store := range []string{"embedded", "postgres"} {
+		t.Run(store, func(t *testing.T) { deliversFinalCanonicalEvents(t, store) })
+	}
+}
+
+func deliversFinalCanonicalEvents(t *testing.T, store string) {
 	const ledgers = 80
-	clean := t.TempDir()
-	base, stop := startServe(t, simEnv(clean, ledgers, false))
+	clean := newDeployment(t, store)
+	base, stop := startServe(t, clean.simEnv(ledgers, false))
 	waitForTip(t, base, ledgers)
 	if code, logs := stop(); code != exitOK {
 		t.Fatalf("clean run: exit %d: %s", code, logs)
 	}
-	want := finalEvents(t, clean)
+	want := clean.finalEvents(t)
 	if len(want) < 50 {
 		t.Fatalf("the clean run made only %d events final", len(want))
 	}
@@ -106,9 +138,9 @@ func TestServeDeliversFinalCanonicalEventsToAConsumer(t *testing.T) {
 	c := &consumer{arrived: map[string]int{}}
 	receiver := httptest.NewServer(c)
 	defer receiver.Close()
-	dir := t.TempDir()
+	d := newDeployment(t, store)
 	// The endpoint is registered while the network has produced its first ledger only, none of it final yet.
-	base, stop = startServe(t, simEnv(dir, 2, true))
+	base, stop = startServe(t, d.simEnv(2, true))
 	req, _ := http.NewRequest("POST", base+"/api/webhooks/endpoints",
 		strings.NewReader(`{"url":"`+receiver.URL+`/hooks","description":"treasury payouts"}`))
 	req.Header.Set("Authorization", "Bearer "+webhookKey)
@@ -135,7 +167,7 @@ func TestServeDeliversFinalCanonicalEventsToAConsumer(t *testing.T) {
 		t.Fatalf("registration run: exit %d: %s", code, logs)
 	}
 
-	base, stop = startServe(t, simEnv(dir, ledgers, true))
+	base, stop = startServe(t, d.simEnv(ledgers, true))
 	waitForTip(t, base, ledgers)
 	for deadline := time.Now().Add(30 * time.Second); len(c.received()) < len(want); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
