@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -12,7 +13,7 @@ import (
 // BenchmarkDeliver measures signed deliveries to a local receiver that verifies each one, through the worker
 // and each queue: claim, sign, POST, verify, record the attempt.
 func BenchmarkDeliver(b *testing.B) {
-	for _, backend := range []string{"memory", "postgres"} {
+	for _, backend := range []string{"memory", "file", "postgres"} {
 		b.Run(backend, func(b *testing.B) {
 			secret := GenerateSecret()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -21,8 +22,18 @@ func BenchmarkDeliver(b *testing.B) {
 				}
 			}))
 			defer srv.Close()
-			var q Store = NewMemoryStore()
-			if backend == "postgres" {
+			var q Store
+			switch backend {
+			case "memory":
+				q = NewMemoryStore()
+			case "file":
+				fs, err := OpenFileStore(filepath.Join(b.TempDir(), "webhooks.db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer fs.Close()
+				q = fs
+			case "postgres":
 				q = openPGStore(b)
 			}
 			reg := &registry{endpoints: map[string]Endpoint{"ok": {ID: "ok", URL: srv.URL, Secret: secret, Enabled: true}}}
