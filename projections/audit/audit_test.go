@@ -21,7 +21,7 @@ import (
 	"github.com/streamledger/streamledger/internal/simtest"
 )
 
-func filled(t *testing.T) (*memory.Store, *Memory) {
+func filled(t testing.TB) (*memory.Store, *Memory) {
 	t.Helper()
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: 4, Streams: 6, TxPerLedger: 3, Ledgers: 80, Reorgs: true, ReorgEvery: 8, ReorgDepth: 2}, 2, store)

@@ -178,3 +178,47 @@ func (m *Memory) ConsistencyProof(older, newer int64) (tlog.TreeProof, error) {
 	}
 	return tlog.ProveTree(newer, older, m.hashReader())
 }
+
+// Snapshot calls fn with the log cut at treeSize entries (0: every entry it has now).
+func (m *Memory) Snapshot(_ context.Context, treeSize int64, fn func(View) error) error {
+	size := m.Size()
+	if treeSize < 0 || treeSize > size {
+		return fmt.Errorf("%w: a tree of %d entries (the log has %d)", ErrOutOfRange, treeSize, size)
+	}
+	if treeSize == 0 {
+		treeSize = size
+	}
+	return fn(memoryView{m: m, size: treeSize, hashes: m.hashReader()})
+}
+
+type memoryView struct {
+	m      *Memory
+	size   int64
+	hashes tlog.HashReader
+}
+
+func (v memoryView) Size() int64             { return v.size }
+func (v memoryView) Hashes() tlog.HashReader { return v.hashes }
+
+// Scan copies the entries a chunk at a time, so that the log keeps growing while an export runs.
+func (v memoryView) Scan(ctx context.Context, f Filter, fn func(e *Entry, leaf []byte) error) error {
+	const chunk = 1024
+	for from := int64(0); from < v.size; from += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, e := range v.m.Entries(from, min(from+chunk, v.size)) {
+			if !f.match(&e) {
+				continue
+			}
+			leaf, err := e.Leaf()
+			if err != nil {
+				return err
+			}
+			if err := fn(&e, leaf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

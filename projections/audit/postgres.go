@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -185,7 +187,7 @@ func (p *Postgres) hashReader(ctx context.Context, q interface {
 
 // snapshot reads a consistent size and hash reader: a repeatable-read transaction, so that an append committing
 // meanwhile does not mix two trees.
-func (p *Postgres) snapshot(ctx context.Context, f func(size int64, r tlog.HashReader) error) error {
+func (p *Postgres) snapshot(ctx context.Context, f func(size int64, r tlog.HashReader, tx pgx.Tx) error) error {
 	tx, err := p.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -195,13 +197,13 @@ func (p *Postgres) snapshot(ctx context.Context, f func(size int64, r tlog.HashR
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq) + 1, 0) FROM `+p.entries).Scan(&size); err != nil {
 		return fmt.Errorf("audit size: %w", err)
 	}
-	return f(size, p.hashReader(ctx, tx))
+	return f(size, p.hashReader(ctx, tx), tx)
 }
 
 // Head is the current tree head.
 func (p *Postgres) Head(ctx context.Context) (Checkpoint, error) {
 	var c Checkpoint
-	err := p.snapshot(ctx, func(size int64, r tlog.HashReader) error {
+	err := p.snapshot(ctx, func(size int64, r tlog.HashReader, _ pgx.Tx) error {
 		root, err := tlog.TreeHash(size, r)
 		c = Checkpoint{Origin: Origin, Size: size, Root: root}
 		return err
@@ -231,7 +233,7 @@ func (p *Postgres) Entries(ctx context.Context, from, to int64) ([]Entry, error)
 // InclusionProof proves entry seq in the tree of size treeSize.
 func (p *Postgres) InclusionProof(ctx context.Context, seq, treeSize int64) (tlog.RecordProof, error) {
 	var proof tlog.RecordProof
-	err := p.snapshot(ctx, func(size int64, r tlog.HashReader) error {
+	err := p.snapshot(ctx, func(size int64, r tlog.HashReader, _ pgx.Tx) error {
 		if seq < 0 || seq >= treeSize || treeSize > size {
 			return fmt.Errorf("%w: entry %d in a tree of size %d (log size %d)", ErrOutOfRange, seq, treeSize, size)
 		}
@@ -245,7 +247,7 @@ func (p *Postgres) InclusionProof(ctx context.Context, seq, treeSize int64) (tlo
 // ConsistencyProof proves that the tree of size older is a prefix of the tree of size newer.
 func (p *Postgres) ConsistencyProof(ctx context.Context, older, newer int64) (tlog.TreeProof, error) {
 	var proof tlog.TreeProof
-	err := p.snapshot(ctx, func(size int64, r tlog.HashReader) error {
+	err := p.snapshot(ctx, func(size int64, r tlog.HashReader, _ pgx.Tx) error {
 		if older < 1 || older > newer || newer > size {
 			return fmt.Errorf("%w: sizes %d and %d (log size %d)", ErrOutOfRange, older, newer, size)
 		}
@@ -263,4 +265,80 @@ func (p *Postgres) StateHash(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%d:%x", head.Size, head.Root[:]), nil
+}
+
+// Snapshot calls fn with the log cut at treeSize entries (0: every entry it has now), read in one repeatable-read
+// transaction: appends that commit meanwhile are not seen, and the export's rows and hashes are of one tree.
+func (p *Postgres) Snapshot(ctx context.Context, treeSize int64, fn func(View) error) error {
+	return p.snapshot(ctx, func(size int64, r tlog.HashReader, tx pgx.Tx) error {
+		if treeSize < 0 || treeSize > size {
+			return fmt.Errorf("%w: a tree of %d entries (the log has %d)", ErrOutOfRange, treeSize, size)
+		}
+		if treeSize == 0 {
+			treeSize = size
+		}
+		return fn(pgView{p: p, tx: tx, size: treeSize, hashes: r})
+	})
+}
+
+type pgView struct {
+	p      *Postgres
+	tx     pgx.Tx
+	size   int64
+	hashes tlog.HashReader
+}
+
+func (v pgView) Size() int64             { return v.size }
+func (v pgView) Hashes() tlog.HashReader { return v.hashes }
+
+// Scan reads the entries through a server-side cursor, a batch at a time: the client holds one batch, never the
+// whole result, and a cancelled ctx (a client that went away) stops the query.
+func (v pgView) Scan(ctx context.Context, f Filter, fn func(e *Entry, leaf []byte) error) error {
+	where := []string{"seq < $1"}
+	args := []any{v.size}
+	arg := func(cond string, val any) {
+		args = append(args, val)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.FromLedger != 0 || f.ToLedger != 0 {
+		arg("ledger >= $%d", max(int64(f.FromLedger), 1))
+	}
+	if f.ToLedger != 0 {
+		arg("ledger <= $%d", int64(f.ToLedger))
+	}
+	if f.ContractID != "" {
+		arg("contract_id = $%d", string(f.ContractID))
+	}
+	if f.StreamID != nil {
+		arg("stream_id = $%d", strconv.FormatUint(*f.StreamID, 10))
+	}
+	if f.Action != "" {
+		arg("action = $%d", f.Action)
+	}
+	if _, err := v.tx.Exec(ctx, `DECLARE audit_export NO SCROLL CURSOR FOR SELECT leaf FROM `+v.p.entries+` WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY seq`, args...); err != nil {
+		return fmt.Errorf("open the export cursor: %w", err)
+	}
+	for {
+		rows, _ := v.tx.Query(ctx, `FETCH FORWARD 2000 FROM audit_export`)
+		n := 0
+		var raw []byte
+		_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
+			n++
+			var e Entry
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return fmt.Errorf("stored audit entry: %w", err)
+			}
+			if !f.match(&e) {
+				return nil
+			}
+			return fn(&e, raw)
+		})
+		if err != nil {
+			return fmt.Errorf("read the export cursor: %w", err)
+		}
+		if n < 2000 {
+			return nil
+		}
+	}
 }
