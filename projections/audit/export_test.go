@@ -333,3 +333,29 @@ func bumpAmount(t *testing.T, format, line string) (string, bool) {
 	}
 	return out.String(), true
 }
+
+// Every amount an entry can carry has an export column, and comes back from it exactly.
+func TestEveryAmountHasAColumn(t *testing.T) {
+	a := domain.NewAmount(12_345_678_901)
+	events := []domain.Event{
+		&domain.StreamCreated{DepositAmount: a, RatePerSecond: a}, &domain.StreamCloned{DepositAmount: a, RatePerSecond: a},
+		&domain.StreamWithdrawn{Amount: a}, &domain.StreamToppedUp{TopUpAmount: a, NewDepositAmount: a},
+		&domain.StreamRateUpdated{NewRatePerSecond: a}, &domain.StreamRateDecreased{NewRatePerSecond: a, RefundAmount: a},
+		&domain.StreamEndShortened{RefundAmount: a}, &domain.StreamKeeperCancelled{KeeperFee: a, RecipientAmount: a, SenderRefund: a},
+	}
+	for _, ev := range events {
+		e := Entry{V: LeafVersion, Amounts: amounts(ev), RecordedAt: time.Unix(1, 0).UTC()}
+		if len(e.Amounts) == 0 {
+			t.Fatalf("%T has no amounts", ev)
+		}
+		leaf, _ := e.Leaf()
+		r, err := RowOf(&e, leaf)
+		if err != nil {
+			t.Fatalf("%T: %v", ev, err)
+		}
+		back, err := r.Entry()
+		if err != nil || !entriesEqual(back, e) {
+			t.Fatalf("%T: amounts did not come back: %+v %v", ev, back.Amounts, err)
+		}
+	}
+}
