@@ -86,6 +86,8 @@ type Config struct {
 	Rebuild         RebuildFunc
 	// Push ingests pushed ledgers; nil refuses the route.
 	Push func(ctx context.Context, ledgers []chain.PushedLedger) (chain.PushResult, error)
+	// Audit is the audit log (exports, checkpoints, proofs); a nil Log answers its routes with 404.
+	Audit AuditConfig
 	// Webhooks administers endpoints and deliveries; nil answers its routes with 404.
 	Webhooks WebhookService
 	Checks   []Check
@@ -105,6 +107,9 @@ type Server struct {
 	hub         hub
 	app         *fiber.App
 	promHandler fiber.Handler
+	// background is the context of work that outlives its handler (streamed exports); Shutdown cancels it.
+	background context.Context
+	stop       context.CancelFunc
 }
 
 // New builds the API.
@@ -129,6 +134,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), cursors: cursors{key: cfg.CursorSecret}}
 	s.rebuilds.ctx, s.rebuilds.stop = context.WithCancel(context.Background())
+	s.background, s.stop = context.WithCancel(context.Background())
 	if len(s.cursors.key) == 0 {
 		s.cursors.key = make([]byte, 32)
 		rand.Read(s.cursors.key) // never fails: crypto/rand crashes the program rather than return an error
@@ -163,6 +169,7 @@ func New(cfg Config) *Server {
 	}
 	s.app.Post("/api/admin/projections/:name/rebuild", s.require(ScopeAdmin), s.rebuild)
 	s.routeWebhooks()
+	s.routeAudit()
 	return s
 }
 
@@ -178,6 +185,7 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 	s.hub.stop() // WebSocket clients get a 1001 close first
 	s.hub.wg.Wait()
 	err := s.app.ShutdownWithTimeout(timeout)
+	s.stop() // exports still streaming after the timeout
 	s.rebuilds.stop()
 	s.rebuilds.wg.Wait()
 	return err

@@ -54,7 +54,7 @@ func TestProofs(t *testing.T) {
 	}
 	all := log.Entries(0, head.Size)
 	for _, seq := range []int64{0, 1, head.Size / 2, head.Size - 1} {
-		proof, err := log.InclusionProof(seq, head.Size)
+		proof, err := log.InclusionProof(context.Background(), seq, head.Size)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +72,7 @@ func TestProofs(t *testing.T) {
 	}
 	// Consistency between every earlier size and now.
 	for _, older := range []int64{1, 2, head.Size / 3, head.Size - 1, head.Size} {
-		proof, err := log.ConsistencyProof(older, head.Size)
+		proof, err := log.ConsistencyProof(context.Background(), older, head.Size)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +81,7 @@ func TestProofs(t *testing.T) {
 			t.Fatalf("size %d: %v", older, err)
 		}
 	}
-	if _, err := log.InclusionProof(head.Size, head.Size); !errors.Is(err, ErrOutOfRange) {
+	if _, err := log.InclusionProof(context.Background(), head.Size, head.Size); !errors.Is(err, ErrOutOfRange) {
 		t.Fatalf("proof past the end: %v", err)
 	}
 }

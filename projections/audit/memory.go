@@ -164,7 +164,7 @@ func (m *Memory) Head() (Checkpoint, error) {
 }
 
 // InclusionProof proves entry seq in the tree of size treeSize.
-func (m *Memory) InclusionProof(seq, treeSize int64) (tlog.RecordProof, error) {
+func (m *Memory) InclusionProof(_ context.Context, seq, treeSize int64) (tlog.RecordProof, error) {
 	if seq < 0 || seq >= treeSize || treeSize > m.Size() {
 		return nil, fmt.Errorf("%w: entry %d in a tree of size %d (log size %d)", ErrOutOfRange, seq, treeSize, m.Size())
 	}
@@ -172,7 +172,7 @@ func (m *Memory) InclusionProof(seq, treeSize int64) (tlog.RecordProof, error) {
 }
 
 // ConsistencyProof proves that the tree of size older is a prefix of the tree of size newer.
-func (m *Memory) ConsistencyProof(older, newer int64) (tlog.TreeProof, error) {
+func (m *Memory) ConsistencyProof(_ context.Context, older, newer int64) (tlog.TreeProof, error) {
 	if older < 1 || older > newer || newer > m.Size() {
 		return nil, fmt.Errorf("%w: sizes %d and %d (log size %d)", ErrOutOfRange, older, newer, m.Size())
 	}

@@ -1,0 +1,360 @@
+package http
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/projections/audit"
+)
+
+// AuditLog is the audit log the API exports and proves from.
+type AuditLog interface {
+	Snapshot(ctx context.Context, treeSize int64, fn func(audit.View) error) error
+	InclusionProof(ctx context.Context, seq, treeSize int64) (tlog.RecordProof, error)
+	ConsistencyProof(ctx context.Context, older, newer int64) (tlog.TreeProof, error)
+}
+
+// AuditConfig is the audit log and the key its checkpoints are signed with.
+type AuditConfig struct {
+	Log         AuditLog
+	Signer      note.Signer
+	VerifierKey string
+}
+
+func (s *Server) routeAudit() {
+	read := s.require(ScopeAuditRead)
+	s.app.Get("/api/audit/export", read, s.auditExport)
+	s.app.Get("/api/audit/export/manifest", read, s.auditManifest)
+	s.app.Get("/api/audit/checkpoint", read, s.auditCheckpoint)
+	s.app.Get("/api/audit/proof/:seq", read, s.auditProof)
+	s.app.Get("/api/audit/consistency", read, s.auditConsistency)
+}
+
+func (s *Server) auditOn() error {
+	if s.cfg.Audit.Log == nil {
+		return apiError(fiber.StatusNotFound, CodeNotFound, "the audit log is not served here")
+	}
+	return nil
+}
+
+// auditError answers the audit log's range errors as a 400 naming the field.
+func auditError(err error, field string) error {
+	if errors.Is(err, audit.ErrOutOfRange) {
+		return validation(field, err.Error())
+	}
+	return err
+}
+
+// bound reads from/to: a ledger sequence or an RFC 3339 time.
+func bound(c *fiber.Ctx, field string) (uint32, time.Time, error) {
+	raw := c.Query(field)
+	if raw == "" {
+		return 0, time.Time{}, nil
+	}
+	if n, err := strconv.ParseUint(raw, 10, 32); err == nil && n > 0 {
+		return uint32(n), time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return 0, time.Time{}, validation(field, "must be a ledger sequence (from 1) or an RFC 3339 time")
+	}
+	return 0, t, nil
+}
+
+// exportQuery reads an export's query: format, filters and the tree size to cut at (0: now).
+func (s *Server) exportQuery(c *fiber.Ctx) (audit.Query, int64, error) {
+	if err := checkQuery(c, "format", "from", "to", "streamId", "contractId", "action", "treeSize"); err != nil {
+		return audit.Query{}, 0, err
+	}
+	q := audit.Query{Format: c.Query("format", audit.FormatCSV)}
+	if q.Format != audit.FormatCSV && q.Format != audit.FormatJSONL {
+		return q, 0, validation("format", "must be csv or jsonl")
+	}
+	var err error
+	if q.FromLedger, q.From, err = bound(c, "from"); err != nil {
+		return q, 0, err
+	}
+	if q.ToLedger, q.To, err = bound(c, "to"); err != nil {
+		return q, 0, err
+	}
+	if (q.ToLedger != 0 && q.ToLedger < q.FromLedger) || (!q.To.IsZero() && q.To.Before(q.From)) {
+		return q, 0, validation("to", "must not be before from")
+	}
+	if raw := c.Query("contractId"); raw != "" {
+		addr, err := domain.ParseAddressOf(raw, domain.ContractAddress)
+		if err != nil {
+			return q, 0, validation("contractId", err.Error())
+		}
+		q.ContractID = addr
+	}
+	if raw := c.Query("streamId"); raw != "" {
+		ref, err := s.parseRef(raw)
+		var ae *APIError
+		if errors.As(err, &ae) {
+			return q, 0, validation("streamId", strings.TrimPrefix(ae.Message, "id: "))
+		}
+		if q.ContractID != "" && q.ContractID != ref.ContractID {
+			return q, 0, validation("streamId", "names another contract than contractId")
+		}
+		id := ref.StreamID
+		q.ContractID, q.StreamID = ref.ContractID, &id
+	}
+	if action := c.Query("action"); action != "" {
+		if !contains(audit.Actions(), action) {
+			return q, 0, validation("action", fmt.Sprintf("must be one of %v", audit.Actions()))
+		}
+		q.Action = action
+	}
+	treeSize, err := treeSizeParam(c, "treeSize")
+	return q, treeSize, err
+}
+
+func treeSizeParam(c *fiber.Ctx, field string) (int64, error) {
+	raw := c.Query(field)
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 1 {
+		return 0, validation(field, "must be a whole number from 1")
+	}
+	return n, nil
+}
+
+// cut resolves the tree size an export is cut at: the one asked for (which must exist), or the log's size now.
+func (s *Server) cut(ctx context.Context, treeSize int64) (int64, error) {
+	err := s.cfg.Audit.Log.Snapshot(ctx, treeSize, func(v audit.View) error {
+		treeSize = v.Size()
+		return nil
+	})
+	return treeSize, auditError(err, "treeSize")
+}
+
+// exportFileName names an export after the tree it was cut from and its filters.
+func exportFileName(q audit.Query, size int64) string {
+	name := fmt.Sprintf("streamledger-audit-%d", size)
+	if q.StreamID != nil {
+		name += fmt.Sprintf("-stream-%d", *q.StreamID)
+	}
+	if q.FromLedger != 0 || q.ToLedger != 0 {
+		name += fmt.Sprintf("-ledgers-%d-%d", q.FromLedger, q.ToLedger)
+	}
+	if q.Action != "" {
+		name += "-" + q.Action
+	}
+	return name + "." + q.Format
+}
+
+// flushWriter hands each chunk to the connection: a client that went away fails the flush, which ends the export
+// and, through ctx, its database query.
+type flushWriter struct {
+	w      *bufio.Writer
+	cancel context.CancelFunc
+}
+
+func (f flushWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err == nil {
+		err = f.w.Flush()
+	}
+	if err != nil {
+		f.cancel()
+	}
+	return n, err
+}
+
+// auditExport streams an export from one snapshot of the log. The tree size it was cut at is in
+// X-Audit-Tree-Size: the manifest of the same query with that treeSize describes exactly this file.
+func (s *Server) auditExport(c *fiber.Ctx) error {
+	if err := s.auditOn(); err != nil {
+		return err
+	}
+	q, treeSize, err := s.exportQuery(c)
+	if err != nil {
+		return err
+	}
+	size, err := s.cut(c.UserContext(), treeSize)
+	if err != nil {
+		return err
+	}
+	if q.Format == audit.FormatCSV {
+		c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8; header=present")
+	} else {
+		c.Set(fiber.HeaderContentType, "application/jsonl; charset=utf-8")
+	}
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, exportFileName(q, size)))
+	c.Set("X-Audit-Tree-Size", strconv.FormatInt(size, 10))
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	log, logger := s.cfg.Audit.Log, s.cfg.Logger
+	requestID := requestID(c)
+	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		ctx, cancel := context.WithCancel(s.background)
+		defer cancel()
+		err := log.Snapshot(ctx, size, func(v audit.View) error {
+			res, err := audit.Write(ctx, v, q, flushWriter{w: w, cancel: cancel})
+			if err == nil {
+				logger.Info("audit export", "requestId", requestID, "rows", res.Rows, "treeSize", size, "sha256", res.SHA256)
+			}
+			return err
+		})
+		if err != nil {
+			logger.Warn("audit export ended early", "requestId", requestID, "err", err)
+		}
+	})
+	return nil
+}
+
+// auditManifest describes the export of the same query: it writes the export again, from a snapshot cut at the
+// same tree size, to hash it, and proves its rows.
+func (s *Server) auditManifest(c *fiber.Ctx) error {
+	if err := s.auditOn(); err != nil {
+		return err
+	}
+	q, treeSize, err := s.exportQuery(c)
+	if err != nil {
+		return err
+	}
+	var m audit.Manifest
+	err = s.cfg.Audit.Log.Snapshot(c.UserContext(), treeSize, func(v audit.View) error {
+		res, err := audit.Write(c.UserContext(), v, q, io.Discard)
+		if err != nil {
+			return err
+		}
+		m, err = audit.NewManifest(v, q, res, s.cfg.Audit.Signer, s.cfg.Audit.VerifierKey)
+		return err
+	})
+	if err != nil {
+		return auditError(err, "treeSize")
+	}
+	return c.JSON(fiber.Map{"data": m})
+}
+
+type checkpointView struct {
+	Origin      string `json:"origin"`
+	TreeSize    int64  `json:"treeSize"`
+	RootHash    string `json:"rootHash"`
+	Checkpoint  string `json:"checkpoint"`
+	VerifierKey string `json:"verifierKey"`
+}
+
+// checkpoint signs the tree head of size treeSize (0: now).
+func (s *Server) checkpoint(ctx context.Context, treeSize int64, field string) (checkpointView, error) {
+	var cp checkpointView
+	err := s.cfg.Audit.Log.Snapshot(ctx, treeSize, func(v audit.View) error {
+		root, err := tlog.TreeHash(v.Size(), v.Hashes())
+		if err != nil {
+			return err
+		}
+		head := audit.Checkpoint{Origin: audit.Origin, Size: v.Size(), Root: root}
+		signed, err := head.Sign(s.cfg.Audit.Signer)
+		cp = checkpointView{Origin: head.Origin, TreeSize: head.Size, RootHash: root.String(), Checkpoint: string(signed),
+			VerifierKey: s.cfg.Audit.VerifierKey}
+		return err
+	})
+	return cp, auditError(err, field)
+}
+
+func (s *Server) auditCheckpoint(c *fiber.Ctx) error {
+	if err := s.auditOn(); err != nil {
+		return err
+	}
+	if err := checkQuery(c, "treeSize"); err != nil {
+		return err
+	}
+	treeSize, err := treeSizeParam(c, "treeSize")
+	if err != nil {
+		return err
+	}
+	cp, err := s.checkpoint(c.UserContext(), treeSize, "treeSize")
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"data": cp})
+}
+
+func hashStrings(hs []tlog.Hash) []string {
+	out := make([]string, len(hs))
+	for i, h := range hs {
+		out[i] = h.String()
+	}
+	return out
+}
+
+// auditProof proves that entry seq is in the tree of treeSize entries (default: now), with that tree's signed
+// checkpoint.
+func (s *Server) auditProof(c *fiber.Ctx) error {
+	if err := s.auditOn(); err != nil {
+		return err
+	}
+	if err := checkQuery(c, "treeSize"); err != nil {
+		return err
+	}
+	seq, err := strconv.ParseInt(c.Params("seq"), 10, 64)
+	if err != nil || seq < 0 {
+		return validation("seq", "must be a whole number from 0")
+	}
+	treeSize, err := treeSizeParam(c, "treeSize")
+	if err != nil {
+		return err
+	}
+	cp, err := s.checkpoint(c.UserContext(), treeSize, "treeSize")
+	if err != nil {
+		return err
+	}
+	if seq >= cp.TreeSize {
+		return validation("seq", fmt.Sprintf("the tree has %d entries", cp.TreeSize))
+	}
+	proof, err := s.cfg.Audit.Log.InclusionProof(c.UserContext(), seq, cp.TreeSize)
+	if err != nil {
+		return auditError(err, "seq")
+	}
+	return c.JSON(fiber.Map{"data": fiber.Map{"seq": seq, "treeSize": cp.TreeSize, "proof": hashStrings(proof), "checkpoint": cp}})
+}
+
+// auditConsistency proves that the tree of `from` entries is a prefix of the tree of `to` entries (default: now).
+func (s *Server) auditConsistency(c *fiber.Ctx) error {
+	if err := s.auditOn(); err != nil {
+		return err
+	}
+	if err := checkQuery(c, "from", "to"); err != nil {
+		return err
+	}
+	if c.Query("from") == "" {
+		return validation("from", "required: the older tree size")
+	}
+	from, err := treeSizeParam(c, "from")
+	if err != nil {
+		return err
+	}
+	to, err := treeSizeParam(c, "to")
+	if err != nil {
+		return err
+	}
+	newer, err := s.checkpoint(c.UserContext(), to, "to")
+	if err != nil {
+		return err
+	}
+	older, err := s.checkpoint(c.UserContext(), from, "from")
+	if err != nil {
+		return err
+	}
+	if from > newer.TreeSize {
+		return validation("from", "must not be larger than to")
+	}
+	proof, err := s.cfg.Audit.Log.ConsistencyProof(c.UserContext(), from, newer.TreeSize)
+	if err != nil {
+		return auditError(err, "from")
+	}
+	return c.JSON(fiber.Map{"data": fiber.Map{"from": older, "to": newer, "proof": hashStrings(proof)}})
+}
