@@ -7,14 +7,11 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/projections/audit"
 )
 
@@ -56,65 +53,16 @@ func auditError(err error, field string) error {
 	return err
 }
 
-// bound reads from/to: a ledger sequence or an RFC 3339 time.
-func bound(c *fiber.Ctx, field string) (uint32, time.Time, error) {
-	raw := c.Query(field)
-	if raw == "" {
-		return 0, time.Time{}, nil
-	}
-	if n, err := strconv.ParseUint(raw, 10, 32); err == nil && n > 0 {
-		return uint32(n), time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, raw)
-	if err != nil {
-		return 0, time.Time{}, validation(field, "must be a ledger sequence (from 1) or an RFC 3339 time")
-	}
-	return 0, t, nil
-}
-
 // exportQuery reads an export's query: format, filters and the tree size to cut at (0: now).
 func (s *Server) exportQuery(c *fiber.Ctx) (audit.Query, int64, error) {
 	if err := checkQuery(c, "format", "from", "to", "streamId", "contractId", "action", "treeSize"); err != nil {
 		return audit.Query{}, 0, err
 	}
-	q := audit.Query{Format: c.Query("format", audit.FormatCSV)}
-	if q.Format != audit.FormatCSV && q.Format != audit.FormatJSONL {
-		return q, 0, validation("format", "must be csv or jsonl")
-	}
-	var err error
-	if q.FromLedger, q.From, err = bound(c, "from"); err != nil {
-		return q, 0, err
-	}
-	if q.ToLedger, q.To, err = bound(c, "to"); err != nil {
-		return q, 0, err
-	}
-	if (q.ToLedger != 0 && q.ToLedger < q.FromLedger) || (!q.To.IsZero() && q.To.Before(q.From)) {
-		return q, 0, validation("to", "must not be before from")
-	}
-	if raw := c.Query("contractId"); raw != "" {
-		addr, err := domain.ParseAddressOf(raw, domain.ContractAddress)
-		if err != nil {
-			return q, 0, validation("contractId", err.Error())
-		}
-		q.ContractID = addr
-	}
-	if raw := c.Query("streamId"); raw != "" {
-		ref, err := s.parseRef(raw)
-		var ae *APIError
-		if errors.As(err, &ae) {
-			return q, 0, validation("streamId", strings.TrimPrefix(ae.Message, "id: "))
-		}
-		if q.ContractID != "" && q.ContractID != ref.ContractID {
-			return q, 0, validation("streamId", "names another contract than contractId")
-		}
-		id := ref.StreamID
-		q.ContractID, q.StreamID = ref.ContractID, &id
-	}
-	if action := c.Query("action"); action != "" {
-		if !contains(audit.Actions(), action) {
-			return q, 0, validation("action", fmt.Sprintf("must be one of %v", audit.Actions()))
-		}
-		q.Action = action
+	q, err := audit.ParseQuery(audit.QueryParams{Format: c.Query("format"), From: c.Query("from"), To: c.Query("to"),
+		ContractID: c.Query("contractId"), StreamID: c.Query("streamId"), Action: c.Query("action")}, s.cfg.Contracts)
+	var qe *audit.QueryError
+	if errors.As(err, &qe) {
+		return q, 0, validation(qe.Field, qe.Reason)
 	}
 	treeSize, err := treeSizeParam(c, "treeSize")
 	return q, treeSize, err

@@ -55,6 +55,8 @@ func commands() []command {
 		{name: "serve", summary: "ingest ledgers and serve the API (the default command)", run: runServe, settings: true},
 		{name: "replay", summary: "rebuild the PostgreSQL projections into new generations, compare with the live ones and switch", run: runReplay, flags: replayFlags, settings: true},
 		{name: "rewind", summary: "after a reorg deeper than the safety margin halted ingestion: compensate the ledgers above --to (audited)", run: runRewind, flags: rewindFlags, settings: true},
+		{name: "audit export", summary: "export the audit log (filtered) to --out, with its manifest beside it", run: runAuditExport, flags: auditExportFlags, settings: true},
+		{name: "audit verify", summary: "verify an audit export FILE against its --manifest and the log's public key", run: runAuditVerify, flags: auditVerifyFlags},
 		{name: "migrate", summary: "create or upgrade the PostgreSQL schema (serve also does this at start)", run: runMigrate, settings: true},
 		{name: "version", summary: "print the version", run: func(_ context.Context, env *runEnv, _ []string) error {
 			_, err := fmt.Fprintln(env.stdout, "streamledger", version)
@@ -78,6 +80,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	name := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		name, args = args[0], args[1:]
+	}
+	if name == "audit" && len(args) > 0 && (args[0] == "export" || args[0] == "verify") {
+		name, args = name+" "+args[0], args[1:]
 	}
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") && name == "serve" {
 		fmt.Fprintln(stdout, "streamledger", version)
@@ -112,11 +117,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	if cmd.flags != nil {
 		env.opts = cmd.flags(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	// Arguments may come between flags (`audit verify FILE --manifest M`): parse again after each one.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return exitOK
+			}
+			return exitUsage
 		}
-		return exitUsage
+		if fs.NArg() == 0 {
+			break
+		}
+		positional, args = append(positional, fs.Arg(0)), fs.Args()[1:]
 	}
 	if settings != nil {
 		cfg, err := settings.Load(lookupEnv)
@@ -129,7 +142,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	} else {
 		env.log = slog.New(slog.NewJSONHandler(stderr, nil))
 	}
-	if err := cmd.run(ctx, env, fs.Args()); err != nil {
+	if err := cmd.run(ctx, env, positional); err != nil {
 		if errors.Is(err, errUsage) {
 			fmt.Fprintf(stderr, "streamledger %s: %v\n", cmd.name, err)
 			return exitUsage
@@ -144,7 +157,7 @@ func usage(w io.Writer, cmds []command) {
 	fmt.Fprintln(w, "streamledger: an event-sourced ledger projection engine for Fluxora streams on Stellar.")
 	fmt.Fprintln(w, "\nUsage: streamledger [COMMAND] [flags]\n\nCommands:")
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'streamledger COMMAND --help' for a command's flags. Every flag has an environment variable.")
 }

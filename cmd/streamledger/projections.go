@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
@@ -38,6 +39,7 @@ type readModels struct {
 	streams     api.StreamReader
 	ledgers     api.LedgerReader
 	outbox      webhooks.Outbox
+	audit       api.AuditLog
 	rebuild     api.RebuildFunc // nil for the in-memory read models
 	checks      []api.Check
 	auditSigner note.Signer
@@ -123,6 +125,41 @@ func (o liveOutbox) MessagesAfter(ctx context.Context, after outbox.Cursor, limi
 	return p.(*outbox.Postgres).MessagesAfter(ctx, after, limit)
 }
 
+// liveAudit reads the live generation of the PostgreSQL audit log.
+type liveAudit struct{ m *pgReadModels }
+
+func (a liveAudit) log(ctx context.Context) (*audit.Postgres, error) {
+	p, err := a.m.live(ctx, audit.Name)
+	if err != nil {
+		return nil, err
+	}
+	return p.(*audit.Postgres), nil
+}
+
+func (a liveAudit) Snapshot(ctx context.Context, treeSize int64, fn func(audit.View) error) error {
+	p, err := a.log(ctx)
+	if err != nil {
+		return err
+	}
+	return p.Snapshot(ctx, treeSize, fn)
+}
+
+func (a liveAudit) InclusionProof(ctx context.Context, seq, treeSize int64) (tlog.RecordProof, error) {
+	p, err := a.log(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.InclusionProof(ctx, seq, treeSize)
+}
+
+func (a liveAudit) ConsistencyProof(ctx context.Context, older, newer int64) (tlog.TreeProof, error) {
+	p, err := a.log(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.ConsistencyProof(ctx, older, newer)
+}
+
 // pgReadModels opens generations of the PostgreSQL projections.
 type pgReadModels struct {
 	pool   *pgxpool.Pool
@@ -199,9 +236,9 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	rm := &readModels{auditSigner: signer, auditVerify: vkey,
 		checks: []api.Check{{Name: "readStore", Check: func(context.Context) error { return nil }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
-	streamsMem, index, messages := streams.NewMemory(store), ledgers.NewMemory(), outbox.NewMemory(cfg.SafetyMargin)
-	rm.streams, rm.ledgers, rm.outbox = memoryStreams{streamsMem}, index, messages
-	for _, p := range []projections.Projection{streamsMem, index, audit.NewMemory(store), messages} {
+	streamsMem, index, messages, auditLog := streams.NewMemory(store), ledgers.NewMemory(), outbox.NewMemory(cfg.SafetyMargin), audit.NewMemory(store)
+	rm.streams, rm.ledgers, rm.outbox, rm.audit = memoryStreams{streamsMem}, index, messages, auditLog
+	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
 			Decoded: decoded, Logger: log.With("projection", p.Name())})
 		if err != nil {
@@ -237,6 +274,7 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 		return nil, err
 	}
 	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m}, ledgers: liveLedgers{m}, outbox: liveOutbox{m},
+		audit:   liveAudit{m},
 		rebuild: m.rebuild,
 		checks:  []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)

@@ -68,6 +68,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
 		Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store,
 		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins, Webhooks: hooks,
+		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify},
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
 			src.check}, rm.checks...)}
 	for _, k := range env.cfg.APIKeys {

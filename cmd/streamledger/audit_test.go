@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/streamledger/streamledger/projections/audit"
+)
+
+// An auditor exports the audit log with the CLI and verifies the file; a changed amount, a deleted row and a
+// checkpoint signed by another key are each caught, with exit status 1 and the row named.
+func TestAuditExportAndVerifyCommands(t *testing.T) {
+	for _, store := range []string{"embedded", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			d := newDeployment(t, store)
+			env := d.simEnv(40, true)
+			base, stop := startServe(t, env)
+			waitForTip(t, base, 40)
+			if code, logs := stop(); code != exitOK {
+				t.Fatalf("serve: exit %d: %s", code, logs)
+			}
+			out := filepath.Join(t.TempDir(), "audit.csv")
+			code, stdout, stderr := runCLI([]string{"audit", "export", "--out", out, "--from", "5"}, env)
+			if code != exitOK || !strings.Contains(stdout, "exported") {
+				t.Fatalf("export: exit %d: %s %s", code, stdout, stderr)
+			}
+			var key struct {
+				VerifierKey string `json:"verifierKey"`
+			}
+			raw, err := os.ReadFile(out + ".manifest.json")
+			if err != nil || json.Unmarshal(raw, &key) != nil {
+				t.Fatalf("manifest: %v", err)
+			}
+			code, stdout, stderr = runCLI([]string{"audit", "verify", out, "--key", key.VerifierKey}, nil)
+			if code != exitOK || !strings.HasPrefix(stdout, "OK: ") {
+				t.Fatalf("verify: exit %d: %s %s", code, stdout, stderr)
+			}
+
+			file, _ := os.ReadFile(out)
+			lines := strings.SplitAfter(string(file), "\r\n")
+			amount := regexp.MustCompile(`,(\d+)\.(\d{7}),`)
+			changed := ""
+			for i, l := range lines {
+				if loc := amount.FindStringSubmatchIndex(l); i > 0 && loc != nil && changed == "" {
+					digit := l[loc[5]-1]
+					bumped := string('0' + (digit-'0'+1)%10)
+					lines[i] = l[:loc[5]-1] + bumped + l[loc[5]:]
+					changed = lines[i]
+				}
+			}
+			tampered := filepath.Join(t.TempDir(), "tampered.csv")
+			os.WriteFile(tampered, []byte(strings.Join(lines, "")), 0o644)
+			expectFailure(t, []string{"audit", "verify", tampered, "--manifest", out + ".manifest.json", "--key", key.VerifierKey}, "altered")
+
+			rows := strings.SplitAfter(string(file), "\r\n")
+			deleted := filepath.Join(t.TempDir(), "deleted.csv")
+			os.WriteFile(deleted, []byte(strings.Join(append(rows[:3:3], rows[4:]...), "")), 0o644)
+			expectFailure(t, []string{"audit", "verify", deleted, "--manifest", out + ".manifest.json", "--key", key.VerifierKey}, "missing")
+
+			var m audit.Manifest
+			json.Unmarshal(raw, &m)
+			skey, vkey, _ := note.GenerateKey(nil, "streamledger")
+			signer, _ := note.NewSigner(skey)
+			c, _ := audit.OpenCheckpoint([]byte(m.Checkpoint), key.VerifierKey)
+			forged, _ := c.Sign(signer)
+			m.Checkpoint, m.VerifierKey = string(forged), vkey
+			forgedManifest := filepath.Join(t.TempDir(), "forged.json")
+			raw, _ = json.Marshal(m)
+			os.WriteFile(forgedManifest, raw, 0o644)
+			expectFailure(t, []string{"audit", "verify", out, "--manifest", forgedManifest, "--key", key.VerifierKey}, "not signed by the log's key")
+		})
+	}
+}
+
+func expectFailure(t *testing.T, args []string, want string) {
+	t.Helper()
+	code, stdout, stderr := runCLI(args, nil)
+	if code != exitFailed || !strings.HasPrefix(stdout, "FAILED: ") || !strings.Contains(stdout, want) {
+		t.Fatalf("%v: exit %d: %s %s, want a failure saying %q", args, code, stdout, stderr, want)
+	}
+}
+
+func TestAuditCommandsRefuseBadInput(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"audit", "export"}, "--out"},
+		{[]string{"audit", "export", "--out", "x", "--format", "xml"}, "--format"},
+		{[]string{"audit", "export", "--out", "x", "--stream-id", "7"}, "--stream-id"},
+		{[]string{"audit", "export", "--out", "x", "--from", "yesterday"}, "--from"},
+		{[]string{"audit", "verify"}, "one FILE"},
+		{[]string{"audit", "verify", "nope.csv"}, "manifest"},
+	} {
+		code, _, stderr := runCLI(c.args, map[string]string{"DATA_DIR": t.TempDir()})
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d: %s, want a usage error naming %s", c.args, code, stderr, c.want)
+		}
+	}
+}
