@@ -228,7 +228,7 @@ type endlessView struct {
 func (v endlessView) Size() int64             { return v.size }
 func (v endlessView) Hashes() tlog.HashReader { return nil }
 
-func (v endlessView) Scan(ctx context.Context, _ audit.Filter, fn func(*audit.Entry, []byte) error) (err error) {
+func (v endlessView) Scan(ctx context.Context, _ audit.Filter, fn func(*audit.Row) error) (err error) {
 	defer func() { v.l.stopped <- err }()
 	for seq := int64(0); seq < v.size; seq++ {
 		if err := ctx.Err(); err != nil {
@@ -237,7 +237,8 @@ func (v endlessView) Scan(ctx context.Context, _ audit.Filter, fn func(*audit.En
 		e := audit.Entry{V: audit.LeafVersion, Seq: seq, Action: audit.ActionOperator, Summary: "padding the export",
 			RecordedAt: time.Unix(seq, 0).UTC()}
 		leaf, _ := e.Leaf()
-		if err := fn(&e, leaf); err != nil {
+		r, _ := audit.RowOf(&e, leaf)
+		if err := fn(&r); err != nil {
 			return err
 		}
 	}

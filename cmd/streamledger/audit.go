@@ -178,14 +178,14 @@ type progressView struct {
 	report func(scanned int64, done bool)
 }
 
-func (p progressView) Scan(ctx context.Context, f audit.Filter, fn func(*audit.Entry, []byte) error) error {
+func (p progressView) Scan(ctx context.Context, f audit.Filter, fn func(*audit.Row) error) error {
 	var scanned int64
-	err := p.View.Scan(ctx, f, func(e *audit.Entry, leaf []byte) error {
-		scanned = e.Seq + 1
+	err := p.View.Scan(ctx, f, func(r *audit.Row) error {
+		scanned = r.Seq + 1
 		if scanned%10_000 == 0 {
 			p.report(scanned, false)
 		}
-		return fn(e, leaf)
+		return fn(r)
 	})
 	if err == nil {
 		p.report(p.Size(), true)

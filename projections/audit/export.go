@@ -49,34 +49,35 @@ func Actions() []string {
 	return []string{ActionApplied, ActionReverted, ActionObserved, ActionAnomaly, ActionOperator}
 }
 
-func (f Filter) match(e *Entry) bool {
-	if (f.FromLedger != 0 || f.ToLedger != 0) && (e.Ledger == 0 || e.Ledger < f.FromLedger || (f.ToLedger != 0 && e.Ledger > f.ToLedger)) {
+func (f Filter) match(r *Row) bool {
+	if (f.FromLedger != 0 || f.ToLedger != 0) && (r.Ledger == 0 || r.Ledger < f.FromLedger || (f.ToLedger != 0 && r.Ledger > f.ToLedger)) {
 		return false
 	}
 	if !f.From.IsZero() || !f.To.IsZero() {
-		at := e.RecordedAt
-		if e.LedgerClosedAt != nil {
-			at = *e.LedgerClosedAt
+		raw := r.RecordedAt
+		if r.LedgerClosedAt != "" {
+			raw = r.LedgerClosedAt
 		}
-		if (!f.From.IsZero() && at.Before(f.From)) || (!f.To.IsZero() && at.After(f.To)) {
+		at, err := time.Parse(time.RFC3339Nano, raw)
+		if err != nil || (!f.From.IsZero() && at.Before(f.From)) || (!f.To.IsZero() && at.After(f.To)) {
 			return false
 		}
 	}
-	if f.ContractID != "" && e.ContractID != f.ContractID {
+	if f.ContractID != "" && r.ContractID != string(f.ContractID) {
 		return false
 	}
-	if f.StreamID != nil && (e.StreamID == nil || *e.StreamID != *f.StreamID) {
+	if f.StreamID != nil && r.StreamID != strconv.FormatUint(*f.StreamID, 10) {
 		return false
 	}
-	return f.Action == "" || e.Action == f.Action
+	return f.Action == "" || r.Action == f.Action
 }
 
 // View is a consistent cut of the log: its first Size entries, which never change.
 type View interface {
 	Size() int64
 	Hashes() tlog.HashReader
-	// Scan calls fn with every entry of the cut that f selects, in order, with its leaf bytes.
-	Scan(ctx context.Context, f Filter, fn func(e *Entry, leaf []byte) error) error
+	// Scan calls fn with the row of every entry of the cut that f selects, in order.
+	Scan(ctx context.Context, f Filter, fn func(r *Row) error) error
 }
 
 // Row is an exported entry: every field of its leaf, amounts as decimal strings, and its leaf hash, so that a
@@ -333,14 +334,10 @@ func Write(ctx context.Context, view View, q Query, w io.Writer) (Result, error)
 		return Result{}, err
 	}
 	var res Result
-	err = view.Scan(ctx, q.Filter, func(e *Entry, leaf []byte) error {
-		row, err := RowOf(e, leaf)
-		if err != nil {
-			return err
-		}
+	err = view.Scan(ctx, q.Filter, func(r *Row) error {
 		res.Rows++
-		res.runs = addRun(res.runs, e.Seq)
-		return rw.write(&row)
+		res.runs = addRun(res.runs, r.Seq)
+		return rw.write(r)
 	})
 	if err != nil {
 		return Result{}, err

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"slices"
@@ -99,4 +100,48 @@ func fuzzLog(f *testing.F) (*Memory, note.Signer, string) {
 	_, log := filled(f)
 	signer, vkey := testKey(f)
 	return log, signer, vkey
+}
+
+// FuzzRowFromLeaf: the direct leaf reader and json.Unmarshal with RowOf agree on every input: both fail, or both
+// give the same row.
+func FuzzRowFromLeaf(f *testing.F) {
+	_, log := filled(f)
+	for _, e := range log.Entries(0, 40) {
+		leaf, _ := e.Leaf()
+		f.Add(leaf)
+	}
+	f.Add([]byte(`{"v":1,"seq":1,"position":2,"eventId":"e","stream":"s","type":"t","action":"a","summary":"a \"quoted\" \u003cthing\u003e","recordedAt":"2026-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"v":1,"seq":1,"position":2,"eventId":"e","stream":"s","type":"t","action":"a","summary":"x","recordedAt":"2026-01-01T00:00:00.000Z"}`))
+	f.Add([]byte(`{"v":1,"V":2}`))
+	f.Add([]byte(`{"seq":01}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"amounts":{"amount":"1","amount":"2"}}`))
+	f.Fuzz(func(t *testing.T, leaf []byte) {
+		var fast Row
+		errFast := rowFromLeaf(leaf, &fast)
+		var e Entry
+		errSlow := json.Unmarshal(leaf, &e)
+		var slow Row
+		if errSlow == nil {
+			slow, errSlow = RowOf(&e, leaf)
+		}
+		if (errFast == nil) != (errSlow == nil) {
+			t.Fatalf("%q: direct %v, json %v", leaf, errFast, errSlow)
+		}
+		if errFast == nil && fast != slow {
+			t.Fatalf("%q:\ndirect %+v\njson   %+v", leaf, fast, slow)
+		}
+	})
+}
+
+// Stored leaves take the direct path.
+func TestStoredLeavesAreReadDirectly(t *testing.T) {
+	_, log := filled(t)
+	for _, e := range log.Entries(0, log.Size()) {
+		leaf, _ := e.Leaf()
+		var r Row
+		if !fastRow(leaf, &r) {
+			t.Fatalf("entry %d goes the slow way: %s", e.Seq, leaf)
+		}
+	}
 }

@@ -201,21 +201,25 @@ func (v memoryView) Size() int64             { return v.size }
 func (v memoryView) Hashes() tlog.HashReader { return v.hashes }
 
 // Scan copies the entries a chunk at a time, so that the log keeps growing while an export runs.
-func (v memoryView) Scan(ctx context.Context, f Filter, fn func(e *Entry, leaf []byte) error) error {
+func (v memoryView) Scan(ctx context.Context, f Filter, fn func(r *Row) error) error {
 	const chunk = 1024
 	for from := int64(0); from < v.size; from += chunk {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for _, e := range v.m.Entries(from, min(from+chunk, v.size)) {
-			if !f.match(&e) {
-				continue
-			}
 			leaf, err := e.Leaf()
 			if err != nil {
 				return err
 			}
-			if err := fn(&e, leaf); err != nil {
+			r, err := RowOf(&e, leaf)
+			if err != nil {
+				return err
+			}
+			if !f.match(&r) {
+				continue
+			}
+			if err := fn(&r); err != nil {
 				return err
 			}
 		}

@@ -293,7 +293,7 @@ func (v pgView) Hashes() tlog.HashReader { return v.hashes }
 
 // Scan reads the entries through a server-side cursor, a batch at a time: the client holds one batch, never the
 // whole result, and a cancelled ctx (a client that went away) stops the query.
-func (v pgView) Scan(ctx context.Context, f Filter, fn func(e *Entry, leaf []byte) error) error {
+func (v pgView) Scan(ctx context.Context, f Filter, fn func(r *Row) error) error {
 	where := []string{"seq < $1"}
 	args := []any{v.size}
 	arg := func(cond string, val any) {
@@ -319,25 +319,60 @@ func (v pgView) Scan(ctx context.Context, f Filter, fn func(e *Entry, leaf []byt
 		strings.Join(where, " AND ")+` ORDER BY seq`, args...); err != nil {
 		return fmt.Errorf("open the export cursor: %w", err)
 	}
+	// One goroutine fetches and decodes the next batch while the caller writes this one: the export uses both
+	// halves of the work at once. It owns the transaction until it ends, which Scan waits for.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []Row, 1)
+	fetchErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		fetchErr <- v.fetch(ctx, f, batches)
+	}()
+	for batch := range batches {
+		for i := range batch {
+			if err := fn(&batch[i]); err != nil {
+				cancel()
+				for range batches {
+				}
+				<-fetchErr
+				return err
+			}
+		}
+	}
+	return <-fetchErr
+}
+
+// fetch reads the export cursor a batch at a time and sends the rows the filter selects.
+func (v pgView) fetch(ctx context.Context, f Filter, out chan<- []Row) error {
+	const batchSize = 2000
 	for {
 		rows, _ := v.tx.Query(ctx, `FETCH FORWARD 2000 FROM audit_export`)
 		n := 0
+		batch := make([]Row, 0, batchSize)
 		var raw []byte
 		_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
 			n++
-			var e Entry
-			if err := json.Unmarshal(raw, &e); err != nil {
+			var r Row
+			if err := rowFromLeaf(raw, &r); err != nil {
 				return fmt.Errorf("stored audit entry: %w", err)
 			}
-			if !f.match(&e) {
-				return nil
+			if f.match(&r) {
+				batch = append(batch, r)
 			}
-			return fn(&e, raw)
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("read the export cursor: %w", err)
 		}
-		if n < 2000 {
+		if len(batch) > 0 {
+			select {
+			case out <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if n < batchSize {
 			return nil
 		}
 	}
