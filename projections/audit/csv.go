@@ -21,16 +21,28 @@ func (c csvEncoder) write(fields []string) error {
 		if i > 0 {
 			c.w.WriteByte(',')
 		}
-		if !strings.ContainsAny(f, ",\"\r\n") {
-			c.w.WriteString(f)
-			continue
-		}
-		c.w.WriteByte('"')
-		c.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
-		c.w.WriteByte('"')
+		c.field(f)
 	}
 	_, err := c.w.WriteString("\r\n")
 	return err
+}
+
+// field writes one field, quoted when it must be.
+func (c csvEncoder) field(f string) {
+	quote := false
+	for i := 0; i < len(f) && !quote; i++ {
+		switch f[i] {
+		case ',', '"', '\r', '\n':
+			quote = true
+		}
+	}
+	if !quote {
+		c.w.WriteString(f)
+		return
+	}
+	c.w.WriteByte('"')
+	c.w.WriteString(strings.ReplaceAll(f, `"`, `""`))
+	c.w.WriteByte('"')
 }
 
 // errCSV is the cause of every malformed CSV record.

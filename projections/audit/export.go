@@ -121,12 +121,6 @@ func Columns() []string {
 		"recipientAmount", "leafVersion", "leafHash"}
 }
 
-func (r *Row) cells() []string {
-	return []string{strconv.FormatInt(r.Seq, 10), strconv.FormatUint(r.Position, 10), r.RecordedAt, strconv.FormatUint(uint64(r.Ledger), 10),
-		r.LedgerClosedAt, r.TxHash, r.ContractID, r.StreamID, r.Stream, r.EventID, r.Type, r.Action, r.Reverts, r.Summary,
-		r.Deposit, r.RatePerSecond, r.Amount, r.TopUp, r.Refund, r.KeeperFee, r.RecipientAmount, strconv.Itoa(r.LeafVersion), r.LeafHash}
-}
-
 func rowFromCells(c []string) (Row, error) {
 	if len(c) != len(Columns()) {
 		return Row{}, fmt.Errorf("%d columns, want %d", len(c), len(Columns()))
@@ -258,18 +252,40 @@ type rowWriter interface {
 }
 
 type csvWriter struct {
-	enc csvEncoder
+	enc     csvEncoder
+	scratch []byte
 }
 
-func (c csvWriter) write(r *Row) error {
-	cells := r.cells()
-	for i, v := range cells {
-		cells[i] = Neutralize(v)
+// write writes a row's cells neutralised and quoted as needed, straight into the buffer: exports write a million
+// rows, and a slice of cells per row was a fifth of the writer's time.
+func (c *csvWriter) write(r *Row) error {
+	w := c.enc.w
+	num := func(n int64) {
+		c.scratch = strconv.AppendInt(c.scratch[:0], n, 10)
+		w.Write(c.scratch)
 	}
-	return c.enc.write(cells)
+	text := func(f string) {
+		w.WriteByte(',')
+		c.enc.field(Neutralize(f))
+	}
+	num(r.Seq)
+	w.WriteByte(',')
+	num(int64(r.Position))
+	text(r.RecordedAt)
+	w.WriteByte(',')
+	num(int64(r.Ledger))
+	for _, f := range [...]string{r.LedgerClosedAt, r.TxHash, r.ContractID, r.StreamID, r.Stream, r.EventID, r.Type, r.Action,
+		r.Reverts, r.Summary, r.Deposit, r.RatePerSecond, r.Amount, r.TopUp, r.Refund, r.KeeperFee, r.RecipientAmount} {
+		text(f)
+	}
+	w.WriteByte(',')
+	num(int64(r.LeafVersion))
+	text(r.LeafHash)
+	_, err := w.WriteString("\r\n")
+	return err
 }
 
-func (c csvWriter) flush() error { return c.enc.w.Flush() }
+func (c *csvWriter) flush() error { return c.enc.w.Flush() }
 
 type jsonlWriter struct {
 	w   *bufio.Writer
@@ -282,7 +298,7 @@ func (j jsonlWriter) flush() error       { return j.w.Flush() }
 func newRowWriter(format string, w io.Writer) (rowWriter, error) {
 	switch format {
 	case FormatCSV:
-		cw := csvWriter{csvEncoder{bufio.NewWriterSize(w, 64<<10)}}
+		cw := &csvWriter{enc: csvEncoder{bufio.NewWriterSize(w, 64<<10)}}
 		return cw, cw.enc.write(Columns())
 	case FormatJSONL:
 		bw := bufio.NewWriterSize(w, 64<<10)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -319,23 +321,43 @@ func (v pgView) Scan(ctx context.Context, f Filter, fn func(r *Row) error) error
 		strings.Join(where, " AND ")+` ORDER BY seq`, args...); err != nil {
 		return fmt.Errorf("open the export cursor: %w", err)
 	}
-	// One goroutine fetches and decodes the next batch while the caller writes this one: the export uses both
-	// halves of the work at once. It owns the transaction until it ends, which Scan waits for.
+	// A pipeline: one goroutine fetches batches of leaves, converters turn batches into rows in parallel, and
+	// the caller writes them in order, so fetching, converting and writing overlap. The fetcher owns the
+	// transaction until it ends, which Scan waits for.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []Row, 1)
+	jobs := make(chan convertJob, runtime.GOMAXPROCS(0))
+	ordered := make(chan chan convertResult, cap(jobs)+1)
 	fetchErr := make(chan error, 1)
+	var converters sync.WaitGroup
+	for range cap(jobs) {
+		converters.Go(func() {
+			for j := range jobs {
+				j.done <- convert(j.leaves, f)
+			}
+		})
+	}
 	go func() {
-		defer close(batches)
-		fetchErr <- v.fetch(ctx, f, batches)
+		defer close(ordered)
+		defer converters.Wait()
+		defer close(jobs)
+		fetchErr <- v.fetch(ctx, jobs, ordered)
 	}()
-	for batch := range batches {
-		for i := range batch {
-			if err := fn(&batch[i]); err != nil {
-				cancel()
-				for range batches {
-				}
-				<-fetchErr
+	drain := func() error {
+		cancel()
+		for range ordered {
+		}
+		return <-fetchErr
+	}
+	for done := range ordered {
+		res := <-done
+		if res.err != nil {
+			drain()
+			return res.err
+		}
+		for i := range res.rows {
+			if err := fn(&res.rows[i]); err != nil {
+				drain()
 				return err
 			}
 		}
@@ -343,36 +365,60 @@ func (v pgView) Scan(ctx context.Context, f Filter, fn func(r *Row) error) error
 	return <-fetchErr
 }
 
-// fetch reads the export cursor a batch at a time and sends the rows the filter selects.
-func (v pgView) fetch(ctx context.Context, f Filter, out chan<- []Row) error {
+type convertJob struct {
+	leaves [][]byte
+	done   chan convertResult
+}
+
+type convertResult struct {
+	rows []Row
+	err  error
+}
+
+// convert turns a batch of leaves into the rows the filter selects.
+func convert(leaves [][]byte, f Filter) convertResult {
+	rows := make([]Row, 0, len(leaves))
+	for _, leaf := range leaves {
+		var r Row
+		if err := rowFromLeaf(leaf, &r); err != nil {
+			return convertResult{err: fmt.Errorf("stored audit entry: %w", err)}
+		}
+		if f.match(&r) {
+			rows = append(rows, r)
+		}
+	}
+	return convertResult{rows: rows}
+}
+
+// fetch reads the export cursor a batch at a time, hands each batch to the converters, and queues where its rows
+// will be, in order.
+func (v pgView) fetch(ctx context.Context, jobs chan<- convertJob, ordered chan<- chan convertResult) error {
 	const batchSize = 2000
 	for {
 		rows, _ := v.tx.Query(ctx, `FETCH FORWARD 2000 FROM audit_export`)
-		n := 0
-		batch := make([]Row, 0, batchSize)
+		leaves := make([][]byte, 0, batchSize)
 		var raw []byte
 		_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
-			n++
-			var r Row
-			if err := rowFromLeaf(raw, &r); err != nil {
-				return fmt.Errorf("stored audit entry: %w", err)
-			}
-			if f.match(&r) {
-				batch = append(batch, r)
-			}
+			leaves = append(leaves, raw)
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("read the export cursor: %w", err)
 		}
-		if len(batch) > 0 {
+		if len(leaves) > 0 {
+			j := convertJob{leaves: leaves, done: make(chan convertResult, 1)}
 			select {
-			case out <- batch:
+			case jobs <- j:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case ordered <- j.done:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
-		if n < batchSize {
+		if len(leaves) < batchSize {
 			return nil
 		}
 	}

@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"math/bits"
+	"sort"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -59,8 +60,17 @@ func complete(lo, hi int64) (int, bool) {
 	return level, lo%n == 0
 }
 
+// covered tells whether one run holds all of [lo, hi).
+func covered(runs []run, lo, hi int64) bool {
+	i := sort.Search(len(runs), func(i int) bool { return runs[i].hi > lo })
+	return i < len(runs) && runs[i].lo <= lo && runs[i].hi >= hi
+}
+
 // walk visits the subtrees of [lo, hi) that hold no run, largest first, in order.
 func walk(runs []run, lo, hi int64, visit func(lo, hi int64) error) error {
+	if covered(runs, lo, hi) {
+		return nil
+	}
 	if !intersects(runs, lo, hi) {
 		if _, ok := complete(lo, hi); ok {
 			return visit(lo, hi)
