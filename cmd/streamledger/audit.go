@@ -222,7 +222,7 @@ func exportProgress(env *runEnv, size int64) func(int64, bool) {
 }
 
 type auditVerifyOptions struct {
-	manifest, key string
+	manifest, key, checkpoint string
 }
 
 func auditVerifyFlags(fs *flag.FlagSet) any {
@@ -230,6 +230,8 @@ func auditVerifyFlags(fs *flag.FlagSet) any {
 	fs.StringVar(&o.manifest, "manifest", "", "the export's manifest (default: FILE.manifest.json)")
 	fs.StringVar(&o.key, "key", "", "the audit log's public (verifier) key, as GET /api/audit/checkpoint shows it; "+
 		"without it the manifest's own key is trusted")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "a signed checkpoint obtained separately (GET /api/audit/checkpoint?treeSize=N, "+
+		"saved as is or just its note), to verify against instead of the manifest's")
 	return o
 }
 
@@ -252,6 +254,13 @@ func runAuditVerify(_ context.Context, env *runEnv, args []string) error {
 	m, err := parseManifest(raw)
 	if err != nil {
 		return fmt.Errorf("%w: the manifest %s: %v", errUsage, o.manifest, err)
+	}
+	if o.checkpoint != "" {
+		raw, err := os.ReadFile(o.checkpoint)
+		if err != nil {
+			return fmt.Errorf("%w: read the checkpoint: %v", errUsage, err)
+		}
+		m.Checkpoint = checkpointNote(raw)
 	}
 	f, err := os.Open(args[0])
 	if err != nil {
@@ -287,4 +296,18 @@ func parseManifest(raw []byte) (audit.Manifest, error) {
 	var m audit.Manifest
 	err := json.Unmarshal(raw, &m)
 	return m, err
+}
+
+// checkpointNote is the signed note of a checkpoint file: the note itself, or the response of
+// GET /api/audit/checkpoint.
+func checkpointNote(raw []byte) string {
+	var resp struct {
+		Data struct {
+			Checkpoint string `json:"checkpoint"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(raw, &resp) == nil && resp.Data.Checkpoint != "" {
+		return resp.Data.Checkpoint
+	}
+	return string(raw)
 }

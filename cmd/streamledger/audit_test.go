@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/projections/audit"
 )
 
@@ -74,8 +76,47 @@ func TestAuditExportAndVerifyCommands(t *testing.T) {
 			raw, _ = json.Marshal(m)
 			os.WriteFile(forgedManifest, raw, 0o644)
 			expectFailure(t, []string{"audit", "verify", out, "--manifest", forgedManifest, "--key", key.VerifierKey}, "not signed by the log's key")
+
+			// Against a checkpoint the auditor fetched separately: the right one passes, another tree's fails.
+			cp := filepath.Join(t.TempDir(), "checkpoint.txt")
+			var genuine audit.Manifest
+			json.Unmarshal(mustRead(t, out+".manifest.json"), &genuine)
+			os.WriteFile(cp, []byte(genuine.Checkpoint), 0o644)
+			if code, stdout, _ := runCLI([]string{"audit", "verify", out, "--checkpoint", cp, "--key", key.VerifierKey}, nil); code != exitOK {
+				t.Fatalf("with a separate checkpoint: %d %s", code, stdout)
+			}
+			signerOf, _, err := audit.ParseKey(mustAuditKey(t, env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			older, _ := audit.Checkpoint{Origin: audit.Origin, Size: c.Size - 1, Root: c.Root}.Sign(signerOf)
+			os.WriteFile(cp, older, 0o644)
+			expectFailure(t, []string{"audit", "verify", out, "--checkpoint", cp, "--key", key.VerifierKey}, "is not the signed checkpoint's")
 		})
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// mustAuditKey is the audit signing key serve kept for env (the data directory's file, or the database's).
+func mustAuditKey(t *testing.T, env map[string]string) string {
+	t.Helper()
+	if env["STORE"] == "postgres" {
+		var skey string
+		conn := pgtest.Pool(t, env["DATABASE_URL"])
+		if err := conn.QueryRow(context.Background(), `SELECT skey FROM streamledger.audit_signing_key`).Scan(&skey); err != nil {
+			t.Fatal(err)
+		}
+		return skey
+	}
+	return strings.TrimSpace(string(mustRead(t, filepath.Join(env["DATA_DIR"], audit.KeyFile))))
 }
 
 func expectFailure(t *testing.T, args []string, want string) {
