@@ -237,6 +237,24 @@ func Neutralize(cell string) string {
 	return cell
 }
 
+// plainCell tells, in one pass, whether a cell goes into the CSV as it is: nothing to neutralise, nothing to quote.
+func plainCell(f string) bool {
+	if f == "" {
+		return true
+	}
+	switch f[0] {
+	case ' ', '=', '+', '-', '@', '\t', '\r', 0, '\'':
+		return false
+	}
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case ',', '"', '\r', '\n':
+			return false
+		}
+	}
+	return true
+}
+
 // Unneutralize is the inverse of Neutralize.
 func Unneutralize(cell string) string {
 	if rest, ok := strings.CutPrefix(cell, "'"); ok {
@@ -266,6 +284,10 @@ func (c *csvWriter) write(r *Row) error {
 	}
 	text := func(f string) {
 		w.WriteByte(',')
+		if plainCell(f) {
+			w.WriteString(f)
+			return
+		}
 		c.enc.field(Neutralize(f))
 	}
 	num(r.Seq)

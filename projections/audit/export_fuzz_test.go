@@ -145,3 +145,15 @@ func TestStoredLeavesAreReadDirectly(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPlainCell: a cell written as it is needs neither neutralising nor quoting.
+func FuzzPlainCell(f *testing.F) {
+	for _, s := range []string{"", "plain", " x", "-1", "a,b", "a\"b", "x\ny", "'q", "2026-01-01T00:00:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cell string) {
+		if plainCell(cell) && (Neutralize(cell) != cell || strings.ContainsAny(cell, ",\"\r\n")) {
+			t.Fatalf("%q is not plain", cell)
+		}
+	})
+}

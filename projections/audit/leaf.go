@@ -32,7 +32,10 @@ func rowFromLeaf(leaf []byte, r *Row) error {
 
 type leafScanner struct {
 	b []byte
-	i int
+	// text is b as one string: fields without escapes are substrings of it, one allocation per leaf instead of
+	// one per field.
+	text string
+	i    int
 }
 
 func (s *leafScanner) next(c byte) bool {
@@ -64,12 +67,12 @@ func (s *leafScanner) raw() ([]byte, bool) {
 	return nil, false
 }
 
-// text reads a string, unescaping what json.Marshal escapes (quotes, backslashes, control characters, and
+// str reads a string, unescaping what json.Marshal escapes (quotes, backslashes, control characters, and
 // \u escapes outside the surrogate range); anything else is left to json.Unmarshal.
-func (s *leafScanner) text() (string, bool) {
+func (s *leafScanner) str() (string, bool) {
 	start := s.i
 	if b, ok := s.raw(); ok {
-		return string(b), true
+		return s.text[start+1 : start+1+len(b)], true
 	}
 	s.i = start
 	if !s.next('"') {
@@ -123,8 +126,6 @@ func (s *leafScanner) text() (string, bool) {
 	return "", false
 }
 
-func (s *leafScanner) str() (string, bool) { return s.text() }
-
 // int reads a JSON integer: an optional minus, then 0 or digits without a leading zero.
 func (s *leafScanner) int() (int64, bool) {
 	start := s.i
@@ -154,7 +155,7 @@ func (s *leafScanner) time() (string, bool) {
 	if t.UnmarshalText(b) != nil || string(t.AppendFormat(buf[:0], time.RFC3339Nano)) != string(b) {
 		return "", false
 	}
-	return string(b), true
+	return s.text[s.i-1-len(b) : s.i-1], true
 }
 
 // requiredKeys are the fields json.Marshal always writes for an Entry (the others are omitempty).
@@ -221,7 +222,7 @@ func leafKeyIndex(key []byte) int {
 
 func fastRow(b []byte, r *Row) bool {
 	*r = Row{}
-	s := leafScanner{b: b}
+	s := leafScanner{b: b, text: string(b)}
 	if !s.next('{') {
 		return false
 	}
