@@ -46,13 +46,14 @@ type Progress struct {
 
 // RebuildResult says what a rebuild did.
 type RebuildResult struct {
-	Name       string
-	From, To   int // generations
-	Position   eventstore.Position
-	Hash       string
-	Events     uint64
-	Elapsed    time.Duration
-	RatePerSec float64
+	Name       string              `json:"name"`
+	From       int                 `json:"fromGeneration"`
+	To         int                 `json:"toGeneration"`
+	Position   eventstore.Position `json:"position"`
+	Hash       string              `json:"stateHash"`
+	Events     uint64              `json:"events"`
+	Elapsed    time.Duration       `json:"elapsedNs"`
+	RatePerSec float64             `json:"eventsPerSecond"`
 }
 
 // Run rebuilds, compares and switches.
