@@ -107,6 +107,7 @@ type Server struct {
 	hub         hub
 	app         *fiber.App
 	promHandler fiber.Handler
+	docs        apiDocs
 	// background is the context of work that outlives its handler (streamed exports); Shutdown cancels it.
 	background context.Context
 	stop       context.CancelFunc
@@ -156,6 +157,12 @@ func New(cfg Config) *Server {
 	s.app.Get("/health", s.health)
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", s.metrics)
+	s.docs = newAPIDocs()
+	if s.docs.err != nil {
+		cfg.Logger.Error("the OpenAPI document does not load; /openapi.json and /docs answer 500", "err", s.docs.err)
+	}
+	s.app.Get("/openapi.json", s.openAPI)
+	s.app.Get("/docs", s.apiReference)
 	s.app.Get("/api/streams", s.require(ScopeStreamsRead), s.listStreams)
 	s.app.Get("/api/streams/:id", s.require(ScopeStreamsRead), s.stream)
 	s.app.Get("/api/streams/:id/events", s.require(ScopeStreamsRead), s.streamEvents)

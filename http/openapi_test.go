@@ -1,0 +1,51 @@
+package http
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestOpenAPIDocumentIsValid(t *testing.T) {
+	if _, err := LoadOpenAPI(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenAPIServedAsJSONWithTheWebhookPayload(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.do(t, "GET", "/openapi.json", nil)
+	var doc struct {
+		OpenAPI  string                     `json:"openapi"`
+		Paths    map[string]json.RawMessage `json:"paths"`
+		Webhooks map[string]json.RawMessage `json:"webhooks"`
+	}
+	if err := json.Unmarshal([]byte(r.raw), &doc); err != nil || r.status != 200 {
+		t.Fatalf("%d %v", r.status, err)
+	}
+	if doc.OpenAPI != "3.1.0" || len(doc.Paths) < 20 || doc.Webhooks["streamEvent"] == nil {
+		t.Fatalf("openapi %s, %d paths, webhooks %v", doc.OpenAPI, len(doc.Paths), doc.Webhooks)
+	}
+}
+
+// The reference page is rendered from the document, self-contained: no script, nothing fetched from elsewhere.
+func TestDocsPage(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.do(t, "GET", "/docs", nil)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("%d %s", r.status, r.header.Get("Content-Type"))
+	}
+	for _, want := range []string{`<html lang="en">`, "POST</span> <code>/api/webhooks/endpoints</code>", "webhooks:admin",
+		"WebhookEndpointWithSecret", "/api/audit/export", `id="schema-Stream"`} {
+		if !strings.Contains(r.raw, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if regexp.MustCompile(`<script|(src|href)="https?:`).MatchString(r.raw) {
+		t.Fatal("the page loads something from elsewhere or runs a script")
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Fatalf("CSP %q", csp)
+	}
+}
