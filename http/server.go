@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -79,6 +80,8 @@ type Config struct {
 	WSAuthRequired bool
 	// NoticeInterval is how often WebSocket clients' service.degraded notices are checked (default 2 s).
 	NoticeInterval time.Duration
+	// StatusInterval is how often the WebSocket status feed sends the service's health (default 1 s).
+	StatusInterval time.Duration
 	// WSOrigins, when set, are the only browser origins allowed to open WebSockets.
 	WSOrigins []string
 	// ProjectionNames are the projections the admin routes know; Rebuild rebuilds one (nil: not supported here).
@@ -126,6 +129,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.NoticeInterval == 0 {
 		cfg.NoticeInterval = 2 * time.Second
+	}
+	if cfg.StatusInterval == 0 {
+		cfg.StatusInterval = time.Second
 	}
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 1200
@@ -177,6 +183,7 @@ func New(cfg Config) *Server {
 	s.app.Post("/api/admin/projections/:name/rebuild", s.require(ScopeAdmin), s.rebuild)
 	s.routeWebhooks()
 	s.routeAudit()
+	s.routeConsole()
 	return s
 }
 
@@ -236,7 +243,10 @@ func (s *Server) root(c *fiber.Ctx) error {
 }
 
 // health reports liveness and ingestion freshness (DESIGN §6).
-func (s *Server) health(c *fiber.Ctx) error {
+func (s *Server) health(c *fiber.Ctx) error { return c.JSON(s.healthView()) }
+
+// healthView is what /health answers and the WebSocket status feed sends.
+func (s *Server) healthView() fiber.Map {
 	now := s.cfg.Now()
 	indexer := fiber.Map{"status": chain.HealthNotConfigured}
 	status := "ok"
@@ -271,7 +281,7 @@ func (s *Server) health(c *fiber.Ctx) error {
 	if projs == nil {
 		projs = []projections.Status{}
 	}
-	return c.JSON(fiber.Map{"status": status, "indexer": indexer, "projections": projs, "wsConnections": s.hub.count.Load()})
+	return fiber.Map{"status": status, "indexer": indexer, "projections": projs, "wsConnections": s.hub.count.Load()}
 }
 
 // readyz checks every dependency; any failure is 503 with the per-check results (no error text: it may hold
@@ -317,6 +327,10 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 
 // parseRef reads a stream id: "C…:n", or the bare n when one contract is configured.
 func (s *Server) parseRef(raw string) (domain.StreamRef, error) {
+	// Clients that escape path segments send the colon as %3A.
+	if unescaped, err := url.PathUnescape(raw); err == nil {
+		raw = unescaped
+	}
 	contract, id, found := strings.Cut(raw, ":")
 	if !found {
 		if len(s.cfg.Contracts) != 1 {

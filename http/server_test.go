@@ -469,3 +469,13 @@ func TestPushThroughTheIngester(t *testing.T) {
 		t.Fatalf("gap: %d %s", r.status, r.raw)
 	}
 }
+
+// A stream id whose colon a client escaped (%3A), as path-segment encoders do, names the same stream.
+func TestStreamIDWithAnEscapedColon(t *testing.T) {
+	h := newHarness(t, nil)
+	plain := h.do(t, "GET", "/api/streams/"+string(contract)+":42", nil)
+	escaped := h.do(t, "GET", "/api/streams/"+string(contract)+"%3A42", nil)
+	if plain.status != 200 || escaped.status != 200 || plain.body["data"].(map[string]any)["id"] != escaped.body["data"].(map[string]any)["id"] {
+		t.Fatalf("plain %d, escaped %d %s", plain.status, escaped.status, escaped.raw)
+	}
+}

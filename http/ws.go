@@ -58,6 +58,7 @@ type wsClient struct {
 	mu         sync.Mutex
 	streams    map[domain.StreamRef]bool
 	recipients map[domain.Address]bool
+	status     bool                         // subscribed to the status feed
 	replaying  map[domain.StreamRef][]wsOut // live messages held while a stream's history is replayed
 }
 
@@ -76,6 +77,7 @@ func (h *hub) start() {
 	if h.s.cfg.Ingestion != nil {
 		h.wg.Go(h.watchHealth)
 	}
+	h.wg.Go(h.feedStatus)
 	h.wg.Go(func() {
 		for h.ctx.Err() == nil {
 			head, err := h.s.cfg.Live.Head(h.ctx)
@@ -131,6 +133,42 @@ func (h *hub) watchHealth() {
 		h.mu.RLock()
 		for c := range h.clients {
 			c.enqueue(out)
+		}
+		h.mu.RUnlock()
+	}
+}
+
+// statusMessage is the status feed's message: what /health says, typed.
+func (h *hub) statusMessage() []byte {
+	view := h.s.healthView()
+	view["type"] = "status"
+	body, _ := json.Marshal(view)
+	return body
+}
+
+// feedStatus sends the service's health to the clients subscribed to the status feed, every StatusInterval.
+func (h *hub) feedStatus() {
+	tick := time.NewTicker(h.s.cfg.StatusInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var body []byte
+		h.mu.RLock()
+		for c := range h.clients {
+			c.mu.Lock()
+			subscribed := c.status
+			c.mu.Unlock()
+			if !subscribed {
+				continue
+			}
+			if body == nil {
+				body = h.statusMessage()
+			}
+			c.enqueue(body)
 		}
 		h.mu.RUnlock()
 	}
@@ -351,6 +389,7 @@ func (s *Server) wsWriter(c *wsClient) {
 
 type wsRequest struct {
 	Type         string  `json:"type"`
+	Feed         string  `json:"feed"`
 	StreamID     string  `json:"streamId"`
 	Recipient    string  `json:"recipient"`
 	FromPosition *uint64 `json:"fromPosition"`
@@ -368,8 +407,21 @@ func (s *Server) wsHandle(c *wsClient, raw []byte) {
 		c.errorMsg("UNKNOWN_TYPE", "type must be subscribe or unsubscribe")
 		return
 	}
+	if req.Feed != "" {
+		if req.Feed != "status" || req.StreamID != "" || req.Recipient != "" || req.FromPosition != nil {
+			c.errorMsg("INVALID_MESSAGE", `feed must be "status", without streamId, recipient or fromPosition`)
+			return
+		}
+		c.mu.Lock()
+		c.status = req.Type == "subscribe"
+		c.mu.Unlock()
+		if req.Type == "subscribe" {
+			c.enqueue(s.hub.statusMessage()) // the current state at once, then every StatusInterval
+		}
+		return
+	}
 	if (req.StreamID == "") == (req.Recipient == "") {
-		c.errorMsg("INVALID_MESSAGE", "give streamId or recipient")
+		c.errorMsg("INVALID_MESSAGE", "give streamId, recipient or feed")
 		return
 	}
 	if req.Recipient != "" {

@@ -250,3 +250,49 @@ func TestWebSocketServiceNotices(t *testing.T) {
 		t.Fatalf("recovery notice: %v", m)
 	}
 }
+
+// The status feed sends what /health says at once and then every StatusInterval, until unsubscribed.
+func TestWebSocketStatusFeed(t *testing.T) {
+	store := memory.New()
+	var tip atomic.Uint32
+	tip.Store(40)
+	h := newHarness(t, func(c *Config) {
+		c.Live, c.Events, c.StatusInterval = store, store, 20*time.Millisecond
+		c.Ingestion = func() chain.Status {
+			return chain.Status{Health: chain.HealthHealthy, Tip: tip.Load(), LastSafeLedger: tip.Load() - 1}
+		}
+	})
+	conn := dial(t, "ws"+strings.TrimPrefix(listen(t, h), "http")+"/ws/streams")
+	send(t, conn, map[string]any{"type": "subscribe", "feed": "status"})
+	first := next(t, conn)
+	if first["type"] != "status" || first["status"] != "ok" || first["indexer"].(map[string]any)["tipLedger"] != float64(40) {
+		t.Fatalf("first status: %v", first)
+	}
+	tip.Store(41)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		m := next(t, conn)
+		if m["type"] == "status" && m["indexer"].(map[string]any)["tipLedger"] == float64(41) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the feed did not follow the tip")
+		}
+	}
+	for _, bad := range []map[string]any{{"type": "subscribe", "feed": "ledgers"}, {"type": "subscribe", "feed": "status", "streamId": "1"}} {
+		send(t, conn, bad)
+		for {
+			if m := next(t, conn); m["type"] == "error" {
+				if m["code"] != "INVALID_MESSAGE" {
+					t.Fatalf("%v: %v", bad, m)
+				}
+				break
+			}
+		}
+	}
+	send(t, conn, map[string]any{"type": "unsubscribe", "feed": "status"})
+	settle(t, conn)
+	conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, raw, err := conn.ReadMessage(); err == nil {
+		t.Fatalf("a status after unsubscribing: %s", raw)
+	}
+}

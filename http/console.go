@@ -1,0 +1,49 @@
+package http
+
+import (
+	"embed"
+	"path"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// consoleFiles are the reviewer console's page, script and styles: plain files, embedded, no build step and
+// nothing fetched from elsewhere.
+//
+//go:embed console
+var consoleFiles embed.FS
+
+// consoleCSP lets the console load its own files and talk to this server (REST and WebSocket), nothing else.
+const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' blob:; frame-ancestors 'none'"
+
+func (s *Server) routeConsole() {
+	s.app.Get("/console", func(c *fiber.Ctx) error { return serveConsoleFile(c, "index.html") })
+	s.app.Get("/console/:file", func(c *fiber.Ctx) error { return serveConsoleFile(c, c.Params("file")) })
+}
+
+func consoleType(name string) string {
+	switch path.Ext(name) {
+	case ".html":
+		return fiber.MIMETextHTMLCharsetUTF8
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	}
+	return ""
+}
+
+func serveConsoleFile(c *fiber.Ctx, name string) error {
+	mime := consoleType(name)
+	if mime == "" || path.Base(name) != name {
+		return apiError(fiber.StatusNotFound, CodeNotFound, "no console file "+name)
+	}
+	body, err := consoleFiles.ReadFile("console/" + name)
+	if err != nil {
+		return apiError(fiber.StatusNotFound, CodeNotFound, "no console file "+name)
+	}
+	c.Set("Content-Security-Policy", consoleCSP)
+	c.Set(fiber.HeaderContentType, mime)
+	c.Set(fiber.HeaderCacheControl, "no-cache")
+	return c.Send(body)
+}
