@@ -57,6 +57,7 @@ func commands() []command {
 		{name: "rewind", summary: "after a reorg deeper than the safety margin halted ingestion: compensate the ledgers above --to (audited)", run: runRewind, flags: rewindFlags, settings: true},
 		{name: "audit export", summary: "export the audit log (filtered) to --out, with its manifest beside it", run: runAuditExport, flags: auditExportFlags, settings: true},
 		{name: "audit verify", summary: "verify an audit export FILE against its --manifest and the log's public key", run: runAuditVerify, flags: auditVerifyFlags},
+		{name: "healthcheck", summary: "exit 0 if the serve on LISTEN_ADDR answers /health (the container's health check)", run: runHealthcheck, settings: true},
 		{name: "migrate", summary: "create or upgrade the PostgreSQL schema (serve also does this at start)", run: runMigrate, settings: true},
 		{name: "version", summary: "print the version", run: func(_ context.Context, env *runEnv, _ []string) error {
 			_, err := fmt.Fprintln(env.stdout, "streamledger", version)
