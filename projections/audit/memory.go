@@ -8,20 +8,19 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/streamledger/streamledger/domain"
-	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
 
 // Memory keeps the audit log in memory (the embedded default, rebuilt from the event log at start).
 type Memory struct {
+	projections.MemoryCheckpoint
 	reader streams.StreamReader
 
-	mu         sync.RWMutex
-	entries    []Entry
-	hashes     []tlog.Hash // tlog's stored hashes, in their append-only order
-	folds      map[domain.StreamRef]domain.Stream
-	checkpoint eventstore.Position
+	mu      sync.RWMutex
+	entries []Entry
+	hashes  []tlog.Hash // tlog's stored hashes, in their append-only order
+	folds   map[domain.StreamRef]domain.Stream
 }
 
 // NewMemory returns an empty audit log; reader serves the stream replays that anomaly detection needs.
@@ -31,13 +30,6 @@ func NewMemory(reader streams.StreamReader) *Memory {
 
 // Name is "audit".
 func (m *Memory) Name() string { return Name }
-
-// Checkpoint is the position of the last applied event.
-func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.checkpoint, nil
-}
 
 // Apply appends the batch's entries and their tree hashes, atomically with the checkpoint.
 func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
@@ -71,7 +63,7 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 			m.folds[ref] = c.State
 		}
 	}
-	m.checkpoint = batch[len(batch)-1].Position
+	m.Advance(batch)
 	return nil
 }
 

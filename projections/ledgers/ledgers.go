@@ -60,11 +60,11 @@ func changes(batch []projections.Event, last eventstore.Position) ([]change, eve
 
 // Memory is the index in memory.
 type Memory struct {
+	projections.MemoryCheckpoint
 	mu         sync.RWMutex
 	ledgers    map[uint32]Ledger
 	tip        uint32
 	lastMarker eventstore.Position
-	checkpoint eventstore.Position
 }
 
 // NewMemory returns an empty index.
@@ -72,13 +72,6 @@ func NewMemory() *Memory { return &Memory{ledgers: map[uint32]Ledger{}} }
 
 // Name is "ledgers".
 func (m *Memory) Name() string { return Name }
-
-// Checkpoint is the position of the last applied event.
-func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.checkpoint, nil
-}
 
 // Apply indexes a batch's markers.
 func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
@@ -98,7 +91,8 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
 			m.tip = max(m.tip, l.Sequence)
 		}
 	}
-	m.lastMarker, m.checkpoint = last, batch[len(batch)-1].Position
+	m.lastMarker = last
+	m.Advance(batch)
 	return nil
 }
 

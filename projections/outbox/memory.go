@@ -5,19 +5,18 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 )
 
 // Memory keeps the outbox in memory.
 type Memory struct {
+	projections.MemoryCheckpoint
 	margin uint32
 
-	mu         sync.RWMutex
-	state      State
-	messages   []Message
-	keys       map[string]bool
-	checkpoint eventstore.Position
+	mu       sync.RWMutex
+	state    State
+	messages []Message
+	keys     map[string]bool
 }
 
 // NewMemory returns an empty outbox for a chain whose events are final margin ledgers behind the tip.
@@ -27,13 +26,6 @@ func NewMemory(margin uint32) *Memory {
 
 // Name is "outbox".
 func (m *Memory) Name() string { return Name }
-
-// Checkpoint is the position of the last applied event.
-func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.checkpoint, nil
-}
 
 // Apply runs the batch through the outbox state; messages already in the outbox (same endpoint and event) are
 // not added twice.
@@ -49,7 +41,7 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
 			}
 		}
 	}
-	m.checkpoint = batch[len(batch)-1].Position
+	m.Advance(batch)
 	return nil
 }
 

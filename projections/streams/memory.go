@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/streamledger/streamledger/domain"
-	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -18,11 +17,11 @@ const Name = "streams"
 
 // Memory keeps the stream states in memory; a batch becomes visible at once, with its checkpoint.
 type Memory struct {
+	projections.MemoryCheckpoint
 	reader StreamReader
 
-	mu         sync.RWMutex
-	streams    map[domain.StreamRef]domain.Stream
-	checkpoint eventstore.Position
+	mu      sync.RWMutex
+	streams map[domain.StreamRef]domain.Stream
 	// sorted lists the streams in (contract, stream id) order for listings; nil after a stream came or went.
 	sorted []domain.StreamRef
 }
@@ -34,13 +33,6 @@ func NewMemory(reader StreamReader) *Memory {
 
 // Name is "streams".
 func (m *Memory) Name() string { return Name }
-
-// Checkpoint is the position of the last applied event.
-func (m *Memory) Checkpoint(context.Context) (eventstore.Position, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.checkpoint, nil
-}
 
 // Apply folds a batch. The new states are computed aside (readers keep seeing the previous batch) and swapped
 // in with the checkpoint under one lock.
@@ -66,7 +58,7 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 			m.sorted = nil
 		}
 	}
-	m.checkpoint = batch[len(batch)-1].Position
+	m.Advance(batch)
 	return nil
 }
 
