@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -23,7 +22,7 @@ import (
 	"github.com/cucumber/godog"
 	fws "github.com/fasthttp/websocket"
 
-	"github.com/streamledger/streamledger/webhooks"
+	"github.com/streamledger/streamledger/webhooks/webhookstest"
 )
 
 // The features run against `streamledger serve` as users run it: the binary, built once, as a process.
@@ -224,7 +223,7 @@ type world struct {
 	listed   []stream
 	received []event
 	ws       *fws.Conn
-	consumer *consumer
+	consumer *webhookstest.Receiver
 	export   string
 	manifest string
 	verdict  string
@@ -245,7 +244,7 @@ func initializeScenario(sc *godog.ScenarioContext) {
 			w.ws.Close()
 		}
 		if w.consumer != nil {
-			w.consumer.srv.Close()
+			w.consumer.Close()
 		}
 		if w.own && w.svc != nil {
 			w.svc.stop()
@@ -614,38 +613,10 @@ func (w *world) liveNetwork() error {
 	return err
 }
 
-// consumer is the API consumer's webhook receiver: it verifies every delivery with webhooks.Verify.
-type consumer struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	secret  string
-	got     []webhooks.Payload
-	ids     map[string]int
-	refused int
-}
-
 func (w *world) registerEndpoint() error {
-	c := &consumer{ids: map[string]int{}}
-	c.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		d, err := webhooks.Verify(r, webhooks.VerifyConfig{Secrets: []string{c.secret}})
-		if err != nil {
-			c.refused++
-			rw.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		var p webhooks.Payload
-		if json.Unmarshal(d.Body, &p) != nil {
-			c.refused++
-			rw.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		c.ids[d.ID]++
-		c.got = append(c.got, p)
-	}))
+	c := webhookstest.NewReceiver()
 	w.consumer = c
-	req, _ := http.NewRequest(http.MethodPost, w.svc.base+"/api/webhooks/endpoints", strings.NewReader(`{"url":"`+c.srv.URL+`/fluxora"}`))
+	req, _ := http.NewRequest(http.MethodPost, w.svc.base+"/api/webhooks/endpoints", strings.NewReader(`{"url":"`+c.URL()+`/fluxora"}`))
 	req.Header.Set("Authorization", "Bearer "+adminKey)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -661,9 +632,7 @@ func (w *world) registerEndpoint() error {
 	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&created) != nil {
 		return fmt.Errorf("registering answered %d", resp.StatusCode)
 	}
-	c.mu.Lock()
-	c.secret = created.Data.Secret
-	c.mu.Unlock()
+	c.SetSecret(created.Data.Secret)
 	return nil
 }
 
@@ -683,9 +652,7 @@ func (w *world) moreLedgers(n int) error {
 		if err := w.svc.get("/api/webhooks/deliveries?status=pending", &pending); err != nil {
 			return err
 		}
-		w.consumer.mu.Lock()
-		got := len(w.consumer.got)
-		w.consumer.mu.Unlock()
+		got := len(w.consumer.Payloads())
 		if len(pending.Data) == 0 && got > 0 {
 			return nil
 		}
@@ -694,10 +661,8 @@ func (w *world) moreLedgers(n int) error {
 }
 
 func (w *world) signed() error {
-	w.consumer.mu.Lock()
-	defer w.consumer.mu.Unlock()
-	if w.consumer.refused != 0 {
-		return fmt.Errorf("%d deliveries failed verification", w.consumer.refused)
+	if n := w.consumer.Refused(); n != 0 {
+		return fmt.Errorf("%d deliveries failed verification", n)
 	}
 	return nil
 }
@@ -707,9 +672,7 @@ func (w *world) onlyFinal() error {
 	if err != nil {
 		return err
 	}
-	w.consumer.mu.Lock()
-	got := append([]webhooks.Payload(nil), w.consumer.got...)
-	w.consumer.mu.Unlock()
+	got := w.consumer.Payloads()
 	histories := map[string][]event{}
 	for _, p := range got {
 		if p.Data.Ledger > safe {
@@ -731,12 +694,8 @@ func (w *world) onlyFinal() error {
 }
 
 func (w *world) noDuplicates() error {
-	w.consumer.mu.Lock()
-	defer w.consumer.mu.Unlock()
-	for id, n := range w.consumer.ids {
-		if n != 1 {
-			return fmt.Errorf("delivery %s arrived %d times", id, n)
-		}
+	if repeated := w.consumer.Repeated(); len(repeated) != 0 {
+		return fmt.Errorf("deliveries arrived more than once: %v", repeated)
 	}
 	return nil
 }

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,42 +19,17 @@ import (
 	"github.com/streamledger/streamledger/eventstore/postgres"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/projections/outbox"
-	"github.com/streamledger/streamledger/webhooks"
+	"github.com/streamledger/streamledger/webhooks/webhookstest"
 )
 
-// consumer is an API consumer's webhook receiver: it verifies each delivery with webhooks.Verify and keeps the
-// event ids it was told about, and how often each delivery id arrived.
-type consumer struct {
-	mu      sync.Mutex
-	secret  string
-	events  []string
-	arrived map[string]int
-	refused int
-}
-
-func (c *consumer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d, err := webhooks.Verify(r, webhooks.VerifyConfig{Secrets: []string{c.secret}})
-	if err != nil {
-		c.refused++
-		w.WriteHeader(err.(*webhooks.VerifyError).Status)
-		return
+// receivedEvents are the ids of the events a receiver was sent, sorted.
+func receivedEvents(r *webhookstest.Receiver) []string {
+	var out []string
+	for _, p := range r.Payloads() {
+		out = append(out, p.Data.EventID)
 	}
-	var p webhooks.Payload
-	if err := json.Unmarshal(d.Body, &p); err != nil {
-		c.refused++
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	c.arrived[d.ID]++
-	c.events = append(c.events, p.Data.EventID)
-}
-
-func (c *consumer) received() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Sorted(slices.Values(c.events))
+	slices.Sort(out)
+	return out
 }
 
 const webhookKey = "e2e-webhooks-key-0123456789"
@@ -135,14 +108,13 @@ func deliversFinalCanonicalEvents(t *testing.T, store string) {
 		t.Fatalf("the clean run made only %d events final", len(want))
 	}
 
-	c := &consumer{arrived: map[string]int{}}
-	receiver := httptest.NewServer(c)
+	receiver := webhookstest.NewReceiver()
 	defer receiver.Close()
 	d := newDeployment(t, store)
 	// The endpoint is registered while the network has produced its first ledger only, none of it final yet.
 	base, stop = startServe(t, d.simEnv(2, true))
 	req, _ := http.NewRequest("POST", base+"/api/webhooks/endpoints",
-		strings.NewReader(`{"url":"`+receiver.URL+`/hooks","description":"treasury payouts"}`))
+		strings.NewReader(`{"url":"`+receiver.URL()+`/hooks","description":"treasury payouts"}`))
 	req.Header.Set("Authorization", "Bearer "+webhookKey)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -160,18 +132,16 @@ func deliversFinalCanonicalEvents(t *testing.T, store string) {
 	if err := json.Unmarshal(raw, &created); err != nil || resp.StatusCode != 201 {
 		t.Fatalf("register: %d %s", resp.StatusCode, raw)
 	}
-	c.mu.Lock()
-	c.secret = created.Data.Secret
-	c.mu.Unlock()
+	receiver.SetSecret(created.Data.Secret)
 	if code, logs := stop(); code != exitOK {
 		t.Fatalf("registration run: exit %d: %s", code, logs)
 	}
 
 	base, stop = startServe(t, d.simEnv(ledgers, true))
 	waitForTip(t, base, ledgers)
-	for deadline := time.Now().Add(30 * time.Second); len(c.received()) < len(want); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); len(receivedEvents(receiver)) < len(want); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the consumer received %d of %d events", len(c.received()), len(want))
+			t.Fatalf("the consumer received %d of %d events", len(receivedEvents(receiver)), len(want))
 		}
 	}
 	time.Sleep(500 * time.Millisecond) // anything extra would arrive now
@@ -183,17 +153,13 @@ func deliversFinalCanonicalEvents(t *testing.T, store string) {
 	if reorgs == nil || reorgs[1] == "0" {
 		t.Fatalf("the network did not reorganise: %v", reorgs)
 	}
-	if got := c.received(); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := receivedEvents(receiver); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("the consumer received %d events, want the %d final canonical ones", len(got), len(want))
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.refused != 0 {
-		t.Fatalf("%d deliveries failed verification", c.refused)
+	if n := receiver.Refused(); n != 0 {
+		t.Fatalf("%d deliveries failed verification", n)
 	}
-	for id, n := range c.arrived {
-		if n != 1 {
-			t.Fatalf("delivery %s arrived %d times", id, n)
-		}
+	if repeated := receiver.Repeated(); len(repeated) != 0 {
+		t.Fatalf("deliveries arrived more than once: %v", repeated)
 	}
 }

@@ -1,0 +1,89 @@
+// Package webhookstest is an API consumer's webhook endpoint for tests: a local HTTP server that verifies every
+// delivery with webhooks.Verify, as a consumer must, and keeps what it was sent.
+package webhookstest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+
+	"github.com/streamledger/streamledger/webhooks"
+)
+
+// Receiver accepts deliveries signed with its secret and refuses the rest.
+type Receiver struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	secret   string
+	payloads []webhooks.Payload
+	arrivals map[string]int // by delivery id
+	refused  int
+}
+
+// NewReceiver starts a receiver; Close stops it.
+func NewReceiver() *Receiver {
+	r := &Receiver{arrivals: map[string]int{}}
+	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	return r
+}
+
+// URL is where the receiver listens.
+func (r *Receiver) URL() string { return r.srv.URL }
+
+// Close stops the receiver.
+func (r *Receiver) Close() { r.srv.Close() }
+
+// SetSecret is the endpoint secret registration returned; deliveries must be signed with it.
+func (r *Receiver) SetSecret(secret string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = secret
+}
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	d, err := webhooks.Verify(req, webhooks.VerifyConfig{Secrets: []string{r.secret}})
+	if err != nil {
+		r.refused++
+		w.WriteHeader(err.(*webhooks.VerifyError).Status)
+		return
+	}
+	var p webhooks.Payload
+	if err := json.Unmarshal(d.Body, &p); err != nil {
+		r.refused++
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	r.arrivals[d.ID]++
+	r.payloads = append(r.payloads, p)
+}
+
+// Payloads are the verified deliveries, in the order they arrived.
+func (r *Receiver) Payloads() []webhooks.Payload {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]webhooks.Payload(nil), r.payloads...)
+}
+
+// Refused is how many requests failed verification.
+func (r *Receiver) Refused() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refused
+}
+
+// Repeated are the delivery ids that arrived more than once, with their counts.
+func (r *Receiver) Repeated() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for id, n := range r.arrivals {
+		if n > 1 {
+			out[id] = n
+		}
+	}
+	return out
+}
