@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -371,15 +372,29 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		if len(msgs) == 0 {
 			return read, nil
 		}
+		// An event final for several endpoints is one payload, and an endpoint is looked up once per batch.
 		jobs := make([]Job, 0, len(msgs))
+		registered := map[string]bool{}
+		events := map[string]PayloadData{}
 		for _, m := range msgs {
-			if _, ok, err := s.cfg.Store.Endpoint(ctx, m.EndpointID); err != nil || !ok {
-				if err != nil {
+			ok, seen := registered[m.EndpointID]
+			if !seen {
+				if _, ok, err = s.cfg.Store.Endpoint(ctx, m.EndpointID); err != nil {
 					return read, err
 				}
+				registered[m.EndpointID] = ok
+			}
+			if !ok {
 				continue
 			}
-			j, _, err := s.job(ctx, m)
+			data, cached := events[m.EventID]
+			if !cached {
+				if data, err = s.payloadData(ctx, m); err != nil {
+					return read, err
+				}
+				events[m.EventID] = data
+			}
+			j, err := jobOf(m, data)
 			if err != nil {
 				return read, err
 			}
@@ -428,59 +443,59 @@ type PayloadData struct {
 	Event   json.RawMessage `json:"event"`
 	Ledger  uint32          `json:"ledger"`
 	TxHash  string          `json:"txHash"`
+
+	closedAt time.Time // the payload's timestamp
 }
 
 // job builds the delivery of an outbox message, and returns the event's ledger close time.
 func (s *Service) job(ctx context.Context, m outbox.Message) (Job, time.Time, error) {
-	rec, err := s.record(ctx, m.Stream, m.EventPosition)
+	data, err := s.payloadData(ctx, m)
 	if err != nil {
 		return Job{}, time.Time{}, err
 	}
-	ev, err := projections.Decode(rec)
+	j, err := jobOf(m, data)
+	return j, data.closedAt, err
+}
+
+// jobOf is the delivery of m with the event's payload data.
+func jobOf(m outbox.Message, data PayloadData) (Job, error) {
+	body, err := json.Marshal(Payload{ID: m.ID, Type: m.Type, Timestamp: data.closedAt, Data: data})
 	if err != nil {
-		return Job{}, time.Time{}, err
+		return Job{}, err
+	}
+	return Job{ID: m.ID, EndpointID: m.EndpointID, EventID: m.EventID, EventType: m.Type, Body: body}, nil
+}
+
+// payloadData is what a delivery of m's event says, the same for every endpoint.
+func (s *Service) payloadData(ctx context.Context, m outbox.Message) (PayloadData, error) {
+	recs, err := s.cfg.Log.ReadAll(ctx, m.EventPosition-1, 1)
+	if err != nil {
+		return PayloadData{}, fmt.Errorf("read event %s: %w", m.EventID, err)
+	}
+	if len(recs) != 1 || recs[0].Position != m.EventPosition || !strings.EqualFold(recs[0].ID, m.EventID) {
+		return PayloadData{}, fmt.Errorf("outbox message %s: no event %s at position %d", m.ID, m.EventID, m.EventPosition)
+	}
+	ev, err := projections.Decode(recs[0])
+	if err != nil {
+		return PayloadData{}, err
 	}
 	ce, ok := ev.Domain.(domain.ChainEvent)
 	ref, isStream := domain.StreamOf(ev.Domain)
 	if !ok || !isStream {
-		return Job{}, time.Time{}, fmt.Errorf("outbox message %s names event %s, which is not a stream's chain event", m.ID, m.EventID)
+		return PayloadData{}, fmt.Errorf("outbox message %s names event %s, which is not a stream's chain event", m.ID, m.EventID)
 	}
 	meta := ce.ChainMetadata()
 	st, err := streams.Replay(ctx, s.cfg.Log, ref, m.EventPosition)
 	if err != nil {
-		return Job{}, time.Time{}, fmt.Errorf("stream %s as of event %s: %w", ref, m.EventID, err)
+		return PayloadData{}, fmt.Errorf("stream %s as of event %s: %w", ref, m.EventID, err)
 	}
 	var stored struct {
 		Event json.RawMessage `json:"event"`
 	}
-	if err := json.Unmarshal(rec.Data, &stored); err != nil {
-		return Job{}, time.Time{}, fmt.Errorf("stored event %s: %w", m.EventID, err)
+	if err := json.Unmarshal(recs[0].Data, &stored); err != nil {
+		return PayloadData{}, fmt.Errorf("stored event %s: %w", m.EventID, err)
 	}
 	closedAt := meta.LedgerClosedAt.UTC()
-	body, err := json.Marshal(Payload{ID: m.ID, Type: m.Type, Timestamp: closedAt, Data: PayloadData{EventID: m.EventID,
-		Stream: view.NewStream(st, closedAt, s.cfg.Decimals), Event: stored.Event, Ledger: meta.Ledger, TxHash: meta.TxHash}})
-	if err != nil {
-		return Job{}, time.Time{}, err
-	}
-	return Job{ID: m.ID, EndpointID: m.EndpointID, EventID: m.EventID, EventType: m.Type, Body: body}, closedAt, nil
-}
-
-// record reads the stored event at position pos of stream.
-func (s *Service) record(ctx context.Context, stream string, pos eventstore.Position) (eventstore.Recorded, error) {
-	var from eventstore.Version
-	for {
-		page, err := s.cfg.Log.ReadStream(ctx, stream, from, 1000)
-		if err != nil {
-			return eventstore.Recorded{}, fmt.Errorf("read stream %s: %w", stream, err)
-		}
-		for _, r := range page {
-			if r.Position == pos {
-				return r, nil
-			}
-		}
-		if len(page) < 1000 {
-			return eventstore.Recorded{}, fmt.Errorf("no event at position %d in stream %s", pos, stream)
-		}
-		from = page[len(page)-1].Version + 1
-	}
+	return PayloadData{EventID: m.EventID, Stream: view.NewStream(st, closedAt, s.cfg.Decimals), Event: stored.Event,
+		Ledger: meta.Ledger, TxHash: meta.TxHash, closedAt: closedAt}, nil
 }
