@@ -31,17 +31,17 @@ type WebhookService interface {
 }
 
 func (s *Server) routeWebhooks() {
-	admin := s.require(ScopeWebhooksAdmin)
-	s.app.Post("/api/webhooks/endpoints", admin, s.registerEndpoint)
-	s.app.Get("/api/webhooks/endpoints", admin, s.listEndpoints)
-	s.app.Get("/api/webhooks/endpoints/:id", admin, s.getEndpoint)
-	s.app.Patch("/api/webhooks/endpoints/:id", admin, s.changeEndpoint)
-	s.app.Delete("/api/webhooks/endpoints/:id", admin, s.removeEndpoint)
-	s.app.Post("/api/webhooks/endpoints/:id/rotate-secret", admin, s.rotateSecret)
-	s.app.Post("/api/webhooks/endpoints/:id/recover", admin, s.recoverEndpoint)
-	s.app.Get("/api/webhooks/deliveries", admin, s.listDeliveries)
-	s.app.Get("/api/webhooks/deliveries/:id", admin, s.getDelivery)
-	s.app.Post("/api/webhooks/deliveries/:id/redeliver", admin, s.redeliver)
+	admin, on := s.require(ScopeWebhooksAdmin), s.webhooksOn
+	s.app.Post("/api/webhooks/endpoints", admin, on, s.registerEndpoint)
+	s.app.Get("/api/webhooks/endpoints", admin, on, s.listEndpoints)
+	s.app.Get("/api/webhooks/endpoints/:id", admin, on, s.getEndpoint)
+	s.app.Patch("/api/webhooks/endpoints/:id", admin, on, s.changeEndpoint)
+	s.app.Delete("/api/webhooks/endpoints/:id", admin, on, s.removeEndpoint)
+	s.app.Post("/api/webhooks/endpoints/:id/rotate-secret", admin, on, s.rotateSecret)
+	s.app.Post("/api/webhooks/endpoints/:id/recover", admin, on, s.recoverEndpoint)
+	s.app.Get("/api/webhooks/deliveries", admin, on, s.listDeliveries)
+	s.app.Get("/api/webhooks/deliveries/:id", admin, on, s.getDelivery)
+	s.app.Post("/api/webhooks/deliveries/:id/redeliver", admin, on, s.redeliver)
 }
 
 // webhookError answers the webhooks service's errors with the envelope.
@@ -58,11 +58,12 @@ func webhookError(err error) error {
 	return err
 }
 
-func (s *Server) webhooksOn() error {
+// webhooksOn answers the webhooks routes with 404 on a server without webhooks.
+func (s *Server) webhooksOn(c *fiber.Ctx) error {
 	if s.cfg.Webhooks == nil {
 		return apiError(fiber.StatusNotFound, CodeNotFound, "webhooks are not enabled on this server")
 	}
-	return nil
+	return c.Next()
 }
 
 // pathID is the :id of a webhooks route: endpoint and delivery ids are UUIDs.
@@ -109,9 +110,6 @@ type registerRequest struct {
 }
 
 func (s *Server) registerEndpoint(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	var req registerRequest
 	if err := decodeBody(c, &req, false); err != nil {
 		return err
@@ -130,9 +128,6 @@ func (s *Server) registerEndpoint(c *fiber.Ctx) error {
 }
 
 func (s *Server) listEndpoints(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	if err := checkQuery(c); err != nil {
 		return err
 	}
@@ -144,9 +139,6 @@ func (s *Server) listEndpoints(c *fiber.Ctx) error {
 }
 
 func (s *Server) getEndpoint(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -164,9 +156,6 @@ type changeRequest struct {
 }
 
 func (s *Server) changeEndpoint(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -183,9 +172,6 @@ func (s *Server) changeEndpoint(c *fiber.Ctx) error {
 }
 
 func (s *Server) removeEndpoint(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -201,9 +187,6 @@ type rotateRequest struct {
 }
 
 func (s *Server) rotateSecret(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -277,9 +260,6 @@ func parseRange(req recoverRequest) (webhooks.Range, error) {
 }
 
 func (s *Server) recoverEndpoint(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -344,9 +324,6 @@ var deliveryStates = []string{string(webhooks.Pending), string(webhooks.Succeede
 
 // listDeliveries lists deliveries newest first, filtered by endpoint, status and event, keyset-paginated.
 func (s *Server) listDeliveries(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	if err := checkQuery(c, "endpointId", "status", "eventId", "limit", "cursor"); err != nil {
 		return err
 	}
@@ -391,9 +368,6 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 }
 
 func (s *Server) getDelivery(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
@@ -406,9 +380,6 @@ func (s *Server) getDelivery(c *fiber.Ctx) error {
 }
 
 func (s *Server) redeliver(c *fiber.Ctx) error {
-	if err := s.webhooksOn(); err != nil {
-		return err
-	}
 	id, err := pathID(c)
 	if err != nil {
 		return err
