@@ -34,9 +34,6 @@ var (
 	bucketIDs     = []byte("ids")
 )
 
-// ErrCorrupt means a stored record could not be decoded.
-var ErrCorrupt = errors.New("corrupt embedded store record")
-
 // Store is the bbolt-backed event store.
 type Store struct {
 	db     *bbolt.DB
@@ -108,7 +105,7 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 			if p == nil {
 				continue
 			}
-			rec, err := decode(binary.BigEndian.Uint64(p), logB.Get(p))
+			rec, err := eventstore.DecodeRecord(eventstore.Position(binary.BigEndian.Uint64(p)), logB.Get(p))
 			if err != nil {
 				return err
 			}
@@ -130,7 +127,7 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 		}
 		for _, w := range plan.Writes {
 			pos := u64(uint64(w.Position))
-			if err := logB.Put(pos, encode(w)); err != nil {
+			if err := logB.Put(pos, eventstore.AppendRecord(make([]byte, 0, eventstore.RecordSize(w)), w)); err != nil {
 				return err
 			}
 			if err := streams.Put(streamKey(w.Stream, w.Version), pos); err != nil {
@@ -204,7 +201,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from eventstore.V
 			}
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 && len(out) < max; k, p = step() {
-			rec, err := decode(binary.BigEndian.Uint64(p), logB.Get(p))
+			rec, err := eventstore.DecodeRecord(eventstore.Position(binary.BigEndian.Uint64(p)), logB.Get(p))
 			if err != nil {
 				return err
 			}
@@ -224,7 +221,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int)
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketLog).Cursor()
 		for k, v := c.Seek(u64(uint64(after) + 1)); k != nil && len(out) < max; k, v = c.Next() {
-			rec, err := decode(binary.BigEndian.Uint64(k), v)
+			rec, err := eventstore.DecodeRecord(eventstore.Position(binary.BigEndian.Uint64(k)), v)
 			if err != nil {
 				return err
 			}
@@ -257,98 +254,4 @@ func (s *Store) Close() error {
 	err := s.db.Close()
 	s.notify.Signal()
 	return err
-}
-
-// Record encoding: uvarint-length-prefixed stream, type, data; metadata with a presence flag; the 16 id bytes;
-// uvarint version; varint unix nanoseconds.
-func encode(r eventstore.Recorded) []byte {
-	b := make([]byte, 0, 40+len(r.Stream)+len(r.Type)+len(r.Data)+len(r.Metadata))
-	putBytes := func(p []byte) {
-		b = binary.AppendUvarint(b, uint64(len(p)))
-		b = append(b, p...)
-	}
-	putBytes([]byte(r.Stream))
-	putBytes([]byte(r.Type))
-	putBytes(r.Data)
-	if r.Metadata == nil {
-		b = append(b, 0)
-	} else {
-		b = append(b, 1)
-		putBytes(r.Metadata)
-	}
-	b = append(b, uuidKey(r.ID)...)
-	b = binary.AppendUvarint(b, uint64(r.Version))
-	return binary.AppendVarint(b, r.RecordedAt.UnixNano())
-}
-
-func decode(pos uint64, b []byte) (eventstore.Recorded, error) {
-	d := decoder{b: b}
-	r := eventstore.Recorded{Position: eventstore.Position(pos)}
-	r.Stream = string(d.bytes())
-	r.Type = string(d.bytes())
-	r.Data = d.bytes()
-	if d.byte() == 1 {
-		r.Metadata = d.bytes()
-	}
-	var id uuid.UUID
-	copy(id[:], d.take(16))
-	r.ID = id.String()
-	r.Version = eventstore.Version(d.uvarint())
-	r.RecordedAt = time.Unix(0, d.varint()).UTC()
-	if d.err || len(d.b) != 0 {
-		return eventstore.Recorded{}, fmt.Errorf("%w at position %d", ErrCorrupt, pos)
-	}
-	return r, nil
-}
-
-type decoder struct {
-	b   []byte
-	err bool
-}
-
-func (d *decoder) take(n int) []byte {
-	if d.err || n < 0 || n > len(d.b) {
-		d.err = true
-		return nil
-	}
-	out := d.b[:n:n]
-	d.b = d.b[n:]
-	return out
-}
-
-func (d *decoder) byte() byte {
-	if p := d.take(1); p != nil {
-		return p[0]
-	}
-	return 0
-}
-
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = true
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = true
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// bytes copies, because bbolt's memory is only valid inside its transaction.
-func (d *decoder) bytes() []byte {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) {
-		d.err = true
-		return nil
-	}
-	return bytes.Clone(d.take(int(n)))
 }

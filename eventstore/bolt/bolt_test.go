@@ -52,28 +52,6 @@ func TestSecondProcessIsRefused(t *testing.T) {
 	}
 }
 
-func TestCorruptRecord(t *testing.T) {
-	for _, b := range [][]byte{nil, {1}, {200, 200, 200}, append(encode(eventstore.Recorded{ID: "6f1c0a52-3b9e-5d0e-9a57-5e2f0c1d7a10", Stream: "s", Type: "t", Data: []byte("{}")}), 0)} {
-		if _, err := decode(1, b); err == nil {
-			t.Errorf("decode(%v) succeeded", b)
-		}
-	}
-}
-
-func FuzzDecode(f *testing.F) {
-	f.Add(encode(eventstore.Recorded{ID: "6f1c0a52-3b9e-5d0e-9a57-5e2f0c1d7a10", Stream: "s", Type: "t", Data: []byte(`{"a":1}`), Metadata: []byte(`{}`)}))
-	f.Add([]byte{5, 'a'})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decode(1, b)
-		if err != nil {
-			return
-		}
-		if again, err := decode(1, encode(r)); err != nil || again.Stream != r.Stream || again.Version != r.Version {
-			t.Fatalf("re-encode: %v", err)
-		}
-	})
-}
-
 func openBench(b *testing.B) eventstore.Store {
 	s, err := Open(filepath.Join(b.TempDir(), "events.db"))
 	if err != nil {
