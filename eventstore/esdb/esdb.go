@@ -1,0 +1,872 @@
+// Package esdb is the EventStoreDB backend of eventstore.Store, over EventStore-Client-Go (gRPC).
+//
+// EventStoreDB appends atomically to one stream at a time, and its $all positions are byte offsets. The store
+// contract needs more: a batch that spans several streams (a ledger's events and its LedgerClosed marker, or a
+// reorg's compensations) must become visible all at once or not at all, and positions are dense (the projections'
+// lag in events and the webhook dispatcher's reads by position count on it). So the store keeps two views in
+// EventStoreDB:
+//
+//   - The commit log, one stream (Config.LogStream, "streamledger-log"): one EventStoreDB event per committed
+//     batch, holding the batch's records (eventstore.AppendRecord) and its first global position. Each commit
+//     appends with expected revision = the log's last revision, which makes the batch atomic, serialises writers
+//     in every process (a writer that lost the race reloads and re-plans), and keeps positions dense: the batch at
+//     log revision r starts right after the one at r−1. ReadAll reads the log; SubscribeAll is a catch-up
+//     subscription to $all from an explicit position, with a server-side filter that selects the log stream only
+//     (so no system events and no mirror events travel), resuming from the last $all position it saw after a
+//     dropped connection.
+//   - The streams, 1:1: every stream of the batch is appended to the EventStoreDB stream of the same name, with
+//     the same event ids, types, data and metadata, expected revision = the version before the batch's first event
+//     of that stream. These mirror writes run right after the commit, in log order, and are idempotent (same ids at
+//     the same revision), so a writer that crashed between the commit and the mirror, or another process, simply
+//     writes them again; Open finds the first log batch not fully mirrored and completes the rest. ReadStream and
+//     ReadStreamBackward read these streams, after making sure every batch this process knows of is mirrored.
+//
+// The store holds an index of what the log holds (each batch's first position, $all position and time; every event
+// id with its stream, version and position; every stream's last version), loaded from the log at Open and kept up
+// to date by its own appends and by reloading the log's tail when another writer moved it. It costs about 100
+// bytes per event, and Open reads the whole log once; the read models live in PostgreSQL, so nothing else does.
+//
+// EventStoreDB limits an append's size (--max-append-size, 1 MiB by default): a batch whose log event is larger is
+// refused with ErrEventTooLarge before anything is written. Raise the server's limit and Config.MaxAppendSize
+// together for ledgers that produce more.
+package esdb
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/streamledger/streamledger/eventstore"
+)
+
+// Defaults.
+const (
+	DefaultLogStream     = "streamledger-log"
+	DefaultMaxAppendSize = 1 << 20 // EventStoreDB's own default
+	// batchType is the EventStoreDB event type of a commit log entry.
+	batchType = "streamledger.batch"
+	// batchFormat versions the log event's payload.
+	batchFormat = 1
+	// logPage is how many log events one read asks for while loading.
+	logPage = 512
+	// clients is how many calls may be in flight at once, each on a client (connection) of its own.
+	clients = 8
+)
+
+// Config tunes Open.
+type Config struct {
+	// LogStream names the commit log stream; default DefaultLogStream. Stream names given to the store must differ
+	// from it.
+	LogStream string
+	// Namespace prefixes every EventStoreDB stream name this store writes or reads (the log's too), so several
+	// deployments, or test runs, can share one server. Stream "s" is EventStoreDB stream Namespace+"s".
+	Namespace string
+	// MaxAppendSize is the server's --max-append-size; default DefaultMaxAppendSize.
+	MaxAppendSize int
+	Logger        *slog.Logger
+	// Subscription tunes SubscribeAll's buffer and reconnect attempts; default eventstore.DefaultSubscription.
+	Subscription eventstore.SubscriptionConfig
+}
+
+// Errors.
+var (
+	// ErrMirror means an EventStoreDB stream does not hold what the commit log says it should: something other than
+	// streamledger wrote to it.
+	ErrMirror = errors.New("eventstoredb stream does not match the commit log")
+	// ErrLog means the commit log holds an entry this store cannot read.
+	ErrLog = errors.New("unreadable commit log entry")
+)
+
+// batch is what the index keeps of one log entry.
+type batch struct {
+	first      eventstore.Position
+	count      uint32
+	recordedAt time.Time
+	all        esdb.Position
+}
+
+func (b batch) last() eventstore.Position { return b.first + eventstore.Position(b.count) - 1 }
+
+// stored is what the index keeps of one event.
+type stored struct {
+	stream   string
+	version  eventstore.Version
+	position eventstore.Position
+}
+
+// Store is the EventStoreDB-backed event store.
+type Store struct {
+	cfg     Config
+	log     *slog.Logger
+	conf    *esdb.Configuration
+	logOnly *esdb.SubscriptionFilter
+	closed  atomic.Bool
+
+	// slots bounds the calls in flight; idle holds connected clients nobody is using (see use).
+	slots chan struct{}
+	idle  chan *esdb.Client
+	// life ends at Close, which ends the subscriptions.
+	life context.Context
+	end  context.CancelFunc
+
+	// writeMu serialises this process's commits and mirror writes.
+	writeMu sync.Mutex
+	// stale: an append's outcome is unknown (cancelled, connection lost), so the index must be reloaded first.
+	stale bool
+	// pending holds the records of own commits not mirrored yet, by log revision, so mirroring needs no read.
+	pending map[int][]eventstore.Recorded
+
+	// loadMu serialises changes to the index: a reload of the log's tail and the recording of an own commit.
+	loadMu sync.Mutex
+	mu     sync.RWMutex
+	// batches is the log by revision; mirrored counts the leading batches whose 1:1 streams are complete.
+	batches  []batch
+	mirrored int
+	ids      map[uuid.UUID]stored
+	heads    map[string]eventstore.Version
+	names    map[string]string // one copy of each stream name for the whole index
+}
+
+// Open connects to the EventStoreDB at url (an esdb:// connection string), loads the commit log and completes any
+// mirror writes a previous writer left unfinished.
+func Open(ctx context.Context, url string, cfg Config) (*Store, error) {
+	if cfg.LogStream == "" {
+		cfg.LogStream = DefaultLogStream
+	}
+	if cfg.MaxAppendSize <= 0 {
+		cfg.MaxAppendSize = DefaultMaxAppendSize
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Subscription.Buffer == 0 {
+		cfg.Subscription = eventstore.DefaultSubscription
+	}
+	conf, err := esdb.ParseConnectionString(url)
+	if err != nil {
+		return nil, fmt.Errorf("open eventstoredb: connection string: %w", err)
+	}
+	conf.Logger = clientLogger(cfg.Logger)
+	s := &Store{
+		cfg: cfg, log: cfg.Logger, conf: conf,
+		logOnly: &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Regex: "^" + regexp.QuoteMeta(cfg.Namespace+cfg.LogStream) + "$"},
+		pending: map[int][]eventstore.Recorded{},
+		ids:     map[uuid.UUID]stored{}, heads: map[string]eventstore.Version{}, names: map[string]string{},
+	}
+	s.slots, s.idle = make(chan struct{}, clients), make(chan *esdb.Client, clients)
+	for range clients {
+		s.slots <- struct{}{}
+	}
+	s.life, s.end = context.WithCancel(context.Background())
+	started := time.Now()
+	if err := s.reload(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open eventstoredb: load the commit log: %w", err)
+	}
+	if err := s.repairMirrors(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open eventstoredb: complete the 1:1 streams: %w", err)
+	}
+	s.mu.RLock()
+	head, n := s.headLocked(), len(s.batches)
+	s.mu.RUnlock()
+	s.log.Info("eventstoredb store open", "log", cfg.LogStream, "batches", n, "head", uint64(head),
+		"took", time.Since(started).Round(time.Millisecond).String())
+	return s, nil
+}
+
+// clientLogger sends the client library's messages to slog. The library passes its arguments as one slice.
+func clientLogger(log *slog.Logger) esdb.LoggingFunc {
+	return func(level esdb.LogLevel, format string, args ...interface{}) {
+		if len(args) == 1 {
+			if inner, ok := args[0].([]interface{}); ok {
+				args = inner
+			}
+		}
+		lvl := slog.LevelDebug
+		switch level {
+		case esdb.LogWarn:
+			lvl = slog.LevelWarn
+		case esdb.LogError:
+			lvl = slog.LevelError
+		}
+		log.Log(context.Background(), lvl, "eventstoredb client", "message", fmt.Sprintf(format, args...))
+	}
+}
+
+// use runs fn with a client that nobody else uses meanwhile. The library is not safe for concurrent callers while
+// it reconnects: a call that asks for the connection while another call's rediscovery fails blocks forever, and
+// Close races with calls in flight. So each call takes a client of its own from a small pool; a client that lost
+// its connection is closed (safely: it has no other user) and the next call connects a new one.
+func (s *Store) use(ctx context.Context, fn func(c *esdb.Client) error) error {
+	select {
+	case <-s.slots:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { s.slots <- struct{}{} }()
+	if s.closed.Load() {
+		return eventstore.ErrClosed
+	}
+	var c *esdb.Client
+	select {
+	case c = <-s.idle:
+	default:
+		fresh, err := esdb.NewClient(s.conf)
+		if err != nil {
+			return fmt.Errorf("eventstoredb client: %w", err)
+		}
+		c = fresh
+	}
+	err := fn(c)
+	if Transient(err) || s.closed.Load() {
+		_ = c.Close()
+	} else {
+		s.idle <- c
+	}
+	return err
+}
+
+// Transient tells errors worth retrying (the server unreachable, a leader change) from final ones.
+func Transient(err error) bool {
+	var e *esdb.Error
+	if errors.As(err, &e) {
+		switch e.Code() {
+		case esdb.ErrorUnavailable, esdb.ErrorCodeConnectionClosed, esdb.ErrorCodeDeadlineExceeded,
+			esdb.ErrorCodeNotLeader, esdb.ErrorAborted:
+			return true
+		}
+	}
+	switch status.Code(err) { // a subscription drops with gRPC's own error
+	case codes.Unavailable, codes.Aborted:
+		return true
+	}
+	return false
+}
+
+func isNotFound(err error) bool {
+	var e *esdb.Error
+	return errors.As(err, &e) && e.Code() == esdb.ErrorCodeResourceNotFound
+}
+
+func isWrongVersion(err error) bool {
+	var e *esdb.Error
+	return errors.As(err, &e) && e.Code() == esdb.ErrorCodeWrongExpectedVersion
+}
+
+// Close closes the connection; the store refuses every call afterwards.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.end()
+	for range clients { // wait for the calls in flight: the library's Close must not race with them
+		<-s.slots
+	}
+	for {
+		select {
+		case c := <-s.idle:
+			_ = c.Close()
+		default:
+			return nil
+		}
+	}
+}
+
+// esdbName is the EventStoreDB stream that holds stream name.
+func (s *Store) esdbName(name string) string { return s.cfg.Namespace + name }
+
+func (s *Store) checkStream(name string) error {
+	if err := eventstore.ValidateStreamName(name); err != nil {
+		return err
+	}
+	if name == s.cfg.LogStream || s.esdbName(name)[0] == '$' {
+		return fmt.Errorf("%w: %q is reserved in EventStoreDB (the commit log or a system stream)", eventstore.ErrInvalidStream, name)
+	}
+	return nil
+}
+
+// Append appends events to one stream.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.NewEvent) (eventstore.AppendResult, error) {
+	return eventstore.AppendOne(ctx, s.AppendMany, stream, expected, events)
+}
+
+// AppendMany commits a batch as one log entry, then writes its 1:1 streams.
+func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	if s.closed.Load() {
+		return nil, eventstore.ErrClosed
+	}
+	if err := eventstore.ValidateBatch(batch); err != nil {
+		return nil, err
+	}
+	for _, sa := range batch {
+		if err := s.checkStream(sa.Stream); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.stale {
+		if err := s.reload(ctx); err != nil {
+			return nil, fmt.Errorf("append: reload the commit log: %w", err)
+		}
+		s.stale = false
+	}
+	for races := 0; ; races++ {
+		plan, rev, err := s.plan(batch)
+		if err != nil || len(plan.Writes) == 0 {
+			return plan.Results, err
+		}
+		payload := encodeBatch(plan.Writes)
+		if len(payload) > s.cfg.MaxAppendSize {
+			return nil, fmt.Errorf("%w: the batch is %d bytes in EventStoreDB, over its append limit of %d (raise --max-append-size and MaxAppendSize together)",
+				eventstore.ErrEventTooLarge, len(payload), s.cfg.MaxAppendSize)
+		}
+		all, err := s.commit(ctx, rev, plan.Writes[0].ID, payload)
+		if isWrongVersion(err) && races < 8 {
+			// Another process committed first: learn what it wrote and plan again, which may now refuse the batch.
+			if err := s.reload(ctx); err != nil {
+				return nil, fmt.Errorf("append: reload the commit log: %w", err)
+			}
+			continue
+		}
+		if err != nil {
+			s.stale = true // committed or not: the next append finds out by reading the log
+			return nil, fmt.Errorf("append to the eventstoredb commit log at revision %d: %w", rev, err)
+		}
+		s.record(rev, plan.Writes, all)
+		s.pending[rev] = plan.Writes
+		if err := s.mirror(ctx); err != nil {
+			// The batch is committed and visible; its 1:1 streams are completed before the next read or append.
+			s.log.Warn("eventstoredb: batch committed, 1:1 stream writes deferred", "revision", rev, "error", err.Error())
+		}
+		return plan.Results, nil
+	}
+}
+
+// plan decides the batch against the index; rev is the log revision the commit will take.
+func (s *Store) plan(batch []eventstore.StreamAppend) (eventstore.Plan, int, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	known := map[string]eventstore.Stored{}
+	for _, id := range eventstore.BatchIDs(batch) {
+		if st, ok := s.ids[uuid.MustParse(id)]; ok {
+			known[id] = eventstore.Stored{Stream: st.stream, Version: st.version, Position: st.position}
+		}
+	}
+	plan, err := eventstore.PlanAppend(batch, s.headLocked(), known, s.lastVersionLocked, eventstore.Now())
+	return plan, len(s.batches), err
+}
+
+func (s *Store) headLocked() eventstore.Position {
+	if len(s.batches) == 0 {
+		return 0
+	}
+	return s.batches[len(s.batches)-1].last()
+}
+
+func (s *Store) lastVersionLocked(stream string) eventstore.Version {
+	if v, ok := s.heads[stream]; ok {
+		return v
+	}
+	return -1
+}
+
+// commit appends one log entry at revision rev and returns its $all position.
+func (s *Store) commit(ctx context.Context, rev int, firstID string, payload []byte) (esdb.Position, error) {
+	var expected esdb.ExpectedRevision = esdb.NoStream{}
+	if rev > 0 {
+		expected = esdb.Revision(uint64(rev - 1))
+	}
+	// The entry's id is derived from its first event's, so EventStoreDB's own idempotency also recognises a
+	// resent commit.
+	entry := esdb.EventData{
+		EventID: uuid.NewSHA1(uuid.NameSpaceOID, []byte("streamledger-batch:"+firstID)), EventType: batchType,
+		ContentType: esdb.ContentTypeBinary, Data: payload,
+	}
+	var all esdb.Position
+	err := s.use(ctx, func(c *esdb.Client) error {
+		res, err := c.AppendToStream(ctx, s.esdbName(s.cfg.LogStream), esdb.AppendToStreamOptions{ExpectedRevision: expected}, entry)
+		if err == nil {
+			all = esdb.Position{Commit: res.CommitPosition, Prepare: res.PreparePosition}
+		}
+		return err
+	})
+	return all, err
+}
+
+// record adds a log entry to the index, unless a reload got there first.
+func (s *Store) record(rev int, recs []eventstore.Recorded, all esdb.Position) {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rev != len(s.batches) {
+		return
+	}
+	s.addLocked(recs, all)
+}
+
+func (s *Store) addLocked(recs []eventstore.Recorded, all esdb.Position) {
+	s.batches = append(s.batches, batch{first: recs[0].Position, count: uint32(len(recs)), recordedAt: recs[0].RecordedAt, all: all})
+	for _, r := range recs {
+		name, ok := s.names[r.Stream]
+		if !ok {
+			name = r.Stream
+			s.names[name] = name
+		}
+		s.ids[uuid.MustParse(r.ID)] = stored{stream: name, version: r.Version, position: r.Position}
+		s.heads[name] = r.Version
+	}
+}
+
+// reload reads the log entries after the ones the index holds.
+func (s *Store) reload(ctx context.Context) error {
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	for {
+		s.mu.RLock()
+		rev, head := len(s.batches), s.headLocked()
+		s.mu.RUnlock()
+		entries, err := s.readLog(ctx, rev, logPage)
+		if err != nil {
+			return err
+		}
+		s.mu.Lock()
+		for i, e := range entries {
+			if e.recs[0].Position != head+1 {
+				s.mu.Unlock()
+				return fmt.Errorf("%w: log revision %d starts at position %d, want %d", ErrLog, rev+i, e.recs[0].Position, head+1)
+			}
+			s.addLocked(e.recs, e.all)
+			head = e.recs[len(e.recs)-1].Position
+		}
+		s.mu.Unlock()
+		if len(entries) < logPage {
+			return nil
+		}
+	}
+}
+
+type logEntry struct {
+	recs []eventstore.Recorded
+	all  esdb.Position
+}
+
+// readLog reads up to n log entries from revision rev.
+func (s *Store) readLog(ctx context.Context, rev, n int) ([]logEntry, error) {
+	var out []logEntry
+	err := s.use(ctx, func(c *esdb.Client) error {
+		rs, err := c.ReadStream(ctx, s.esdbName(s.cfg.LogStream), esdb.ReadStreamOptions{From: esdb.Revision(uint64(rev))}, uint64(n))
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for {
+			ev, err := rs.Recv()
+			if errors.Is(err, io.EOF) || isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			e := ev.Event
+			if e.EventNumber != uint64(rev+len(out)) {
+				return fmt.Errorf("%w: revision %d where %d was expected (was the log truncated?)", ErrLog, e.EventNumber, rev+len(out))
+			}
+			recs, err := decodeBatch(e.Data)
+			if err != nil {
+				return fmt.Errorf("revision %d: %w", e.EventNumber, err)
+			}
+			out = append(out, logEntry{recs: recs, all: e.Position})
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the commit log from revision %d: %w", rev, err)
+	}
+	return out, nil
+}
+
+// encodeBatch is the log entry's payload: format byte, first position, record count, then each record with its
+// length.
+func encodeBatch(recs []eventstore.Recorded) []byte {
+	size := 1 + 2*binary.MaxVarintLen64
+	for _, r := range recs {
+		size += binary.MaxVarintLen64 + eventstore.RecordSize(r)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, batchFormat)
+	b = binary.AppendUvarint(b, uint64(recs[0].Position))
+	b = binary.AppendUvarint(b, uint64(len(recs)))
+	var rec []byte
+	for _, r := range recs {
+		rec = eventstore.AppendRecord(rec[:0], r)
+		b = binary.AppendUvarint(b, uint64(len(rec)))
+		b = append(b, rec...)
+	}
+	return b
+}
+
+// decodeBatch reads a log entry's payload. It comes from the server, so every length is checked.
+func decodeBatch(b []byte) ([]eventstore.Recorded, error) {
+	if len(b) == 0 || b[0] != batchFormat {
+		return nil, fmt.Errorf("%w: unknown format", ErrLog)
+	}
+	d := eventstore.NewRecordDecoder(b[1:])
+	first, err := d.Uvarint()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLog, err)
+	}
+	n, err := d.Uvarint()
+	if err != nil || n == 0 || n > uint64(d.Remaining()) || first == 0 || first+n < first {
+		return nil, fmt.Errorf("%w: bad header", ErrLog)
+	}
+	recs := make([]eventstore.Recorded, n)
+	for i := range recs {
+		size, err := d.Uvarint()
+		if err != nil || size > uint64(d.Remaining()) {
+			return nil, fmt.Errorf("%w: record %d: bad length", ErrLog, i)
+		}
+		before := d.Remaining()
+		if recs[i], err = d.Next(eventstore.Position(first + uint64(i))); err != nil {
+			return nil, fmt.Errorf("%w: record %d: %w", ErrLog, i, err)
+		}
+		if uint64(before-d.Remaining()) != size {
+			return nil, fmt.Errorf("%w: record %d: length %d, read %d", ErrLog, i, size, before-d.Remaining())
+		}
+	}
+	if d.Remaining() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrLog, d.Remaining())
+	}
+	return recs, nil
+}
+
+// mirror writes the 1:1 streams of every log entry the index holds that is not mirrored yet, in log order.
+// Callers hold writeMu.
+func (s *Store) mirror(ctx context.Context) error {
+	for {
+		s.mu.RLock()
+		next, total := s.mirrored, len(s.batches)
+		s.mu.RUnlock()
+		if next >= total {
+			return nil
+		}
+		recs, ok := s.pending[next]
+		if !ok {
+			entries, err := s.readLog(ctx, next, 1)
+			if err != nil {
+				return err
+			}
+			if len(entries) == 0 {
+				return fmt.Errorf("%w: log revision %d is gone", ErrLog, next)
+			}
+			recs = entries[0].recs
+		}
+		if err := s.mirrorBatch(ctx, recs); err != nil {
+			return fmt.Errorf("log revision %d: %w", next, err)
+		}
+		delete(s.pending, next)
+		s.mu.Lock()
+		s.mirrored = next + 1
+		s.mu.Unlock()
+	}
+}
+
+// mirrorBatch appends each run of one stream's events to that stream, expecting the revision before it.
+func (s *Store) mirrorBatch(ctx context.Context, recs []eventstore.Recorded) error {
+	for start := 0; start < len(recs); {
+		end := start + 1
+		for end < len(recs) && recs[end].Stream == recs[start].Stream {
+			end++
+		}
+		if err := s.mirrorRun(ctx, recs[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+func (s *Store) mirrorRun(ctx context.Context, run []eventstore.Recorded) error {
+	stream := run[0].Stream
+	var expected esdb.ExpectedRevision = esdb.NoStream{}
+	if run[0].Version > 0 {
+		expected = esdb.Revision(uint64(run[0].Version - 1))
+	}
+	events := make([]esdb.EventData, len(run))
+	for i, r := range run {
+		events[i] = esdb.EventData{EventID: uuid.MustParse(r.ID), EventType: r.Type, ContentType: esdb.ContentTypeJson,
+			Data: r.Data, Metadata: r.Metadata}
+	}
+	err := s.use(ctx, func(c *esdb.Client) error {
+		_, err := c.AppendToStream(ctx, s.esdbName(stream), esdb.AppendToStreamOptions{ExpectedRevision: expected}, events...)
+		return err
+	})
+	if err == nil {
+		return nil
+	}
+	if !isWrongVersion(err) {
+		return fmt.Errorf("write stream %q: %w", stream, err)
+	}
+	// EventStoreDB answers a re-append of the same ids at the same place with success; a different revision means
+	// the stream holds events the log does not know.
+	last, err := s.streamRevision(ctx, stream)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: stream %q is at revision %d, the log puts version %d..%d after %d",
+		ErrMirror, stream, last, run[0].Version, run[len(run)-1].Version, run[0].Version-1)
+}
+
+// streamRevision is a stream's last revision in EventStoreDB, -1 when it has none.
+func (s *Store) streamRevision(ctx context.Context, stream string) (eventstore.Version, error) {
+	recs, err := s.readMirror(ctx, stream, eventstore.EndOfStream, 1, true)
+	if err != nil || len(recs) == 0 {
+		return -1, err
+	}
+	return eventstore.Version(recs[0].EventNumber), nil
+}
+
+// repairMirrors completes what a writer that stopped between a commit and its mirror writes left undone. Mirrors
+// are written in log order, so the complete ones are a prefix of the log: walk back from the end to the last
+// complete entry, then write forward from there.
+func (s *Store) repairMirrors(ctx context.Context) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	s.mu.RLock()
+	total := len(s.batches)
+	s.mu.RUnlock()
+	complete := 0
+	for rev := total - 1; rev >= 0; rev-- {
+		entries, err := s.readLog(ctx, rev, 1)
+		if err != nil {
+			return err
+		}
+		if len(entries) == 0 {
+			return fmt.Errorf("%w: log revision %d is gone", ErrLog, rev)
+		}
+		done, err := s.entryMirrored(ctx, entries[0].recs)
+		if err != nil {
+			return err
+		}
+		if done {
+			complete = rev + 1
+			break
+		}
+	}
+	if complete < total {
+		s.log.Warn("eventstoredb: completing 1:1 streams a previous writer left unfinished", "from revision", complete, "to revision", total-1)
+	}
+	s.mu.Lock()
+	s.mirrored = complete
+	s.mu.Unlock()
+	return s.mirror(ctx)
+}
+
+// entryMirrored tells whether every stream of a log entry holds the entry's last event of that stream.
+func (s *Store) entryMirrored(ctx context.Context, recs []eventstore.Recorded) (bool, error) {
+	last := map[string]eventstore.Version{}
+	for _, r := range recs {
+		last[r.Stream] = r.Version
+	}
+	for stream, v := range last {
+		have, err := s.streamRevision(ctx, stream)
+		if err != nil {
+			return false, err
+		}
+		if have < v {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// ensureMirrored completes the 1:1 streams of every entry the index holds, so that stream reads agree with ReadAll.
+func (s *Store) ensureMirrored(ctx context.Context) error {
+	s.mu.RLock()
+	done := s.mirrored == len(s.batches)
+	s.mu.RUnlock()
+	if done {
+		return nil
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.mirror(ctx)
+}
+
+// ReadStream reads up to max events of a stream from version from, from its 1:1 EventStoreDB stream.
+func (s *Store) ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	return s.readStream(ctx, stream, from, max, false)
+}
+
+// ReadStreamBackward reads up to max events of stream with version ≤ from, newest first.
+func (s *Store) ReadStreamBackward(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error) {
+	return s.readStream(ctx, stream, from, max, true)
+}
+
+func (s *Store) readStream(ctx context.Context, stream string, from eventstore.Version, max int, backward bool) ([]eventstore.Recorded, error) {
+	if err := eventstore.ValidateReadStream(stream, from, max); err != nil {
+		return nil, err
+	}
+	if err := s.checkStream(stream); err != nil {
+		return nil, err
+	}
+	if s.closed.Load() {
+		return nil, eventstore.ErrClosed
+	}
+	if err := s.ensureMirrored(ctx); err != nil {
+		return nil, fmt.Errorf("read %s: complete the 1:1 streams: %w", stream, err)
+	}
+	evs, err := s.readMirror(ctx, stream, from, max, backward)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]eventstore.Recorded, len(evs))
+	for i, e := range evs {
+		if out[i], err = s.fromMirror(ctx, e); err != nil {
+			return nil, fmt.Errorf("read %s: %w", stream, err)
+		}
+	}
+	return out, nil
+}
+
+// readMirror reads a 1:1 stream as EventStoreDB holds it.
+func (s *Store) readMirror(ctx context.Context, stream string, from eventstore.Version, max int, backward bool) ([]*esdb.RecordedEvent, error) {
+	opts := esdb.ReadStreamOptions{Direction: esdb.Forwards, From: esdb.Revision(uint64(from))}
+	if backward {
+		opts.Direction = esdb.Backwards
+		if from == eventstore.EndOfStream {
+			opts.From = esdb.End{}
+		}
+	}
+	var out []*esdb.RecordedEvent
+	err := s.use(ctx, func(c *esdb.Client) error {
+		rs, err := c.ReadStream(ctx, s.esdbName(stream), opts, uint64(max))
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for {
+			ev, err := rs.Recv()
+			if errors.Is(err, io.EOF) || isNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, ev.Event)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read stream %q: %w", stream, err)
+	}
+	return out, nil
+}
+
+// fromMirror turns a 1:1 stream's event back into the record: the position and recording time come from the log.
+func (s *Store) fromMirror(ctx context.Context, e *esdb.RecordedEvent) (eventstore.Recorded, error) {
+	st, at, ok := s.lookup(e.EventID)
+	if !ok {
+		// Written by another process after this one loaded the log.
+		if err := s.reload(ctx); err != nil {
+			return eventstore.Recorded{}, err
+		}
+		if st, at, ok = s.lookup(e.EventID); !ok {
+			return eventstore.Recorded{}, fmt.Errorf("%w: event %s of stream %q is in no log entry", ErrMirror, e.EventID, e.StreamID)
+		}
+	}
+	if s.esdbName(st.stream) != e.StreamID || st.version != eventstore.Version(e.EventNumber) {
+		return eventstore.Recorded{}, fmt.Errorf("%w: event %s is %q version %d, the log says %q version %d",
+			ErrMirror, e.EventID, e.StreamID, e.EventNumber, st.stream, st.version)
+	}
+	var meta []byte
+	if len(e.UserMetadata) > 0 {
+		meta = e.UserMetadata
+	}
+	return eventstore.Recorded{ID: e.EventID.String(), Stream: st.stream, Version: st.version, Position: st.position,
+		Type: e.EventType, Data: e.Data, Metadata: meta, RecordedAt: at}, nil
+}
+
+func (s *Store) lookup(id uuid.UUID) (stored, time.Time, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st, ok := s.ids[id]
+	if !ok {
+		return stored{}, time.Time{}, false
+	}
+	return st, s.batches[s.batchOfLocked(st.position)].recordedAt, true
+}
+
+// batchOfLocked is the log revision that holds position p (len(batches) when none does).
+func (s *Store) batchOfLocked(p eventstore.Position) int {
+	return sort.Search(len(s.batches), func(i int) bool { return s.batches[i].last() >= p })
+}
+
+// ReadAll reads up to max events after position after, from the commit log.
+func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
+	if err := eventstore.ValidateReadAll(max); err != nil {
+		return nil, err
+	}
+	if s.closed.Load() {
+		return nil, eventstore.ErrClosed
+	}
+	s.mu.RLock()
+	head := s.headLocked()
+	s.mu.RUnlock()
+	if after >= head {
+		// Another process may have committed since: look at the log's tail before answering "nothing".
+		if err := s.reload(ctx); err != nil {
+			return nil, fmt.Errorf("read all: %w", err)
+		}
+	}
+	s.mu.RLock()
+	from := s.batchOfLocked(after + 1)
+	to := s.batchOfLocked(after + eventstore.Position(max))
+	total := len(s.batches)
+	s.mu.RUnlock()
+	if from >= total {
+		return nil, nil
+	}
+	entries, err := s.readLog(ctx, from, min(to, total-1)-from+1)
+	if err != nil {
+		return nil, fmt.Errorf("read all after %d: %w", after, err)
+	}
+	var out []eventstore.Recorded
+	for _, e := range entries {
+		for _, r := range e.recs {
+			if r.Position > after && len(out) < max {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// Head is the position of the last committed event.
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	if s.closed.Load() {
+		return 0, eventstore.ErrClosed
+	}
+	if err := s.reload(ctx); err != nil {
+		return 0, fmt.Errorf("head: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.headLocked(), nil
+}
