@@ -18,7 +18,6 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/streamledger/streamledger/eventstore"
-	"github.com/streamledger/streamledger/eventstore/postgres"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
 )
@@ -144,7 +143,7 @@ func writeExport(ctx context.Context, env *runEnv, v audit.View, q audit.Query, 
 // openAuditLog opens the audit log and its signing key: the live PostgreSQL generation, or, with the embedded
 // store, the log rebuilt in memory from the events.
 func openAuditLog(ctx context.Context, env *runEnv, store eventstore.Store) (auditSource, note.Signer, string, error) {
-	if pg, ok := store.(*postgres.Store); ok {
+	if pg, ok := store.(pgBacked); ok {
 		m, err := newPGReadModels(ctx, pg.Pool(), store, env.cfg.SafetyMargin)
 		if err != nil {
 			return nil, nil, "", err

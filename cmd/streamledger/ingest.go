@@ -18,7 +18,6 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
-	"github.com/streamledger/streamledger/eventstore/postgres"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
 )
@@ -118,7 +117,7 @@ func runIngestion(ctx context.Context, in *chain.Ingester, source string, log *s
 // directory (embedded store) or in the database.
 func simEpoch(ctx context.Context, cfg *config.Config, store chain.Store) (time.Time, error) {
 	now := time.Now().UTC().Truncate(time.Second)
-	if pg, ok := store.(*postgres.Store); ok {
+	if pg, ok := store.(pgBacked); ok {
 		table := pgx.Identifier{"streamledger", "sim_epoch"}.Sanitize()
 		if _, err := pg.Pool().Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (one bool PRIMARY KEY DEFAULT true CHECK (one), epoch timestamptz NOT NULL);
 INSERT INTO `+table+` (epoch) VALUES ('`+now.Format(time.RFC3339)+`') ON CONFLICT DO NOTHING`); err != nil {

@@ -196,7 +196,7 @@ func (m *pgReadModels) live(ctx context.Context, name string) (projections.Hashe
 }
 
 func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, margin uint32) (*pgReadModels, error) {
-	const schema = "streamledger" // beside the events, as the event store's migrations create it
+	const schema = readModelSchema
 	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
 	if err != nil {
 		return nil, err

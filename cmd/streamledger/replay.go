@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/streamledger/streamledger/eventstore/postgres"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/projections"
 )
@@ -40,14 +39,15 @@ func runReplay(ctx context.Context, env *runEnv, args []string) error {
 		}
 		names = []string{opts.projection}
 	}
-	if env.cfg.Store != config.StorePostgres {
-		return fmt.Errorf("%w: replay rebuilds PostgreSQL read models (--store postgres); with the embedded store the read models live in memory and serve rebuilds them at every start", errUsage)
+	if env.cfg.Store == config.StoreEmbedded {
+		return fmt.Errorf("%w: replay rebuilds PostgreSQL read models (--store postgres or esdb); with the embedded store the read models live in memory and serve rebuilds them at every start", errUsage)
 	}
-	store, err := postgres.Open(ctx, env.cfg.DatabaseURL, postgres.Config{Logger: env.log})
+	opened, err := openStore(ctx, env.cfg, env.log)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer opened.Close()
+	store := opened.(pgBacked)
 	m, err := newPGReadModels(ctx, store.Pool(), store, env.cfg.SafetyMargin)
 	if err != nil {
 		return err

@@ -12,8 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/streamledger/streamledger/eventstore"
-	"github.com/streamledger/streamledger/eventstore/bolt"
-	"github.com/streamledger/streamledger/eventstore/postgres"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/webhooks"
@@ -106,7 +104,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 // PostgreSQL otherwise.
 func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store,
 	reg prometheus.Registerer, log *slog.Logger) (*readModels, error) {
-	pg, ok := store.(*postgres.Store)
+	pg, ok := store.(pgBacked)
 	if !ok {
 		return startMemoryReadModels(ctx, wg, cfg, store, reg, log)
 	}
@@ -124,8 +122,8 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 	log *slog.Logger) (*webhooks.Service, error) {
 	var whStore webhooks.Store
 	closeStore := func() {}
-	if pg, ok := store.(*postgres.Store); ok {
-		s, err := webhooks.OpenPGStore(ctx, pg.Pool(), "streamledger")
+	if pg, ok := store.(pgBacked); ok {
+		s, err := webhooks.OpenPGStore(ctx, pg.Pool(), readModelSchema)
 		if err != nil {
 			return nil, err
 		}
@@ -160,16 +158,4 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		log.Warn("webhooks may be delivered to private and loopback addresses (WEBHOOK_ALLOW_PRIVATE=true)")
 	}
 	return svc, nil
-}
-
-// openStore opens the event store the configuration names.
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (eventstore.Store, error) {
-	switch cfg.Store {
-	case config.StoreEmbedded:
-		return bolt.Open(filepath.Join(cfg.DataDir, "events.db"))
-	case config.StorePostgres:
-		return postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: log})
-	default:
-		return nil, fmt.Errorf("%w: --store / STORE = %q is not available in this build yet", errUsage, cfg.Store)
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamledger/streamledger/eventstore/esdb/esdbtest"
 	"github.com/streamledger/streamledger/internal/pgtest"
 )
 
@@ -66,9 +67,48 @@ func TestServePostgresMigratesAtStart(t *testing.T) {
 	}
 }
 
-func TestServeUnavailableStore(t *testing.T) {
-	code, _, stderr := runCLI([]string{"serve"}, map[string]string{"STORE": "esdb", "EVENTSTORE_URL": "esdb://x:2113", "DATABASE_URL": "postgres://x/y"})
-	if code != exitUsage || !strings.Contains(stderr, "STORE") {
+// TestServeEventStoreDB runs serve with the events in EventStoreDB (the in-process server) and the read models in
+// PostgreSQL, twice: the second run resumes where the first stopped. Then replay rebuilds every projection from
+// the EventStoreDB log and finds it equal to what serve projected live.
+func TestServeEventStoreDB(t *testing.T) {
+	srv, err := esdbtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	env := map[string]string{"STORE": "esdb", "EVENTSTORE_URL": srv.URL(), "DATABASE_URL": pgtest.Database(t, pgtest.URL(t)),
+		"LISTEN_ADDR": "127.0.0.1:0", "SIM_LEDGERS": "30", "SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "5",
+		"SIM_REORG_EVERY": "7", "SAFETY_MARGIN": "2", "SIM_REORG_DEPTH": "2"}
+	for run := 0; run < 2; run++ {
+		code, logs := serveFor(t, env, 4*time.Second)
+		if code != exitOK || !strings.Contains(logs, `"store":"esdb"`) || !strings.Contains(logs, `"msg":"ingestion stopped","status":"healthy","tip":30`) {
+			t.Fatalf("run %d: exit %d: %s", run, code, logs)
+		}
+		if run == 1 && !strings.Contains(logs, `"reorgs":0`) {
+			t.Fatalf("the second run reorganised: %s", logs)
+		}
+	}
+	code, stdout, stderr := runCLI([]string{"replay"}, env)
+	if code != exitOK {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	for _, name := range projectionNames {
+		if !strings.Contains(stdout, name+": generation 1 → 2") || !strings.Contains(stdout, "matches the live projection") {
+			t.Fatalf("replay output: %s", stdout)
+		}
+	}
+}
+
+func TestServeUnreachableEventStoreDB(t *testing.T) {
+	srv, err := esdbtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := srv.URL()
+	srv.Close()
+	code, _, stderr := runCLI([]string{"serve"}, map[string]string{"STORE": "esdb", "EVENTSTORE_URL": url,
+		"DATABASE_URL": pgtest.Database(t, pgtest.URL(t)), "LISTEN_ADDR": "127.0.0.1:0"})
+	if code == exitOK || !strings.Contains(stderr, "eventstoredb") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 }

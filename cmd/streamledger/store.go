@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/eventstore/bolt"
+	"github.com/streamledger/streamledger/eventstore/esdb"
+	"github.com/streamledger/streamledger/eventstore/postgres"
+	"github.com/streamledger/streamledger/internal/config"
+)
+
+// readModelSchema holds the read models, the webhooks and the audit key in PostgreSQL: beside the events with
+// --store postgres (their migrations create it), on its own with --store esdb.
+const readModelSchema = "streamledger"
+
+// pgBacked is an event store whose read models live in PostgreSQL (--store postgres and --store esdb); the embedded
+// store keeps them in memory.
+type pgBacked interface {
+	eventstore.Store
+	Pool() *pgxpool.Pool
+}
+
+// esdbWithReadModels is the EventStoreDB event store with the PostgreSQL pool of the read models.
+type esdbWithReadModels struct {
+	*esdb.Store
+	pool *pgxpool.Pool
+}
+
+func (s esdbWithReadModels) Pool() *pgxpool.Pool { return s.pool }
+
+func (s esdbWithReadModels) Close() error {
+	err := s.Store.Close()
+	s.pool.Close()
+	return err
+}
+
+// openStore opens the event store the configuration names.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (eventstore.Store, error) {
+	switch cfg.Store {
+	case config.StoreEmbedded:
+		return bolt.Open(filepath.Join(cfg.DataDir, "events.db"))
+	case config.StorePostgres:
+		return postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: log})
+	case config.StoreESDB:
+		pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open the read model database: %w", err)
+		}
+		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{readModelSchema}.Sanitize()); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("open the read model database: %w", err)
+		}
+		events, err := esdb.Open(ctx, cfg.EventStoreURL, esdb.Config{Logger: log.With("component", "eventstoredb")})
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return esdbWithReadModels{Store: events, pool: pool}, nil
+	default:
+		return nil, fmt.Errorf("%w: --store / STORE = %q: want embedded, postgres or esdb", errUsage, cfg.Store)
+	}
+}
