@@ -472,6 +472,9 @@ func Marshal(e Event) ([]byte, error) {
 // Unmarshal decodes the stored form written by Marshal.
 func Unmarshal(data []byte) (Event, error) {
 	if t, body, ok := splitEnvelope(data); ok {
+		if e := newEvent(t); e != nil && decodeLayout(body, e) {
+			return e, nil
+		}
 		if e := newEvent(t); e != nil && json.Unmarshal(body, e) == nil {
 			return e, nil
 		}

@@ -1,0 +1,352 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// The layout decoder reads an event body in exactly the form encoding/json writes for it: the struct's fields in
+// declaration order, no whitespace, omitempty fields possibly absent. Rebuilding a projection decodes every event
+// of the log and encoding/json spends ten times longer on it than the projection does on the event, mostly
+// validating and matching names case-insensitively; bodies that Marshal wrote need neither. Anything else (another
+// order, an unknown or repeated name, a null, whitespace, a value the fast path does not parse itself) makes it
+// decline, and Unmarshal then decodes with encoding/json, which decides and explains. A field whose type has its
+// own UnmarshalJSON (Amount, time.Time), or that is rare and structured (a slice of structs, bytes), is handed to
+// encoding/json on its own, so the results are the same by construction; FuzzLayoutMatchesEncodingJSON holds
+// them equal.
+
+type layoutKind int
+
+const (
+	kindString layoutKind = iota
+	kindUint
+	kindInt
+	kindUintPtr
+	kindStrings
+	kindStruct
+	kindUnmarshaler // has its own UnmarshalJSON
+	kindJSON        // decoded on its own by encoding/json
+)
+
+type layoutField struct {
+	key   []byte // `"name":`
+	index int
+	kind  layoutKind
+	bits  int
+	inner *layoutPlan
+}
+
+type layoutPlan struct {
+	fields []layoutField
+	ok     bool // false: the type has a shape the layout decoder does not follow
+}
+
+var layoutPlans sync.Map // reflect.Type → *layoutPlan
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+func planFor(t reflect.Type) *layoutPlan {
+	if p, ok := layoutPlans.Load(t); ok {
+		return p.(*layoutPlan)
+	}
+	p := &layoutPlan{ok: true}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, opts, _ := strings.Cut(tag, ",")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		if name == "" || !f.IsExported() || strings.Contains(opts, "string") || strings.Contains(opts, "inline") {
+			p.ok = false // promoted fields and string-encoded numbers: encoding/json's rules, not ours
+			break
+		}
+		lf := layoutField{key: []byte(strconv.Quote(name) + ":"), index: i, kind: kindJSON}
+		ft := f.Type
+		switch {
+		case reflect.PointerTo(ft).Implements(unmarshalerType):
+			lf.kind = kindUnmarshaler
+		case ft.Implements(unmarshalerType):
+		case ft.Kind() == reflect.String:
+			lf.kind = kindString
+		case ft.Kind() == reflect.Uint64 || ft.Kind() == reflect.Uint32:
+			lf.kind, lf.bits = kindUint, ft.Bits()
+		case ft.Kind() == reflect.Int:
+			lf.kind, lf.bits = kindInt, ft.Bits()
+		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Uint64:
+			lf.kind, lf.bits = kindUintPtr, 64
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
+			lf.kind = kindStrings
+		case ft.Kind() == reflect.Struct:
+			lf.kind, lf.inner = kindStruct, planFor(ft)
+			if !lf.inner.ok {
+				lf.kind, lf.inner = kindJSON, nil
+			}
+		}
+		p.fields = append(p.fields, lf)
+	}
+	actual, _ := layoutPlans.LoadOrStore(t, p)
+	return actual.(*layoutPlan)
+}
+
+// decodeLayout decodes body into the struct e points to, or reports false and leaves the rest to encoding/json
+// (e may then hold part of the body: the caller decodes into a fresh value).
+func decodeLayout(body []byte, e any) bool {
+	v := reflect.ValueOf(e).Elem()
+	p := planFor(v.Type())
+	if !p.ok {
+		return false
+	}
+	// The strings of an event are cut from one copy of its body: one allocation instead of one per field.
+	d := layoutDecoder{b: body, src: string(body)}
+	return d.object(v, p) && len(d.b) == 0
+}
+
+type layoutDecoder struct {
+	b   []byte // what is left to read
+	src string // the whole body, for substrings
+}
+
+func (d *layoutDecoder) object(v reflect.Value, p *layoutPlan) bool {
+	if len(d.b) == 0 || d.b[0] != '{' {
+		return false
+	}
+	d.b = d.b[1:]
+	if len(d.b) > 0 && d.b[0] == '}' {
+		d.b = d.b[1:]
+		return true
+	}
+	next := 0
+	for {
+		// Fields come in declaration order; an absent one was empty and omitted.
+		for next < len(p.fields) && !bytes.HasPrefix(d.b, p.fields[next].key) {
+			next++
+		}
+		if next == len(p.fields) {
+			return false
+		}
+		f := p.fields[next]
+		next++
+		d.b = d.b[len(f.key):]
+		if !d.value(v.Field(f.index), f) {
+			return false
+		}
+		if len(d.b) == 0 {
+			return false
+		}
+		switch d.b[0] {
+		case ',':
+			d.b = d.b[1:]
+		case '}':
+			d.b = d.b[1:]
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (d *layoutDecoder) value(fv reflect.Value, f layoutField) bool {
+	if f.kind != kindUnmarshaler && f.kind != kindJSON && bytes.HasPrefix(d.b, []byte("null")) {
+		d.b = d.b[4:] // the value is fresh: null leaves it zero, as encoding/json does (Marshal writes nil slices so)
+		return true
+	}
+	switch f.kind {
+	case kindString:
+		s, ok := d.str()
+		if ok {
+			fv.SetString(s)
+		}
+		return ok
+	case kindUint, kindInt, kindUintPtr:
+		return d.number(fv, f)
+	case kindStrings:
+		return d.strings(fv)
+	case kindStruct:
+		return d.object(fv, f.inner)
+	case kindUnmarshaler:
+		// A string without escapes reaches UnmarshalJSON as the same bytes encoding/json would pass it.
+		if raw, ok := d.rawStr(); ok {
+			return fv.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(raw) == nil
+		}
+	}
+	raw, ok := d.skip()
+	return ok && json.Unmarshal(raw, fv.Addr().Interface()) == nil
+}
+
+// str reads a string without escapes whose bytes encoding/json would keep as they are (valid UTF-8, no control
+// characters).
+func (d *layoutDecoder) str() (string, bool) {
+	start := len(d.src) - len(d.b)
+	raw, ok := d.rawStr()
+	if !ok {
+		return "", false
+	}
+	return d.src[start+1 : start+len(raw)-1], true
+}
+
+// rawStr reads such a string and returns it with its quotes.
+func (d *layoutDecoder) rawStr() ([]byte, bool) {
+	if len(d.b) == 0 || d.b[0] != '"' {
+		return nil, false
+	}
+	end := bytes.IndexByte(d.b[1:], '"')
+	if end < 0 {
+		return nil, false
+	}
+	inner := d.b[1 : 1+end]
+	if !plainASCII(inner) && (bytes.IndexByte(inner, '\\') >= 0 || hasControl(inner) || !utf8.Valid(inner)) {
+		return nil, false
+	}
+	raw := d.b[:2+end]
+	d.b = d.b[2+end:]
+	return raw, true
+}
+
+// plainASCII reports whether b is printable ASCII without a backslash, eight bytes at a time: string values are
+// most of an event's bytes.
+func plainASCII(b []byte) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		control := (w - 0x20*ones) & ^w & highs // a byte below 0x20 (or at or above 0x80)
+		bs := w ^ '\\'*ones
+		backslash := (bs - ones) & ^bs & highs
+		if w&highs|control|backslash != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
+// number reads an integer as JSON writes it: digits, no leading zero, a sign only for signed fields.
+func (d *layoutDecoder) number(fv reflect.Value, f layoutField) bool {
+	n := 0
+	if f.kind == kindInt && len(d.b) > 0 && d.b[0] == '-' {
+		n = 1
+	}
+	start := n
+	for n < len(d.b) && d.b[n] >= '0' && d.b[n] <= '9' {
+		n++
+	}
+	if n == start || (d.b[start] == '0' && n > start+1) || (n < len(d.b) && (d.b[n] == '.' || d.b[n] == 'e' || d.b[n] == 'E')) {
+		return false
+	}
+	tok := string(d.b[:n])
+	switch f.kind {
+	case kindInt:
+		x, err := strconv.ParseInt(tok, 10, f.bits)
+		if err != nil {
+			return false
+		}
+		fv.SetInt(x)
+	case kindUint:
+		x, err := strconv.ParseUint(tok, 10, f.bits)
+		if err != nil {
+			return false
+		}
+		fv.SetUint(x)
+	case kindUintPtr:
+		x, err := strconv.ParseUint(tok, 10, f.bits)
+		if err != nil {
+			return false
+		}
+		fv.Set(reflect.ValueOf(&x))
+	}
+	d.b = d.b[n:]
+	return true
+}
+
+func (d *layoutDecoder) strings(fv reflect.Value) bool {
+	if len(d.b) < 2 || d.b[0] != '[' {
+		return false
+	}
+	d.b = d.b[1:]
+	list := make([]string, 0, 4)
+	if d.b[0] == ']' {
+		d.b = d.b[1:]
+		fv.Set(reflect.ValueOf(list).Convert(fv.Type()))
+		return true
+	}
+	for {
+		s, ok := d.str()
+		if !ok || len(d.b) == 0 {
+			return false
+		}
+		list = append(list, s)
+		switch d.b[0] {
+		case ',':
+			d.b = d.b[1:]
+		case ']':
+			d.b = d.b[1:]
+			fv.Set(reflect.ValueOf(list).Convert(fv.Type()))
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// skip returns the next value's bytes for encoding/json to decode: a string, a number, or a nested array or
+// object (brackets counted outside strings).
+func (d *layoutDecoder) skip() ([]byte, bool) {
+	depth, inString := 0, false
+	for i := 0; i < len(d.b); i++ {
+		c := d.b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+				if depth == 0 {
+					raw := d.b[:i+1]
+					d.b = d.b[i+1:]
+					return raw, true
+				}
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				raw := d.b[:i]
+				d.b = d.b[i:]
+				return raw, i > 0
+			}
+			depth--
+			if depth == 0 {
+				raw := d.b[:i+1]
+				d.b = d.b[i+1:]
+				return raw, true
+			}
+		case c == ',' && depth == 0:
+			raw := d.b[:i]
+			d.b = d.b[i:]
+			return raw, i > 0
+		}
+	}
+	return nil, false
+}

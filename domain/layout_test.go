@@ -1,0 +1,147 @@
+package domain
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func layoutEvents() []Event {
+	return append(everyEvent(),
+		&OperatorRewound{NetworkID: "n", From: 9, To: 7, Reason: "deep reorg", Operator: "ops@example.com"},
+		&WebhookEndpointAdded{EndpointID: "ep", URL: "https://example.com/hook", EventTypes: []string{"StreamCreated"}, Description: "d"},
+		&WebhookEndpointAdded{EndpointID: "ep", URL: "https://example.com/hook"},
+		&WebhookEndpointRemoved{EndpointID: "ep"},
+		&ContractEventObserved{ChainMeta: at(7, t0), Topic: "x"},
+		&StreamWithdrawn{ChainMeta: at(7, t0), StreamID: 1, Recipient: testAccount, Amount: raw(0)},
+	)
+}
+
+// compareLayout decodes body as a t both ways: when the layout decoder accepts it, encoding/json must decode it
+// without error to the same value.
+func compareLayout(t *testing.T, typ EventType, body []byte) (accepted bool) {
+	t.Helper()
+	fast, general := newEvent(typ), newEvent(typ)
+	if fast == nil {
+		return false
+	}
+	if !decodeLayout(body, fast) {
+		return false
+	}
+	if err := json.Unmarshal(body, general); err != nil {
+		t.Fatalf("%s %s: the layout decoder accepted what encoding/json refuses: %v", typ, body, err)
+	}
+	if !reflect.DeepEqual(fast, general) {
+		t.Fatalf("%s %s:\nlayout  %+v\ngeneral %+v", typ, body, fast, general)
+	}
+	return true
+}
+
+// TestLayoutDecodesWhatMarshalWrites: every event type takes the fast path as Marshal writes it.
+func TestLayoutDecodesWhatMarshalWrites(t *testing.T) {
+	for _, e := range layoutEvents() {
+		b, err := Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ, body, ok := splitEnvelope(b)
+		if !ok || !compareLayout(t, typ, body) {
+			t.Errorf("%s: the layout decoder declined Marshal's own output %s", e.Type(), b)
+		}
+	}
+}
+
+// TestLayoutDeclinesOrAgrees: inputs Marshal never writes are declined (and left to encoding/json) or decoded to
+// exactly what encoding/json decodes.
+func TestLayoutDeclinesOrAgrees(t *testing.T) {
+	const chain = `"chain":{"networkId":"n","contractId":"C","ledger":7,"ledgerHash":"h","ledgerClosedAt":"2026-01-01T00:00:00Z","txHash":"t","txIndex":1,"opIndex":0,"eventIndex":0,"chainEventId":"c","topicsXdr":["a"],"valueXdr":"v"}`
+	cases := []struct {
+		typ    EventType
+		body   string
+		accept bool
+	}{
+		{TypeStreamWithdrawn, `{` + chain + `,"streamId":5,"recipient":"G","amount":"7"}`, true},
+		{TypeStreamWithdrawn, `{"streamId":5}`, true},
+		{TypeStreamWithdrawn, `{}`, true},
+		{TypeStreamWithdrawn, `{"recipient":"G","streamId":5}`, false},           // another order
+		{TypeStreamWithdrawn, `{"StreamID":5}`, false},                           // encoding/json matches names case-insensitively
+		{TypeStreamWithdrawn, `{"streamId":5,"streamId":6}`, false},              // repeated: encoding/json keeps the last
+		{TypeStreamWithdrawn, `{"streamId":5,"unknown":1}`, false},               // ignored by encoding/json
+		{TypeStreamWithdrawn, `{"streamId":null}`, true},                         // leaves the (fresh) field zero
+		{TypeStreamWithdrawn, `{ "streamId":5}`, false},                          // whitespace
+		{TypeStreamWithdrawn, `{"streamId":05}`, false},                          // not JSON
+		{TypeStreamWithdrawn, `{"streamId":-5}`, false},                          // not a uint64
+		{TypeStreamWithdrawn, `{"streamId":5.0}`, false},                         // not an integer
+		{TypeStreamWithdrawn, `{"streamId":18446744073709551616}`, false},        // overflows
+		{TypeStreamWithdrawn, `{"streamId":5}x`, false},                          // trailing bytes
+		{TypeStreamWithdrawn, `{"recipient":"G\u0041"}`, false},                  // escapes
+		{TypeStreamWithdrawn, `{"recipient":"G\"A"}`, false},                     // an escaped quote
+		{TypeStreamWithdrawn, "{\"recipient\":\"G\xffA\"}", false},               // invalid UTF-8: encoding/json replaces it
+		{TypeStreamWithdrawn, "{\"recipient\":\"G\tA\"}", false},                 // a raw control character is not JSON
+		{TypeStreamWithdrawn, `{"recipient":"Gé"}`, true},                        // valid UTF-8 stays as it is
+		{TypeStreamWithdrawn, `{"amount":"0x10"}`, false},                        // the amount's own rules
+		{TypeStreamWithdrawn, `{"amount":12}`, false},                            // amounts are strings
+		{TypeStreamWithdrawn, `{"amount":"1\u0030"}`, true},                      // escapes go to encoding/json
+		{TypeStreamWithdrawn, `{"amount":null}`, false},                          // UnmarshalJSON decides about null
+		{TypeStreamWithdrawn, `{"chain":{"ledgerClosedAt":"yesterday"}}`, false}, // the time's own rules
+		{TypeStreamWithdrawn, `{"chain":{"topicsXdr":[]}}`, true},
+		{TypeStreamWithdrawn, `{"chain":{"topicsXdr":null}}`, true},
+		{TypeStreamWithdrawn, `{"chain":null}`, true},
+		{TypeContractEventObserved, `{"streamId":null}`, true},
+		{TypeStreamWithdrawn, `{"streamId":nul}`, false},
+		{TypeStreamWithdrawn, `{"chain":{"topicsXdr":["a",1]}}`, false},
+		{TypeContractEventObserved, `{"streamId":0}`, true}, // a pointer to zero is not "absent"
+		{TypeLedgerClosed, `{"eventCount":-3}`, true},
+		{TypeLedgerClosed, `{"eventCount":-}`, false},
+		{TypeChainReorganized, `{"networkId":"n","replaced":[{"ledger":7,"oldHash":"a"}]}`, true},
+		{TypeChainReorganized, `{"replaced":[{"ledger":7,"oldHash":"a\u0041"}]}`, true}, // structured fields are encoding/json's
+		{TypeChainReorganized, `{"replaced":[{"ledger":7,}]}`, false},
+		{TypeStreamCreated, `{"memo":"aW52b2ljZQ==","metadata":[{"key":"aw==","value":"dg=="}]}`, true},
+		{TypeStreamCreated, `{"memo":"not base64!"}`, false},
+	}
+	for _, c := range cases {
+		if got := compareLayout(t, c.typ, []byte(c.body)); got != c.accept {
+			t.Errorf("%s %s: accepted %v, want %v", c.typ, c.body, got, c.accept)
+		}
+	}
+}
+
+func FuzzLayoutMatchesEncodingJSON(f *testing.F) {
+	types := make([]EventType, 0, len(layoutEvents()))
+	for i, e := range layoutEvents() {
+		b, _ := Marshal(e)
+		_, body, _ := splitEnvelope(b)
+		types = append(types, e.Type())
+		f.Add(uint8(i), body)
+	}
+	f.Add(uint8(0), []byte(`{"chain":{"topicsXdr":["a\u0041"]}}`))
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		compareLayout(t, types[int(which)%len(types)], body)
+	})
+}
+
+// BenchmarkUnmarshal decodes stored events as rebuilds do: the layout decoder, and encoding/json for comparison.
+func BenchmarkUnmarshal(b *testing.B) {
+	var docs [][]byte
+	for _, e := range layoutEvents() {
+		doc, _ := Marshal(e)
+		docs = append(docs, doc)
+	}
+	b.Run("layout", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := Unmarshal(docs[i%len(docs)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			typ, body, _ := splitEnvelope(docs[i%len(docs)])
+			if err := json.Unmarshal(body, newEvent(typ)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
