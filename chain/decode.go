@@ -114,7 +114,7 @@ func (d *Decoder) Decode(lcm xdr.LedgerCloseMeta) (l Ledger, err error) {
 		return Ledger{}, fmt.Errorf("ledger %d: %w: %v", seq, ErrInvalidLedger, err)
 	}
 	defer reader.Close()
-	enc := xdr.NewEncodingBuffer()
+	enc := newScValEncoder()
 	for {
 		tx, err := reader.Read()
 		if err == io.EOF {
@@ -190,7 +190,7 @@ func (d *Decoder) keep(ev xdr.ContractEvent) (domain.Address, bool) {
 	return c, ok
 }
 
-func (d *Decoder) decodeOne(enc *xdr.EncodingBuffer, l *Ledger, contract domain.Address, txHash string, txOrder, op, idx uint32, ev xdr.ContractEvent) (Decoded, error) {
+func (d *Decoder) decodeOne(enc *scValEncoder, l *Ledger, contract domain.Address, txHash string, txOrder, op, idx uint32, ev xdr.ContractEvent) (Decoded, error) {
 	body, ok := ev.Body.GetV0()
 	if !ok {
 		return Decoded{}, fmt.Errorf("%w: contract event body version %d", ErrInvalidLedger, ev.Body.V)
@@ -210,11 +210,11 @@ func (d *Decoder) decodeOne(enc *xdr.EncodingBuffer, l *Ledger, contract domain.
 	}
 	var err error
 	for i := range body.Topics {
-		if meta.TopicsXDR[i], err = enc.MarshalBase64(&body.Topics[i]); err != nil {
+		if meta.TopicsXDR[i], err = enc.base64(&body.Topics[i]); err != nil {
 			return Decoded{}, fmt.Errorf("%w: topic %d does not encode: %v", ErrInvalidLedger, i, err)
 		}
 	}
-	if meta.ValueXDR, err = enc.MarshalBase64(&body.Data); err != nil {
+	if meta.ValueXDR, err = enc.base64(&body.Data); err != nil {
 		return Decoded{}, fmt.Errorf("%w: event value does not encode: %v", ErrInvalidLedger, err)
 	}
 

@@ -51,7 +51,7 @@ func BenchmarkDecodeEvents(b *testing.B) {
 		}
 	}
 	l := &Ledger{Sequence: 1000, Hash: "ab", ClosedAt: unixTime(1767225600)}
-	enc := xdr.NewEncodingBuffer()
+	enc := newScValEncoder()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ev := events[i%len(events)]
