@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -155,4 +156,13 @@ func BenchmarkApply(b *testing.B) {
 		s = Apply(s, en.ID, en.Event)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+func TestChainEventIDFormat(t *testing.T) {
+	for _, c := range []struct{ ledger, tx, op, idx uint32 }{{0, 0, 0, 0}, {2, 1, 0, 0}, {58752000, 4095, 4095, 4294967295}, {1<<31 - 1, 1, 1, 1}, {1 << 31, 0, 0, 7}, {1<<32 - 1, 4095, 4095, 9}} {
+		toid := int64(c.ledger)<<32 | int64(c.tx)<<12 | int64(c.op)
+		if got, want := ChainEventID(c.ledger, c.tx, c.op, c.idx), fmt.Sprintf("%019d-%010d", toid, c.idx); got != want {
+			t.Errorf("%+v: %s, want %s", c, got, want)
+		}
+	}
 }
