@@ -472,8 +472,27 @@ type logEntry struct {
 // readLog reads up to n log entries from revision rev.
 func (s *Store) readLog(ctx context.Context, rev, n int) ([]logEntry, error) {
 	var out []logEntry
-	err := s.use(ctx, func(c *esdb.Client) error {
-		rs, err := c.ReadStream(ctx, s.esdbName(s.cfg.LogStream), esdb.ReadStreamOptions{From: esdb.Revision(uint64(rev))}, uint64(n))
+	err := s.read(ctx, s.cfg.LogStream, esdb.ReadStreamOptions{From: esdb.Revision(uint64(rev))}, uint64(n), func(e *esdb.RecordedEvent) error {
+		if e.EventNumber != uint64(rev+len(out)) {
+			return fmt.Errorf("%w: revision %d where %d was expected (was the log truncated?)", ErrLog, e.EventNumber, rev+len(out))
+		}
+		recs, err := decodeBatch(e.Data)
+		if err != nil {
+			return fmt.Errorf("revision %d: %w", e.EventNumber, err)
+		}
+		out = append(out, logEntry{recs: recs, all: e.Position})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the commit log from revision %d: %w", rev, err)
+	}
+	return out, nil
+}
+
+// read reads up to n events of an EventStoreDB stream (none when it does not exist), handing each to each.
+func (s *Store) read(ctx context.Context, stream string, opts esdb.ReadStreamOptions, n uint64, each func(*esdb.RecordedEvent) error) error {
+	return s.use(ctx, func(c *esdb.Client) error {
+		rs, err := c.ReadStream(ctx, s.esdbName(stream), opts, n)
 		if err != nil {
 			return err
 		}
@@ -486,21 +505,11 @@ func (s *Store) readLog(ctx context.Context, rev, n int) ([]logEntry, error) {
 			if err != nil {
 				return err
 			}
-			e := ev.Event
-			if e.EventNumber != uint64(rev+len(out)) {
-				return fmt.Errorf("%w: revision %d where %d was expected (was the log truncated?)", ErrLog, e.EventNumber, rev+len(out))
+			if err := each(ev.Event); err != nil {
+				return err
 			}
-			recs, err := decodeBatch(e.Data)
-			if err != nil {
-				return fmt.Errorf("revision %d: %w", e.EventNumber, err)
-			}
-			out = append(out, logEntry{recs: recs, all: e.Position})
 		}
 	})
-	if err != nil {
-		return nil, fmt.Errorf("read the commit log from revision %d: %w", rev, err)
-	}
-	return out, nil
 }
 
 // encodeBatch is the log entry's payload: format byte, first position, record count, then each record with its
@@ -756,22 +765,9 @@ func (s *Store) readMirror(ctx context.Context, stream string, from eventstore.V
 		}
 	}
 	var out []*esdb.RecordedEvent
-	err := s.use(ctx, func(c *esdb.Client) error {
-		rs, err := c.ReadStream(ctx, s.esdbName(stream), opts, uint64(max))
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for {
-			ev, err := rs.Recv()
-			if errors.Is(err, io.EOF) || isNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			out = append(out, ev.Event)
-		}
+	err := s.read(ctx, stream, opts, uint64(max), func(e *esdb.RecordedEvent) error {
+		out = append(out, e)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read stream %q: %w", stream, err)
