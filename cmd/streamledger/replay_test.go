@@ -17,16 +17,8 @@ func TestReplay(t *testing.T) {
 	if code, logs := serveFor(t, env, 4*time.Second); code != exitOK || !strings.Contains(logs, `"tip":40`) {
 		t.Fatalf("serve: exit %d: %s", code, logs)
 	}
-	code, stdout, stderr := runCLI([]string{"replay"}, env)
-	if code != exitOK {
-		t.Fatalf("replay: exit %d: %s", code, stderr)
-	}
-	for _, name := range projectionNames {
-		if !strings.Contains(stdout, name+": generation 1 → 2") || !strings.Contains(stdout, "matches the live projection") {
-			t.Fatalf("replay output: %s", stdout)
-		}
-	}
-	code, stdout, stderr = runCLI([]string{"replay", "--projection", "audit"}, env)
+	replayMatchesLive(t, env)
+	code, stdout, stderr := runCLI([]string{"replay", "--projection", "audit"}, env)
 	if code != exitOK || !strings.Contains(stdout, "audit: generation 2 → 3") {
 		t.Fatalf("second replay: exit %d: %s %s", code, stdout, stderr)
 	}
@@ -35,5 +27,20 @@ func TestReplay(t *testing.T) {
 	}
 	if code, _, stderr := runCLI([]string{"replay"}, map[string]string{"DATA_DIR": t.TempDir()}); code != exitUsage || !strings.Contains(stderr, "embedded") {
 		t.Fatalf("embedded store: exit %d: %s", code, stderr)
+	}
+}
+
+// replayMatchesLive runs replay over what serve stored with env: every projection is rebuilt into generation 2 and
+// found equal to the live one.
+func replayMatchesLive(t *testing.T, env map[string]string) {
+	t.Helper()
+	code, stdout, stderr := runCLI([]string{"replay"}, env)
+	if code != exitOK {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	for _, name := range projectionNames {
+		if !strings.Contains(stdout, name+": generation 1 → 2") || !strings.Contains(stdout, "matches the live projection") {
+			t.Fatalf("replay output: %s", stdout)
+		}
 	}
 }

@@ -88,15 +88,7 @@ func TestServeEventStoreDB(t *testing.T) {
 			t.Fatalf("the second run reorganised: %s", logs)
 		}
 	}
-	code, stdout, stderr := runCLI([]string{"replay"}, env)
-	if code != exitOK {
-		t.Fatalf("replay: exit %d: %s", code, stderr)
-	}
-	for _, name := range projectionNames {
-		if !strings.Contains(stdout, name+": generation 1 → 2") || !strings.Contains(stdout, "matches the live projection") {
-			t.Fatalf("replay output: %s", stdout)
-		}
-	}
+	replayMatchesLive(t, env)
 }
 
 func TestServeUnreachableEventStoreDB(t *testing.T) {
