@@ -39,7 +39,7 @@ func benchServer(b *testing.B) (string, []domain.Stream, *memory.Store) {
 	}
 	all := proj.All()
 	h := &harness{srv: New(Config{Version: "bench", NetworkPassphrase: "bench", Contracts: []domain.Address{all[0].ContractID},
-		PublicReads: true, Streams: memoryReader{proj}, Events: store, Live: store, RateLimit: 1 << 30})}
+		PublicReads: true, Streams: proj.Reader(), Events: store, Live: store, RateLimit: 1 << 30})}
 	return listen(b, h), all, store
 }
 

@@ -16,19 +16,6 @@ import (
 	"github.com/streamledger/streamledger/projections/streams"
 )
 
-// memoryReader serves a memory projection through the API's reader interface.
-type memoryReader struct{ m *streams.Memory }
-
-func (r memoryReader) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
-	s, ok := r.m.Get(ref)
-	return s, ok, nil
-}
-
-func (r memoryReader) List(_ context.Context, f streams.Filter, p streams.Page) ([]domain.Stream, bool, error) {
-	out, more := r.m.List(f, p)
-	return out, more, nil
-}
-
 // simulated is an API over a simulated chain with reorgs, ingested and projected.
 func simulated(t *testing.T) (*harness, *streams.Memory) {
 	t.Helper()
@@ -47,7 +34,7 @@ func simulated(t *testing.T) (*harness, *streams.Memory) {
 	}
 	contract := proj.All()[0].ContractID
 	return newHarness(t, func(c *Config) {
-		c.Streams, c.Events, c.Contracts, c.CursorSecret = memoryReader{proj}, store, []domain.Address{contract}, []byte("k")
+		c.Streams, c.Events, c.Contracts, c.CursorSecret = proj.Reader(), store, []domain.Address{contract}, []byte("k")
 		c.Ledgers, c.SafetyMargin = index, 2
 	}), proj
 }

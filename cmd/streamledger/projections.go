@@ -71,19 +71,6 @@ func (rm *readModels) status() []projections.Status {
 	return out
 }
 
-// memoryStreams serves the in-memory streams projection to the API.
-type memoryStreams struct{ m *streams.Memory }
-
-func (s memoryStreams) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
-	st, ok := s.m.Get(ref)
-	return st, ok, nil
-}
-
-func (s memoryStreams) List(_ context.Context, f streams.Filter, p streams.Page) ([]domain.Stream, bool, error) {
-	out, more := s.m.List(f, p)
-	return out, more, nil
-}
-
 // liveStreams serves the live generation of the PostgreSQL streams projection, following rebuilds.
 type liveStreams struct{ m *pgReadModels }
 
@@ -237,7 +224,7 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 		checks: []api.Check{{Name: "readStore", Check: func(context.Context) error { return nil }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	streamsMem, index, messages, auditLog := streams.NewMemory(store), ledgers.NewMemory(), outbox.NewMemory(cfg.SafetyMargin), audit.NewMemory(store)
-	rm.streams, rm.ledgers, rm.outbox, rm.audit = memoryStreams{streamsMem}, index, messages, auditLog
+	rm.streams, rm.ledgers, rm.outbox, rm.audit = streamsMem.Reader(), index, messages, auditLog
 	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
 			Decoded: decoded, Logger: log.With("projection", p.Name())})

@@ -144,3 +144,22 @@ func StateHash(streams []domain.Stream) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// Reader serves the projection through the context-taking, error-returning reads that Postgres has too, so the
+// API reads either one the same way.
+func (m *Memory) Reader() MemoryReader { return MemoryReader{m} }
+
+// MemoryReader is Memory's Reader.
+type MemoryReader struct{ m *Memory }
+
+// Get is Memory.Get; it never fails.
+func (r MemoryReader) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+	s, ok := r.m.Get(ref)
+	return s, ok, nil
+}
+
+// List is Memory.List; it never fails.
+func (r MemoryReader) List(_ context.Context, f Filter, p Page) ([]domain.Stream, bool, error) {
+	out, more := r.m.List(f, p)
+	return out, more, nil
+}
