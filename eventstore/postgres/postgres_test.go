@@ -83,7 +83,8 @@ func TestMigrateIsIdempotent(t *testing.T) {
 }
 
 // TestReconnectAfterConnectionsAreKilled terminates every server connection of the store (as a failover or an
-// admin would); the pool reconnects, the listener comes back, and a live subscription keeps going.
+// admin would); the pool reconnects, the listener comes back, and a live subscription keeps going. Only this
+// store's connections (its schema, its LISTEN channel): tests running alongside keep theirs.
 func TestReconnectAfterConnectionsAreKilled(t *testing.T) {
 	url := pgtest.URL(t)
 	s := openTest(t, url, pgtest.Schema(t, url))
@@ -105,7 +106,7 @@ func TestReconnectAfterConnectionsAreKilled(t *testing.T) {
 	var killed int
 	err = admin.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE pid <> pg_backend_pid() AND application_name = '' AND datname = current_database()
-		  AND (query ILIKE '%LISTEN%' OR query ILIKE '%'||$1||'%')`, s.schema).Scan(&killed)
+		  AND (query ILIKE '%'||$2||'%' OR query ILIKE '%'||$1||'%')`, s.schema, s.channel).Scan(&killed)
 	if err != nil {
 		t.Fatal(err)
 	}
