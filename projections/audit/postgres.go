@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -114,9 +116,16 @@ func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, leaves [
 			contract = string(e.ContractID)
 		}
 		if e.StreamID != nil {
-			streamID = fmt.Sprint(*e.StreamID)
+			streamID = *e.StreamID
 		}
-		rows[i] = []any{e.Seq, int64(e.Position), e.EventID, e.Action, int64(e.Ledger), contract, streamID, e.RecordedAt, string(leaves[i])}
+		// Binary-encodable values only (no string for uuid or numeric): for COPY, pgx builds an error for each
+		// value it cannot encode before falling back to text.
+		id, err := uuid.Parse(e.EventID)
+		if err != nil {
+			return fmt.Errorf("audit entry %d: event id %q: %w", e.Seq, e.EventID, err)
+		}
+		rows[i] = []any{e.Seq, int64(e.Position), pgtype.UUID{Bytes: id, Valid: true}, e.Action, int64(e.Ledger), contract, streamID,
+			e.RecordedAt, leaves[i]}
 	}
 	if len(rows) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "audit_entries" + p.suffix}, []string{"seq", "position", "event_id", "action", "ledger",
