@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"sort"
+	"slices"
 
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
@@ -22,7 +22,9 @@ type world struct {
 	token    xdr.ContractId
 	address  domain.Address // the contract's C… address
 	accounts []account
+	byAddr   map[domain.Address]int // index in accounts; read-only after newWorld, so forks share it
 	streams  map[uint64]domain.Stream
+	live     []uint64 // the keys of streams in order: choosing a stream at random must not depend on map order
 	nextID   uint64
 	target   int // live streams to keep
 	txPer    int // mean transactions per ledger
@@ -54,10 +56,12 @@ func newWorld(seed uint64, streams, txPerLedger int) *world {
 	}
 	w.address = domain.Address(strkey.MustEncode(strkey.VersionByteContract, w.contract[:]))
 	n := max(4, 2*streams)
+	w.byAddr = make(map[domain.Address]int, n)
 	for i := range n {
 		key := xdr.Uint256(derive(seed, fmt.Sprintf("account-%d", i)))
-		w.accounts = append(w.accounts, account{key: key,
-			address: domain.Address(strkey.MustEncode(strkey.VersionByteAccountID, key[:]))})
+		addr := domain.Address(strkey.MustEncode(strkey.VersionByteAccountID, key[:]))
+		w.accounts = append(w.accounts, account{key: key, address: addr})
+		w.byAddr[addr] = i
 	}
 	return w
 }
@@ -76,6 +80,7 @@ func (w *world) fork(rng *rand.Rand) *world {
 	for id, s := range w.streams {
 		c.streams[id] = s
 	}
+	c.live = slices.Clone(w.live)
 	c.seqNums = make(map[int]int64, len(w.seqNums))
 	for k, v := range w.seqNums {
 		c.seqNums[k] = v
@@ -117,7 +122,12 @@ func (w *world) emit(e domain.Event) error {
 	}
 	w.publish(w.contract, topics, data)
 	if ref, ok := domain.StreamOf(e); ok {
-		w.streams[ref.StreamID] = domain.Apply(w.streams[ref.StreamID], fmt.Sprintf("%d-%d-%d", w.seq, len(w.txs), w.event), e)
+		s, known := w.streams[ref.StreamID]
+		if !known {
+			i, _ := slices.BinarySearch(w.live, ref.StreamID)
+			w.live = slices.Insert(w.live, i, ref.StreamID)
+		}
+		w.streams[ref.StreamID] = domain.Apply(s, fmt.Sprintf("%d-%d-%d", w.seq, len(w.txs), w.event), e)
 	}
 	return nil
 }
@@ -135,23 +145,10 @@ func (w *world) transfer(from, to domain.Address, amount domain.Amount) {
 	w.publish(w.token, []xdr.ScVal{Sym("transfer"), Addr(from), Addr(to), Str("native")}, I128(amount))
 }
 
-func (w *world) accountIndex(a domain.Address) int {
-	for i, acc := range w.accounts {
-		if acc.address == a {
-			return i
-		}
-	}
-	return 0
-}
+func (w *world) accountIndex(a domain.Address) int { return w.byAddr[a] }
 
-func (w *world) liveIDs() []uint64 {
-	ids := make([]uint64, 0, len(w.streams))
-	for id := range w.streams {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
-}
+// liveIDs are the ids of the streams the contract stores, in order; the caller must not modify them.
+func (w *world) liveIDs() []uint64 { return w.live }
 
 func (w *world) transaction() error {
 	switch {
@@ -348,6 +345,9 @@ func (w *world) act(id uint64) error {
 				return err
 			}
 			delete(w.streams, id) // the contract deletes the stream's storage
+			if i, found := slices.BinarySearch(w.live, id); found {
+				w.live = slices.Delete(w.live, i, i+1)
+			}
 		}
 	}
 	return nil
