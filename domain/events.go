@@ -486,12 +486,20 @@ func Marshal(e Event) ([]byte, error) {
 }
 
 // Unmarshal decodes the stored form written by Marshal.
-func Unmarshal(data []byte) (Event, error) {
-	if t, body, ok := splitEnvelope(data); ok {
-		if e := newEvent(t); e != nil && decodeLayout(body, e) {
+func Unmarshal(data []byte) (Event, error) { return unmarshal(data, false) }
+
+// UnmarshalShared is Unmarshal for data that nothing will ever modify, such as an event store's records: the
+// event's strings may share data's memory instead of a copy of it. Rebuilds decode every event of the log, and
+// copying the body was a fifth of decoding it.
+func UnmarshalShared(data []byte) (Event, error) { return unmarshal(data, true) }
+
+func unmarshal(data []byte, shared bool) (Event, error) {
+	if name, body, ok := splitEnvelope(data); ok {
+		// EventType(name) does not escape newEvent, so it is converted on the stack.
+		if e := newEvent(EventType(name)); e != nil && decodeLayout(body, e, shared) {
 			return e, nil
 		}
-		if e := newEvent(t); e != nil && json.Unmarshal(body, e) == nil {
+		if e := newEvent(EventType(name)); e != nil && json.Unmarshal(body, e) == nil {
 			return e, nil
 		}
 		// Not what Marshal writes after all: the general path decides, and explains.
@@ -517,22 +525,22 @@ func Unmarshal(data []byte) (Event, error) {
 // splitEnvelope recognises the exact envelope Marshal writes, `{"type":"T","schemaVersion":1,"event":BODY}`, so
 // that reading an event decodes its body once instead of scanning it for the envelope first (rebuilds decode
 // every event of the log). Anything else takes the general path.
-func splitEnvelope(data []byte) (EventType, []byte, bool) {
+func splitEnvelope(data []byte) (name, body []byte, ok bool) {
 	const prefix, middle = `{"type":"`, `","schemaVersion":1,"event":`
 	rest, ok := bytes.CutPrefix(data, []byte(prefix))
 	if !ok || len(data) == 0 || data[len(data)-1] != '}' {
-		return "", nil, false
+		return nil, nil, false
 	}
-	name, body, ok := bytes.Cut(rest, []byte(middle))
+	name, body, ok = bytes.Cut(rest, []byte(middle))
 	if !ok || len(name) == 0 || len(name) > 64 {
-		return "", nil, false
+		return nil, nil, false
 	}
 	for _, c := range name {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return "", nil, false
+			return nil, nil, false
 		}
 	}
-	return EventType(name), body[:len(body)-1], true
+	return name, body[:len(body)-1], true
 }
 func newEvent(t EventType) Event {
 	switch t {

@@ -17,24 +17,48 @@ func layoutEvents() []Event {
 	)
 }
 
-// compareLayout decodes body as a t both ways: when the layout decoder accepts it, encoding/json must decode it
-// without error to the same value.
+// compareLayout decodes body as a t both ways: when the layout decoder accepts it (copying the body or sharing
+// it), encoding/json must decode it without error to the same value.
 func compareLayout(t *testing.T, typ EventType, body []byte) (accepted bool) {
 	t.Helper()
-	fast, general := newEvent(typ), newEvent(typ)
+	fast, shared, general := newEvent(typ), newEvent(typ), newEvent(typ)
 	if fast == nil {
 		return false
 	}
-	if !decodeLayout(body, fast) {
+	if !decodeLayout(body, fast, false) {
 		return false
+	}
+	if !decodeLayout(body, shared, true) {
+		t.Fatalf("%s %s: the layout decoder accepted a copy but not the shared body", typ, body)
 	}
 	if err := json.Unmarshal(body, general); err != nil {
 		t.Fatalf("%s %s: the layout decoder accepted what encoding/json refuses: %v", typ, body, err)
 	}
-	if !reflect.DeepEqual(fast, general) {
-		t.Fatalf("%s %s:\nlayout  %+v\ngeneral %+v", typ, body, fast, general)
+	if !reflect.DeepEqual(fast, general) || !reflect.DeepEqual(shared, general) {
+		t.Fatalf("%s %s:\nlayout  %+v\nshared  %+v\ngeneral %+v", typ, body, fast, shared, general)
 	}
 	return true
+}
+
+// TestUnmarshalCopies: an event from Unmarshal does not change when the bytes it was decoded from do (callers
+// may reuse their buffers); UnmarshalShared's may, which is why it is only for bytes nobody modifies.
+func TestUnmarshalCopies(t *testing.T) {
+	for _, e := range layoutEvents() {
+		data, err := Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Unmarshal(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range data {
+			data[i] = 'x'
+		}
+		if !reflect.DeepEqual(got, e) {
+			t.Fatalf("%s changed with the bytes it was decoded from:\ngot  %+v\nwant %+v", e.Type(), got, e)
+		}
+	}
 }
 
 // TestLayoutDecodesWhatMarshalWrites: every event type takes the fast path as Marshal writes it.
@@ -44,8 +68,8 @@ func TestLayoutDecodesWhatMarshalWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		typ, body, ok := splitEnvelope(b)
-		if !ok || !compareLayout(t, typ, body) {
+		name, body, ok := splitEnvelope(b)
+		if !ok || !compareLayout(t, EventType(name), body) {
 			t.Errorf("%s: the layout decoder declined Marshal's own output %s", e.Type(), b)
 		}
 	}
@@ -135,10 +159,18 @@ func BenchmarkUnmarshal(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+	b.Run("shared", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := UnmarshalShared(docs[i%len(docs)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
 	b.Run("encoding/json", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			typ, body, _ := splitEnvelope(docs[i%len(docs)])
-			if err := json.Unmarshal(body, newEvent(typ)); err != nil {
+			name, body, _ := splitEnvelope(docs[i%len(docs)])
+			if err := json.Unmarshal(body, newEvent(EventType(name))); err != nil {
 				b.Fatal(err)
 			}
 		}
