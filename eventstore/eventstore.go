@@ -90,7 +90,8 @@ type NewEvent struct {
 	Metadata []byte
 }
 
-// Recorded is a stored event.
+// Recorded is a stored event. Its Data and Metadata may be shared with the store and with other readers, and
+// readers may keep references into them: nobody modifies them.
 type Recorded struct {
 	ID         string
 	Stream     string

@@ -28,8 +28,9 @@ const parallelDecode = 256
 // decode decodes a batch, from the cache where it can and on every core for the rest.
 func (c *DecodeCache) decode(recs []eventstore.Recorded) ([]Event, error) {
 	out := make([]Event, len(recs))
-	var missing []int
+	var missing []int // indexes to decode; nil: all of them
 	if c != nil {
+		missing = make([]int, 0, len(recs))
 		c.mu.Lock()
 		for i, rec := range recs {
 			if e, ok := c.byPos[rec.Position]; ok && e.ID == rec.ID {
@@ -39,36 +40,51 @@ func (c *DecodeCache) decode(recs []eventstore.Recorded) ([]Event, error) {
 			}
 		}
 		c.mu.Unlock()
-	} else {
-		missing = make([]int, len(recs))
-		for i := range missing {
-			missing[i] = i
-		}
 	}
-	errs := make([]error, len(recs))
+	n := len(recs)
+	if missing != nil {
+		n = len(missing)
+	}
+	index := func(k int) int {
+		if missing != nil {
+			return missing[k]
+		}
+		return k
+	}
 	workers := 1
-	if len(missing) >= parallelDecode {
+	if n >= parallelDecode {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// Each worker keeps its first failure at the lowest index it saw, so the error reported is the first one.
+	failed := make([]int, workers)
+	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for k := w; k < len(missing); k += workers {
-				i := missing[k]
-				out[i], errs[i] = Decode(recs[i])
+			for k := w; k < n; k += workers {
+				i := index(k)
+				var err error
+				if out[i], err = Decode(recs[i]); err != nil {
+					failed[w], errs[w] = i, err
+					return
+				}
 			}
 		})
 	}
 	wg.Wait()
-	for _, i := range missing {
-		if errs[i] != nil {
-			return nil, errs[i]
+	first := -1
+	for w, err := range errs {
+		if err != nil && (first < 0 || failed[w] < failed[first]) {
+			first = w
 		}
 	}
-	if c != nil && len(missing) > 0 {
+	if first >= 0 {
+		return nil, errs[first]
+	}
+	if c != nil && n > 0 {
 		c.mu.Lock()
-		for _, i := range missing {
-			c.put(out[i])
+		for k := range n {
+			c.put(out[index(k)])
 		}
 		c.mu.Unlock()
 	}

@@ -20,9 +20,9 @@ type Event struct {
 }
 
 // Decode decodes a stored event. Events the domain does not know (a newer writer's) are an error: a projection
-// that skipped them would silently diverge.
+// that skipped them would silently diverge. The event shares rec.Data's memory, which is read-only.
 func Decode(rec eventstore.Recorded) (Event, error) {
-	e, err := domain.Unmarshal(rec.Data)
+	e, err := domain.UnmarshalShared(rec.Data)
 	if err != nil {
 		return Event{}, fmt.Errorf("decode event %s at position %d: %w", rec.ID, rec.Position, err)
 	}

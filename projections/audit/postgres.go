@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS `+p.folds+` (ref text COLLATE "C" PRIMARY KEY, state 
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
 	var folds map[domain.StreamRef]domain.Stream
-	var changes map[domain.StreamRef]streams.Change
+	var changes map[domain.StreamRef]*streams.Change
 	err := p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error {
 		var size int64
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq) + 1, 0) FROM `+p.entries).Scan(&size); err != nil {
@@ -107,7 +107,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 }
 
 func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, leaves [][]byte, hashBase int64, hashes []tlog.Hash,
-	changes map[domain.StreamRef]streams.Change) error {
+	changes map[domain.StreamRef]*streams.Change) error {
 	rows := make([][]any, len(fresh))
 	for i := range fresh {
 		e := &fresh[i]

@@ -32,22 +32,17 @@ type Change struct {
 // raised, when not nil, is told about every anomaly an event raises as it is applied (a replay after a reversal
 // raises none: its anomalies were reported when their events were first applied).
 func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
-	current func(domain.StreamRef) (domain.Stream, error), raised func(projections.Event, domain.Anomaly)) (map[domain.StreamRef]Change, error) {
-	changes := make(map[domain.StreamRef]Change)
+	current func(domain.StreamRef) (domain.Stream, error), raised func(projections.Event, domain.Anomaly)) (map[domain.StreamRef]*Change, error) {
+	// Pointers, so that an event costs one lookup of its stream (a batch holds many events of each stream).
+	changes := make(map[domain.StreamRef]*Change)
 	replayAt := make(map[domain.StreamRef]eventstore.Position) // reversals waiting to be replayed
-	state := func(ref domain.StreamRef) (domain.Stream, error) {
-		if c, ok := changes[ref]; ok {
-			return c.State, nil
-		}
-		return current(ref)
-	}
 	replay := func(ref domain.StreamRef) error {
 		s, err := Replay(ctx, reader, ref, replayAt[ref])
 		if err != nil {
 			return err
 		}
 		delete(replayAt, ref)
-		changes[ref] = Change{State: s, Gone: !s.Known}
+		changes[ref] = &Change{State: s, Gone: !s.Known}
 		return nil
 	}
 	for _, ev := range batch {
@@ -64,18 +59,22 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 				return nil, err
 			}
 		}
-		s, err := state(ref)
-		if err != nil {
-			return nil, err
+		c, ok := changes[ref]
+		if !ok {
+			s, err := current(ref)
+			if err != nil {
+				return nil, err
+			}
+			c = &Change{State: s}
+			changes[ref] = c
 		}
-		before := len(s.Anomalies)
-		s = domain.Apply(s, ev.ID, ev.Domain)
+		before := len(c.State.Anomalies)
+		c.State, c.Gone = domain.Apply(c.State, ev.ID, ev.Domain), false
 		if raised != nil {
-			for _, a := range s.Anomalies[before:] {
+			for _, a := range c.State.Anomalies[before:] {
 				raised(ev, a)
 			}
 		}
-		changes[ref] = Change{State: s}
 	}
 	for ref := range replayAt {
 		if err := replay(ref); err != nil {

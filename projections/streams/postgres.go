@@ -63,7 +63,7 @@ CREATE INDEX IF NOT EXISTS `+name+`_recipient ON `+p.table+` (recipient, contrac
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
 	var current map[domain.StreamRef]domain.Stream
-	var changes map[domain.StreamRef]Change
+	var changes map[domain.StreamRef]*Change
 	err := p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error {
 		var err error
 		if current, err = LoadStates(ctx, tx, p.table, batch, cached); err != nil {
@@ -88,7 +88,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	return nil
 }
 
-func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.StreamRef]Change, position eventstore.Position) error {
+func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.StreamRef]*Change, position eventstore.Position) error {
 	var refs, contracts, ids, statuses, senders, recipients, states, gone []string
 	var positions []int64
 	for ref, c := range changes {

@@ -30,7 +30,7 @@ func (c *CommittedStates) Take() map[domain.StreamRef]domain.Stream {
 }
 
 // Keep caches the states a committed batch left: those it started from, changed.
-func (c *CommittedStates) Keep(before map[domain.StreamRef]domain.Stream, changes map[domain.StreamRef]Change) {
+func (c *CommittedStates) Keep(before map[domain.StreamRef]domain.Stream, changes map[domain.StreamRef]*Change) {
 	for ref, ch := range changes {
 		if ch.Gone {
 			delete(before, ref)
