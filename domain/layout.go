@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"strings"
@@ -194,7 +195,7 @@ func (f *layoutField) at(b []byte) bool {
 }
 
 func (d *layoutDecoder) value(fv reflect.Value, f *layoutField) bool {
-	if f.kind != kindUnmarshaler && f.kind != kindJSON && bytes.HasPrefix(d.b, []byte("null")) {
+	if len(d.b) > 0 && d.b[0] == 'n' && f.kind != kindUnmarshaler && f.kind != kindJSON && bytes.HasPrefix(d.b, []byte("null")) {
 		d.b = d.b[4:] // the value is fresh: null leaves it zero, as encoding/json does (Marshal writes nil slices so)
 		return true
 	}
@@ -237,39 +238,46 @@ func (d *layoutDecoder) rawStr() ([]byte, bool) {
 	if len(d.b) == 0 || d.b[0] != '"' {
 		return nil, false
 	}
-	end := bytes.IndexByte(d.b[1:], '"')
-	if end < 0 {
-		return nil, false
-	}
-	inner := d.b[1 : 1+end]
-	if !plainASCII(inner) && (bytes.IndexByte(inner, '\\') >= 0 || hasControl(inner) || !utf8.Valid(inner)) {
-		return nil, false
+	end := plainLen(d.b[1:])
+	if end == len(d.b)-1 || d.b[1+end] != '"' {
+		// Not printable ASCII up to the closing quote: accept only valid UTF-8 without escapes or control bytes.
+		end = bytes.IndexByte(d.b[1:], '"')
+		if end < 0 {
+			return nil, false
+		}
+		inner := d.b[1 : 1+end]
+		if bytes.IndexByte(inner, '\\') >= 0 || hasControl(inner) || !utf8.Valid(inner) {
+			return nil, false
+		}
 	}
 	raw := d.b[:2+end]
 	d.b = d.b[2+end:]
 	return raw, true
 }
 
-// plainASCII reports whether b is printable ASCII without a backslash, eight bytes at a time: string values are
-// most of an event's bytes.
-func plainASCII(b []byte) bool {
+// plainLen is the length of b's longest prefix of printable ASCII other than a quote or a backslash: in one pass,
+// eight bytes at a time, where the end of a string is and whether it needs a closer look (string values are most
+// of an event's bytes). The lowest byte each has-byte test flags is exact, which is the only one used.
+func plainLen(b []byte) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for len(b) >= 8 {
-		w := binary.LittleEndian.Uint64(b)
-		control := (w - 0x20*ones) & ^w & highs // a byte below 0x20 (or at or above 0x80)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		control := (w - 0x20*ones) & ^w & highs
+		q := w ^ '"'*ones
+		quote := (q - ones) & ^q & highs
 		bs := w ^ '\\'*ones
 		backslash := (bs - ones) & ^bs & highs
-		if w&highs|control|backslash != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c < 0x20 || c == '\\' || c >= utf8.RuneSelf {
-			return false
+		if m := w&highs | control | quote | backslash; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
-	return true
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return len(b)
 }
 
 func hasControl(b []byte) bool {

@@ -3,6 +3,7 @@ package domain
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -176,4 +177,36 @@ func BenchmarkUnmarshal(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
+}
+
+// TestPlainLen holds the word-at-a-time scan to the byte-at-a-time definition, with every special byte at every
+// offset of a word and behind every other.
+func TestPlainLen(t *testing.T) {
+	naive := func(b []byte) int {
+		for i, c := range b {
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				return i
+			}
+		}
+		return len(b)
+	}
+	specials := []byte{0, 0x1f, '"', '\\', 0x80, 0xff, 0xc3}
+	for n := range 20 {
+		for at := range n + 1 {
+			for _, c := range specials {
+				for _, second := range append([]byte{'a'}, specials...) {
+					b := []byte(strings.Repeat("A!~ ", 5))[:n]
+					if at < n {
+						b[at] = c
+						if at+1 < n {
+							b[at+1] = second
+						}
+					}
+					if got, want := plainLen(b), naive(b); got != want {
+						t.Fatalf("plainLen(%q) = %d, want %d", b, got, want)
+					}
+				}
+			}
+		}
+	}
 }
