@@ -293,6 +293,33 @@ func ParseRawAmount(s string) (Amount, error) {
 	return AmountFromBig(b)
 }
 
+// smallRawAmount reads the common JSON amount, a quoted integer of at most 18 digits (which cannot overflow),
+// without the allocations of unquoting and of the general parser: every stored event holds a few.
+func smallRawAmount(b []byte) (int64, bool) {
+	if len(b) < 3 || b[0] != '"' || b[len(b)-1] != '"' {
+		return 0, false
+	}
+	digits := b[1 : len(b)-1]
+	negative := digits[0] == '-'
+	if negative {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if negative {
+		v = -v
+	}
+	return v, true
+}
+
 // ParseDecimal parses a non-negative decimal string with at most `decimals` fraction digits
 // ("1000.5", "0.0000001") into base units. It accepts exactly `^\d+(\.\d{1,decimals})?$`.
 func ParseDecimal(s string, decimals int) (Amount, error) {
@@ -366,6 +393,10 @@ func (a Amount) MarshalText() ([]byte, error) {
 
 // UnmarshalJSON accepts only a JSON string holding a base-unit integer.
 func (a *Amount) UnmarshalJSON(b []byte) error {
+	if v, ok := smallRawAmount(b); ok {
+		*a = NewAmount(v)
+		return nil
+	}
 	if len(b) == 0 || b[0] != '"' {
 		return &DecimalError{Code: ErrDecimalInvalidType, Input: string(b), Reason: "amounts must be JSON strings"}
 	}

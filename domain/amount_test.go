@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -270,6 +271,28 @@ func FuzzParseRawAmount(f *testing.F) {
 		back, err := ParseRawAmount(a.String())
 		if err != nil || back != a {
 			t.Fatalf("round trip of %q = %s, %v", s, back, err)
+		}
+	})
+}
+
+// FuzzAmountUnmarshalJSON: the short path for small amounts decides exactly as the general one does.
+func FuzzAmountUnmarshalJSON(f *testing.F) {
+	for _, s := range []string{`"0"`, `"-0"`, `"007"`, `"-123456789012345678"`, `"1234567890123456789"`, `"-"`, `""`, `"1a"`,
+		`"+1"`, `"1\u0030"`, `12`, `"12`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast Amount
+		fastErr := fast.UnmarshalJSON(b)
+		var general Amount
+		var generalErr error
+		if s, err := strconv.Unquote(string(b)); len(b) == 0 || b[0] != '"' || err != nil {
+			generalErr = errors.New("not a JSON string")
+		} else {
+			general, generalErr = ParseRawAmount(s)
+		}
+		if (fastErr == nil) != (generalErr == nil) || fast != general {
+			t.Fatalf("%s: %s, %v; the general path: %s, %v", b, fast, fastErr, general, generalErr)
 		}
 	})
 }
