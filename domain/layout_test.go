@@ -191,11 +191,11 @@ func TestPlainLen(t *testing.T) {
 		return len(b)
 	}
 	specials := []byte{0, 0x1f, '"', '\\', 0x80, 0xff, 0xc3}
-	for n := range 20 {
+	for n := range 40 {
 		for at := range n + 1 {
 			for _, c := range specials {
 				for _, second := range append([]byte{'a'}, specials...) {
-					b := []byte(strings.Repeat("A!~ ", 5))[:n]
+					b := []byte(strings.Repeat("A!~ ", 10))[:n]
 					if at < n {
 						b[at] = c
 						if at+1 < n {
