@@ -249,10 +249,16 @@ func MaxAmountOf(a, b Amount) Amount {
 
 // String prints the raw integer (base units), e.g. "-12345".
 func (a Amount) String() string {
+	var buf [40]byte // an i128 has at most 39 digits and a sign
+	return string(a.appendRaw(buf[:0]))
+}
+
+// appendRaw appends String's digits.
+func (a Amount) appendRaw(b []byte) []byte {
 	if (a.hi == 0 && a.lo <= 1<<63-1) || (a.hi == -1 && a.lo >= 1<<63) {
-		return strconv.FormatInt(int64(a.lo), 10)
+		return strconv.AppendInt(b, int64(a.lo), 10)
 	}
-	return a.Big().String()
+	return a.Big().Append(b, 10)
 }
 
 // Decimal prints a with the given number of fraction digits, always all of them: "1000000.0000000".

@@ -8,7 +8,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -56,7 +55,7 @@ type Entry struct {
 
 // Leaf is the entry's leaf bytes.
 func (e *Entry) Leaf() ([]byte, error) {
-	b, err := json.Marshal(e)
+	b, err := domain.AppendJSON(make([]byte, 0, 512), e) // encoding/json's bytes, faster
 	if err != nil {
 		return nil, fmt.Errorf("encode audit entry %d: %w", e.Seq, err)
 	}
