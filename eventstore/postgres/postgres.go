@@ -7,6 +7,9 @@
 // might still commit. Rolled-back appends leave no gap either. The events are written with COPY, so a batch costs a
 // constant number of round trips, not one per event.
 //
+// ReadAll serves the last events this process appended or read from memory (Config.RecentEvents): the
+// projections of one process follow the ingester closely, and without it each fetched every event again.
+//
 // Subscribers are woken by LISTEN/NOTIFY (the notification is sent inside the appending transaction, so it is
 // delivered on commit) and poll as a fallback, so a dropped listener connection delays delivery but loses nothing.
 package postgres
@@ -39,6 +42,10 @@ type Config struct {
 	PollInterval time.Duration
 	// Logger receives listener reconnects; default slog.Default().
 	Logger *slog.Logger
+	// RecentEvents is how many of the last events this process appended or read are kept in memory to serve
+	// ReadAll (default 16384, about 20 MB of chain events; negative: none). The projections of one process read
+	// each event at about the same time, just after the ingester appended it.
+	RecentEvents int
 }
 
 // Store is the PostgreSQL event store.
@@ -50,6 +57,7 @@ type Store struct {
 	lock    int64
 	channel string
 	notify  *eventstore.Notifier
+	recent  *recent
 	sub     eventstore.SubscriptionConfig
 	log     *slog.Logger
 
@@ -94,6 +102,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.RecentEvents == 0 {
+		cfg.RecentEvents = 16384
+	}
 	if err := pool.Ping(ctx); err != nil {
 		return nil, fmt.Errorf("postgres event store: %w", err)
 	}
@@ -111,6 +122,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		lock:    lockKey(cfg.Schema, "append"),
 		channel: "streamledger_events_" + fmt.Sprintf("%x", uint64(lockKey(cfg.Schema, "channel"))),
 		notify:  eventstore.NewNotifier(),
+		recent:  newRecent(cfg.RecentEvents),
 		sub:     sub,
 		log:     cfg.Logger,
 		stop:    stop,
@@ -278,6 +290,7 @@ func (s *Store) appendTx(ctx context.Context, batch []eventstore.StreamAppend, l
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("append: commit: %w", err)
 	}
+	s.recent.put(plan.Writes, true)
 	s.notify.Signal() // local subscribers need not wait for the round trip through NOTIFY
 	return plan.Results, nil
 }
@@ -363,8 +376,24 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int)
 	if err := eventstore.ValidateReadAll(max); err != nil {
 		return nil, err
 	}
-	return s.query(ctx, "SELECT "+columns+" FROM "+s.q.events+" WHERE position > $1 ORDER BY position LIMIT $2",
-		int64(after), max)
+	if s.isClosed() {
+		return nil, eventstore.ErrClosed
+	}
+	held := s.recent.run(after, max)
+	if len(held) == max {
+		return held, nil
+	}
+	from := after + eventstore.Position(len(held))
+	rest, err := s.query(ctx, "SELECT "+columns+" FROM "+s.q.events+" WHERE position > $1 ORDER BY position LIMIT $2",
+		int64(from), max-len(held))
+	if err != nil {
+		return nil, err
+	}
+	s.recent.put(rest, false)
+	if held == nil {
+		return rest, nil
+	}
+	return append(held, rest...), nil
 }
 
 func (s *Store) query(ctx context.Context, sql string, args ...any) ([]eventstore.Recorded, error) {

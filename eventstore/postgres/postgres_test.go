@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -148,9 +150,78 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+// openBench opens a store without recent events, so that BenchmarkReadAll measures reads from the server.
 func openBench(b *testing.B) eventstore.Store {
 	url := pgtest.URL(b)
-	return openTest(b, url, pgtest.Schema(b, url))
+	s, err := Open(context.Background(), url, Config{Schema: pgtest.Schema(b, url), RecentEvents: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestRecentEventsAreTheStoredOnes: the events a store keeps from its appends and reads are exactly what the
+// server returns (canonical ids, no empty metadata, microsecond UTC times), the writer may reuse its buffers,
+// and a read that the kept events only start is completed from the server, including events another process
+// appended.
+func TestRecentEventsAreTheStoredOnes(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	ctx := context.Background()
+	writer := openTest(t, url, schema)
+	other, err := Open(ctx, url, Config{Schema: schema, RecentEvents: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	server, err := Open(ctx, url, Config{Schema: schema, RecentEvents: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+
+	upper := storetest.Event("T", 1)
+	upper.ID = strings.ToUpper(upper.ID)
+	withMeta := storetest.Event("T", 2)
+	withMeta.Metadata = []byte(`{"by":"test"}`)
+	empty := storetest.Event("T", 3)
+	empty.Metadata = []byte{}
+	batch := []eventstore.NewEvent{upper, withMeta, empty}
+	if _, err := writer.Append(ctx, "s", eventstore.NoStream, batch...); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range batch {
+		copy(e.Data, "XXXX") // the writer's buffers are its own again
+	}
+	if _, err := other.Append(ctx, "t", eventstore.NoStream, storetest.Event("T", 4), storetest.Event("T", 5)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := writer.Append(ctx, "s", eventstore.Any, storetest.Event("T", 6)); err != nil {
+		t.Fatal(err)
+	}
+	want, err := server.ReadAll(ctx, 0, 100)
+	if err != nil || len(want) != 6 {
+		t.Fatalf("server: %d events, %v", len(want), err)
+	}
+	for _, s := range []*Store{writer, other} {
+		for after := range eventstore.Position(6) {
+			got, err := s.ReadAll(ctx, after, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want[after:]) {
+				t.Fatalf("after %d:\ngot  %+v\nwant %+v", after, got, want[after:])
+			}
+		}
+	}
+	if got, _ := writer.ReadAll(ctx, 0, 2); !reflect.DeepEqual(got, want[:2]) {
+		t.Fatalf("a page of 2: %+v", got)
+	}
+	writer.Close()
+	if _, err := writer.ReadAll(ctx, 0, 1); !errors.Is(err, eventstore.ErrClosed) {
+		t.Fatalf("read after Close: %v, want ErrClosed", err)
+	}
 }
 
 func BenchmarkAppend(b *testing.B)  { storetest.BenchmarkAppend(b, openBench) }
