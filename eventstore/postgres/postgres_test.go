@@ -18,8 +18,13 @@ import (
 )
 
 func openTest(tb testing.TB, url, schema string) *Store {
+	return openConfig(tb, url, Config{Schema: schema, PollInterval: 200 * time.Millisecond})
+}
+
+// openConfig opens a store that the test's cleanup closes.
+func openConfig(tb testing.TB, url string, cfg Config) *Store {
 	tb.Helper()
-	s, err := Open(context.Background(), url, Config{Schema: schema, PollInterval: 200 * time.Millisecond})
+	s, err := Open(context.Background(), url, cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -153,12 +158,7 @@ func TestOpenErrors(t *testing.T) {
 // openBench opens a store without recent events, so that BenchmarkReadAll measures reads from the server.
 func openBench(b *testing.B) eventstore.Store {
 	url := pgtest.URL(b)
-	s, err := Open(context.Background(), url, Config{Schema: pgtest.Schema(b, url), RecentEvents: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	return s
+	return openConfig(b, url, Config{Schema: pgtest.Schema(b, url), RecentEvents: -1})
 }
 
 // TestRecentEventsAreTheStoredOnes: the events a store keeps from its appends and reads are exactly what the
@@ -170,16 +170,8 @@ func TestRecentEventsAreTheStoredOnes(t *testing.T) {
 	schema := pgtest.Schema(t, url)
 	ctx := context.Background()
 	writer := openTest(t, url, schema)
-	other, err := Open(ctx, url, Config{Schema: schema, RecentEvents: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	server, err := Open(ctx, url, Config{Schema: schema, RecentEvents: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
+	other := openConfig(t, url, Config{Schema: schema, RecentEvents: 4})
+	server := openConfig(t, url, Config{Schema: schema, RecentEvents: -1})
 
 	upper := storetest.Event("T", 1)
 	upper.ID = strings.ToUpper(upper.ID)
