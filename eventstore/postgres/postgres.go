@@ -20,7 +20,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +60,7 @@ type Store struct {
 	channel string
 	notify  *eventstore.Notifier
 	recent  *recent
+	heads   streamHeads
 	sub     eventstore.SubscriptionConfig
 	log     *slog.Logger
 
@@ -69,7 +72,8 @@ type Store struct {
 }
 
 type sqlNames struct {
-	events string
+	events         string
+	streamVersions string // the last version of each of $1's streams (NULL: none)
 }
 
 // Open connects to databaseURL, migrates the schema and starts the change listener.
@@ -118,7 +122,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s := &Store{
 		pool:    pool,
 		schema:  cfg.Schema,
-		q:       sqlNames{events: pgx.Identifier{cfg.Schema, "events"}.Sanitize()},
+		q:       newSQLNames(cfg.Schema),
 		lock:    lockKey(cfg.Schema, "append"),
 		channel: "streamledger_events_" + fmt.Sprintf("%x", uint64(lockKey(cfg.Schema, "channel"))),
 		notify:  eventstore.NewNotifier(),
@@ -131,6 +135,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	s.wg.Add(1)
 	go s.listen(lctx)
 	return s, nil
+}
+
+func newSQLNames(schema string) sqlNames {
+	events := pgx.Identifier{schema, "events"}.Sanitize()
+	return sqlNames{events: events,
+		streamVersions: "SELECT s, (SELECT max(version) FROM " + events + " WHERE stream = s) FROM unnest($1::text[]) AS s"}
 }
 
 // Pool is the connection pool, for read models that live in the same database.
@@ -230,12 +240,13 @@ func (s *Store) appendTx(ctx context.Context, batch []eventstore.StreamAppend, l
 			streams = append(streams, sa.Stream)
 		}
 	}
+	knownAt, known, missing := s.heads.lookup(streams)
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lock)
 	if lookUpIDs {
 		b.Queue("SELECT id::text, stream, version, position FROM "+s.q.events+" WHERE id = ANY($1::uuid[])", eventstore.BatchIDs(batch))
 	}
-	b.Queue("SELECT s, (SELECT max(version) FROM "+s.q.events+" WHERE stream = s) FROM unnest($1::text[]) AS s", streams)
+	b.Queue(s.q.streamVersions, missing)
 	b.Queue("SELECT coalesce(max(position), 0) FROM " + s.q.events)
 	br := tx.SendBatch(ctx, b)
 	stored, last, head, err := readPlanInputs(br, lookUpIDs)
@@ -244,6 +255,17 @@ func (s *Store) appendTx(ctx context.Context, batch []eventstore.StreamAppend, l
 	}
 	if err != nil {
 		return nil, fmt.Errorf("append: read state: %w", err)
+	}
+	if head == knownAt {
+		for stream, v := range known {
+			if v >= 0 {
+				last[stream] = v
+			}
+		}
+	} else if len(known) > 0 { // another writer appended since: what this process knew may be stale
+		if err := s.readVersions(ctx, tx, slices.Collect(maps.Keys(known)), last); err != nil {
+			return nil, fmt.Errorf("append: read state: %w", err)
+		}
 	}
 	plan, err := eventstore.PlanAppend(batch, head, stored, func(stream string) eventstore.Version {
 		if v, ok := last[stream]; ok {
@@ -291,6 +313,11 @@ func (s *Store) appendTx(ctx context.Context, batch []eventstore.StreamAppend, l
 		return nil, fmt.Errorf("append: commit: %w", err)
 	}
 	s.recent.put(plan.Writes, true)
+	versions := make(map[string]eventstore.Version, len(streams))
+	for i, sa := range batch {
+		versions[sa.Stream] = plan.Results[i].LastVersion
+	}
+	s.heads.advance(head, newHead, versions)
 	s.notify.Signal() // local subscribers need not wait for the round trip through NOTIFY
 	return plan.Results, nil
 }
@@ -316,6 +343,23 @@ func readPlanInputs(br pgx.BatchResults, lookUpIDs bool) (map[string]eventstore.
 	}
 	last := make(map[string]eventstore.Version)
 	rows, _ := br.Query()
+	if err := scanVersions(rows, last); err != nil {
+		return nil, nil, 0, err
+	}
+	var head int64
+	if err := br.QueryRow().Scan(&head); err != nil {
+		return nil, nil, 0, err
+	}
+	return stored, last, eventstore.Position(head), nil
+}
+
+// readVersions looks up the last versions of streams (those that have events) into last.
+func (s *Store) readVersions(ctx context.Context, tx pgx.Tx, streams []string, last map[string]eventstore.Version) error {
+	rows, _ := tx.Query(ctx, s.q.streamVersions, streams)
+	return scanVersions(rows, last)
+}
+
+func scanVersions(rows pgx.Rows, last map[string]eventstore.Version) error {
 	var stream string
 	var maxVersion *int64
 	_, err := pgx.ForEachRow(rows, []any{&stream, &maxVersion}, func() error {
@@ -324,14 +368,7 @@ func readPlanInputs(br pgx.BatchResults, lookUpIDs bool) (map[string]eventstore.
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	var head int64
-	if err := br.QueryRow().Scan(&head); err != nil {
-		return nil, nil, 0, err
-	}
-	return stored, last, eventstore.Position(head), nil
+	return err
 }
 
 // SQLSTATEs: a json column refusing malformed JSON; a unique index refusing a duplicate.

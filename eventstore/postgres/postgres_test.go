@@ -218,3 +218,35 @@ func TestRecentEventsAreTheStoredOnes(t *testing.T) {
 
 func BenchmarkAppend(b *testing.B)  { storetest.BenchmarkAppend(b, openBench) }
 func BenchmarkReadAll(b *testing.B) { storetest.BenchmarkReadAll(b, openBench) }
+
+// TestTwoWritersKeepStreamVersions: a writer that knows a stream's version from its own appends notices that
+// another process appended to it in between, whether the expected version then holds or not.
+func TestTwoWritersKeepStreamVersions(t *testing.T) {
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url)
+	ctx := context.Background()
+	a, b := openTest(t, url, schema), openTest(t, url, schema)
+	mustAppend := func(s *Store, expected eventstore.ExpectedVersion, n int) eventstore.AppendResult {
+		t.Helper()
+		res, err := s.Append(ctx, "shared", expected, storetest.Event("T", n))
+		if err != nil {
+			t.Fatalf("append %d: %v", n, err)
+		}
+		return res
+	}
+	mustAppend(a, eventstore.NoStream, 0)
+	mustAppend(b, eventstore.Exact(0), 1)
+	if _, err := a.Append(ctx, "shared", eventstore.Exact(0), storetest.Event("T", 2)); !errors.Is(err, eventstore.ErrWrongVersion) {
+		t.Fatalf("a writer with a stale version appended: %v", err)
+	}
+	if res := mustAppend(a, eventstore.Exact(1), 3); res.LastVersion != 2 {
+		t.Fatalf("version %d, want 2", res.LastVersion)
+	}
+	if res := mustAppend(a, eventstore.Any, 4); res.LastVersion != 3 { // known, and nobody appended since
+		t.Fatalf("version %d, want 3", res.LastVersion)
+	}
+	mustAppend(b, eventstore.Exact(3), 5)
+	if res := mustAppend(a, eventstore.Any, 6); res.LastVersion != 5 {
+		t.Fatalf("version %d, want 5", res.LastVersion)
+	}
+}
