@@ -63,8 +63,9 @@ type Config struct {
 	// StartLedger is where ingestion starts when the store holds no ledger yet.
 	StartLedger  uint32
 	SafetyMargin uint32
-	// MaxBatchLedgers and MaxBatchEvents bound one append while catching up (defaults 64 and 4096); a batch only
-	// holds ledgers the source already has, so live ingestion appends each ledger as it closes.
+	// MaxBatchLedgers and MaxBatchEvents bound one append while catching up (defaults 256 and 4096); a batch only
+	// holds ledgers the source already has, so live ingestion appends each ledger as it closes. A batch the
+	// store refuses as too large is appended in halves, down to single ledgers.
 	MaxBatchLedgers int
 	MaxBatchEvents  int
 	// RetryInitial and RetryMax bound the backoff after a failure (defaults 250 ms and 30 s).
@@ -133,7 +134,7 @@ func NewIngester(cfg Config) (*Ingester, error) {
 		return nil, errors.New("ingester: a store and a decoder are required")
 	}
 	if cfg.MaxBatchLedgers <= 0 {
-		cfg.MaxBatchLedgers = 64
+		cfg.MaxBatchLedgers = 256
 	}
 	if cfg.MaxBatchEvents <= 0 {
 		cfg.MaxBatchEvents = 4096
@@ -661,6 +662,15 @@ func (in *Ingester) appendLedgers(ctx context.Context, ledgers []Ledger) error {
 		return err
 	}
 	res, err := in.cfg.Store.AppendMany(ctx, batch)
+	if errors.Is(err, eventstore.ErrEventTooLarge) && len(ledgers) > 1 {
+		// More than the store takes at once (EventStoreDB's append size): each ledger must be atomic, not the
+		// batch, so append it in halves.
+		half := len(ledgers) / 2
+		if err := in.appendLedgers(ctx, ledgers[:half]); err != nil {
+			return err
+		}
+		return in.appendLedgers(ctx, ledgers[half:])
+	}
 	if err != nil {
 		return fmt.Errorf("append ledgers %d..%d: %w", ledgers[0].Sequence, ledgers[len(ledgers)-1].Sequence, err)
 	}

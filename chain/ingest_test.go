@@ -534,3 +534,44 @@ func TestRewindAfterADeepReorg(t *testing.T) {
 		t.Fatal("the rewind is not on record")
 	}
 }
+
+// limitedStore refuses, as EventStoreDB does past its append size, any batch of more than max events.
+type limitedStore struct {
+	chain.Store
+	max      int
+	refused  atomic.Int64
+	appended atomic.Int64
+}
+
+func (s *limitedStore) AppendMany(ctx context.Context, batch []eventstore.StreamAppend) ([]eventstore.AppendResult, error) {
+	n := 0
+	for _, sa := range batch {
+		n += len(sa.Events)
+	}
+	if n > s.max {
+		s.refused.Add(1)
+		return nil, fmt.Errorf("%w: %d events", eventstore.ErrEventTooLarge, n)
+	}
+	s.appended.Add(1)
+	return s.Store.AppendMany(ctx, batch)
+}
+
+// TestBatchTooLargeForTheStore: catching up, a batch the store refuses as too large is appended in smaller
+// ones (split between ledgers), and the result is that of a store without the limit.
+func TestBatchTooLargeForTheStore(t *testing.T) {
+	cfg := sim.Config{Seed: 11, Ledgers: 120}
+	const last = 121
+	store := &limitedStore{Store: memory.New(), max: 40}
+	h := harness{chain: simChain(t, cfg), store: store, margin: 1}
+	if _, err := h.chain.Ledger(context.Background(), last); err != nil { // the network is ahead: catch-up batches
+		t.Fatal(err)
+	}
+	if err := ingestUntil(t, h.ingester(t), last); err != nil {
+		t.Fatal(err)
+	}
+	if store.refused.Load() == 0 {
+		t.Fatal("no batch was too large: the test does not test anything")
+	}
+	sameOutcome(t, outcomeOf(t, readAll(t, store)), clean(t, cfg, last))
+	t.Logf("%d appends, %d refused", store.appended.Load(), store.refused.Load())
+}
