@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -97,7 +98,8 @@ var eventNamespace = uuid.MustParse("6f1c0a52-3b9e-5d0e-9a57-5e2f0c1d7a10")
 // ChainEventUUID is the identity of a chain event: the same event delivered twice has the same id, and the same
 // position on another branch (another ledger hash) a different one.
 func ChainEventUUID(networkID, ledgerHash, txHash string, opIndex, eventIndex uint32) string {
-	name := make([]byte, 0, len(networkID)+len(ledgerHash)+len(txHash)+24)
+	var buf [256]byte // the name stays on the stack: ids are derived for every event ingested
+	name := append(buf[:0], eventNamespace[:]...)
 	name = append(name, networkID...)
 	name = append(name, '|')
 	name = append(name, ledgerHash...)
@@ -107,7 +109,17 @@ func ChainEventUUID(networkID, ledgerHash, txHash string, opIndex, eventIndex ui
 	name = strconv.AppendUint(name, uint64(opIndex), 10)
 	name = append(name, '|')
 	name = strconv.AppendUint(name, uint64(eventIndex), 10)
-	return uuid.NewSHA1(eventNamespace, name).String()
+	return sha1UUID(name)
+}
+
+// sha1UUID is uuid.NewSHA1(eventNamespace, name) for a namespace-prefixed name, without a hasher to allocate.
+func sha1UUID(namespacedName []byte) string {
+	sum := sha1.Sum(namespacedName)
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id.String()
 }
 
 // DerivedEventUUID is the identity of an event the engine derives (ledger markers, reversals, reorg markers):

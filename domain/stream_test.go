@@ -1,9 +1,13 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 const (
@@ -567,5 +571,25 @@ func TestStreamNamesAndIDs(t *testing.T) {
 	}
 	if _, err := ParseStreamStatus("ACTIVE"); err == nil {
 		t.Fatal("statuses are case-sensitive API enums")
+	}
+}
+
+// TestChainEventUUIDIsUUIDv5: the ids are exactly uuid.NewSHA1's over the name, as they always were (stored
+// events are found again by them), also for names longer than the stack buffer.
+func TestChainEventUUIDIsUUIDv5(t *testing.T) {
+	long := strings.Repeat("f", 300)
+	for _, c := range []struct {
+		network, ledger, tx string
+		op, event           uint32
+	}{
+		{"cee0302d59844d32bdca915c8203dd44b33fbb7edc19051ea37abedf28ecd472", "963f3cb6", "6f8f0676", 0, 1},
+		{"", "", "", 0, 0},
+		{long, long, long, 1<<32 - 1, 7},
+	} {
+		name := fmt.Sprintf("%s|%s|%s|%d|%d", c.network, c.ledger, c.tx, c.op, c.event)
+		want := uuid.NewSHA1(eventNamespace, []byte(name)).String()
+		if got := ChainEventUUID(c.network, c.ledger, c.tx, c.op, c.event); got != want {
+			t.Fatalf("%q: %s, want %s", name, got, want)
+		}
 	}
 }
