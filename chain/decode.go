@@ -206,15 +206,13 @@ func (d *Decoder) decodeOne(enc *scValEncoder, l *Ledger, contract domain.Addres
 		OpIndex:        op,
 		EventIndex:     idx,
 		ChainEventID:   domain.ChainEventID(l.Sequence, txOrder, op, idx),
-		TopicsXDR:      make([]string, len(body.Topics)),
 	}
+	var part int
 	var err error
-	for i := range body.Topics {
-		if meta.TopicsXDR[i], err = enc.base64(&body.Topics[i]); err != nil {
-			return Decoded{}, fmt.Errorf("%w: topic %d does not encode: %v", ErrInvalidLedger, i, err)
+	if meta.TopicsXDR, meta.ValueXDR, part, err = enc.eventXDR(body.Topics, &body.Data); err != nil {
+		if part >= 0 {
+			return Decoded{}, fmt.Errorf("%w: topic %d does not encode: %v", ErrInvalidLedger, part, err)
 		}
-	}
-	if meta.ValueXDR, err = enc.base64(&body.Data); err != nil {
 		return Decoded{}, fmt.Errorf("%w: event value does not encode: %v", ErrInvalidLedger, err)
 	}
 

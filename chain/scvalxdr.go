@@ -15,14 +15,40 @@ type scValEncoder struct {
 
 func newScValEncoder() *scValEncoder { return &scValEncoder{sdk: xdr.NewEncodingBuffer()} }
 
-func (e *scValEncoder) base64(v *xdr.ScVal) (string, error) {
+// eventXDR returns the base64 XDR of an event's topics and value. They are cut from one string: an event is
+// encoded with one allocation for all of them. part is the topic that failed to encode, or -1 for the value.
+func (e *scValEncoder) eventXDR(topics []xdr.ScVal, value *xdr.ScVal) (topicsXDR []string, valueXDR string, part int, err error) {
+	var stack [8]int
+	ends := stack[:0]
+	e.text = e.text[:0]
+	for i := range topics {
+		if err := e.appendBase64(&topics[i]); err != nil {
+			return nil, "", i, err
+		}
+		ends = append(ends, len(e.text))
+	}
+	if err := e.appendBase64(value); err != nil {
+		return nil, "", -1, err
+	}
+	all := string(e.text)
+	topicsXDR = make([]string, len(topics))
+	start := 0
+	for i, end := range ends {
+		topicsXDR[i], start = all[start:end], end
+	}
+	return topicsXDR, all[start:], 0, nil
+}
+
+func (e *scValEncoder) appendBase64(v *xdr.ScVal) error {
 	raw, ok := appendScVal(e.raw[:0], v)
 	e.raw = raw
 	if !ok {
-		return e.sdk.MarshalBase64(v)
+		s, err := e.sdk.MarshalBase64(v)
+		e.text = append(e.text, s...)
+		return err
 	}
-	e.text = base64.StdEncoding.AppendEncode(e.text[:0], raw)
-	return string(e.text), nil
+	e.text = base64.StdEncoding.AppendEncode(e.text, raw)
+	return nil
 }
 
 // appendScVal appends the XDR of the ScVal shapes Fluxora events are made of (numbers, symbols, strings, bytes,
