@@ -55,8 +55,15 @@ func catchUp(t *testing.T, store projections.Reader, p projections.Projection, b
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	go r.Run(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx)
+	}()
+	defer func() { // the runner is done with the projection before the test looks at it
+		cancel()
+		<-done
+	}()
 	head, _ := store.Head(ctx)
 	for {
 		pos, _ := p.Checkpoint(ctx)
