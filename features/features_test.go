@@ -22,6 +22,7 @@ import (
 	"github.com/cucumber/godog"
 	fws "github.com/fasthttp/websocket"
 
+	"github.com/streamledger/streamledger/internal/syncbuf"
 	"github.com/streamledger/streamledger/webhooks/webhookstest"
 )
 
@@ -67,25 +68,8 @@ const adminKey = "features-key-0123456789abcdef"
 type service struct {
 	cmd  *exec.Cmd
 	base string
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	dir  string
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // start runs serve on the simulator with env over the defaults, and waits until it listens.
@@ -94,7 +78,7 @@ func start(env map[string]string) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &service{dir: dir, logs: &syncBuffer{}}
+	s := &service{dir: dir, logs: &syncbuf.Buffer{}}
 	s.cmd = exec.Command(binary, "serve")
 	s.cmd.Env = append(os.Environ(), "DATA_DIR="+dir, "LISTEN_ADDR=127.0.0.1:0", "SAFETY_MARGIN=2", "SIM_REORG_DEPTH=2",
 		"SIM_REORG_EVERY=7", "SIM_STREAMS=8", "WEBHOOK_ALLOW_PRIVATE=true",

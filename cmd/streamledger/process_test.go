@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/streamledger/streamledger/internal/syncbuf"
 )
 
 // TestServeAsAProcess builds the binary, starts `streamledger serve` with the defaults (embedded store, simulator
@@ -34,7 +36,7 @@ func TestServeAsAProcess(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	addr := make(chan string, 1)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		re := regexp.MustCompile(`"msg":"serving HTTP","addr":"([^"]+)"`)

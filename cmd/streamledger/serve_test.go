@@ -15,6 +15,7 @@ import (
 
 	"github.com/streamledger/streamledger/eventstore/esdb/esdbtest"
 	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/internal/syncbuf"
 )
 
 // serveUntilReady runs serve with env until it logs that the store is ready, then cancels it as SIGTERM would.
@@ -23,7 +24,7 @@ func serveUntilReady(t *testing.T, env map[string]string) (int, string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out bytes.Buffer
-	errOut := &syncBuffer{}
+	errOut := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve"}, &out, errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
@@ -132,7 +133,7 @@ func serveFor(t *testing.T, env map[string]string, d time.Duration) (int, string
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var out bytes.Buffer
-	errOut := &syncBuffer{}
+	errOut := &syncbuf.Buffer{}
 	code := run(ctx, []string{"serve"}, &out, errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	return code, errOut.String()
 }
@@ -142,7 +143,7 @@ func serveFor(t *testing.T, env map[string]string, d time.Duration) (int, string
 func startServe(t *testing.T, env map[string]string) (string, func() (int, string)) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	errOut := &syncBuffer{}
+	errOut := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"serve"}, io.Discard, errOut, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
