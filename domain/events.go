@@ -112,7 +112,8 @@ func ChainEventUUID(networkID, ledgerHash, txHash string, opIndex, eventIndex ui
 	return sha1UUID(name)
 }
 
-// sha1UUID is uuid.NewSHA1(eventNamespace, name) for a namespace-prefixed name, without a hasher to allocate.
+// sha1UUID is uuid.NewSHA1(eventNamespace, name) for a namespace-prefixed name, without a hasher to allocate:
+// every ingested event and ledger marker gets one.
 func sha1UUID(namespacedName []byte) string {
 	sum := sha1.Sum(namespacedName)
 	var id uuid.UUID
@@ -125,11 +126,13 @@ func sha1UUID(namespacedName []byte) string {
 // DerivedEventUUID is the identity of an event the engine derives (ledger markers, reversals, reorg markers):
 // deterministic in its parts, so re-deriving it after a crash is an idempotent append.
 func DerivedEventUUID(kind string, parts ...string) string {
-	name := kind
+	var buf [256]byte
+	name := append(buf[:0], eventNamespace[:]...)
+	name = append(name, kind...)
 	for _, p := range parts {
-		name += "|" + p
+		name = append(append(name, '|'), p...)
 	}
-	return uuid.NewSHA1(eventNamespace, []byte(name)).String()
+	return sha1UUID(name)
 }
 
 // ChainEventID formats the RPC-style id of a contract event: the 19-digit TOID of its operation, a dash, and the

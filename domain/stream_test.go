@@ -574,7 +574,7 @@ func TestStreamNamesAndIDs(t *testing.T) {
 	}
 }
 
-// TestChainEventUUIDIsUUIDv5: the ids are exactly uuid.NewSHA1's over the name, as they always were (stored
+// TestChainEventUUIDIsUUIDv5: chain and derived ids are exactly uuid.NewSHA1's over the name, as they always were (stored
 // events are found again by them), also for names longer than the stack buffer.
 func TestChainEventUUIDIsUUIDv5(t *testing.T) {
 	long := strings.Repeat("f", 300)
@@ -590,6 +590,12 @@ func TestChainEventUUIDIsUUIDv5(t *testing.T) {
 		want := uuid.NewSHA1(eventNamespace, []byte(name)).String()
 		if got := ChainEventUUID(c.network, c.ledger, c.tx, c.op, c.event); got != want {
 			t.Fatalf("%q: %s, want %s", name, got, want)
+		}
+	}
+	for _, parts := range [][]string{nil, {"1"}, {"a", "", long}} {
+		name := strings.Join(append([]string{"ledger"}, parts...), "|")
+		if got, want := DerivedEventUUID("ledger", parts...), uuid.NewSHA1(eventNamespace, []byte(name)).String(); got != want {
+			t.Fatalf("derived %q: %s, want %s", name, got, want)
 		}
 	}
 }
