@@ -67,7 +67,7 @@ func planFor(t reflect.Type) *layoutPlan {
 		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
 			continue
 		}
-		if name == "" || !f.IsExported() || strings.Contains(opts, "string") || strings.Contains(opts, "inline") {
+		if name == "" || !f.IsExported() || hasOption(opts, "string") || hasOption(opts, "inline") {
 			p.ok = false // promoted fields and string-encoded numbers: encoding/json's rules, not ours
 			break
 		}
