@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -171,8 +172,14 @@ func (r StreamRef) String() string {
 
 // StoreStream is the event-store stream of a payment stream.
 func (r StreamRef) StoreStream() string {
-	return "fluxora-" + string(r.ContractID) + "-" + strconv.FormatUint(r.StreamID, 10)
+	return paymentStreamPrefix + string(r.ContractID) + "-" + strconv.FormatUint(r.StreamID, 10)
 }
+
+const paymentStreamPrefix = "fluxora-"
+
+// IsPaymentStoreStream reports whether an event-store stream is a payment stream's (StoreStream): the only
+// streams that hold the events of a payment stream, its reversals included.
+func IsPaymentStoreStream(name string) bool { return strings.HasPrefix(name, paymentStreamPrefix) }
 
 // ContractStoreStream is the event-store stream of a contract's contract-level events.
 func ContractStoreStream(contract Address) string { return "contract-" + string(contract) }

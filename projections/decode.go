@@ -25,21 +25,33 @@ func NewDecodeCache(size int) *DecodeCache {
 // parallelDecode is the batch size from which decoding is spread over the cores.
 const parallelDecode = 256
 
-// decode decodes a batch, from the cache where it can and on every core for the rest.
-func (c *DecodeCache) decode(recs []eventstore.Recorded) ([]Event, error) {
+// decode decodes a batch, from the cache where it can and on every core for the rest. An event that wants
+// (when not nil) declines is left undecoded: nil Domain.
+func (c *DecodeCache) decode(recs []eventstore.Recorded, wants func(*eventstore.Recorded) bool) ([]Event, error) {
 	out := make([]Event, len(recs))
 	var missing []int // indexes to decode; nil: all of them
-	if c != nil {
+	if c != nil || wants != nil {
 		missing = make([]int, 0, len(recs))
-		c.mu.Lock()
-		for i, rec := range recs {
-			if e, ok := c.byPos[rec.Position]; ok && e.ID == rec.ID {
-				out[i] = e
-			} else {
-				missing = append(missing, i)
-			}
+		if c != nil {
+			c.mu.Lock()
 		}
-		c.mu.Unlock()
+		for i := range recs {
+			rec := &recs[i]
+			if wants != nil && !wants(rec) {
+				out[i].Recorded = *rec
+				continue
+			}
+			if c != nil {
+				if e, ok := c.byPos[rec.Position]; ok && e.ID == rec.ID {
+					out[i] = e
+					continue
+				}
+			}
+			missing = append(missing, i)
+		}
+		if c != nil {
+			c.mu.Unlock()
+		}
 	}
 	n := len(recs)
 	if missing != nil {

@@ -37,6 +37,13 @@ type Projection interface {
 	Apply(ctx context.Context, batch []Event) error
 }
 
+// Selective is implemented by a projection that folds only part of the log. The runner decodes only the events
+// it Wants; the others still reach Apply, in order and with a nil Domain, so that its checkpoint moves past them.
+// Decoding is most of a rebuild's time, and most events concern one projection or another, not all of them.
+type Selective interface {
+	Wants(rec *eventstore.Recorded) bool
+}
+
 // Reader is what the runner needs from the event store.
 type Reader interface {
 	ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error)
@@ -75,6 +82,7 @@ type Status struct {
 type Runner struct {
 	cfg   RunnerConfig
 	retry retry.Policy
+	wants func(*eventstore.Recorded) bool // nil: every event
 
 	mu       sync.Mutex
 	position eventstore.Position
@@ -97,7 +105,11 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Runner{cfg: cfg, retry: retry.Policy{Initial: cfg.RetryInitial, Max: cfg.RetryMax, Sleep: cfg.Sleep}.WithDefaults(200 * time.Millisecond)}, nil
+	r := &Runner{cfg: cfg, retry: retry.Policy{Initial: cfg.RetryInitial, Max: cfg.RetryMax, Sleep: cfg.Sleep}.WithDefaults(200 * time.Millisecond)}
+	if s, ok := cfg.Projection.(Selective); ok {
+		r.wants = s.Wants
+	}
+	return r, nil
 }
 
 // Status reports the projection's position and lag.
@@ -256,7 +268,7 @@ func (r *Runner) catchUpPages(ctx context.Context, from, until eventstore.Positi
 				recs, p.full = recs[:len(recs)-1], false
 			}
 			if err == nil && len(recs) > 0 {
-				p.events, p.err = r.cfg.Decoded.decode(recs)
+				p.events, p.err = r.cfg.Decoded.decode(recs, r.wants)
 			}
 			select {
 			case pages <- p:
@@ -290,7 +302,7 @@ func (r *Runner) catchUpPages(ctx context.Context, from, until eventstore.Positi
 
 // applyBatch decodes and applies one batch, and records where the projection stands.
 func (r *Runner) applyBatch(ctx context.Context, recs []eventstore.Recorded, applied func()) error {
-	batch, err := r.cfg.Decoded.decode(recs)
+	batch, err := r.cfg.Decoded.decode(recs, r.wants)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.cfg.Projection.Name(), err)
 	}

@@ -22,6 +22,10 @@ type StreamReader interface {
 	ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error)
 }
 
+// Folded reports whether rec can change a stream's state: only the events in payment streams' store streams
+// can, which is also all that Replay reads. Both backends are projections.Selective with it.
+func Folded(rec *eventstore.Recorded) bool { return domain.IsPaymentStoreStream(rec.Stream) }
+
 // Change is a stream's new state after a batch; a stream whose every event was reverted is Gone.
 type Change struct {
 	State domain.Stream

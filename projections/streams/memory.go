@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -33,6 +34,9 @@ func NewMemory(reader StreamReader) *Memory {
 
 // Name is "streams".
 func (m *Memory) Name() string { return Name }
+
+// Wants is Folded: the runner decodes no other event for this projection.
+func (m *Memory) Wants(rec *eventstore.Recorded) bool { return Folded(rec) }
 
 // Apply folds a batch. The new states are computed aside (readers keep seeing the previous batch) and swapped
 // in with the checkpoint under one lock.

@@ -58,6 +58,9 @@ CREATE INDEX IF NOT EXISTS `+name+`_recipient ON `+p.table+` (recipient, contrac
 	return p, nil
 }
 
+// Wants is Folded: the runner decodes no other event for this projection.
+func (p *Postgres) Wants(rec *eventstore.Recorded) bool { return Folded(rec) }
+
 // Apply folds a batch and writes the changed streams and the checkpoint in one transaction, set-based: one query
 // reads the touched streams, one upserts, one deletes.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
