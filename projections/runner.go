@@ -194,22 +194,36 @@ func (r *Runner) positionNow() eventstore.Position {
 // no batch goes past that position.
 func (r *Runner) session(ctx context.Context, until eventstore.Position, applied func()) error {
 	name := r.cfg.Projection.Name()
-	from, err := r.cfg.Projection.Checkpoint(ctx)
+	after, err := r.cfg.Projection.Checkpoint(ctx)
 	if err != nil {
 		return fmt.Errorf("%s: read checkpoint: %w", name, err)
 	}
 	r.mu.Lock()
-	r.position = from
+	r.position = after
 	r.mu.Unlock()
-	// Catch up with whole pages first (large batches are what make set-based writes pay), read and decoded ahead
-	// on another goroutine while this one applies. Then follow the subscription.
-	after, err := r.catchUpPages(ctx, from, until, applied)
-	if err != nil || (until > 0 && after >= until) || ctx.Err() != nil {
-		if err == nil {
-			err = ctx.Err()
+	for {
+		// Catch up with whole pages first (large batches are what make set-based writes pay), read and decoded
+		// ahead on another goroutine while this one applies. Then follow the subscription, until the projection
+		// falls a whole batch behind: a subscription's batches are what its buffer held, and a projection that
+		// lags (a burst of appends, a slow write) catches up faster in whole pages again.
+		after, err = r.catchUpPages(ctx, after, until, applied)
+		if err != nil || (until > 0 && after >= until) || ctx.Err() != nil {
+			if err == nil {
+				err = ctx.Err()
+			}
+			return err
 		}
-		return err
+		var behind bool
+		if after, behind, err = r.follow(ctx, after, until, applied); !behind {
+			return err
+		}
 	}
+}
+
+// follow applies what the subscription after position after delivers, until ctx ends, something fails, until is
+// reached, or the store's head is a whole batch ahead of the projection (behind): it returns the last applied
+// position.
+func (r *Runner) follow(ctx context.Context, after, until eventstore.Position, applied func()) (eventstore.Position, bool, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, errs := r.cfg.Store.SubscribeAll(ctx, after)
@@ -219,12 +233,12 @@ func (r *Runner) session(ctx context.Context, until eventstore.Position, applied
 		rec, ok := <-events
 		if !ok {
 			if err := <-errs; err != nil {
-				return fmt.Errorf("%s: read events: %w", name, err)
+				return after, false, fmt.Errorf("%s: read events: %w", r.cfg.Projection.Name(), err)
 			}
-			return ctx.Err()
+			return after, false, ctx.Err()
 		}
 		if until > 0 && rec.Position > until {
-			return nil // positions need not be dense (EventStoreDB's are not): nothing lies at until itself
+			return after, false, nil // positions need not be dense (EventStoreDB's are not): nothing lies at until itself
 		}
 		recs = append(recs, rec)
 	drain:
@@ -240,7 +254,16 @@ func (r *Runner) session(ctx context.Context, until eventstore.Position, applied
 			}
 		}
 		if err := r.applyBatch(ctx, recs, applied); err != nil {
-			return err
+			return after, false, err
+		}
+		after = recs[len(recs)-1].Position
+		// Where positions are sparse (EventStoreDB's), a batch of positions is fewer events and the runner goes
+		// back to pages sooner: no harm, they are the efficient way.
+		r.mu.Lock()
+		behind := r.head >= after+eventstore.Position(r.cfg.BatchSize)
+		r.mu.Unlock()
+		if behind {
+			return after, true, nil
 		}
 	}
 }

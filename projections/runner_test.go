@@ -3,7 +3,9 @@ package projections_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -16,15 +18,26 @@ import (
 // recording keeps every event it is given.
 type recording struct {
 	projections.MemoryCheckpoint
-	seen []projections.Event
+	mu    sync.Mutex
+	seen  []projections.Event
+	calls int
 }
 
 func (p *recording) Name() string { return "recording" }
 
 func (p *recording) Apply(_ context.Context, batch []projections.Event) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.seen = append(p.seen, batch...)
+	p.calls++
 	p.Advance(batch)
 	return nil
+}
+
+func (p *recording) batches() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls
 }
 
 // selectiveRecording wants only the events of the streams whose name starts "keep".
@@ -87,5 +100,73 @@ func TestSelectiveProjectionGetsEveryEventButDecodesOnlyWanted(t *testing.T) {
 	}
 	if err := r.CatchUp(ctx); err == nil || !strings.Contains(err.Error(), "FromANewerWriter") {
 		t.Fatalf("got %v, want the undecodable event's error", err)
+	}
+}
+
+// trickle delivers its store's subscription one event at a time, as a subscription that cannot keep up would.
+type trickle struct{ *memory.Store }
+
+func (t trickle) SubscribeAll(ctx context.Context, from eventstore.Position) (<-chan eventstore.Recorded, <-chan error) {
+	in, errs := t.Store.SubscribeAll(ctx, from)
+	out := make(chan eventstore.Recorded)
+	go func() {
+		defer close(out)
+		for rec := range in {
+			select {
+			case out <- rec:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, errs
+}
+
+func TestLiveRunnerThatFallsBehindCatchesUpInWholeBatches(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	store := memory.New()
+	appendLedgers := func(from, n int) {
+		var batch []eventstore.StreamAppend
+		for i := range n {
+			data, err := domain.Marshal(&domain.LedgerClosed{NetworkID: "n", Ledger: uint32(from + i), Hash: "h", PreviousHash: "p"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, eventstore.StreamAppend{Stream: "ledgers", Expected: eventstore.Any,
+				Events: []eventstore.NewEvent{{ID: uuid.NewString(), Type: string(domain.TypeLedgerClosed), Data: data}}})
+		}
+		if _, err := store.AppendMany(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendLedgers(1, 10)
+	p := &recording{}
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: trickle{store}, Projection: p, BatchSize: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	waitFor := func(pos eventstore.Position) {
+		t.Helper()
+		for deadline := time.Now().Add(time.Minute); r.Status().Position < pos; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("stuck at %+v", r.Status())
+			}
+		}
+	}
+	waitFor(10)
+	before := p.batches()
+	appendLedgers(11, 3000)
+	waitFor(3010)
+	if live := p.batches() - before; live > 30 {
+		t.Fatalf("3000 events behind took %d batches of at most 500; want whole pages", live)
 	}
 }
