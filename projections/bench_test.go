@@ -114,7 +114,7 @@ func BenchmarkRebuildPostgres(b *testing.B) {
 		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			rebuildRate(b, store, 5000, func(int) projections.Projection {
+			rebuildRate(b, store, projections.RebuildBatchSize, func(int) projections.Projection {
 				gen++
 				p, err := tc.open(gen)
 				if err != nil {

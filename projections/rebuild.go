@@ -33,9 +33,17 @@ type Rebuild struct {
 	Open func(ctx context.Context, generation int) (Hashed, error)
 	// Progress, when set, is called about once a second while the new generation catches up.
 	Progress func(Progress)
-	// BatchSize of the rebuild's runner (default 5000).
+	// BatchSize of the rebuild's runner (default RebuildBatchSize).
 	BatchSize int
 }
+
+// RebuildBatchSize is the default batch of a rebuild. Nobody reads a generation while it is rebuilt, so its
+// batches can be larger than a live runner's: every batch rewrites each row it touches (the streams projection
+// upserts every stream that one of the batch's events changed), and larger batches touch a busy row fewer times.
+// On the benchmark chain (27,700 events, 1522 streams) 5000-event batches upsert 3796 stream rows and
+// 20000-event batches 2003, and the PostgreSQL streams rebuild is about 40% faster. The cost is memory: a
+// catching-up runner holds the batch it applies and up to three read ahead.
+const RebuildBatchSize = 20000
 
 // Progress of a rebuild.
 type Progress struct {
@@ -77,7 +85,7 @@ func (rb Rebuild) Run(ctx context.Context) (RebuildResult, error) {
 	}
 	batch := rb.BatchSize
 	if batch <= 0 {
-		batch = 5000
+		batch = RebuildBatchSize
 	}
 	shadowRunner, err := NewRunner(RunnerConfig{Store: rb.Store, Projection: shadow, BatchSize: batch})
 	if err != nil {
