@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS `+p.folds+` (ref text COLLATE "C" PRIMARY KEY, state 
 // Apply appends a batch's entries and hashes, updates the folds and advances the checkpoint in one transaction.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
-	var folds map[domain.StreamRef]domain.Stream
+	var folds streams.Loaded
 	var changes map[domain.StreamRef]*streams.Change
 	err := p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error {
 		var size int64
@@ -83,7 +83,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 			return err
 		}
 		raised := map[string][]domain.Anomaly{}
-		changes, err = streams.Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return folds[ref], nil },
+		changes, err = streams.Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return folds.States[ref], nil },
 			func(ev projections.Event, a domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], a) })
 		if err != nil {
 			return err

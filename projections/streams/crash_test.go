@@ -8,6 +8,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
@@ -158,4 +159,37 @@ func (l *lostAck) Apply(ctx context.Context, batch []projections.Event) error {
 		return errors.New("injected: connection lost during COMMIT")
 	}
 	return nil
+}
+
+// TestPostgresResumedByAnotherProcess: a process that takes over a generation finds rows in its table, so it must
+// read the states it has not cached back (only a table found empty lets the cache stand for all of it).
+func TestPostgresResumedByAnotherProcess(t *testing.T) {
+	url := pgtest.URL(t)
+	store := filledStore(t)
+	reference := NewMemory(store)
+	catchUp(t, store, reference, 1000)
+	want, _ := reference.StateHash()
+
+	ctx := context.Background()
+	pool := pgtest.Pool(t, url)
+	schema := pgtest.Schema(t, url)
+	head, _ := store.Head(ctx)
+	for _, part := range []eventstore.Position{head / 3, head} {
+		p, err := OpenPostgres(ctx, pool, schema, 1, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.CatchUpTo(ctx, part); err != nil {
+			t.Fatal(err)
+		}
+		if part == head {
+			if got, err := p.StateHash(ctx); err != nil || got != want {
+				t.Fatalf("state differs from the reference (%v)", err)
+			}
+		}
+	}
 }

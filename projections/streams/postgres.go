@@ -65,14 +65,14 @@ func (p *Postgres) Wants(rec *eventstore.Recorded) bool { return Folded(rec) }
 // reads the touched streams, one upserts, one deletes.
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
-	var current map[domain.StreamRef]domain.Stream
+	var current Loaded
 	var changes map[domain.StreamRef]*Change
 	err := p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error {
 		var err error
 		if current, err = LoadStates(ctx, tx, p.table, batch, cached); err != nil {
 			return err
 		}
-		changes, err = Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current[ref], nil }, nil)
+		changes, err = Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current.States[ref], nil }, nil)
 		if err != nil {
 			return err
 		}

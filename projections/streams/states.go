@@ -16,47 +16,65 @@ import (
 // decoding its JSON) on every batch is waste. Take empties the cache until Keep refills it after a commit: a batch
 // that fails leaves it empty, since whether its commit landed is then unknown.
 type CommittedStates struct {
-	m map[domain.StreamRef]domain.Stream
+	cached Loaded
+}
+
+// Loaded is the states a batch starts from.
+type Loaded struct {
+	States map[domain.StreamRef]domain.Stream
+	// complete: States holds every row of the table, so a stream that is not in it has none. A table found empty
+	// (a new generation, a rebuild) stays complete for as long as the cache keeps everything, and its batches then
+	// read nothing back.
+	complete bool
 }
 
 // committedLimit bounds the cache (states are about a kilobyte each).
 const committedLimit = 200_000
 
 // Take hands the cache to a batch and empties it.
-func (c *CommittedStates) Take() map[domain.StreamRef]domain.Stream {
-	m := c.m
-	c.m = nil
-	return m
+func (c *CommittedStates) Take() Loaded {
+	l := c.cached
+	c.cached = Loaded{}
+	return l
 }
 
 // Keep caches the states a committed batch left: those it started from, changed.
-func (c *CommittedStates) Keep(before map[domain.StreamRef]domain.Stream, changes map[domain.StreamRef]*Change) {
+func (c *CommittedStates) Keep(before Loaded, changes map[domain.StreamRef]*Change) {
 	for ref, ch := range changes {
 		if ch.Gone {
-			delete(before, ref)
+			delete(before.States, ref)
 		} else {
-			before[ref] = ch.State
+			before.States[ref] = ch.State
 		}
 	}
-	if len(before) <= committedLimit {
-		c.m = before
+	if len(before.States) <= committedLimit {
+		c.cached = before
 	}
 }
 
 // LoadStates returns the states of the streams a batch touches, with every cached one, reading from table (columns
 // ref and state) only the ones not cached.
-func LoadStates(ctx context.Context, tx pgx.Tx, table string, batch []projections.Event,
-	cached map[domain.StreamRef]domain.Stream) (map[domain.StreamRef]domain.Stream, error) {
+func LoadStates(ctx context.Context, tx pgx.Tx, table string, batch []projections.Event, cached Loaded) (Loaded, error) {
 	out := cached
-	if out == nil {
-		out = map[domain.StreamRef]domain.Stream{}
+	if out.States == nil {
+		out.States = map[domain.StreamRef]domain.Stream{}
+	}
+	if !out.complete && len(out.States) == 0 {
+		var rows bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+table+`)`).Scan(&rows); err != nil {
+			return Loaded{}, fmt.Errorf("read %s: %w", table, err)
+		}
+		out.complete = !rows
+	}
+	if out.complete {
+		return out, nil
 	}
 	var refs []string
 	seen := map[domain.StreamRef]bool{}
 	for _, ev := range batch {
 		if ref, ok := domain.StreamOf(ev.Domain); ok && !seen[ref] {
 			seen[ref] = true
-			if _, hit := out[ref]; !hit {
+			if _, hit := out.States[ref]; !hit {
 				refs = append(refs, ref.String())
 			}
 		}
@@ -71,11 +89,11 @@ func LoadStates(ctx context.Context, tx pgx.Tx, table string, batch []projection
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return fmt.Errorf("stored stream state: %w", err)
 		}
-		out[s.Ref()] = s
+		out.States[s.Ref()] = s
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load streams from %s: %w", table, err)
+		return Loaded{}, fmt.Errorf("load streams from %s: %w", table, err)
 	}
 	return out, nil
 }
