@@ -81,17 +81,21 @@ func fillAuditLog(b *testing.B, url string, n int) {
 		}
 	}
 	flush()
-	hashRows := make([][]any, len(hashes))
-	for i, h := range hashes {
-		hashRows[i] = []any{int64(i), h[:]}
+	var tiles [][]any
+	for _, t := range tlog.NewTiles(audit.TileHeight, 0, int64(n)) {
+		data, err := tlog.ReadTileData(t, reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tiles = append(tiles, []any{int32(t.L), t.N, data})
 	}
-	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"streamledger", "audit_hashes_g1"}, []string{"idx", "hash"},
-		pgx.CopyFromRows(hashRows)); err != nil {
+	if _, err := pool.CopyFrom(ctx, pgx.Identifier{"streamledger", "audit_tiles_g1"}, []string{"level", "n", "data"},
+		pgx.CopyFromRows(tiles)); err != nil {
 		b.Fatal(err)
 	}
 	// A log written over months is vacuumed and checkpointed; a bulk load is not until autovacuum and the
 	// checkpointer get to it, in the middle of the measurement.
-	for _, sql := range []string{`VACUUM ANALYZE streamledger.audit_entries_g1, streamledger.audit_hashes_g1`, `CHECKPOINT`} {
+	for _, sql := range []string{`VACUUM ANALYZE streamledger.audit_entries_g1, streamledger.audit_tiles_g1`, `CHECKPOINT`} {
 		if _, err := pool.Exec(ctx, sql); err != nil {
 			b.Fatal(err)
 		}

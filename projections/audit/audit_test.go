@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -197,42 +198,65 @@ func TestParseKeyDerivesTheVerifierKey(t *testing.T) {
 }
 
 // TestPostgresEqualsMemory: the PostgreSQL log holds the same entries and root as the memory one, and proves
-// inclusion and consistency against it.
+// inclusion and consistency against it: with its hashes in tiles, and in a row per hash as generations made before
+// tiles keep them. Batches of 13 entries end inside tiles, so partial tiles are read back and rewritten.
 func TestPostgresEqualsMemory(t *testing.T) {
 	url := pgtest.URL(t)
 	store, mem := filled(t)
 	ctx := context.Background()
-	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	simtest.CatchUp(t, store, pg, 13)
-	want, _ := mem.Head()
-	got, err := pg.Head(ctx)
-	if err != nil || got != want {
-		t.Fatalf("head %+v, memory %+v (%v)", got, want, err)
-	}
-	es, err := pg.Entries(ctx, 0, got.Size)
-	if err != nil || !reflect.DeepEqual(es, mem.Entries(0, want.Size)) {
-		t.Fatalf("entries differ (%v)", err)
-	}
-	proof, err := pg.InclusionProof(ctx, got.Size/2, got.Size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := es[got.Size/2].LeafHash()
-	if err := VerifyInclusion(want, got.Size/2, leaf, proof); err != nil {
-		t.Fatal(err)
-	}
-	tp, err := pg.ConsistencyProof(ctx, 3, got.Size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := VerifyConsistency(Checkpoint{Origin: Origin, Size: 3, Root: rootOf(t, es[:3])}, want, tp); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pg.InclusionProof(ctx, 0, got.Size+1); !errors.Is(err, ErrOutOfRange) {
-		t.Fatalf("proof past the end: %v", err)
+	for _, tiled := range []bool{true, false} {
+		t.Run(map[bool]string{true: "tiles", false: "rows"}[tiled], func(t *testing.T) {
+			pool, schema := pgtest.Pool(t, url), pgtest.Schema(t, url)
+			if !tiled {
+				if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE `+pgx.Identifier{schema, "audit_hashes_g1"}.Sanitize()+` (idx bigint PRIMARY KEY, hash bytea NOT NULL)`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pg, err := OpenPostgres(ctx, pool, schema, 1, store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			simtest.CatchUp(t, store, pg, 13)
+			var tiles int
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{schema, "audit_tiles_g1"}.Sanitize()).Scan(&tiles); (err == nil) != tiled {
+				t.Fatalf("tiled %v: %d tiles (%v)", tiled, tiles, err)
+			}
+			want, _ := mem.Head()
+			got, err := pg.Head(ctx)
+			if err != nil || got != want {
+				t.Fatalf("head %+v, memory %+v (%v)", got, want, err)
+			}
+			if got.Size < 4*(1<<TileHeight) {
+				t.Fatalf("a log of %d entries does not reach the second level of tiles", got.Size)
+			}
+			es, err := pg.Entries(ctx, 0, got.Size)
+			if err != nil || !reflect.DeepEqual(es, mem.Entries(0, want.Size)) {
+				t.Fatalf("entries differ (%v)", err)
+			}
+			for seq := int64(0); seq < got.Size; seq += 7 {
+				proof, err := pg.InclusionProof(ctx, seq, got.Size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				leaf, _ := es[seq].LeafHash()
+				if err := VerifyInclusion(want, seq, leaf, proof); err != nil {
+					t.Fatalf("entry %d: %v", seq, err)
+				}
+			}
+			for _, older := range []int64{1, 3, 1 << TileHeight, got.Size - 1} {
+				tp, err := pg.ConsistencyProof(ctx, older, got.Size)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := VerifyConsistency(Checkpoint{Origin: Origin, Size: older, Root: rootOf(t, es[:older])}, want, tp); err != nil {
+					t.Fatalf("from %d: %v", older, err)
+				}
+			}
+			if _, err := pg.InclusionProof(ctx, 0, got.Size+1); !errors.Is(err, ErrOutOfRange) {
+				t.Fatalf("proof past the end: %v", err)
+			}
+		})
 	}
 }
 

@@ -70,45 +70,53 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 // appendHashes computes the stored hashes that appending leaves (numbered from size) adds to a log of size
 // entries whose stored hashes stored reads.
 func appendHashes(stored tlog.HashReader, size int64, leaves [][]byte) ([]tlog.Hash, error) {
-	base := tlog.StoredHashCount(size)
-	var pending []tlog.Hash
-	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		var older []int64
-		for i, idx := range indexes {
-			switch {
-			case idx < base:
-				older = append(older, idx)
-			case idx-base < int64(len(pending)):
-				out[i] = pending[idx-base]
-			default:
-				return nil, fmt.Errorf("audit: tree hash %d is not stored yet", idx)
-			}
-		}
-		if len(older) == 0 {
-			return out, nil
-		}
-		hs, err := stored.ReadHashes(older)
-		if err != nil {
-			return nil, err
-		}
-		k := 0
-		for i, idx := range indexes {
-			if idx < base {
-				out[i] = hs[k]
-				k++
-			}
-		}
-		return out, nil
-	})
+	r := &pendingReader{stored: stored, base: tlog.StoredHashCount(size)}
 	for i, leaf := range leaves {
-		hs, err := tlog.StoredHashes(size+int64(i), leaf, reader)
+		hs, err := tlog.StoredHashes(size+int64(i), leaf, r)
 		if err != nil {
 			return nil, fmt.Errorf("audit: hashes of entry %d: %w", size+int64(i), err)
 		}
-		pending = append(pending, hs...)
+		r.pending = append(r.pending, hs...)
 	}
-	return pending, nil
+	return r.pending, nil
+}
+
+// pendingReader reads the stored hashes from index base on from pending (computed, not stored yet) and the older
+// ones from stored.
+type pendingReader struct {
+	stored  tlog.HashReader
+	base    int64
+	pending []tlog.Hash
+}
+
+func (r *pendingReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	var older []int64
+	for i, idx := range indexes {
+		switch {
+		case idx < r.base:
+			older = append(older, idx)
+		case idx-r.base < int64(len(r.pending)):
+			out[i] = r.pending[idx-r.base]
+		default:
+			return nil, fmt.Errorf("audit: tree hash %d is not stored yet", idx)
+		}
+	}
+	if len(older) == 0 {
+		return out, nil
+	}
+	hs, err := r.stored.ReadHashes(older)
+	if err != nil {
+		return nil, err
+	}
+	k := 0
+	for i, idx := range indexes {
+		if idx < r.base {
+			out[i] = hs[k]
+			k++
+		}
+	}
+	return out, nil
 }
 
 // Size is the number of entries.

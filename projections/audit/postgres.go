@@ -23,6 +23,11 @@ import (
 // Postgres keeps the audit log in PostgreSQL, one set of tables per generation: the entries (with their exact
 // leaf bytes), tlog's stored hashes, and the stream folds that anomaly detection needs. A batch's rows and the
 // checkpoint commit together.
+//
+// The stored hashes are kept in tiles (audit_tiles_gN: tlog tiles of height TileHeight, a partial tile rewritten
+// as it grows), not a row per hash: an entry adds about two stored hashes, and inserting those rows was a fifth of
+// the audit log's write time. Generations created before tiles keep their audit_hashes_gN table, which is read
+// and written as before; a replay builds the new generation with tiles.
 type Postgres struct {
 	projections.PGGeneration
 	pool    *pgxpool.Pool
@@ -30,10 +35,17 @@ type Postgres struct {
 	schema  string
 	suffix  string
 	entries string
-	hashes  string
+	hashes  string // the row-per-hash table of an older generation, when tiled is false
+	tiles   string
+	tiled   bool
 	folds   string
 	states  streams.CommittedStates
 }
+
+// TileHeight is the height of the stored tiles: 32 hashes, a kilobyte, which PostgreSQL keeps in the row (a
+// larger value would be moved out to TOAST). Hashes between tile levels are recomputed from a tile on reading,
+// at most 31 SHA-256 each.
+const TileHeight = 5
 
 // OpenPostgres opens (creating when missing) generation gen of the audit log in schema.
 func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen int, reader streams.StreamReader) (*Postgres, error) {
@@ -45,7 +57,17 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
 	p := &Postgres{pool: pool, reader: reader, PGGeneration: generation, schema: schema, suffix: suffix,
 		entries: pgx.Identifier{schema, "audit_entries" + suffix}.Sanitize(),
 		hashes:  pgx.Identifier{schema, "audit_hashes" + suffix}.Sanitize(),
+		tiles:   pgx.Identifier{schema, "audit_tiles" + suffix}.Sanitize(),
 		folds:   pgx.Identifier{schema, "audit_folds" + suffix}.Sanitize()}
+	var legacy bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, p.hashes).Scan(&legacy); err != nil {
+		return nil, fmt.Errorf("look for %s: %w", p.hashes, err)
+	}
+	p.tiled = !legacy
+	hashTable := `CREATE TABLE IF NOT EXISTS ` + p.tiles + ` (level integer, n bigint, data bytea NOT NULL, PRIMARY KEY (level, n))`
+	if legacy {
+		hashTable = `CREATE TABLE IF NOT EXISTS ` + p.hashes + ` (idx bigint PRIMARY KEY, hash bytea NOT NULL)`
+	}
 	// leaf is json, not jsonb: its exact bytes are the Merkle leaf.
 	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.entries+` (
     seq         bigint      PRIMARY KEY,
@@ -60,7 +82,7 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
 );
 CREATE INDEX IF NOT EXISTS audit_entries`+suffix+`_ledger ON `+p.entries+` (ledger, seq);
 CREATE INDEX IF NOT EXISTS audit_entries`+suffix+`_stream ON `+p.entries+` (contract_id, stream_id, seq);
-CREATE TABLE IF NOT EXISTS `+p.hashes+` (idx bigint PRIMARY KEY, hash bytea NOT NULL);
+`+hashTable+`;
 CREATE TABLE IF NOT EXISTS `+p.folds+` (ref text COLLATE "C" PRIMARY KEY, state json NOT NULL)`)
 	if err != nil {
 		return nil, fmt.Errorf("create audit tables: %w", err)
@@ -93,11 +115,15 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 		if err != nil {
 			return err
 		}
-		pending, err := appendHashes(p.hashReader(ctx, tx), size, leaves)
+		stored := p.hashReader(ctx, tx)
+		pending, err := appendHashes(stored, size, leaves)
 		if err != nil {
 			return err
 		}
-		return p.write(ctx, tx, fresh, leaves, tlog.StoredHashCount(size), pending, changes)
+		if err := p.writeHashes(ctx, tx, size, int64(len(leaves)), &pendingReader{stored: stored, base: tlog.StoredHashCount(size), pending: pending}); err != nil {
+			return err
+		}
+		return p.write(ctx, tx, fresh, leaves, changes)
 	})
 	if err != nil {
 		return err
@@ -106,8 +132,40 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	return nil
 }
 
-func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, leaves [][]byte, hashBase int64, hashes []tlog.Hash,
-	changes map[domain.StreamRef]*streams.Change) error {
+// writeHashes stores the hashes that appending added entries to a log of size entries computed: the tiles that
+// changed, or a row per hash in an older generation.
+func (p *Postgres) writeHashes(ctx context.Context, tx pgx.Tx, size, added int64, hashes *pendingReader) error {
+	if !p.tiled {
+		rows := make([][]any, len(hashes.pending))
+		for i, h := range hashes.pending {
+			rows[i] = []any{hashes.base + int64(i), h[:]}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "audit_hashes" + p.suffix}, []string{"idx", "hash"}, pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("insert audit hashes: %w", err)
+		}
+		return nil
+	}
+	var levels []int32
+	var ns []int64
+	var data [][]byte
+	for _, t := range tlog.NewTiles(TileHeight, size, size+added) {
+		d, err := tlog.ReadTileData(t, hashes)
+		if err != nil {
+			return fmt.Errorf("audit tile %s: %w", t.Path(), err)
+		}
+		levels, ns, data = append(levels, int32(t.L)), append(ns, t.N), append(data, d)
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO `+p.tiles+` (level, n, data) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])
+ON CONFLICT (level, n) DO UPDATE SET data = excluded.data`, levels, ns, data); err != nil {
+		return fmt.Errorf("write %d audit tiles: %w", len(data), err)
+	}
+	return nil
+}
+
+func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, leaves [][]byte, changes map[domain.StreamRef]*streams.Change) error {
 	rows := make([][]any, len(fresh))
 	for i := range fresh {
 		e := &fresh[i]
@@ -131,15 +189,6 @@ func (p *Postgres) write(ctx context.Context, tx pgx.Tx, fresh []Entry, leaves [
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "audit_entries" + p.suffix}, []string{"seq", "position", "event_id", "action", "ledger",
 			"contract_id", "stream_id", "recorded_at", "leaf"}, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("insert audit entries: %w", err)
-		}
-	}
-	hashRows := make([][]any, len(hashes))
-	for i, h := range hashes {
-		hashRows[i] = []any{hashBase + int64(i), h[:]}
-	}
-	if len(hashRows) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{p.schema, "audit_hashes" + p.suffix}, []string{"idx", "hash"}, pgx.CopyFromRows(hashRows)); err != nil {
-			return fmt.Errorf("insert audit hashes: %w", err)
 		}
 	}
 	var refs, states, gone []string
@@ -168,10 +217,15 @@ ON CONFLICT (ref) DO UPDATE SET state = excluded.state`, refs, states); err != n
 	return nil
 }
 
-// hashReader reads stored hashes through q (the pool, or the transaction that is appending).
-func (p *Postgres) hashReader(ctx context.Context, q interface {
+type querier interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
-}) tlog.HashReader {
+}
+
+// hashReader reads stored hashes through q (the pool, or the transaction that is appending).
+func (p *Postgres) hashReader(ctx context.Context, q querier) tlog.HashReader {
+	if p.tiled {
+		return p.tileReader(ctx, q)
+	}
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		rows, _ := q.Query(ctx, `SELECT idx, hash FROM `+p.hashes+` WHERE idx = ANY($1)`, indexes)
 		found := make(map[int64]tlog.Hash, len(indexes))
@@ -191,6 +245,52 @@ func (p *Postgres) hashReader(ctx context.Context, q interface {
 				return nil, fmt.Errorf("audit: tree hash %d is not stored", x)
 			}
 			out[i] = hash
+		}
+		return out, nil
+	})
+}
+
+// tileReader reads stored hashes from the tiles that hold them, each tile once per call.
+func (p *Postgres) tileReader(ctx context.Context, q querier) tlog.HashReader {
+	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
+		type coord struct {
+			level int
+			n     int64
+		}
+		need := make(map[coord]bool, len(indexes))
+		var levels []int32
+		var ns []int64
+		for _, x := range indexes {
+			t := tlog.TileForIndex(TileHeight, x)
+			if c := (coord{t.L, t.N}); !need[c] {
+				need[c] = true
+				levels, ns = append(levels, int32(t.L)), append(ns, t.N)
+			}
+		}
+		rows, _ := q.Query(ctx, `SELECT level, n, data FROM `+p.tiles+` WHERE (level, n) IN (SELECT * FROM unnest($1::integer[], $2::bigint[]))`, levels, ns)
+		tiles := make(map[coord][]byte, len(levels))
+		var level int32
+		var n int64
+		var data []byte
+		_, err := pgx.ForEachRow(rows, []any{&level, &n, &data}, func() error {
+			tiles[coord{int(level), n}] = data
+			data = nil // the next row must scan into a new slice
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read audit tiles: %w", err)
+		}
+		out := make([]tlog.Hash, len(indexes))
+		for i, x := range indexes {
+			t := tlog.TileForIndex(TileHeight, x)
+			d := tiles[coord{t.L, t.N}]
+			if len(d)%tlog.HashSize != 0 || len(d) < t.W*tlog.HashSize {
+				return nil, fmt.Errorf("audit: tree hash %d is not stored (tile %s holds %d bytes)", x, t.Path(), len(d))
+			}
+			t.W = len(d) / tlog.HashSize
+			if out[i], err = tlog.HashFromTile(t, d, x); err != nil {
+				return nil, fmt.Errorf("audit: tree hash %d: %w", x, err)
+			}
 		}
 		return out, nil
 	})
