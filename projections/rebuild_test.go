@@ -91,8 +91,8 @@ func TestRebuildSwitchesOnlyWhenEqual(t *testing.T) {
 
 	// A live projection that is wrong is caught: nothing is switched.
 	table := pgx.Identifier{schema, "streams_g2"}.Sanitize()
-	if _, err := pool.Exec(ctx, "UPDATE "+table+" SET state = (SELECT state FROM "+table+" ORDER BY ref DESC LIMIT 1)"+
-		" WHERE ref = (SELECT min(ref) FROM "+table+")"); err != nil {
+	if _, err := pool.Exec(ctx, "UPDATE "+table+" SET state = (SELECT state FROM "+table+" ORDER BY contract_id DESC, stream_id DESC LIMIT 1)"+
+		" WHERE (contract_id, stream_id) = (SELECT contract_id, stream_id FROM "+table+" ORDER BY contract_id, stream_id LIMIT 1)"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = projections.Rebuild{Name: streams.Name, Store: store, Pool: pool, Checkpoints: cps, Open: opens[streams.Name]}.Run(ctx)

@@ -101,7 +101,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 			return fmt.Errorf("audit size: %w", err)
 		}
 		var err error
-		if folds, err = streams.LoadStates(ctx, tx, p.folds, batch, cached); err != nil {
+		if folds, err = streams.LoadStates(ctx, tx, p.folds, true, batch, cached); err != nil {
 			return err
 		}
 		raised := map[string][]domain.Anomaly{}

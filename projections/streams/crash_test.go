@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
@@ -191,5 +193,54 @@ func TestPostgresResumedByAnotherProcess(t *testing.T) {
 				t.Fatalf("state differs from the reference (%v)", err)
 			}
 		}
+	}
+}
+
+// TestPostgresOlderLayout: a generation made when the table was keyed by a ref column keeps working, through
+// reorgs (stream replays and deletions) and point reads; a new generation has no ref column.
+func TestPostgresOlderLayout(t *testing.T) {
+	url := pgtest.URL(t)
+	store := filledStore(t)
+	reference := NewMemory(store)
+	catchUp(t, store, reference, 1000)
+	want, _ := reference.StateHash()
+
+	ctx := context.Background()
+	pool := pgtest.Pool(t, url)
+	schema := pgtest.Schema(t, url)
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE `+pgx.Identifier{schema, "streams_g1"}.Sanitize()+` (
+    ref              text COLLATE "C" PRIMARY KEY,
+    contract_id      text COLLATE "C" NOT NULL,
+    stream_id        numeric(20,0) NOT NULL,
+    status           text          NOT NULL,
+    sender           text COLLATE "C" NOT NULL,
+    recipient        text COLLATE "C" NOT NULL,
+    updated_position bigint        NOT NULL,
+    state            json          NOT NULL,
+    UNIQUE (contract_id, stream_id)
+)`); err != nil {
+		t.Fatal(err)
+	}
+	for gen, legacy := range map[int]bool{1: true, 2: false} {
+		p, err := OpenPostgres(ctx, pool, schema, gen, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.legacyRef != legacy {
+			t.Fatalf("generation %d: legacy layout %v", gen, p.legacyRef)
+		}
+		catchUp(t, store, p, 7)
+		if got, err := p.StateHash(ctx); err != nil || got != want {
+			t.Fatalf("generation %d differs from the reference (%v)", gen, err)
+		}
+		first := reference.All()[0]
+		if s, ok, err := p.Get(ctx, first.Ref()); err != nil || !ok || s.LastEventID != first.LastEventID {
+			t.Fatalf("generation %d: get: %+v %v %v", gen, s, ok, err)
+		}
+	}
+	var refs int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{schema, "streams_g1"}.Sanitize()+` WHERE ref IS NOT NULL`).Scan(&refs); err != nil || refs != len(reference.All()) {
+		t.Fatalf("%d refs for %d streams (%v)", refs, len(reference.All()), err)
 	}
 }

@@ -23,6 +23,9 @@ type Postgres struct {
 	pool   *pgxpool.Pool
 	reader StreamReader
 	table  string
+	// legacyRef: the table was made with a ref column as its primary key (before the key was contract and stream
+	// id, one index fewer for every write); such a generation keeps filling it until a replay replaces it.
+	legacyRef bool
 	// beforeCommit lets tests fail a batch after its writes, before its commit.
 	beforeCommit func() error
 
@@ -37,9 +40,8 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
 	}
 	name := fmt.Sprintf("streams_g%d", gen)
 	p := &Postgres{pool: pool, reader: reader, PGGeneration: generation, table: pgx.Identifier{schema, name}.Sanitize()}
-	// Ordered by (contract, stream id) for keyset pagination, with an index per filter of the API.
+	// Keyed and ordered by (contract, stream id) for keyset pagination, with an index per filter of the API.
 	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.table+` (
-    ref              text COLLATE "C" PRIMARY KEY,
     contract_id      text COLLATE "C" NOT NULL,
     stream_id        numeric(20,0) NOT NULL,
     status           text          NOT NULL,
@@ -47,13 +49,17 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
     recipient        text COLLATE "C" NOT NULL,
     updated_position bigint        NOT NULL,
     state            json          NOT NULL,
-    UNIQUE (contract_id, stream_id)
+    PRIMARY KEY (contract_id, stream_id)
 );
 CREATE INDEX IF NOT EXISTS `+name+`_status ON `+p.table+` (status, contract_id, stream_id);
 CREATE INDEX IF NOT EXISTS `+name+`_sender ON `+p.table+` (sender, contract_id, stream_id);
 CREATE INDEX IF NOT EXISTS `+name+`_recipient ON `+p.table+` (recipient, contract_id, stream_id)`)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", p.table, err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM information_schema.columns
+WHERE table_schema = $1 AND table_name = $2 AND column_name = 'ref')`, schema, name).Scan(&p.legacyRef); err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", p.table, err)
 	}
 	return p, nil
 }
@@ -69,7 +75,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	var changes map[domain.StreamRef]*Change
 	err := p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error {
 		var err error
-		if current, err = LoadStates(ctx, tx, p.table, batch, cached); err != nil {
+		if current, err = LoadStates(ctx, tx, p.table, false, batch, cached); err != nil {
 			return err
 		}
 		changes, err = Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current.States[ref], nil }, nil)
@@ -92,18 +98,20 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 }
 
 func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.StreamRef]*Change, position eventstore.Position) error {
-	var refs, contracts, ids, statuses, senders, recipients, states, gone []string
+	var refs, contracts, ids, statuses, senders, recipients, states, goneContracts, goneIDs []string
 	var positions []int64
 	for ref, c := range changes {
 		if c.Gone {
-			gone = append(gone, ref.String())
+			goneContracts, goneIDs = append(goneContracts, string(ref.ContractID)), append(goneIDs, strconv.FormatUint(ref.StreamID, 10))
 			continue
 		}
 		state, err := domain.AppendJSON(make([]byte, 0, 1024), &c.State) // encoding/json's bytes, faster
 		if err != nil {
 			return fmt.Errorf("encode stream %s: %w", ref, err)
 		}
-		refs = append(refs, ref.String())
+		if p.legacyRef {
+			refs = append(refs, ref.String())
+		}
 		contracts = append(contracts, string(ref.ContractID))
 		ids = append(ids, strconv.FormatUint(ref.StreamID, 10))
 		statuses = append(statuses, string(c.State.Status))
@@ -112,19 +120,24 @@ func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.Stre
 		positions = append(positions, int64(position))
 		states = append(states, string(state))
 	}
-	if len(refs) > 0 {
-		_, err := tx.Exec(ctx, `INSERT INTO `+p.table+` (ref, contract_id, stream_id, status, sender, recipient, updated_position, state)
-SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::json[])
-ON CONFLICT (ref) DO UPDATE SET status = excluded.status, sender = excluded.sender, recipient = excluded.recipient,
-    updated_position = excluded.updated_position, state = excluded.state`,
-			refs, contracts, ids, statuses, senders, recipients, positions, states)
+	if len(contracts) > 0 {
+		columns, values := "", ""
+		args := []any{contracts, ids, statuses, senders, recipients, positions, states}
+		if p.legacyRef {
+			columns, values, args = "ref, ", "$8::text[], ", append(args, refs)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO `+p.table+` (`+columns+`contract_id, stream_id, status, sender, recipient, updated_position, state)
+SELECT * FROM unnest(`+values+`$1::text[], $2::numeric[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::json[])
+ON CONFLICT (contract_id, stream_id) DO UPDATE SET status = excluded.status, sender = excluded.sender, recipient = excluded.recipient,
+    updated_position = excluded.updated_position, state = excluded.state`, args...)
 		if err != nil {
-			return fmt.Errorf("upsert %d streams: %w", len(refs), err)
+			return fmt.Errorf("upsert %d streams: %w", len(contracts), err)
 		}
 	}
-	if len(gone) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM `+p.table+` WHERE ref = ANY($1)`, gone); err != nil {
-			return fmt.Errorf("delete %d streams: %w", len(gone), err)
+	if len(goneContracts) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+p.table+` WHERE (contract_id, stream_id) IN
+    (SELECT * FROM unnest($1::text[], $2::numeric[]))`, goneContracts, goneIDs); err != nil {
+			return fmt.Errorf("delete %d streams: %w", len(goneContracts), err)
 		}
 	}
 	return nil
@@ -133,7 +146,8 @@ ON CONFLICT (ref) DO UPDATE SET status = excluded.status, sender = excluded.send
 // Get returns one stream's state.
 func (p *Postgres) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
 	var raw []byte
-	err := p.pool.QueryRow(ctx, `SELECT state FROM `+p.table+` WHERE ref = $1`, ref.String()).Scan(&raw)
+	err := p.pool.QueryRow(ctx, `SELECT state FROM `+p.table+` WHERE contract_id = $1 AND stream_id = $2::numeric`,
+		string(ref.ContractID), strconv.FormatUint(ref.StreamID, 10)).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Stream{}, false, nil
 	}

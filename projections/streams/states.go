@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 
@@ -52,9 +53,9 @@ func (c *CommittedStates) Keep(before Loaded, changes map[domain.StreamRef]*Chan
 	}
 }
 
-// LoadStates returns the states of the streams a batch touches, with every cached one, reading from table (columns
-// ref and state) only the ones not cached.
-func LoadStates(ctx context.Context, tx pgx.Tx, table string, batch []projections.Event, cached Loaded) (Loaded, error) {
+// LoadStates returns the states of the streams a batch touches, with every cached one, reading from table (column
+// state, and ref when byRef, else contract_id and stream_id) only the ones not cached.
+func LoadStates(ctx context.Context, tx pgx.Tx, table string, byRef bool, batch []projections.Event, cached Loaded) (Loaded, error) {
 	out := cached
 	if out.States == nil {
 		out.States = map[domain.StreamRef]domain.Stream{}
@@ -69,20 +70,31 @@ func LoadStates(ctx context.Context, tx pgx.Tx, table string, batch []projection
 	if out.complete {
 		return out, nil
 	}
-	var refs []string
+	var refs, contracts, ids []string
 	seen := map[domain.StreamRef]bool{}
 	for _, ev := range batch {
 		if ref, ok := domain.StreamOf(ev.Domain); ok && !seen[ref] {
 			seen[ref] = true
-			if _, hit := out.States[ref]; !hit {
+			if _, hit := out.States[ref]; hit {
+				continue
+			}
+			if byRef {
 				refs = append(refs, ref.String())
+			} else {
+				contracts, ids = append(contracts, string(ref.ContractID)), append(ids, strconv.FormatUint(ref.StreamID, 10))
 			}
 		}
 	}
-	if len(refs) == 0 {
+	if len(refs)+len(contracts) == 0 {
 		return out, nil
 	}
-	rows, _ := tx.Query(ctx, `SELECT state FROM `+table+` WHERE ref = ANY($1)`, refs)
+	var rows pgx.Rows
+	if byRef {
+		rows, _ = tx.Query(ctx, `SELECT state FROM `+table+` WHERE ref = ANY($1)`, refs)
+	} else {
+		rows, _ = tx.Query(ctx, `SELECT state FROM `+table+` WHERE (contract_id, stream_id) IN
+    (SELECT * FROM unnest($1::text[], $2::numeric[]))`, contracts, ids)
+	}
 	var raw []byte
 	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
 		var s domain.Stream
