@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
@@ -97,16 +98,21 @@ func TestRunnerCrashesApplyEachEventOnce(t *testing.T) {
 	}
 }
 
-func TestPostgresCrashBeforeCommitAndLostCommit(t *testing.T) {
+// onPostgres gives the test chain's store, its streams folded in memory and their state hash (what a PostgreSQL
+// projection must reach), and a pool and a fresh schema.
+func onPostgres(t *testing.T) (*memory.Store, *Memory, string, *pgxpool.Pool, string) {
+	t.Helper()
 	url := pgtest.URL(t)
 	store := filledStore(t)
 	reference := NewMemory(store)
 	catchUp(t, store, reference, 1000)
 	want, _ := reference.StateHash()
+	return store, reference, want, pgtest.Pool(t, url), pgtest.Schema(t, url)
+}
 
+func TestPostgresCrashBeforeCommitAndLostCommit(t *testing.T) {
+	store, reference, want, pool, schema := onPostgres(t)
 	ctx := context.Background()
-	pool := pgtest.Pool(t, url)
-	schema := pgtest.Schema(t, url)
 	p, err := OpenPostgres(ctx, pool, schema, 1, store)
 	if err != nil {
 		t.Fatal(err)
@@ -166,15 +172,8 @@ func (l *lostAck) Apply(ctx context.Context, batch []projections.Event) error {
 // TestPostgresResumedByAnotherProcess: a process that takes over a generation finds rows in its table, so it must
 // read the states it has not cached back (only a table found empty lets the cache stand for all of it).
 func TestPostgresResumedByAnotherProcess(t *testing.T) {
-	url := pgtest.URL(t)
-	store := filledStore(t)
-	reference := NewMemory(store)
-	catchUp(t, store, reference, 1000)
-	want, _ := reference.StateHash()
-
+	store, _, want, pool, schema := onPostgres(t)
 	ctx := context.Background()
-	pool := pgtest.Pool(t, url)
-	schema := pgtest.Schema(t, url)
 	head, _ := store.Head(ctx)
 	for _, part := range []eventstore.Position{head / 3, head} {
 		p, err := OpenPostgres(ctx, pool, schema, 1, store)
@@ -199,15 +198,8 @@ func TestPostgresResumedByAnotherProcess(t *testing.T) {
 // TestPostgresOlderLayout: a generation made when the table was keyed by a ref column keeps working, through
 // reorgs (stream replays and deletions) and point reads; a new generation has no ref column.
 func TestPostgresOlderLayout(t *testing.T) {
-	url := pgtest.URL(t)
-	store := filledStore(t)
-	reference := NewMemory(store)
-	catchUp(t, store, reference, 1000)
-	want, _ := reference.StateHash()
-
+	store, reference, want, pool, schema := onPostgres(t)
 	ctx := context.Background()
-	pool := pgtest.Pool(t, url)
-	schema := pgtest.Schema(t, url)
 	if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
 CREATE TABLE `+pgx.Identifier{schema, "streams_g1"}.Sanitize()+` (
     ref              text COLLATE "C" PRIMARY KEY,
