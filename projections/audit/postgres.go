@@ -132,9 +132,12 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	return nil
 }
 
-// writeHashes stores the hashes that appending added entries to a log of size entries computed: the tiles that
+// writeHashes stores the hashes computed for added entries appended to a log of size entries: the tiles that
 // changed, or a row per hash in an older generation.
 func (p *Postgres) writeHashes(ctx context.Context, tx pgx.Tx, size, added int64, hashes *pendingReader) error {
+	if added == 0 {
+		return nil
+	}
 	if !p.tiled {
 		rows := make([][]any, len(hashes.pending))
 		for i, h := range hashes.pending {
