@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
 	client "github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/esdb"
@@ -214,5 +217,23 @@ func TestForeignWriteIsReported(t *testing.T) {
 	}
 	if all, err := s.ReadAll(ctx, 0, 10); err != nil || len(all) != 1 {
 		t.Fatalf("the log still serves the committed event: %d, %v", len(all), err)
+	}
+}
+
+// TestTransientErrors: what the client library reports when the server is gone is retried; the rest is final.
+func TestTransientErrors(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{status.Error(codes.Unavailable, "connection refused"), true},
+		{fmt.Errorf("could not send append request. Reason: %w", io.EOF), true},
+		{status.Error(codes.InvalidArgument, "bad"), false},
+		{errors.New("wrong expected version"), false},
+		{nil, false},
+	} {
+		if got := esdb.Transient(tc.err); got != tc.want {
+			t.Errorf("Transient(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }

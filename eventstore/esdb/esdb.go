@@ -254,7 +254,9 @@ func Transient(err error) bool {
 	case codes.Unavailable, codes.Aborted:
 		return true
 	}
-	return false
+	// A call whose stream the server ended (it went away between two messages) fails in gRPC's Send with io.EOF,
+	// which the library passes on with an unknown error code: the connection is gone, as when it is unavailable.
+	return errors.Is(err, io.EOF)
 }
 
 func isNotFound(err error) bool {
