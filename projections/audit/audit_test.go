@@ -298,3 +298,52 @@ func TestAnomaliesAndOperatorActions(t *testing.T) {
 		t.Fatalf("applied entry %+v", es[0])
 	}
 }
+
+type countingQuerier struct {
+	querier
+	queries int
+}
+
+func (c *countingQuerier) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	c.queries++
+	return c.querier.Query(ctx, sql, args...)
+}
+
+// TestTileReaderReadsEachTileOnce: an append asks for the same partial tiles again and again; one reader (one
+// transaction) fetches each tile once, and still refuses a hash that no stored tile holds.
+func TestTileReaderReadsEachTileOnce(t *testing.T) {
+	url := pgtest.URL(t)
+	store, _ := filled(t)
+	ctx := context.Background()
+	pool := pgtest.Pool(t, url)
+	pg, err := OpenPostgres(ctx, pool, pgtest.Schema(t, url), 1, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.CatchUp(t, store, pg, 13)
+	head, err := pg.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &countingQuerier{querier: pool}
+	r := pg.tileReader(ctx, q)
+	last := tlog.StoredHashCount(head.Size) - 1
+	first, err := r.ReadHashes([]int64{0, 1, last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.ReadHashes([]int64{last, 1, 0})
+	if err != nil || again[0] != first[2] || again[2] != first[0] {
+		t.Fatalf("read again: %v", err)
+	}
+	if q.queries != 1 {
+		t.Fatalf("%d queries for tiles read before", q.queries)
+	}
+	if _, err := r.ReadHashes([]int64{last + 1}); err == nil {
+		t.Fatal("a hash past the log was read")
+	}
+	root, err := tlog.TreeHash(head.Size, r)
+	if err != nil || root != head.Root {
+		t.Fatalf("root from the cached tiles differs (%v)", err)
+	}
+}

@@ -253,35 +253,39 @@ func (p *Postgres) hashReader(ctx context.Context, q querier) tlog.HashReader {
 	})
 }
 
-// tileReader reads stored hashes from the tiles that hold them, each tile once per call.
+// tileReader reads stored hashes from the tiles that hold them. It keeps the tiles it read: a reader serves one
+// transaction, whose view of the tiles does not change (an append writes its tiles after its last read), and an
+// append reads the same partial tiles several times, once for each new entry that completes a subtree and again
+// to extend them.
 func (p *Postgres) tileReader(ctx context.Context, q querier) tlog.HashReader {
+	type coord struct {
+		level int
+		n     int64
+	}
+	tiles := map[coord][]byte{}
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		type coord struct {
-			level int
-			n     int64
-		}
-		need := make(map[coord]bool, len(indexes))
 		var levels []int32
 		var ns []int64
 		for _, x := range indexes {
 			t := tlog.TileForIndex(TileHeight, x)
-			if c := (coord{t.L, t.N}); !need[c] {
-				need[c] = true
+			if c := (coord{t.L, t.N}); tiles[c] == nil {
+				tiles[c] = []byte{} // asked for: not asked again in this call, and absent if no row comes back
 				levels, ns = append(levels, int32(t.L)), append(ns, t.N)
 			}
 		}
-		rows, _ := q.Query(ctx, `SELECT level, n, data FROM `+p.tiles+` WHERE (level, n) IN (SELECT * FROM unnest($1::integer[], $2::bigint[]))`, levels, ns)
-		tiles := make(map[coord][]byte, len(levels))
-		var level int32
-		var n int64
-		var data []byte
-		_, err := pgx.ForEachRow(rows, []any{&level, &n, &data}, func() error {
-			tiles[coord{int(level), n}] = data
-			data = nil // the next row must scan into a new slice
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read audit tiles: %w", err)
+		if len(levels) > 0 {
+			rows, _ := q.Query(ctx, `SELECT level, n, data FROM `+p.tiles+` WHERE (level, n) IN (SELECT * FROM unnest($1::integer[], $2::bigint[]))`, levels, ns)
+			var level int32
+			var n int64
+			var data []byte
+			_, err := pgx.ForEachRow(rows, []any{&level, &n, &data}, func() error {
+				tiles[coord{int(level), n}] = data
+				data = nil // the next row must scan into a new slice
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("read audit tiles: %w", err)
+			}
 		}
 		out := make([]tlog.Hash, len(indexes))
 		for i, x := range indexes {
@@ -291,6 +295,7 @@ func (p *Postgres) tileReader(ctx context.Context, q querier) tlog.HashReader {
 				return nil, fmt.Errorf("audit: tree hash %d is not stored (tile %s holds %d bytes)", x, t.Path(), len(d))
 			}
 			t.W = len(d) / tlog.HashSize
+			var err error
 			if out[i], err = tlog.HashFromTile(t, d, x); err != nil {
 				return nil, fmt.Errorf("audit: tree hash %d: %w", x, err)
 			}
