@@ -1,8 +1,9 @@
 // Package eventstore is the append-only event store contract (DESIGN §3) and what its backends share.
 //
 // Semantics every backend implements, and eventstore/storetest proves:
-//   - Streams hold events with versions 0, 1, 2, … without gaps. Every event also has a global Position, strictly
-//     increasing in commit order; readers never observe position N+1 while N can still commit.
+//   - Streams hold events with versions 0, 1, 2, … without gaps. Every event also has a global Position, 1, 2,
+//     3, … without gaps in commit order (so head − checkpoint is a projection's lag in events); readers never
+//     observe position N+1 while N can still commit.
 //   - Append checks the expected version of each stream, then writes the whole batch or nothing. AppendMany writes
 //     several streams in one batch (atomically, on every backend that can), which is how one ledger, or one reorg,
 //     becomes visible at once.

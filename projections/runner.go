@@ -238,7 +238,7 @@ func (r *Runner) follow(ctx context.Context, after, until eventstore.Position, a
 			return after, false, ctx.Err()
 		}
 		if until > 0 && rec.Position > until {
-			return after, false, nil // positions need not be dense (EventStoreDB's are not): nothing lies at until itself
+			return after, false, nil
 		}
 		recs = append(recs, rec)
 	drain:
@@ -257,8 +257,6 @@ func (r *Runner) follow(ctx context.Context, after, until eventstore.Position, a
 			return after, false, err
 		}
 		after = recs[len(recs)-1].Position
-		// Where positions are sparse (EventStoreDB's), a batch of positions is fewer events and the runner goes
-		// back to pages sooner: no harm, they are the efficient way.
 		r.mu.Lock()
 		behind := r.head >= after+eventstore.Position(r.cfg.BatchSize)
 		r.mu.Unlock()

@@ -234,8 +234,8 @@ func testOrderAndVersions(t *testing.T, h Harness) {
 	all := readAll(t, s)
 	versions := map[string]eventstore.Version{}
 	for i, rec := range all {
-		if i > 0 && rec.Position <= all[i-1].Position {
-			t.Fatalf("positions not increasing: %d after %d", rec.Position, all[i-1].Position)
+		if rec.Position != eventstore.Position(i+1) {
+			t.Fatalf("event %d at position %d: positions are 1, 2, 3, … without gaps", i, rec.Position)
 		}
 		want, ok := versions[rec.Stream]
 		if !ok {
