@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamledger/streamledger/domain"
@@ -57,6 +58,9 @@ type RunnerConfig struct {
 	Projection Projection
 	// BatchSize bounds the events of one Apply (default 2000).
 	BatchSize int
+	// PageBytes bounds the data and metadata of a catch-up page (default DefaultPageBytes): once the runner has
+	// seen how large events are, pages of larger events hold fewer of them.
+	PageBytes int
 	// Decoded, when set, is shared by the runners of one process so that each event is decoded once.
 	Decoded *DecodeCache
 	// RetryInitial and RetryMax bound the backoff after a failed batch (defaults 200 ms and 30 s).
@@ -66,6 +70,11 @@ type RunnerConfig struct {
 	Now                    func() time.Time
 	Sleep                  func(ctx context.Context, d time.Duration) error
 }
+
+// DefaultPageBytes is the default bound of a catch-up page's data. A rebuild holds the page it applies and up to
+// three more read ahead: with 20,000-event pages, events of a few KiB fit, and a log of larger ones is read in
+// proportionally fewer events per page instead of in gigabytes.
+const DefaultPageBytes = 64 << 20
 
 // Status is where a projection stands.
 type Status struct {
@@ -84,6 +93,9 @@ type Runner struct {
 	retry retry.Policy
 	wants func(*eventstore.Recorded) bool // nil: every event
 
+	// eventBytes is the mean data and metadata of an event of the last page read: it sizes the next page.
+	eventBytes atomic.Int64
+
 	mu       sync.Mutex
 	position eventstore.Position
 	head     eventstore.Position
@@ -98,6 +110,9 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 2000
+	}
+	if cfg.PageBytes <= 0 {
+		cfg.PageBytes = DefaultPageBytes
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -283,8 +298,10 @@ func (r *Runner) catchUpPages(ctx context.Context, from, until eventstore.Positi
 		defer close(pages)
 		after := from
 		for {
-			recs, err := r.cfg.Store.ReadAll(ctx, after, r.cfg.BatchSize)
-			p := page{full: len(recs) == r.cfg.BatchSize, err: err}
+			size := r.pageSize()
+			recs, err := r.cfg.Store.ReadAll(ctx, after, size)
+			r.measure(recs)
+			p := page{full: len(recs) == size, err: err}
 			for until > 0 && len(recs) > 0 && recs[len(recs)-1].Position > until {
 				recs, p.full = recs[:len(recs)-1], false
 			}
@@ -319,6 +336,27 @@ func (r *Runner) catchUpPages(ctx context.Context, from, until eventstore.Positi
 		}
 	}
 	return after, nil
+}
+
+// pageSize is how many events the next catch-up page asks for: a whole batch, unless events of the size seen
+// last would take more than PageBytes.
+func (r *Runner) pageSize() int {
+	mean := r.eventBytes.Load()
+	if mean <= 0 {
+		return r.cfg.BatchSize
+	}
+	return int(max(1, min(int64(r.cfg.BatchSize), int64(r.cfg.PageBytes)/mean)))
+}
+
+func (r *Runner) measure(recs []eventstore.Recorded) {
+	if len(recs) == 0 {
+		return
+	}
+	total := 0
+	for i := range recs {
+		total += len(recs[i].Data) + len(recs[i].Metadata)
+	}
+	r.eventBytes.Store(int64(max(1, total/len(recs))))
 }
 
 // applyBatch decodes and applies one batch, and records where the projection stands.

@@ -170,3 +170,58 @@ func TestLiveRunnerThatFallsBehindCatchesUpInWholeBatches(t *testing.T) {
 		t.Fatalf("3000 events behind took %d batches of at most 500; want whole pages", live)
 	}
 }
+
+// largeEvents records every event and the size of every batch, without having any decoded: its events need not
+// be domain events.
+type largeEvents struct {
+	recording
+	sizes []int
+}
+
+func (*largeEvents) Wants(*eventstore.Recorded) bool { return false }
+
+func (p *largeEvents) Apply(ctx context.Context, batch []projections.Event) error {
+	p.sizes = append(p.sizes, len(batch))
+	return p.recording.Apply(ctx, batch)
+}
+
+func TestCatchUpPagesOfLargeEventsHoldFewerOfThem(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	const events, size = 300, 10_000
+	body := []byte(`"` + strings.Repeat("x", size-2) + `"`)
+	for range events / 50 {
+		batch := make([]eventstore.NewEvent, 50)
+		for i := range batch {
+			batch[i] = eventstore.NewEvent{ID: uuid.NewString(), Type: "Large", Data: body}
+		}
+		if _, err := store.Append(ctx, "large", eventstore.Any, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &largeEvents{}
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 100, PageBytes: 5 * size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.seen) != events {
+		t.Fatalf("%d events applied, want %d", len(p.seen), events)
+	}
+	for i, ev := range p.seen {
+		if ev.Position != eventstore.Position(i+1) {
+			t.Fatalf("event %d at position %d: skipped or repeated", i, ev.Position)
+		}
+	}
+	// The first page is a whole batch (nothing has been measured yet); after it, five 10 kB events fill a page.
+	if p.sizes[0] != 100 {
+		t.Fatalf("first page of %d events, want 100", p.sizes[0])
+	}
+	for i, n := range p.sizes[1:] {
+		if n > 5 {
+			t.Fatalf("page %d holds %d events of %d bytes, over the %d-byte bound", i+1, n, size, 5*size)
+		}
+	}
+}
