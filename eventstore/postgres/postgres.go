@@ -167,20 +167,22 @@ func (s *Store) listen(ctx context.Context) {
 	}
 }
 
+// listenOnce listens on a connection taken out of the pool for good: it is busy for as long as the store is
+// open, and left in the pool it would take one of the few connections (pgx's default is four on two cores) that
+// the ingester, the projections and the API share.
 func (s *Store) listenOnce(ctx context.Context) error {
-	conn, err := s.pool.Acquire(ctx)
+	pooled, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
+	conn := pooled.Hijack()
+	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
-		conn.Conn().Close(context.Background()) // do not hand a half-listening connection back to the pool
 		return err
 	}
 	s.notify.Signal()
 	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-			conn.Conn().Close(context.Background())
+		if _, err := conn.WaitForNotification(ctx); err != nil {
 			return err
 		}
 		s.notify.Signal()

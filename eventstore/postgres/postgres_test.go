@@ -144,6 +144,55 @@ func TestReconnectAfterConnectionsAreKilled(t *testing.T) {
 	}
 }
 
+// The listener keeps its connection for as long as the store is open: it must not be one of the pool's, or a pool
+// of one would leave nothing for appends and reads.
+func TestListenerLeavesThePoolToTheOthers(t *testing.T) {
+	url := pgtest.URL(t)
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg.MaxConns = 1
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := New(ctx, pool, Config{Schema: pgtest.Schema(t, url), PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	for listening := false; !listening; time.Sleep(10 * time.Millisecond) {
+		if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_stat_activity WHERE strpos(query, $1) > 0 AND pid <> pg_backend_pid())`,
+			"LISTEN "+pgx.Identifier{s.channel}.Sanitize()).Scan(&listening); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, errs := s.SubscribeAll(ctx, 0)
+	ev := storetest.Event("T", 1)
+	if _, err := s.Append(ctx, "one-connection", eventstore.NoStream, ev); err != nil {
+		t.Fatalf("append with the pool's only connection: %v", err)
+	}
+	select {
+	case r := <-ch:
+		if r.ID != ev.ID {
+			t.Fatalf("got %s, want %s", r.ID, ev.ID)
+		}
+	case err := <-errs:
+		t.Fatal(err)
+	case <-ctx.Done():
+		t.Fatal("the subscriber was not woken (its poll interval is an hour): no notification")
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
