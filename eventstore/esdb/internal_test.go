@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"testing"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 
 	"github.com/streamledger/streamledger/eventstore"
@@ -115,4 +118,30 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatalf("re-encode: %d records, %v", len(again), err)
 		}
 	})
+}
+
+// A call cancelled while it sends fails in gRPC with io.EOF; the caller must see that its context ended it.
+func TestCallCancelledWhileSendingReportsTheCancellation(t *testing.T) {
+	srv, err := esdbtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	s, err := Open(context.Background(), srv.URL(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	sendFailed := fmt.Errorf("could not send append request header: %w", io.EOF)
+	err = s.use(ctx, func(*esdb.Client) error {
+		cancel()
+		return sendFailed
+	})
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, io.EOF) {
+		t.Fatalf("got %v; want the cancellation, wrapping the call's own error", err)
+	}
+	if err := s.use(context.Background(), func(*esdb.Client) error { return sendFailed }); errors.Is(err, context.Canceled) {
+		t.Fatalf("a call whose context is alive reported a cancellation: %v", err)
+	}
 }
