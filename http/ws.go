@@ -60,6 +60,9 @@ type wsClient struct {
 	recipients map[domain.Address]bool
 	status     bool                         // subscribed to the status feed
 	replaying  map[domain.StreamRef][]wsOut // live messages held while a stream's history is replayed
+	// replayedTo is where a finished replay stopped: the live feed can reach an event after the replay read it
+	// from the store, and must not send it again.
+	replayedTo map[domain.StreamRef]eventstore.Position
 }
 
 type wsOut struct {
@@ -250,6 +253,13 @@ func (c *wsClient) offer(ref domain.StreamRef, recipient domain.Address, out wsO
 		c.mu.Unlock()
 		return
 	}
+	if to, replayed := c.replayedTo[ref]; replayed {
+		if out.position <= to {
+			c.mu.Unlock()
+			return
+		}
+		delete(c.replayedTo, ref) // the live feed is in order: it is past the replay for good
+	}
 	c.mu.Unlock()
 	if wanted {
 		c.enqueue(out.body)
@@ -299,10 +309,15 @@ func (s *Server) wsUpgrade(c *fiber.Ctx) error {
 	return c.Next()
 }
 
+func newWSClient(conn *websocket.Conn) *wsClient {
+	return &wsClient{conn: conn, send: make(chan []byte, wsSendBuffer), closed: make(chan struct{}),
+		streams: map[domain.StreamRef]bool{}, recipients: map[domain.Address]bool{}, replaying: map[domain.StreamRef][]wsOut{},
+		replayedTo: map[domain.StreamRef]eventstore.Position{}}
+}
+
 // serveWS runs one connection: this goroutine reads, one writer goroutine writes.
 func (s *Server) serveWS(conn *websocket.Conn) {
-	c := &wsClient{conn: conn, send: make(chan []byte, wsSendBuffer), closed: make(chan struct{}),
-		streams: map[domain.StreamRef]bool{}, recipients: map[domain.Address]bool{}, replaying: map[domain.StreamRef][]wsOut{}}
+	c := newWSClient(conn)
 	h := &s.hub
 	h.mu.Lock()
 	h.clients[c] = struct{}{}
@@ -443,6 +458,7 @@ func (s *Server) wsHandle(c *wsClient, raw []byte) {
 	if req.Type == "unsubscribe" {
 		c.mu.Lock()
 		delete(c.streams, ref)
+		delete(c.replayedTo, ref)
 		c.mu.Unlock()
 		return
 	}
@@ -497,6 +513,7 @@ func (s *Server) wsReplay(c *wsClient, ref domain.StreamRef, from eventstore.Pos
 		}
 	}
 	delete(c.replaying, ref)
+	c.replayedTo[ref] = last
 	c.mu.Unlock()
 	body, _ := json.Marshal(map[string]any{"type": "replay_complete", "streamId": ref.String(), "position": last})
 	c.enqueue(body)

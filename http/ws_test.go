@@ -296,3 +296,38 @@ func TestWebSocketStatusFeed(t *testing.T) {
 		t.Fatalf("a status after unsubscribing: %s", raw)
 	}
 }
+
+// The live feed can reach an event after a replay has read it from the store and finished: the client got it
+// from the replay and must not get it twice. (CI once saw ledgers [3 4 5 6 6 7] in the resume test above.)
+func TestLiveMessageAlreadyReplayedIsNotSentAgain(t *testing.T) {
+	h, store, _ := wsHarness(t)
+	var positions []eventstore.Position
+	for l := uint32(1); l <= 3; l++ {
+		positions = append(positions, appendWithdrawal(t, store, 42, l))
+	}
+	ref := domain.StreamRef{ContractID: contract, StreamID: 42}
+	c := newWSClient(nil)
+	h.srv.wsReplay(c, ref, positions[0])
+	sent := func() (n int) {
+		for {
+			select {
+			case <-c.send:
+				n++
+			default:
+				return n
+			}
+		}
+	}
+	if n := sent(); n != 3 { // ledgers 2 and 3, then replay_complete
+		t.Fatalf("replay sent %d messages, want 3", n)
+	}
+	c.offer(ref, "", wsOut{position: positions[2], body: []byte(`{"ledger":3}`)})
+	if n := sent(); n != 0 {
+		t.Fatalf("the live copy of a replayed event was sent again (%d messages)", n)
+	}
+	later := appendWithdrawal(t, store, 42, 4)
+	c.offer(ref, "", wsOut{position: later, body: []byte(`{"ledger":4}`)})
+	if n := sent(); n != 1 {
+		t.Fatalf("%d messages for the event after the replay, want 1", n)
+	}
+}
