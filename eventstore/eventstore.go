@@ -13,6 +13,7 @@
 //     batch that mixes stored and new events, the expected version is checked against the stream as it is now.
 //   - Positions are "after" cursors: ReadAll(after=0) starts at the first event and SubscribeAll(from=p) delivers
 //     the events after p, which is exactly what a checkpoint stores.
+//   - A call that fails because its context ended says so: its error wraps the context's error.
 //   - Nothing is ever updated or deleted.
 package eventstore
 
@@ -147,6 +148,16 @@ func AppendOne(ctx context.Context, appendMany func(context.Context, []StreamApp
 		return AppendResult{}, err
 	}
 	return res[0], nil
+}
+
+// ContextErr is err, wrapping ctx's error too when ctx has ended: a driver may report a cancelled call only as
+// what the cancellation did to it (a server's "statement cancelled", a stream's EOF), and the caller must still be
+// able to tell that its own context ended the call.
+func ContextErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
+	return err
 }
 
 // ValidateBatch checks a batch before any backend touches storage, so that every backend refuses the same input

@@ -237,12 +237,8 @@ func (s *Store) use(ctx context.Context, fn func(c *esdb.Client) error) error {
 	} else {
 		s.idle <- c
 	}
-	// A call cancelled while it sends fails in gRPC's Send with io.EOF, which says nothing of the cancellation:
-	// the caller must still be able to tell that its context ended the call.
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		err = fmt.Errorf("%w: %w", ctx.Err(), err)
-	}
-	return err
+	// A call cancelled while it sends fails in gRPC's Send with io.EOF, which says nothing of the cancellation.
+	return eventstore.ContextErr(ctx, err)
 }
 
 // Transient tells errors worth retrying (the server unreachable, a leader change) from final ones.

@@ -30,6 +30,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -82,6 +83,7 @@ func Open(ctx context.Context, databaseURL string, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres event store: invalid DATABASE_URL: %w", err)
 	}
+	pcfg.ConnConfig.BuildContextWatcherHandler = cancelByRequest
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres event store: connect: %w", err)
@@ -93,6 +95,19 @@ func Open(ctx context.Context, databaseURL string, cfg Config) (*Store, error) {
 	}
 	s.ownPool = true
 	return s, nil
+}
+
+// cancelGrace is how long a cancelled query has to end on the server's cancel request before its connection is
+// cut instead.
+const cancelGrace = 2 * time.Second
+
+// cancelByRequest makes a cancelled context cancel the query with a PostgreSQL cancel request, keeping the
+// connection, instead of pgx's default of interrupting the socket at once. Over TLS (the default for a server that
+// offers it) an interrupted write corrupts the session, so pgx cannot send Terminate and waits up to 15 s for the
+// server to hang up, while the server's backend waits for the client: a transaction the cancelled call had open
+// (an append's, with the append lock) stays open that long, blocking every writer, and closing the pool waits for it.
+func cancelByRequest(c *pgconn.PgConn) ctxwatch.Handler {
+	return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: cancelGrace}
 }
 
 // New uses an existing pool (closed by the caller, not by Close), migrates the schema and starts the listener.
@@ -167,15 +182,19 @@ func (s *Store) listen(ctx context.Context) {
 	}
 }
 
-// listenOnce listens on a connection taken out of the pool for good: it is busy for as long as the store is
-// open, and left in the pool it would take one of the few connections (pgx's default is four on two cores) that
-// the ingester, the projections and the API share.
+// listenOnce listens on a connection of its own, outside the pool: it is busy for as long as the store is open,
+// and in the pool it would take one of the few connections (pgx's default is four on two cores) that the ingester,
+// the projections and the API share. Waiting for a notification is no statement that a cancel request could end,
+// so its context interrupts the socket, pgx's default (an interrupted read leaves the session sound).
 func (s *Store) listenOnce(ctx context.Context) error {
-	pooled, err := s.pool.Acquire(ctx)
+	config := s.pool.Config().ConnConfig.Copy()
+	config.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: c.Conn()}
+	}
+	conn, err := pgx.ConnectConfig(ctx, config)
 	if err != nil {
 		return err
 	}
-	conn := pooled.Hijack()
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
 		return err
@@ -220,7 +239,7 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 	if errors.Is(err, errLookUpIDs) {
 		res, err = s.appendTx(ctx, batch, true)
 	}
-	return res, err
+	return res, eventstore.ContextErr(ctx, err)
 }
 
 // errLookUpIDs: an append that did not look up the batch's ids cannot decide; it must be tried again with them.
@@ -441,7 +460,7 @@ func (s *Store) query(ctx context.Context, sql string, args ...any) ([]eventstor
 	}
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
+		return nil, fmt.Errorf("read events: %w", eventstore.ContextErr(ctx, err))
 	}
 	var out []eventstore.Recorded
 	var r eventstore.Recorded
@@ -453,7 +472,7 @@ func (s *Store) query(ctx context.Context, sql string, args ...any) ([]eventstor
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
+		return nil, fmt.Errorf("read events: %w", eventstore.ContextErr(ctx, err))
 	}
 	return out, nil
 }
@@ -470,7 +489,7 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	}
 	var head int64
 	if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(position), 0) FROM "+s.q.events).Scan(&head); err != nil {
-		return 0, fmt.Errorf("head: %w", err)
+		return 0, fmt.Errorf("head: %w", eventstore.ContextErr(ctx, err))
 	}
 	return eventstore.Position(head), nil
 }
@@ -480,7 +499,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if s.isClosed() {
 		return eventstore.ErrClosed
 	}
-	return s.pool.Ping(ctx)
+	return eventstore.ContextErr(ctx, s.pool.Ping(ctx))
 }
 
 // Close stops the listener and, when Open created it, closes the pool.

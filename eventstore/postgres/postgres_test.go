@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamledger/streamledger/eventstore"
@@ -86,6 +87,36 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	var n int
 	if err := s.pool.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{schema, "schema_migrations"}.Sanitize()).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d migrations recorded, %v", n, err)
+	}
+}
+
+// TestCancelledQueryKeepsItsConnection: a cancelled call is ended by a cancel request and its connection goes
+// back to work. pgx's default cuts the socket, which over TLS can leave the server's backend (and any transaction
+// it had open, with its locks) waiting up to 15 s for a Terminate that can no longer be sent.
+func TestCancelledQueryKeepsItsConnection(t *testing.T) {
+	url := pgtest.URL(t)
+	s := openTest(t, url, pgtest.Schema(t, url))
+	conn, err := s.pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = conn.Exec(ctx, "SELECT pg_sleep(30)")
+	if pgErr := (*pgconn.PgError)(nil); !errors.As(err, &pgErr) || pgErr.Code != "57014" { // query_canceled
+		t.Fatalf("cancelled query: %v, want the server's cancellation", err)
+	}
+	if took := time.Since(start); took > cancelGrace {
+		t.Fatalf("the cancelled query took %s to end", took)
+	}
+	if conn.Conn().IsClosed() {
+		t.Fatal("the cancelled query's connection was closed")
+	}
+	var one int
+	if err := conn.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("the connection after the cancel: %d, %v", one, err)
 	}
 }
 
