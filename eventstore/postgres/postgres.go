@@ -111,6 +111,8 @@ func cancelByRequest(c *pgconn.PgConn) ctxwatch.Handler {
 }
 
 // New uses an existing pool (closed by the caller, not by Close), migrates the schema and starts the listener.
+// Cancelled calls end as the pool's connections are configured to end them; Open's pool uses cancel requests
+// (see cancelByRequest for why).
 func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 	if cfg.Schema == "" {
 		cfg.Schema = "streamledger"
