@@ -112,7 +112,9 @@ type Status struct {
 // for every event of the abandoned ledgers (newest first), then the new branch.
 //
 // A branch that comes back after being abandoned (A → B → A) would bring events whose ids are already stored and
-// reverted; the store would silently skip them, so the ingester halts with reason ledger_reappeared instead.
+// reverted; the store would silently skip them, so the ingester halts with reason ledger_reappeared instead, before
+// writing any of the batch (it remembers the hashes that reorgs abandoned within its window, and the store's
+// report of an already stored ledger marker catches one abandoned longer ago).
 type Ingester struct {
 	cfg    Config
 	stream string // the ledger stream
@@ -484,6 +486,9 @@ func (in *Ingester) reorganize(ctx context.Context, branch []Ledger) error {
 		// The source changed its mind back before we saw it: nothing to compensate.
 		return in.appendLedgers(ctx, fresh)
 	}
+	if err := in.refuseReappearing(fresh); err != nil {
+		return err
+	}
 	batch, summary, err := in.reorgBatch(ctx, fork, fresh)
 	if err != nil {
 		return err
@@ -657,6 +662,9 @@ func (in *Ingester) appendLedgers(ctx context.Context, ledgers []Ledger) error {
 	if len(ledgers) == 0 {
 		return nil
 	}
+	if err := in.refuseReappearing(ledgers); err != nil {
+		return err
+	}
 	batch, records, err := in.ledgerBatch(ledgers, true)
 	if err != nil {
 		return err
@@ -678,6 +686,14 @@ func (in *Ingester) appendLedgers(ctx context.Context, ledgers []Ledger) error {
 		return err
 	}
 	in.commit(batch, res, ledgers, records)
+	return nil
+}
+
+// refuseReappearing halts, before anything is written, when ledgers bring back one that a reorg abandoned.
+func (in *Ingester) refuseReappearing(ledgers []Ledger) error {
+	if l, ok := in.state.reappearing(ledgers); ok {
+		return in.halt(HaltLedgerReappeared, fmt.Errorf("ledger %d (%s) was abandoned by a reorg and came back", l.Sequence, l.Hash))
+	}
 	return nil
 }
 

@@ -575,3 +575,112 @@ func TestBatchTooLargeForTheStore(t *testing.T) {
 	sameOutcome(t, outcomeOf(t, readAll(t, store)), clean(t, cfg, last))
 	t.Logf("%d appends, %d refused", store.appended.Load(), store.refused.Load())
 }
+
+// flappingSource serves a chain up to a limit the test raises, showing either the canonical ledgers or, where it
+// has them, those of an abandoned branch: a source whose view goes canonical → abandoned → canonical.
+type flappingSource struct {
+	canonical, abandoned map[uint32]xdr.LedgerCloseMeta
+	limit                atomic.Uint32
+	showAbandoned        atomic.Bool
+}
+
+func (f *flappingSource) GetLatestLedgerSequence(context.Context) (uint32, error) {
+	return f.limit.Load(), nil
+}
+func (f *flappingSource) PrepareRange(context.Context, ledgerbackend.Range) error { return nil }
+func (f *flappingSource) IsPrepared(context.Context, ledgerbackend.Range) (bool, error) {
+	return true, nil
+}
+func (f *flappingSource) Close() error { return nil }
+
+func (f *flappingSource) GetLedger(ctx context.Context, seq uint32) (xdr.LedgerCloseMeta, error) {
+	for seq > f.limit.Load() {
+		select {
+		case <-ctx.Done():
+			return xdr.LedgerCloseMeta{}, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if l, ok := f.abandoned[seq]; ok && f.showAbandoned.Load() {
+		return l, nil
+	}
+	return f.canonical[seq], nil
+}
+
+// TestAbandonedLedgerComingBackHaltsBeforeWriting: the stored chain goes canonical (ledger 29) → abandoned branch
+// (29', 30') → canonical (29, 30, 31). Ledger 29's events are stored and reverted, and their ids would come back
+// the same, so ingestion halts with ledger_reappeared, writing nothing of that reorg: the store keeps holding the
+// branch it last followed, rather than a mix of it and the new one. A restart finds the same and halts again.
+func TestAbandonedLedgerComingBackHaltsBeforeWriting(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			cfg := sim.Config{Seed: 61, Ledgers: 40, TxPerLedger: 6, Reorgs: true, Script: []sim.Reorg{{At: 30, Depth: 2}}}
+			src := &flappingSource{canonical: map[uint32]xdr.LedgerCloseMeta{}, abandoned: map[uint32]xdr.LedgerCloseMeta{}}
+			net := simChain(t, cfg)
+			for seq := net.StartLedger(); seq <= 31; seq++ {
+				l, err := net.Canonical(seq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				src.canonical[seq] = l
+			}
+			early := simChain(t, cfg).Backend() // its tip stays at 30, where the abandoned branch shows
+			ctx := context.Background()
+			if err := early.PrepareRange(ctx, ledgerbackend.BoundedRange(29, 30)); err != nil {
+				t.Fatal(err)
+			}
+			for _, seq := range []uint32{29, 30} {
+				l, err := early.GetLedger(ctx, seq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if l.LedgerHash() == src.canonical[seq].LedgerHash() {
+					t.Fatalf("ledger %d is the same on both branches", seq)
+				}
+				src.abandoned[seq] = l
+			}
+			h := harness{chain: net, store: memory.New(), margin: 2,
+				open: func() (ledgerbackend.LedgerBackend, error) { return src, nil }}
+
+			src.limit.Store(29)
+			in := h.ingester(t)
+			if err := ingestUntil(t, in, 29); err != nil {
+				t.Fatal(err)
+			}
+			src.showAbandoned.Store(true)
+			src.limit.Store(30)
+			if restart {
+				in = h.ingester(t)
+			}
+			if err := ingestUntil(t, in, 30); err != nil {
+				t.Fatal(err)
+			}
+			if st := in.Status(); st.Reorgs != 1 || st.TipHash != src.abandoned[30].LedgerHash().HexString() {
+				t.Fatalf("after the first reorg: %+v", st)
+			}
+			before := readAll(t, h.store)
+
+			src.showAbandoned.Store(false)
+			src.limit.Store(31)
+			if restart {
+				in = h.ingester(t)
+			}
+			err := ingestUntil(t, in, 31)
+			if !errors.Is(err, chain.ErrHalted) {
+				t.Fatalf("run: %v, want a halt", err)
+			}
+			if st := in.Status(); st.Health != chain.HealthHalted || st.HaltReason != chain.HaltLedgerReappeared || st.Tip != 30 {
+				t.Fatalf("status %+v", st)
+			}
+			if after := readAll(t, h.store); len(after) != len(before) {
+				t.Fatalf("the halted reorg wrote %d events", len(after)-len(before))
+			}
+			if err := ingestUntil(t, h.ingester(t), 31); !errors.Is(err, chain.ErrHalted) {
+				t.Fatalf("restart: %v", err)
+			}
+			if after := readAll(t, h.store); len(after) != len(before) {
+				t.Fatalf("the restart wrote %d events", len(after)-len(before))
+			}
+		})
+	}
+}

@@ -28,6 +28,9 @@ type ledgerRecord struct {
 type chainState struct {
 	window  []ledgerRecord // ascending
 	version eventstore.Version
+	// abandoned holds the hashes (and sequences) of ledgers that reorgs abandoned within the window: one coming
+	// back must be refused before anything of its batch is written.
+	abandoned map[string]uint32
 }
 
 func (s *chainState) tip() (ledgerRecord, bool) {
@@ -58,13 +61,36 @@ func (s *chainState) push(recs []ledgerRecord, keep int) {
 	if extra := len(s.window) - keep; extra > 0 {
 		s.window = append([]ledgerRecord(nil), s.window[extra:]...)
 	}
+	for hash, seq := range s.abandoned {
+		if len(s.window) > 0 && seq < s.window[0].seq {
+			delete(s.abandoned, hash)
+		}
+	}
 }
 
-// truncate drops the ledgers above fork (they were abandoned).
+// truncate drops the ledgers above fork: they were abandoned.
 func (s *chainState) truncate(fork uint32) {
 	for len(s.window) > 0 && s.window[len(s.window)-1].seq > fork {
+		s.abandon(s.window[len(s.window)-1].hash, s.window[len(s.window)-1].seq)
 		s.window = s.window[:len(s.window)-1]
 	}
+}
+
+func (s *chainState) abandon(hash string, seq uint32) {
+	if s.abandoned == nil {
+		s.abandoned = map[string]uint32{}
+	}
+	s.abandoned[hash] = seq
+}
+
+// reappearing finds a ledger that a reorg abandoned among ledgers about to be appended.
+func (s *chainState) reappearing(ledgers []Ledger) (Ledger, bool) {
+	for _, l := range ledgers {
+		if _, ok := s.abandoned[l.Hash]; ok {
+			return l, true
+		}
+	}
+	return Ledger{}, false
 }
 
 // loadState reads the tail of the ledger stream, newest first, and keeps the newest marker of each ledger of the
@@ -93,6 +119,9 @@ func loadState(ctx context.Context, store Store, stream string, keep int) (chain
 					return chainState{}, err
 				}
 				cutoff = min(cutoff, m.Fork)
+				for _, r := range m.Replaced {
+					st.abandon(r.OldHash, r.Ledger)
+				}
 			case domain.TypeLedgerClosed:
 				m, err := decodeStored[*domain.LedgerClosed](rec)
 				if err != nil {
