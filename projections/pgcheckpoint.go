@@ -196,6 +196,11 @@ func (g PGGeneration) Checkpoint(ctx context.Context) (eventstore.Position, erro
 	return g.checkpoints.Read(ctx, g.pool, g.name, g.generation)
 }
 
+// CheckpointIn is the checkpoint as q sees it; in ApplyBatch's transaction, the locked one that the batch follows.
+func (g PGGeneration) CheckpointIn(ctx context.Context, q Querier) (eventstore.Position, error) {
+	return g.checkpoints.Read(ctx, q, g.name, g.generation)
+}
+
 // ApplyBatch runs write in one transaction with the checkpoint's advance over batch (see PGCheckpoints.Apply).
 func (g PGGeneration) ApplyBatch(ctx context.Context, batch []Event, write func(tx pgx.Tx) error) error {
 	return g.checkpoints.Apply(ctx, g.pool, g.name, g.generation, batch, write)

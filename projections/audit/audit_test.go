@@ -20,6 +20,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections"
 )
 
 func filled(t testing.TB) (*memory.Store, *Memory) {
@@ -255,6 +256,84 @@ CREATE TABLE `+pgx.Identifier{schema, "audit_hashes_g1"}.Sanitize()+` (idx bigin
 			}
 			if _, err := pg.InclusionProof(ctx, 0, got.Size+1); !errors.Is(err, ErrOutOfRange) {
 				t.Fatalf("proof past the end: %v", err)
+			}
+		})
+	}
+}
+
+// TestFoldsSnapshotAcrossRestarts: the audit log keeps its stream folds in memory and writes them only as a
+// snapshot now and then, so a projection that starts again (here: a new instance every 37 events, batches of 13)
+// folds the events since the snapshot from the log again. Its entries, anomalies included, equal the memory log's
+// whether the snapshot is taken often, never (every start folds the whole log again), or with every batch, as
+// generations made before snapshots keep doing. A start that trusted a stale snapshot would see streams it does
+// not know and report anomalies the memory log does not have.
+func TestFoldsSnapshotAcrossRestarts(t *testing.T) {
+	url := pgtest.URL(t)
+	store, mem := filled(t)
+	ctx := context.Background()
+	head, err := store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mem.Entries(0, mem.Size())
+	anomalies := 0
+	for _, e := range want {
+		if e.Action == ActionAnomaly {
+			anomalies++
+		}
+	}
+	for _, tc := range []struct {
+		name          string
+		snapshotEvery eventstore.Position
+		everyBatch    bool
+	}{{"often", 50, false}, {"never", 1 << 40, false}, {"every batch", 0, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			pool, schema := pgtest.Pool(t, url), pgtest.Schema(t, url)
+			folds := pgx.Identifier{schema, "audit_folds_g1"}.Sanitize()
+			if tc.everyBatch {
+				if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
+CREATE TABLE `+folds+` (ref text COLLATE "C" PRIMARY KEY, state json NOT NULL)`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for target := eventstore.Position(37); ; target += 37 {
+				pg, err := OpenPostgres(ctx, pool, schema, 1, store)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pg.snapshotEvery = tc.snapshotEvery
+				r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: pg, BatchSize: 13})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := r.CatchUpTo(ctx, min(target, head)); err != nil {
+					t.Fatal(err)
+				}
+				if target < head {
+					continue
+				}
+				got, err := pg.Entries(ctx, 0, int64(len(want))+1)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%d entries (%v), memory has %d (%d anomalies)", len(got), err, len(want), anomalies)
+				}
+				break
+			}
+			var stored int
+			var at int64
+			if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+folds).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			err = pool.QueryRow(ctx, `SELECT position FROM `+pgx.Identifier{schema, "audit_folds_at_g1"}.Sanitize()).Scan(&at)
+			switch {
+			case tc.everyBatch && (err == nil || stored != len(mem.folds)):
+				t.Fatalf("a generation from before snapshots holds %d folds, memory %d (snapshot position: %v)", stored, len(mem.folds), err)
+			case tc.everyBatch:
+			case err != nil:
+				t.Fatal(err)
+			case tc.snapshotEvery > eventstore.Position(head) && (stored != 0 || at != 0):
+				t.Fatalf("a snapshot was taken: %d folds at %d", stored, at)
+			case tc.snapshotEvery < eventstore.Position(head) && (stored == 0 || at == 0):
+				t.Fatalf("no snapshot was taken: %d folds at %d", stored, at)
 			}
 		})
 	}

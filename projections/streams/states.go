@@ -32,6 +32,13 @@ type Loaded struct {
 // committedLimit bounds the cache (states are about a kilobyte each).
 const committedLimit = 200_000
 
+// Keeps reports whether Keep will cache the states a batch leaves (before, changed); when it will not, the next
+// batch reads every state it needs back from the table. It may say no when Keep would still keep them, never the
+// other way round.
+func Keeps(before Loaded, changes map[domain.StreamRef]*Change) bool {
+	return len(before.States)+len(changes) <= committedLimit
+}
+
 // Take hands the cache to a batch and empties it.
 func (c *CommittedStates) Take() Loaded {
 	l := c.cached
