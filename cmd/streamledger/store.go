@@ -41,15 +41,21 @@ func (s esdbWithReadModels) Close() error {
 	return err
 }
 
+// poolSize is the most PostgreSQL connections a process opens when DATABASE_URL does not say (pool_max_conns).
+// While serve catches up, the ingester, the four projections, webhook dispatch and delivery each hold a
+// connection for a batch at a time; pgx's default of four on two cores left API requests queueing behind them
+// (GET /api/streams/:id during a catch-up: p99 35 ms to 1.6 s with four, 16–23 ms with sixteen).
+const poolSize = 16
+
 // openStore opens the event store the configuration names.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (eventstore.Store, error) {
 	switch cfg.Store {
 	case config.StoreEmbedded:
 		return bolt.Open(filepath.Join(cfg.DataDir, "events.db"))
 	case config.StorePostgres:
-		return postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: log})
+		return postgres.Open(ctx, cfg.DatabaseURL, postgres.Config{Logger: log, MaxConns: poolSize})
 	case config.StoreESDB:
-		pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+		pool, err := postgres.OpenPool(ctx, cfg.DatabaseURL, poolSize)
 		if err != nil {
 			return nil, fmt.Errorf("open the read model database: %w", err)
 		}

@@ -49,6 +49,9 @@ type Config struct {
 	// ReadAll (default 16384, about 20 MB of chain events; negative: none). The projections of one process read
 	// each event at about the same time, just after the ingester appended it.
 	RecentEvents int
+	// MaxConns sizes the connection pool Open makes when the URL does not (pool_max_conns); 0 keeps pgx's
+	// default, the larger of 4 and the number of CPUs.
+	MaxConns int32
 }
 
 // Store is the PostgreSQL event store.
@@ -77,16 +80,11 @@ type sqlNames struct {
 	streamVersions string // the last version of each of $1's streams (NULL: none)
 }
 
-// Open connects to databaseURL, migrates the schema and starts the change listener.
+// Open connects to databaseURL (a pool as OpenPool makes it), migrates the schema and starts the change listener.
 func Open(ctx context.Context, databaseURL string, cfg Config) (*Store, error) {
-	pcfg, err := pgxpool.ParseConfig(databaseURL)
+	pool, err := OpenPool(ctx, databaseURL, cfg.MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("postgres event store: invalid DATABASE_URL: %w", err)
-	}
-	pcfg.ConnConfig.BuildContextWatcherHandler = cancelByRequest
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres event store: connect: %w", err)
+		return nil, fmt.Errorf("postgres event store: %w", err)
 	}
 	s, err := New(ctx, pool, cfg)
 	if err != nil {
@@ -95,6 +93,24 @@ func Open(ctx context.Context, databaseURL string, cfg Config) (*Store, error) {
 	}
 	s.ownPool = true
 	return s, nil
+}
+
+// OpenPool makes a connection pool to databaseURL whose cancelled calls end with a cancel request (see
+// cancelByRequest), with maxConns connections at most unless the URL sets pool_max_conns (0: pgx's default).
+func OpenPool(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("invalid DATABASE_URL: %w", err)
+	}
+	pcfg.ConnConfig.BuildContextWatcherHandler = cancelByRequest
+	if maxConns > 0 && !strings.Contains(databaseURL, "pool_max_conns") {
+		pcfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return pool, nil
 }
 
 // cancelGrace is how long a cancelled query has to end on the server's cancel request before its connection is

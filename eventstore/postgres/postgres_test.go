@@ -235,6 +235,35 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+// TestOpenPoolSize: the pool takes the size it is given, unless the URL sets pool_max_conns; without either it
+// has pgx's default.
+func TestOpenPoolSize(t *testing.T) {
+	url := pgtest.URL(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	ctx := context.Background()
+	def, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		url      string
+		maxConns int32
+		want     int32
+	}{{url, 16, 16}, {url + sep + "pool_max_conns=3", 16, 3}, {url, 0, def.MaxConns}} {
+		pool, err := OpenPool(ctx, tc.url, tc.maxConns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pool.Config().MaxConns; got != tc.want {
+			t.Errorf("%s with %d: %d connections at most, want %d", tc.url, tc.maxConns, got, tc.want)
+		}
+		pool.Close()
+	}
+}
+
 // openBench opens a store without recent events, so that BenchmarkReadAll measures reads from the server.
 func openBench(b *testing.B) eventstore.Store {
 	url := pgtest.URL(b)
