@@ -339,6 +339,53 @@ CREATE TABLE `+folds+` (ref text COLLATE "C" PRIMARY KEY, state json NOT NULL)`)
 	}
 }
 
+// TestFailedBatchesLeaveNoTrace: batches that fail after writing everything, the folds snapshot included, roll
+// back; the projection, keeping its instance, applies them again (its folds are gone from memory with the failed
+// batch, so it folds from the stored snapshot), and its entries equal the memory log's.
+func TestFailedBatchesLeaveNoTrace(t *testing.T) {
+	url := pgtest.URL(t)
+	store, mem := filled(t)
+	ctx := context.Background()
+	for _, snapshotEvery := range []eventstore.Position{1, 40, 1 << 40} {
+		t.Run(fmt.Sprint(snapshotEvery), func(t *testing.T) {
+			pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pg.snapshotEvery = snapshotEvery
+			batches, failed := 0, 0
+			pg.beforeCommit = func() error {
+				if batches++; batches%3 == 0 {
+					failed++
+					return errors.New("injected failure before the commit")
+				}
+				return nil
+			}
+			r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: pg, BatchSize: 11})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for attempts := 0; ; attempts++ {
+				err := r.CatchUp(ctx)
+				if err == nil {
+					break
+				}
+				if attempts > 1000 || !strings.Contains(err.Error(), "injected failure") {
+					t.Fatalf("after %d attempts: %v", attempts, err)
+				}
+			}
+			want := mem.Entries(0, mem.Size())
+			got, err := pg.Entries(ctx, 0, int64(len(want))+1)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("%d entries (%v), memory has %d", len(got), err, len(want))
+			}
+			if failed < 5 {
+				t.Fatalf("only %d batches failed", failed)
+			}
+		})
+	}
+}
+
 // TestAnomaliesAndOperatorActions: a withdrawal on a stream the log never saw created is applied as the chain
 // reported it, and the audit log records the anomaly right after it; registering a webhook endpoint is an operator
 // action.

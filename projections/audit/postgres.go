@@ -56,6 +56,8 @@ type Postgres struct {
 	foldsPosition eventstore.Position
 	// snapshotEvery is FoldSnapshotEvents; tests lower it.
 	snapshotEvery eventstore.Position
+	// beforeCommit lets tests fail a batch after its writes, before its commit.
+	beforeCommit func() error
 }
 
 // Log is what the audit log reads from the event store: a stream's events, to replay it after a reversal, and the
@@ -181,7 +183,13 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 		if err := p.writeHashes(ctx, tx, size, int64(len(leaves)), &pendingReader{stored: stored, base: tlog.StoredHashCount(size), pending: pending}); err != nil {
 			return err
 		}
-		return p.write(ctx, tx, fresh, leaves)
+		if err := p.write(ctx, tx, fresh, leaves); err != nil {
+			return err
+		}
+		if p.beforeCommit != nil {
+			return p.beforeCommit()
+		}
+		return nil
 	})
 	if err != nil {
 		return err
