@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/pgschema"
 )
 
 // ErrRetired means a newer generation of the projection went live: this one is no longer updated, and a runner
@@ -28,7 +29,7 @@ type PGCheckpoints struct {
 // NewPGCheckpoints creates the checkpoint table in schema if it is missing.
 func NewPGCheckpoints(ctx context.Context, pool *pgxpool.Pool, schema string) (*PGCheckpoints, error) {
 	c := &PGCheckpoints{table: pgx.Identifier{schema, "projection_checkpoints"}.Sanitize()}
-	_, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
+	err := pgschema.Create(ctx, pool, schema, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
 CREATE TABLE IF NOT EXISTS `+c.table+` (
     projection text   NOT NULL,
     generation int    NOT NULL,

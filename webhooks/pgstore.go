@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/pgschema"
 	"github.com/streamledger/streamledger/projections/outbox"
 )
 
@@ -30,7 +31,7 @@ func OpenPGStore(ctx context.Context, pool *pgxpool.Pool, schema string) (*PGSto
 	name := func(table string) string { return pgx.Identifier{schema, table}.Sanitize() }
 	q := &PGStore{pool: pool, deliveries: name("webhook_deliveries"), attempts: name("webhook_attempts"),
 		endpoints: name("webhook_endpoints"), dispatch: name("webhook_dispatch")}
-	_, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
+	err := pgschema.Create(ctx, pool, schema, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
 CREATE TABLE IF NOT EXISTS `+q.deliveries+` (
     id          uuid        PRIMARY KEY,
     seq         bigserial   NOT NULL UNIQUE,

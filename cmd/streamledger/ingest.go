@@ -20,6 +20,7 @@ import (
 	"github.com/streamledger/streamledger/domain"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
+	"github.com/streamledger/streamledger/internal/pgschema"
 )
 
 // simTxPerLedger is the simulator's mean number of contract calls per ledger in serve: a lively demo that a
@@ -118,8 +119,8 @@ func runIngestion(ctx context.Context, in *chain.Ingester, source string, log *s
 func simEpoch(ctx context.Context, cfg *config.Config, store chain.Store) (time.Time, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	if pg, ok := store.(pgBacked); ok {
-		table := pgx.Identifier{"streamledger", "sim_epoch"}.Sanitize()
-		if _, err := pg.Pool().Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (one bool PRIMARY KEY DEFAULT true CHECK (one), epoch timestamptz NOT NULL);
+		table := pgx.Identifier{readModelSchema, "sim_epoch"}.Sanitize()
+		if err := pgschema.Create(ctx, pg.Pool(), readModelSchema, `CREATE TABLE IF NOT EXISTS `+table+` (one bool PRIMARY KEY DEFAULT true CHECK (one), epoch timestamptz NOT NULL);
 INSERT INTO `+table+` (epoch) VALUES ('`+now.Format(time.RFC3339)+`') ON CONFLICT DO NOTHING`); err != nil {
 			return time.Time{}, fmt.Errorf("simulator epoch: %w", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"sort"
 	"strconv"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/streamledger/streamledger/internal/pgschema"
 )
 
 //go:embed migrations/*.sql
@@ -31,8 +32,8 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return fmt.Errorf("migrate %s: %w", schema, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(schema, "migrate")); err != nil {
-		return fmt.Errorf("migrate %s: lock: %w", schema, err)
+	if err := pgschema.Lock(ctx, tx, schema); err != nil {
+		return fmt.Errorf("migrate %s: %w", schema, err)
 	}
 	setup := fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %[1]s;
 		CREATE TABLE IF NOT EXISTS %[1]s.schema_migrations (version int PRIMARY KEY, name text NOT NULL,
@@ -69,11 +70,4 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return fmt.Errorf("migrate %s: commit: %w", schema, err)
 	}
 	return nil
-}
-
-// lockKey derives a per-schema advisory lock key, so that stores in different schemas never wait for each other.
-func lockKey(schema, purpose string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("streamledger|" + purpose + "|" + schema))
-	return int64(h.Sum64())
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/pgschema"
 )
 
 // Config configures the store.
@@ -156,8 +157,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Store, error) {
 		pool:    pool,
 		schema:  cfg.Schema,
 		q:       newSQLNames(cfg.Schema),
-		lock:    lockKey(cfg.Schema, "append"),
-		channel: "streamledger_events_" + fmt.Sprintf("%x", uint64(lockKey(cfg.Schema, "channel"))),
+		lock:    pgschema.LockKey(cfg.Schema, "append"),
+		channel: "streamledger_events_" + fmt.Sprintf("%x", uint64(pgschema.LockKey(cfg.Schema, "channel"))),
 		notify:  eventstore.NewNotifier(),
 		recent:  newRecent(cfg.RecentEvents),
 		sub:     sub,

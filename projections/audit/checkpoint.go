@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/streamledger/streamledger/internal/pgschema"
 )
 
 // Origin names this log in its checkpoints (the first line of a C2SP tlog-checkpoint).
@@ -164,7 +166,7 @@ func LoadOrCreateKeyPG(ctx context.Context, pool *pgxpool.Pool, schema, name str
 		return nil, "", fmt.Errorf("generate audit signing key: %w", err)
 	}
 	// Whoever inserts first wins; everyone reads the winner's key.
-	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (one bool PRIMARY KEY DEFAULT true CHECK (one), skey text NOT NULL)`); err != nil {
+	if err := pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+table+` (one bool PRIMARY KEY DEFAULT true CHECK (one), skey text NOT NULL)`); err != nil {
 		return nil, "", fmt.Errorf("audit signing key table: %w", err)
 	}
 	if _, err := pool.Exec(ctx, `INSERT INTO `+table+` (skey) VALUES ($1) ON CONFLICT DO NOTHING`, skey); err != nil {

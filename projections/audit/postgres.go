@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/pgschema"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -106,7 +107,7 @@ INSERT INTO ` + p.foldsAt + ` (position) VALUES (0) ON CONFLICT DO NOTHING`
 		hashTable = `CREATE TABLE IF NOT EXISTS ` + p.hashes + ` (idx bigint PRIMARY KEY, hash bytea NOT NULL)`
 	}
 	// leaf is json, not jsonb: its exact bytes are the Merkle leaf.
-	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.entries+` (
+	err = pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+p.entries+` (
     seq         bigint      PRIMARY KEY,
     position    bigint      NOT NULL,
     event_id    uuid        NOT NULL,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/pgschema"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -118,7 +119,7 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
 		return nil, err
 	}
 	p := &Postgres{pool: pool, PGGeneration: generation, table: pgx.Identifier{schema, fmt.Sprintf("ledgers_g%d", gen)}.Sanitize()}
-	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.table+` (
+	if err := pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+p.table+` (
     seq bigint PRIMARY KEY, hash text NOT NULL, previous_hash text NOT NULL, closed_at timestamptz NOT NULL,
     event_count int NOT NULL, position bigint NOT NULL, from_position bigint NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("create %s: %w", p.table, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/pgschema"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -37,7 +38,7 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
 	name := func(base string) string { return pgx.Identifier{schema, base + suffix}.Sanitize() }
 	p := &Postgres{pool: pool, margin: margin, PGGeneration: generation, endpoints: name("outbox_endpoints"),
 		pending: name("outbox_pending"), messages: name("outbox_messages"), state: name("outbox_state")}
-	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.endpoints+` (endpoint_id text PRIMARY KEY, event_types text[] NOT NULL);
+	err = pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+p.endpoints+` (endpoint_id text PRIMARY KEY, event_types text[] NOT NULL);
 CREATE TABLE IF NOT EXISTS `+p.pending+` (
     event_id uuid PRIMARY KEY, type text NOT NULL, stream text NOT NULL, ledger bigint NOT NULL, position bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS `+p.messages+` (

@@ -13,6 +13,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/pgschema"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -41,7 +42,7 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
 	name := fmt.Sprintf("streams_g%d", gen)
 	p := &Postgres{pool: pool, reader: reader, PGGeneration: generation, table: pgx.Identifier{schema, name}.Sanitize()}
 	// Keyed and ordered by (contract, stream id) for keyset pagination, with an index per filter of the API.
-	_, err = pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+p.table+` (
+	err = pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+p.table+` (
     contract_id      text COLLATE "C" NOT NULL,
     stream_id        numeric(20,0) NOT NULL,
     status           text          NOT NULL,
