@@ -44,7 +44,7 @@ func (s esdbWithReadModels) Close() error {
 // poolSize is the most PostgreSQL connections a process opens when DATABASE_URL does not say (pool_max_conns).
 // While serve catches up, the ingester, the four projections, webhook dispatch and delivery each hold a
 // connection for a batch at a time; pgx's default of four on two cores left API requests queueing behind them
-// (GET /api/streams/:id during a catch-up: p99 35 ms to 1.6 s with four, 16–23 ms with sixteen).
+// (GET /api/streams/:id during a catch-up: p99 35 ms to 1.6 s with four, 16–29 ms with sixteen).
 const poolSize = 16
 
 // openStore opens the event store the configuration names.

@@ -49,7 +49,7 @@ type Postgres struct {
 	tiles   string
 	tiled   bool
 	folds   string
-	foldsAt string // the position the folds table holds the folds of; empty for an older generation
+	foldsAt string // the table holding the position the folds snapshot was taken at; empty for an older generation
 	states  streams.CommittedStates
 	// dirty holds the streams whose folds changed since the folds table was written; foldsPosition is where it
 	// was written. Both are only meaningful while states holds the folds (they are dropped together).
