@@ -29,8 +29,7 @@ type PGCheckpoints struct {
 // NewPGCheckpoints creates the checkpoint table in schema if it is missing.
 func NewPGCheckpoints(ctx context.Context, pool *pgxpool.Pool, schema string) (*PGCheckpoints, error) {
 	c := &PGCheckpoints{table: pgx.Identifier{schema, "projection_checkpoints"}.Sanitize()}
-	err := pgschema.Create(ctx, pool, schema, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
-CREATE TABLE IF NOT EXISTS `+c.table+` (
+	err := pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+c.table+` (
     projection text   NOT NULL,
     generation int    NOT NULL,
     position   bigint NOT NULL DEFAULT 0,

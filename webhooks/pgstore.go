@@ -31,8 +31,7 @@ func OpenPGStore(ctx context.Context, pool *pgxpool.Pool, schema string) (*PGSto
 	name := func(table string) string { return pgx.Identifier{schema, table}.Sanitize() }
 	q := &PGStore{pool: pool, deliveries: name("webhook_deliveries"), attempts: name("webhook_attempts"),
 		endpoints: name("webhook_endpoints"), dispatch: name("webhook_dispatch")}
-	err := pgschema.Create(ctx, pool, schema, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{schema}.Sanitize()+`;
-CREATE TABLE IF NOT EXISTS `+q.deliveries+` (
+	err := pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+q.deliveries+` (
     id          uuid        PRIMARY KEY,
     seq         bigserial   NOT NULL UNIQUE,
     endpoint_id text        NOT NULL,

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/streamledger/streamledger/eventstore"
@@ -14,6 +13,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/esdb"
 	"github.com/streamledger/streamledger/eventstore/postgres"
 	"github.com/streamledger/streamledger/internal/config"
+	"github.com/streamledger/streamledger/internal/pgschema"
 )
 
 // readModelSchema holds the read models, the webhooks and the audit key in PostgreSQL: beside the events with
@@ -59,7 +59,7 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (event
 		if err != nil {
 			return nil, fmt.Errorf("open the read model database: %w", err)
 		}
-		if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{readModelSchema}.Sanitize()); err != nil {
+		if err := pgschema.Create(ctx, pool, readModelSchema, ""); err != nil {
 			pool.Close()
 			return nil, fmt.Errorf("open the read model database: %w", err)
 		}

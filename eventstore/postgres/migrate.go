@@ -35,8 +35,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 	if err := pgschema.Lock(ctx, tx, schema); err != nil {
 		return fmt.Errorf("migrate %s: %w", schema, err)
 	}
-	setup := fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %[1]s;
-		CREATE TABLE IF NOT EXISTS %[1]s.schema_migrations (version int PRIMARY KEY, name text NOT NULL,
+	if err := pgschema.Ensure(ctx, tx, schema); err != nil {
+		return fmt.Errorf("migrate %s: %w", schema, err)
+	}
+	setup := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %[1]s.schema_migrations (version int PRIMARY KEY, name text NOT NULL,
 			applied_at timestamptz NOT NULL DEFAULT now())`, q)
 	if _, err := tx.Exec(ctx, setup); err != nil {
 		return fmt.Errorf("migrate %s: %w", schema, err)
