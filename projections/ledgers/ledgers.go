@@ -86,6 +86,7 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
 					delete(m.ledgers, seq)
 				}
 			}
+			m.tip = min(m.tip, *c.drop)
 		}
 		for _, l := range c.set {
 			m.ledgers[l.Sequence] = l

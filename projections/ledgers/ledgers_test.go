@@ -2,12 +2,17 @@ package ledgers
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections"
 )
 
 // TestIndexFollowsTheCurrentBranch: after reorgs, every ledger the index holds is the current branch's (the one
@@ -49,5 +54,48 @@ func TestIndexFollowsTheCurrentBranch(t *testing.T) {
 	}
 	if _, _, ok, _ := pg.Get(ctx, 72); ok {
 		t.Fatal("a ledger never ingested")
+	}
+}
+
+// TestTipComesDownWithARewind: after a rewind (a reorg marker whose new tip is the fork and no new branch) the
+// tip the index reports for finality is the fork, in memory as in PostgreSQL, until ledgers close above it again.
+func TestTipComesDownWithARewind(t *testing.T) {
+	ctx := context.Background()
+	var events []projections.Event
+	add := func(e domain.Event) {
+		pos := eventstore.Position(len(events) + 1)
+		events = append(events, projections.Event{Recorded: eventstore.Recorded{Position: pos, Type: string(e.Type())}, Domain: e})
+	}
+	closed := func(seq uint32) {
+		add(&domain.LedgerClosed{Ledger: seq, Hash: fmt.Sprintf("h%d", seq), ClosedAt: time.Unix(int64(seq), 0).UTC()})
+	}
+	for seq := uint32(1); seq <= 10; seq++ {
+		closed(seq)
+	}
+	add(&domain.ChainReorganized{Fork: 6, OldTip: 10, NewTip: 6})
+	rewound := len(events)
+	closed(7)
+
+	url := pgtest.URL(t)
+	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexes := map[string]interface {
+		projections.Projection
+		Get(context.Context, uint32) (Ledger, uint32, bool, error)
+	}{"memory": NewMemory(), "postgres": pg}
+	for name, idx := range indexes {
+		for _, step := range []struct {
+			batch []projections.Event
+			tip   uint32
+		}{{events[:rewound], 6}, {events[rewound:], 7}} {
+			if err := idx.Apply(ctx, step.batch); err != nil {
+				t.Fatal(err)
+			}
+			if _, tip, ok, err := idx.Get(ctx, 5); err != nil || !ok || tip != step.tip {
+				t.Fatalf("%s: ledger 5 with tip %d (found %v, %v), want tip %d", name, tip, ok, err, step.tip)
+			}
+		}
 	}
 }

@@ -109,8 +109,8 @@ type Pending struct {
 	Position eventstore.Position `json:"position"`
 }
 
-// State is what the outbox needs to know between events: the tip seen in the ledger markers, the registered
-// endpoints and the pending events (a few ledgers' worth).
+// State is what the outbox needs to know between events: the chain's tip as the ledger markers and reorgs tell it,
+// the registered endpoints and the pending events (a few ledgers' worth).
 type State struct {
 	Tip       uint32
 	Endpoints map[string]Endpoint
@@ -133,6 +133,11 @@ func (s *State) step(ev projections.Event, margin uint32) (released []Message, a
 				break
 			}
 		}
+	case *domain.ChainReorganized:
+		// The tip only comes down: a reorg onto a longer branch, the usual case, is followed by that branch's markers
+		// (releasing then what they always have), while after a rewind (NewTip is the fork) or onto a shorter branch
+		// the ledgers below the old tip are final only once the chain is the margin beyond them again.
+		s.Tip = min(s.Tip, e.NewTip)
 	case *domain.LedgerClosed:
 		s.Tip = max(s.Tip, e.Ledger)
 		if s.Tip <= margin {

@@ -123,6 +123,54 @@ func TestOutbox(t *testing.T) {
 	}
 }
 
+// TestFinalityFollowsTheChainDownAfterARewind: after an operator rewinds ingestion (or a reorg leaves a shorter
+// branch) the tip is lower than the highest ledger ever closed, and a ledger is final only once the tip is the
+// margin beyond it again: the re-ingested ledger 13 is not final while the tip is 13, though ledgers up to 20 had
+// closed before. Finality measured against the old tip would send a webhook for an event a reorg at the new tip
+// could still take back.
+func TestFinalityFollowsTheChainDownAfterARewind(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		rewind func(l *log)
+	}{
+		{"operator rewind", func(l *log) {
+			l.add("rev-c20", &domain.EventReverted{RevertedEventID: uuidOf("c20"), Fork: 12})
+			l.add("reorg", &domain.ChainReorganized{Fork: 12, OldTip: 20, NewTip: 12})
+			l.add("rewind", &domain.OperatorRewound{From: 20, To: 12})
+		}},
+		{"reorg to a shorter branch", func(l *log) {
+			l.add("reorg", &domain.ChainReorganized{Fork: 12, OldTip: 20, NewTip: 12})
+			l.add("rev-c20", &domain.EventReverted{RevertedEventID: uuidOf("c20"), Fork: 12})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var l log
+			l.add("ep-all", &domain.WebhookEndpointAdded{EndpointID: "all"})
+			l.created("c11", 11)
+			for n := uint32(11); n <= 20; n++ {
+				if n == 20 {
+					l.created("c20", 20) // not final at tip 20, reverted before it was
+				}
+				l.ledger(n)
+			}
+			tc.rewind(&l)
+			l.created("c13", 13)
+			l.ledger(13) // the tip is 13: nothing above 12 is final
+			for name, msgs := range outboxes(t, 1, l.events) {
+				if got := fmt.Sprint(keys(msgs)); got != "[all:c11:stream.created]" {
+					t.Fatalf("%s: at tip 13 after the rewind: %s, want only c11", name, got)
+				}
+			}
+			l.ledger(14) // 13 is final now
+			for name, msgs := range outboxes(t, 1, l.events) {
+				if got := fmt.Sprint(keys(msgs)); got != "[all:c11:stream.created all:c13:stream.created]" {
+					t.Fatalf("%s: at tip 14: %s, want c11 and c13", name, got)
+				}
+			}
+		})
+	}
+}
+
 // paged reads every message two at a time, following the cursor, so that the keyset order is what is compared.
 func paged(t *testing.T, o interface {
 	MessagesAfter(context.Context, Cursor, int) ([]Message, error)
