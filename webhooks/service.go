@@ -54,10 +54,18 @@ type ServiceConfig struct {
 	Log    Log
 	Outbox Outbox
 	// Margin is SAFETY_MARGIN: what is final, for recovery (the outbox applies it to everything else).
-	Margin   uint32
+	Margin uint32
+	// Ledgers, the ledger index, lets a recovery read the log from its range's start; without it, a recovery
+	// reads the whole log.
+	Ledgers  LedgerIndex
 	Decimals int // of the token's amounts in payloads (default 7)
 	Now      func() time.Time
 	Logger   *slog.Logger
+}
+
+// LedgerIndex says where in the log the events of a range of ledgers begin (ledgers.Memory and ledgers.Postgres).
+type LedgerIndex interface {
+	Start(ctx context.Context, seq uint32, since time.Time) (eventstore.Position, error)
 }
 
 // Service runs webhooks for serve: the endpoint registry (registrations are events in the log, secrets stay in
@@ -303,7 +311,8 @@ func (r Range) timeOutside(t time.Time) bool {
 // Recover queues, once each, every final event in r that the endpoint's filter matches and that it has not
 // received: failed deliveries (dead or disabled) are queued again under their delivery id, events it never had a
 // delivery for (from before it was registered) get one. Delivered and still pending ones are left alone. It
-// replays the log from the start, as a registration from the beginning of time would have seen it.
+// replays the log as a registration from the beginning of time would have seen it, from where the ledger index
+// says the range begins (outbox.Matching releases the same messages from there).
 func (s *Service) Recover(ctx context.Context, id string, r Range) (int, error) {
 	e, err := s.Endpoint(ctx, id)
 	if err != nil {
@@ -312,9 +321,15 @@ func (s *Service) Recover(ctx context.Context, id string, r Range) (int, error) 
 	if !e.Enabled {
 		return 0, fmt.Errorf("recover %s: %w", id, ErrDisabled)
 	}
+	var after eventstore.Position
+	if s.cfg.Ledgers != nil {
+		if after, err = s.cfg.Ledgers.Start(ctx, r.SinceLedger, r.Since); err != nil {
+			return 0, fmt.Errorf("recover %s: %w", id, err)
+		}
+	}
 	queued := 0
 	now := s.cfg.Now()
-	err = outbox.Matching(ctx, s.cfg.Log, s.cfg.Margin, e.Routing(), func(m outbox.Message) error {
+	err = outbox.Matching(ctx, s.cfg.Log, s.cfg.Margin, e.Routing(), after, func(m outbox.Message) error {
 		if r.ledgerOutside(m.Ledger) {
 			return nil
 		}

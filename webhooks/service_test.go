@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/outbox"
 )
 
@@ -145,7 +147,7 @@ func canonical(t *testing.T, types ...string) []string {
 	simtest.Ingest(t, sim.Config{Seed: 7, Streams: 6, TxPerLedger: 3, Ledgers: 120, ReorgEvery: 9, ReorgDepth: testMargin},
 		testMargin, clean)
 	var out []string
-	err := outbox.Matching(context.Background(), clean, testMargin, outbox.Endpoint{ID: "x", EventTypes: types},
+	err := outbox.Matching(context.Background(), clean, testMargin, outbox.Endpoint{ID: "x", EventTypes: types}, 0,
 		func(m outbox.Message) error {
 			out = append(out, m.EventID)
 			return nil
@@ -247,7 +249,7 @@ func TestRecoverSinceUntil(t *testing.T) {
 
 	var want []string
 	var at []time.Time
-	err := outbox.Matching(ctx, f.log, testMargin, e.Routing(), func(m outbox.Message) error {
+	err := outbox.Matching(ctx, f.log, testMargin, e.Routing(), 0, func(m outbox.Message) error {
 		if m.Ledger >= 40 && m.Ledger <= 80 {
 			want = append(want, m.EventID)
 			j, _, err := f.svc.job(ctx, m)
@@ -303,6 +305,89 @@ func TestRecoverSinceUntil(t *testing.T) {
 	if _, err := f.svc.Recover(ctx, other.ID, Range{}); !errors.Is(err, ErrDisabled) {
 		t.Fatalf("recover for a disabled endpoint: %v", err)
 	}
+}
+
+// countingLog counts the records a reader of the log is given.
+type countingLog struct {
+	Log
+	read int
+}
+
+func (c *countingLog) ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error) {
+	recs, err := c.Log.ReadAll(ctx, after, max)
+	c.read += len(recs)
+	return recs, err
+}
+
+// With the ledger index, a recovery reads the log from where its range begins, and queues exactly what a recovery
+// that reads the whole log queues (through reorgs; by ledger and by close time).
+func TestRecoverReadsFromWhereItsRangeBegins(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.simulate(true)
+	index := ledgers.NewMemory()
+	simtest.CatchUp(t, f.log, index, 50)
+	e := f.register("/late")
+	l100, _, ok, _ := index.Get(ctx, 100)
+	l110, _, ok110, _ := index.Get(ctx, 110)
+	if !ok || !ok110 {
+		t.Fatal("ledgers 100 and 110 are not indexed")
+	}
+	total := len(readAll(t, f.log))
+	for _, r := range []Range{{SinceLedger: 1}, {SinceLedger: 40, UntilLedger: 80}, {SinceLedger: 100}, {SinceLedger: 118},
+		{SinceLedger: 500}, {Since: l100.ClosedAt}, {Since: l100.ClosedAt.Add(-time.Second), Until: l110.ClosedAt}} {
+		queued := map[bool][]string{}
+		read := map[bool]int{}
+		for _, indexed := range []bool{false, true} {
+			store := NewMemoryStore()
+			if err := store.AddEndpoint(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+			log := &countingLog{Log: f.log}
+			cfg := ServiceConfig{Store: store, Log: log, Outbox: f.outbox, Margin: testMargin}
+			if indexed {
+				cfg.Ledgers = index
+			}
+			svc, err := NewService(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := svc.Recover(ctx, e.ID, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 && r.SinceLedger < 500 {
+				t.Fatalf("%+v: nothing to recover", r)
+			}
+			jobs, err := store.List(ctx, DeliveryFilter{}, 10_000)
+			if err != nil || len(jobs) != n {
+				t.Fatalf("%+v: %d queued, %d listed (%v)", r, n, len(jobs), err)
+			}
+			for _, j := range jobs {
+				queued[indexed] = append(queued[indexed], j.ID)
+			}
+			slices.Sort(queued[indexed])
+			read[indexed] = log.read
+		}
+		if fmt.Sprint(queued[true]) != fmt.Sprint(queued[false]) {
+			t.Fatalf("%+v: from the index's start %d queued, from the log's start %d", r, len(queued[true]), len(queued[false]))
+		}
+		if read[false] < total {
+			t.Fatalf("%+v: without the index read %d of the log's %d records", r, read[false], total)
+		}
+		if (r.SinceLedger >= 100 || !r.Since.IsZero()) && 2*read[true] > read[false] {
+			t.Fatalf("%+v: read %d records from the index's start, %d from the log's", r, read[true], read[false])
+		}
+	}
+}
+
+func readAll(t *testing.T, log Log) []eventstore.Recorded {
+	t.Helper()
+	recs, err := log.ReadAll(context.Background(), 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
 
 // Removing an endpoint stops its deliveries: what becomes final afterwards is not sent to it.

@@ -33,11 +33,17 @@ const decodeCacheSize = 20_000
 // projectionNames are the read models, in the order they are built.
 var projectionNames = []string{streams.Name, ledgers.Name, audit.Name, outbox.Name}
 
+// ledgerIndex is the ledger index as the API and webhook recovery read it.
+type ledgerIndex interface {
+	api.LedgerReader
+	webhooks.LedgerIndex
+}
+
 // readModels are the running projections of serve, what the API reads from them, and the key the audit log's
 // checkpoints are signed with.
 type readModels struct {
 	streams     api.StreamReader
-	ledgers     api.LedgerReader
+	ledgers     ledgerIndex
 	outbox      webhooks.Outbox
 	audit       api.AuditLog
 	rebuild     api.RebuildFunc // nil for the in-memory read models
@@ -99,6 +105,14 @@ func (l liveLedgers) Get(ctx context.Context, seq uint32) (ledgers.Ledger, uint3
 		return ledgers.Ledger{}, 0, false, err
 	}
 	return p.(*ledgers.Postgres).Get(ctx, seq)
+}
+
+func (l liveLedgers) Start(ctx context.Context, seq uint32, since time.Time) (eventstore.Position, error) {
+	p, err := l.m.live(ctx, ledgers.Name)
+	if err != nil {
+		return 0, err
+	}
+	return p.(*ledgers.Postgres).Start(ctx, seq, since)
 }
 
 // liveOutbox reads the live generation of the PostgreSQL outbox (its cursors hold across generations).

@@ -136,7 +136,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		whStore, closeStore = s, func() { s.Close() }
 	}
 	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin,
-		Logger: log})
+		Ledgers: rm.ledgers, Logger: log})
 	if err != nil {
 		closeStore()
 		return nil, err

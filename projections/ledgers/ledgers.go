@@ -106,6 +106,25 @@ func (m *Memory) Get(_ context.Context, seq uint32) (Ledger, uint32, bool, error
 	return l, m.tip, ok, nil
 }
 
+// Start returns a position after which a reader finds every event of the current branch's ledgers from seq on
+// and, when since is not zero, closed at or after since: the place where the first such indexed ledger's events
+// begin. When the index holds no such ledger (it is behind the log, or the range is beyond the tip) it is the
+// last indexed marker, and 0 for an empty index.
+func (m *Memory) Start(_ context.Context, seq uint32, since time.Time) (eventstore.Position, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	first, found := Ledger{}, false
+	for _, l := range m.ledgers {
+		if l.Sequence >= seq && !l.ClosedAt.Before(since) && (!found || l.Sequence < first.Sequence) {
+			first, found = l, true
+		}
+	}
+	if found {
+		return first.From, nil
+	}
+	return m.lastMarker, nil
+}
+
 // Postgres is the index in PostgreSQL, one table per generation.
 type Postgres struct {
 	projections.PGGeneration
@@ -172,6 +191,19 @@ func (p *Postgres) Get(ctx context.Context, seq uint32) (Ledger, uint32, bool, e
 	}
 	l.Sequence, l.Position, l.From, l.ClosedAt = uint32(s), eventstore.Position(pos), eventstore.Position(from), l.ClosedAt.UTC()
 	return l, uint32(tip), true, nil
+}
+
+// Start is Memory.Start: where a reader of the current branch's events from ledger seq (closed at or after since)
+// starts.
+func (p *Postgres) Start(ctx context.Context, seq uint32, since time.Time) (eventstore.Position, error) {
+	var pos int64
+	err := p.pool.QueryRow(ctx, `SELECT coalesce(
+    (SELECT from_position FROM `+p.table+` WHERE seq >= $1 AND closed_at >= $2 ORDER BY seq LIMIT 1),
+    (SELECT max(position) FROM `+p.table+`), 0)`, int64(seq), since).Scan(&pos)
+	if err != nil {
+		return 0, fmt.Errorf("start of ledger %d: %w", seq, err)
+	}
+	return eventstore.Position(pos), nil
 }
 
 // StateHash identifies the index's content.

@@ -55,6 +55,60 @@ func TestIndexFollowsTheCurrentBranch(t *testing.T) {
 	if _, _, ok, _ := pg.Get(ctx, 72); ok {
 		t.Fatal("a ledger never ingested")
 	}
+
+	// Start: every event of the current branch's ledgers from seq on lies after it, and it is where the index says
+	// the events of ledger seq begin (no earlier than the marker of the ledger before); by close time likewise;
+	// beyond the tip, after the last marker. (After a reorg PostgreSQL's From can be the fork's marker rather than
+	// the reorg's: earlier, so still safe.)
+	recs, err := store.ReadAll(ctx, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reverted := map[string]bool{}
+	for _, rec := range recs {
+		if e, err := domain.Unmarshal(rec.Data); err == nil {
+			if r, ok := e.(*domain.EventReverted); ok {
+				reverted[r.RevertedEventID] = true
+			}
+		}
+	}
+	for seq := uint32(2); seq <= 73; seq++ {
+		for name, idx := range map[string]interface {
+			Get(context.Context, uint32) (Ledger, uint32, bool, error)
+			Start(context.Context, uint32, time.Time) (eventstore.Position, error)
+		}{"memory": mem, "postgres": pg} {
+			l, _, indexed, _ := idx.Get(ctx, seq)
+			before, _, _, _ := idx.Get(ctx, seq-1)
+			want := recs[len(recs)-1].Position
+			if indexed {
+				want = l.From
+			}
+			if want < before.Position {
+				t.Fatalf("%s: ledger %d begins at %d, before the marker of ledger %d (%d)", name, seq, want, seq-1, before.Position)
+			}
+			for _, since := range []time.Time{{}, l.ClosedAt} {
+				start, err := idx.Start(ctx, seq, since)
+				if err != nil || start != want {
+					t.Fatalf("%s: start of ledger %d (since %v): %d, %v; want %d", name, seq, since, start, err, want)
+				}
+			}
+			if indexed {
+				if start, err := idx.Start(ctx, 0, l.ClosedAt); err != nil || start != want {
+					t.Fatalf("%s: start of ledgers closed from %v: %d, %v; want %d", name, l.ClosedAt, start, err, want)
+				}
+			}
+			for _, rec := range recs {
+				e, err := domain.Unmarshal(rec.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ce, ok := e.(domain.ChainEvent); ok && !reverted[rec.ID] && ce.ChainMetadata().Ledger >= seq && rec.Position <= want {
+					t.Fatalf("%s: event %s of ledger %d at position %d, not after the start of ledger %d (%d)", name, rec.ID,
+						ce.ChainMetadata().Ledger, rec.Position, seq, want)
+				}
+			}
+		}
+	}
 }
 
 // TestTipComesDownWithARewind: after a rewind (a reorg marker whose new tip is the fork and no new branch) the

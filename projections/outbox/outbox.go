@@ -205,12 +205,18 @@ func (c Cursor) Before(d Cursor) bool {
 	return c.EndpointID < d.EndpointID
 }
 
-// Matching runs the log through the outbox's rules for one endpoint, as if it had been registered before the first
-// event, and calls fn with each message it would have released, in order: the endpoint's matching events that
-// became final and were not reverted. Recovering an endpoint's missed deliveries starts here.
-func Matching(ctx context.Context, log Reader, margin uint32, ep Endpoint, fn func(Message) error) error {
+// Matching runs the log after position after through the outbox's rules for one endpoint, as if it had been
+// registered before the first event, and calls fn with each message it would have released, in order: the
+// endpoint's matching events that became final and were not reverted. Recovering an endpoint's missed deliveries
+// starts here.
+//
+// Started after a later position than 0, it releases the same messages for the events after that position as a
+// run from the start (at later markers, at times): it starts knowing no tip, and the tip it learns is never above
+// the one a run from the start would know, so it never finds an event final earlier; and an event a run from the
+// start finds final has a marker the margin above it after it (its own branch's, in its batch when a reorg is
+// what raised the tip), which this run sees. Events before the position are never released.
+func Matching(ctx context.Context, log Reader, margin uint32, ep Endpoint, after eventstore.Position, fn func(Message) error) error {
 	st := State{Endpoints: map[string]Endpoint{ep.ID: ep}}
-	var after eventstore.Position
 	for {
 		recs, err := log.ReadAll(ctx, after, 2000)
 		if err != nil {

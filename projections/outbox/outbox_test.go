@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,39 +124,49 @@ func TestOutbox(t *testing.T) {
 	}
 }
 
+// rewinds are the two ways the tip comes down: an operator's rewind and a reorg onto a shorter branch, both from
+// tip 20 to ledger 12, with c20 pending (not final at tip 20) and reverted.
+var rewinds = []struct {
+	name   string
+	rewind func(l *log)
+}{
+	{"operator rewind", func(l *log) {
+		l.add("rev-c20", &domain.EventReverted{RevertedEventID: uuidOf("c20"), Fork: 12})
+		l.add("reorg", &domain.ChainReorganized{Fork: 12, OldTip: 20, NewTip: 12})
+		l.add("rewind", &domain.OperatorRewound{From: 20, To: 12})
+	}},
+	{"reorg to a shorter branch", func(l *log) {
+		l.add("reorg", &domain.ChainReorganized{Fork: 12, OldTip: 20, NewTip: 12})
+		l.add("rev-c20", &domain.EventReverted{RevertedEventID: uuidOf("c20"), Fork: 12})
+	}},
+}
+
+// rewound is a log of ledgers 11 to 20 brought down to 12 by rewind, then ledger 13 again with event c13.
+func rewound(rewind func(l *log)) *log {
+	var l log
+	l.add("ep-all", &domain.WebhookEndpointAdded{EndpointID: "all"})
+	l.created("c11", 11)
+	for n := uint32(11); n <= 20; n++ {
+		if n == 20 {
+			l.created("c20", 20) // not final at tip 20, reverted before it was
+		}
+		l.ledger(n)
+	}
+	rewind(&l)
+	l.created("c13", 13)
+	l.ledger(13)
+	return &l
+}
+
 // TestFinalityFollowsTheChainDownAfterARewind: after an operator rewinds ingestion (or a reorg leaves a shorter
 // branch) the tip is lower than the highest ledger ever closed, and a ledger is final only once the tip is the
 // margin beyond it again: the re-ingested ledger 13 is not final while the tip is 13, though ledgers up to 20 had
 // closed before. Finality measured against the old tip would send a webhook for an event a reorg at the new tip
 // could still take back.
 func TestFinalityFollowsTheChainDownAfterARewind(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		rewind func(l *log)
-	}{
-		{"operator rewind", func(l *log) {
-			l.add("rev-c20", &domain.EventReverted{RevertedEventID: uuidOf("c20"), Fork: 12})
-			l.add("reorg", &domain.ChainReorganized{Fork: 12, OldTip: 20, NewTip: 12})
-			l.add("rewind", &domain.OperatorRewound{From: 20, To: 12})
-		}},
-		{"reorg to a shorter branch", func(l *log) {
-			l.add("reorg", &domain.ChainReorganized{Fork: 12, OldTip: 20, NewTip: 12})
-			l.add("rev-c20", &domain.EventReverted{RevertedEventID: uuidOf("c20"), Fork: 12})
-		}},
-	} {
+	for _, tc := range rewinds {
 		t.Run(tc.name, func(t *testing.T) {
-			var l log
-			l.add("ep-all", &domain.WebhookEndpointAdded{EndpointID: "all"})
-			l.created("c11", 11)
-			for n := uint32(11); n <= 20; n++ {
-				if n == 20 {
-					l.created("c20", 20) // not final at tip 20, reverted before it was
-				}
-				l.ledger(n)
-			}
-			tc.rewind(&l)
-			l.created("c13", 13)
-			l.ledger(13) // the tip is 13: nothing above 12 is final
+			l := rewound(tc.rewind) // the tip is 13: nothing above 12 is final
 			for name, msgs := range outboxes(t, 1, l.events) {
 				if got := fmt.Sprint(keys(msgs)); got != "[all:c11:stream.created]" {
 					t.Fatalf("%s: at tip 13 after the rewind: %s, want only c11", name, got)
@@ -168,6 +179,70 @@ func TestFinalityFollowsTheChainDownAfterARewind(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMatchingFromAnyPosition: a replay started after any position releases, for the events after it, the
+// messages a replay from the start releases (webhook recovery starts where its range begins), through rewinds and
+// reorgs onto shorter and longer branches.
+func TestMatchingFromAnyPosition(t *testing.T) {
+	logs := map[string]*log{}
+	for _, tc := range rewinds {
+		l := rewound(tc.rewind)
+		l.created("c14", 14)
+		l.ledger(14)
+		l.ledger(15)
+		logs[tc.name] = l
+	}
+	var longer log // ledgers 11–14, then a reorg at 12 onto a branch up to 16, in one batch as the ingester writes it
+	l := &longer
+	l.created("c11", 11)
+	l.ledger(11)
+	l.withdrawal("w12", 12)
+	l.ledger(12)
+	l.ledger(13)
+	l.withdrawal("w14", 14)
+	l.ledger(14)
+	l.add("reorg", &domain.ChainReorganized{Fork: 12, OldTip: 14, NewTip: 16})
+	l.add("rev-w14", &domain.EventReverted{RevertedEventID: uuidOf("w14"), Fork: 12})
+	l.withdrawal("w13b", 13)
+	l.ledger(13)
+	l.ledger(14)
+	l.withdrawal("w15b", 15)
+	l.ledger(15)
+	l.ledger(16)
+	l.ledger(17)
+	logs["reorg to a longer branch"] = l
+
+	for name, l := range logs {
+		reader := newLogReader(t, l.events)
+		released := func(after eventstore.Position) []string {
+			var out []string
+			if err := Matching(context.Background(), reader, 1, Endpoint{ID: "x"}, after, func(m Message) error {
+				out = append(out, names[m.EventID])
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(out)
+			return out
+		}
+		all := released(0)
+		if len(all) < 2 {
+			t.Fatalf("%s: only %v released", name, all)
+		}
+		for _, ev := range l.events {
+			var want []string
+			for _, later := range l.events[ev.Position:] {
+				if slices.Contains(all, names[later.ID]) {
+					want = append(want, names[later.ID])
+				}
+			}
+			slices.Sort(want)
+			if got := released(ev.Position); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: after position %d (%s): %v, want %v", name, ev.Position, names[ev.ID], got, want)
+			}
+		}
 	}
 }
 
@@ -230,7 +305,7 @@ func TestMatchingIsWhatAnEndpointRegisteredFromTheStartWouldGet(t *testing.T) {
 	l.ledger(16)
 
 	var got []string
-	err := Matching(context.Background(), newLogReader(t, l.events), 1, Endpoint{ID: "x", EventTypes: []string{TypeWithdrawn}},
+	err := Matching(context.Background(), newLogReader(t, l.events), 1, Endpoint{ID: "x", EventTypes: []string{TypeWithdrawn}}, 0,
 		func(m Message) error {
 			got = append(got, names[m.EventID])
 			if m.ID != DeliveryID("x", m.EventID) {
