@@ -24,3 +24,10 @@ Feature: API consumers read projected streams
     Then every webhook I received carries a valid signature from my secret
     And every event I was sent is final and was never reverted
     And no event was sent to me twice
+
+  Scenario: Recover the webhooks an endpoint missed
+    Given streamledger has ingested a simulated network of 60 ledgers, with reorganisations
+    And I registered a webhook endpoint for every stream event
+    When I ask to recover every event from ledger 30 on
+    Then I receive every final event of ledger 30 and later that was not reverted, exactly once
+    And every webhook I received carries a valid signature from my secret

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,19 +200,20 @@ func applied(events []event) []event {
 
 // world is one scenario's state.
 type world struct {
-	svc      *service
-	own      bool // the scenario started svc and stops it
-	streamID string
-	events   []event
-	asOf     stream
-	listed   []stream
-	received []event
-	ws       *fws.Conn
-	consumer *webhookstest.Receiver
-	export   string
-	manifest string
-	verdict  string
-	verified int
+	svc        *service
+	own        bool // the scenario started svc and stops it
+	streamID   string
+	events     []event
+	asOf       stream
+	listed     []stream
+	received   []event
+	ws         *fws.Conn
+	consumer   *webhookstest.Receiver
+	endpointID string
+	export     string
+	manifest   string
+	verdict    string
+	verified   int
 }
 
 // shared is the network the read-only scenarios look at, started once.
@@ -261,6 +263,8 @@ func initializeScenario(sc *godog.ScenarioContext) {
 	sc.Step(`^every webhook I received carries a valid signature from my secret$`, w.signed)
 	sc.Step(`^every event I was sent is final and was never reverted$`, w.onlyFinal)
 	sc.Step(`^no event was sent to me twice$`, w.noDuplicates)
+	sc.Step(`^I ask to recover every event from ledger (\d+) on$`, w.recoverFrom)
+	sc.Step(`^I receive every final event of ledger (\d+) and later that was not reverted, exactly once$`, w.receivedFrom)
 	sc.Step(`^I export the audit log as CSV, with its manifest$`, w.exportAudit)
 	sc.Step(`^I exported the audit log as CSV, with its manifest$`, w.exportAudit)
 	sc.Step(`^verifying the export with the log's public key says it is OK$`, w.verifyOK)
@@ -610,12 +614,14 @@ func (w *world) registerEndpoint() error {
 	defer resp.Body.Close()
 	var created struct {
 		Data struct {
+			ID     string `json:"id"`
 			Secret string `json:"secret"`
 		} `json:"data"`
 	}
 	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&created) != nil {
 		return fmt.Errorf("registering answered %d", resp.StatusCode)
 	}
+	w.endpointID = created.Data.ID
 	c.SetSecret(created.Data.Secret)
 	return nil
 }
@@ -682,6 +688,80 @@ func (w *world) noDuplicates() error {
 		return fmt.Errorf("deliveries arrived more than once: %v", repeated)
 	}
 	return nil
+}
+
+// recoverFrom asks for the endpoint's missed events from ledger on, and waits until they have been delivered.
+func (w *world) recoverFrom(ledger int) error {
+	req, _ := http.NewRequest(http.MethodPost, w.svc.base+"/api/webhooks/endpoints/"+w.endpointID+"/recover",
+		strings.NewReader(fmt.Sprintf(`{"since": %d}`, ledger)))
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var recovered struct {
+		Data struct {
+			Queued int `json:"queued"`
+		} `json:"data"`
+	}
+	if resp.StatusCode != http.StatusAccepted || json.NewDecoder(resp.Body).Decode(&recovered) != nil || recovered.Data.Queued == 0 {
+		return fmt.Errorf("recovering answered %d, %d queued", resp.StatusCode, recovered.Data.Queued)
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if len(w.consumer.Payloads()) >= recovered.Data.Queued {
+			return nil
+		}
+	}
+	return fmt.Errorf("%d of %d recovered deliveries arrived", len(w.consumer.Payloads()), recovered.Data.Queued)
+}
+
+// receivedFrom checks the deliveries against the streams' histories: every stream event of ledger from on that is
+// final and was not reverted arrived once, and nothing else did.
+func (w *world) receivedFrom(from int) error {
+	_, safe, err := w.svc.tip()
+	if err != nil {
+		return err
+	}
+	var list struct {
+		Data []stream `json:"data"`
+		Page struct {
+			HasMore bool `json:"hasMore"`
+		} `json:"page"`
+	}
+	if err := w.svc.get("/api/streams?limit=100", &list); err != nil {
+		return err
+	}
+	if list.Page.HasMore {
+		return errors.New("more than 100 streams: the check would miss some")
+	}
+	var want []string
+	for _, s := range list.Data {
+		events, err := w.history(s.ID)
+		if err != nil {
+			return err
+		}
+		if len(events) == 100 {
+			return fmt.Errorf("stream %s has 100 events or more: the check would miss some", s.ID)
+		}
+		for _, e := range events {
+			if strings.HasPrefix(e.Type, "Stream") && !e.Reverted && e.Ledger >= uint32(from) && e.Ledger <= safe {
+				want = append(want, e.EventID)
+			}
+		}
+	}
+	var got []string
+	for _, p := range w.consumer.Payloads() {
+		got = append(got, p.Data.EventID)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) == 0 || !slices.Equal(got, want) {
+		return fmt.Errorf("received %d events, want the %d final, never reverted stream events of ledgers %d to %d",
+			len(got), len(want), from, safe)
+	}
+	return w.noDuplicates()
 }
 
 func (w *world) exportAudit() error {
