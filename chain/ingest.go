@@ -115,6 +115,13 @@ type Status struct {
 // reverted; the store would silently skip them, so the ingester halts with reason ledger_reappeared instead, before
 // writing any of the batch (it remembers the hashes that reorgs abandoned within its window, and the store's
 // report of an already stored ledger marker catches one abandoned longer ago).
+//
+// Another ingester may write the same store at once (a rolling deploy overlaps two serves). The ledger stream is
+// what keeps them to one chain: every marker expects its exact version, so of two different ledgers for one
+// sequence only one lands, and a reorg reverts only the events up to its writer's own tip marker. An append whose
+// markers the store already held, on the stored chain, is the other writer having been first: the ingester reads
+// the chain again and goes on from the stored tip (ledgers it had read ahead are passed over when they are the
+// stored ones, and read again when they are not).
 type Ingester struct {
 	cfg    Config
 	stream string // the ledger stream
@@ -420,6 +427,17 @@ func (in *Ingester) appendLinked(ctx context.Context, ledgers []Ledger) (*Ledger
 		return nil, err
 	}
 	tip, hasTip := in.state.tip()
+	for hasTip && len(ledgers) > 0 && ledgers[0].Sequence <= tip.seq {
+		// Only after another writer stored ledgers ahead of this one's reads (see checkFresh): the same ones are
+		// passed over; a different one was read before that writer saw the source change, so read again from the
+		// stored tip, where a source that really differs shows as a fork like any other.
+		if stored, ok := in.state.record(ledgers[0].Sequence); !ok || stored.hash != ledgers[0].Hash {
+			in.loaded = false
+			return nil, fmt.Errorf("ledger %d as read differs from the one another writer stored: reading from the stored tip (%d) again",
+				ledgers[0].Sequence, tip.seq)
+		}
+		ledgers = ledgers[1:]
+	}
 	for i, l := range ledgers {
 		if hasTip && l.PreviousHash != tip.hash {
 			return &ledgers[i], in.appendLedgers(ctx, ledgers[:i])
@@ -493,7 +511,7 @@ func (in *Ingester) reorganize(ctx context.Context, branch []Ledger) error {
 	if err != nil {
 		return err
 	}
-	ledgerBatch, records, err := in.ledgerBatch(fresh, false)
+	ledgerBatch, records, err := in.ledgerBatch(fresh, in.state.version+1) // after the reorg marker
 	if err != nil {
 		return err
 	}
@@ -502,7 +520,7 @@ func (in *Ingester) reorganize(ctx context.Context, branch []Ledger) error {
 	if err != nil {
 		return fmt.Errorf("append reorg at fork %d: %w", fork, err)
 	}
-	if err := in.checkFresh(batch, res); err != nil {
+	if stored, err := in.checkFresh(ctx, batch, res, records); err != nil || stored {
 		return err
 	}
 	in.state.truncate(fork)
@@ -526,8 +544,10 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 	var candidates []eventstore.Recorded
 	var events []domain.ChainEvent
 	reverted := map[string]bool{}
+	// The abandoned events lie between the fork's marker and the tip's. Anything after the tip's marker is another
+	// writer's (the new branch itself, when it handled this reorg first): not this batch's to revert.
 	after := forkRec.position
-	for {
+	for after < tip.position {
 		page, err := in.cfg.Store.ReadAll(ctx, after, 1024)
 		if err != nil {
 			return nil, ReorgSummary{}, fmt.Errorf("read events above fork %d: %w", fork, err)
@@ -536,6 +556,9 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 			break
 		}
 		for _, rec := range page {
+			if rec.Position > tip.position {
+				break
+			}
 			switch domain.EventType(rec.Type) {
 			case domain.TypeLedgerClosed, domain.TypeChainReorganized:
 				continue
@@ -605,19 +628,24 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 
 // expected is the ledger stream's expected version for the first append of a batch: the ingester is its only
 // writer, so another writer shows up as ErrWrongVersion instead of an interleaved chain.
-func (in *Ingester) expected() eventstore.ExpectedVersion {
-	if in.state.version < 0 {
+func (in *Ingester) expected() eventstore.ExpectedVersion { return following(in.state.version) }
+
+// following is the expected version of an append to the ledger stream right after its version v (-1: none yet).
+func following(v eventstore.Version) eventstore.ExpectedVersion {
+	if v < 0 {
 		return eventstore.NoStream
 	}
-	return eventstore.Exact(in.state.version)
+	return eventstore.Exact(v)
 }
 
 // ledgerBatch builds the appends of ledgers: each ledger's events in chain order (consecutive events of one
-// stream together), then its LedgerClosed marker. markerFirst says whether the batch opens with the ledger stream.
-func (in *Ingester) ledgerBatch(ledgers []Ledger, markerFirst bool) ([]eventstore.StreamAppend, []ledgerRecord, error) {
+// stream together), then its LedgerClosed marker, which must follow version of the ledger stream (the next one
+// the version after it). Every marker expecting its exact place is what keeps two writers (a rolling deploy's two
+// serves) to one chain: the store skips the check for a marker it already holds, so a check on the first marker
+// alone would let a later one land after another writer's different ledger of the same sequence.
+func (in *Ingester) ledgerBatch(ledgers []Ledger, version eventstore.Version) ([]eventstore.StreamAppend, []ledgerRecord, error) {
 	var batch []eventstore.StreamAppend
 	var records []ledgerRecord
-	first := markerFirst
 	for _, l := range ledgers {
 		for _, d := range l.Events {
 			ev := eventstore.NewEvent{ID: d.ID, Type: string(d.Event.Type()), Data: d.data}
@@ -639,11 +667,8 @@ func (in *Ingester) ledgerBatch(ledgers []Ledger, markerFirst bool) ([]eventstor
 		if err != nil {
 			return nil, nil, err
 		}
-		expected := eventstore.Any
-		if first {
-			expected, first = in.expected(), false
-		}
-		batch = append(batch, eventstore.StreamAppend{Stream: in.stream, Expected: expected, Events: []eventstore.NewEvent{ev}})
+		batch = append(batch, eventstore.StreamAppend{Stream: in.stream, Expected: following(version), Events: []eventstore.NewEvent{ev}})
+		version++
 		records = append(records, ledgerRecord{seq: l.Sequence, hash: l.Hash, closedAt: l.ClosedAt})
 	}
 	return batch, records, nil
@@ -665,7 +690,7 @@ func (in *Ingester) appendLedgers(ctx context.Context, ledgers []Ledger) error {
 	if err := in.refuseReappearing(ledgers); err != nil {
 		return err
 	}
-	batch, records, err := in.ledgerBatch(ledgers, true)
+	batch, records, err := in.ledgerBatch(ledgers, in.state.version)
 	if err != nil {
 		return err
 	}
@@ -682,7 +707,7 @@ func (in *Ingester) appendLedgers(ctx context.Context, ledgers []Ledger) error {
 	if err != nil {
 		return fmt.Errorf("append ledgers %d..%d: %w", ledgers[0].Sequence, ledgers[len(ledgers)-1].Sequence, err)
 	}
-	if err := in.checkFresh(batch, res); err != nil {
+	if stored, err := in.checkFresh(ctx, batch, res, records); err != nil || stored {
 		return err
 	}
 	in.commit(batch, res, ledgers, records)
@@ -697,20 +722,55 @@ func (in *Ingester) refuseReappearing(ledgers []Ledger) error {
 	return nil
 }
 
-// checkFresh halts when a ledger marker we append as new was already stored: the chain brought back a ledger it
-// had abandoned, whose events are stored and reverted.
-func (in *Ingester) checkFresh(batch []eventstore.StreamAppend, res []eventstore.AppendResult) error {
+// checkFresh looks at the ledger markers of an appended batch (records, in batch order) that the store already
+// held. Another writer may have stored the same ledgers first (two serves overlapping in a deploy): then they are on
+// the stored chain, the store is consistent, and the chain state is read again from it (stored reports true: the
+// batch is not all the caller's). Otherwise the chain brought back a ledger it had abandoned, whose events are
+// stored and reverted: a halt.
+func (in *Ingester) checkFresh(ctx context.Context, batch []eventstore.StreamAppend, res []eventstore.AppendResult,
+	records []ledgerRecord) (stored bool, err error) {
+	var dups []ledgerRecord
+	k := 0
 	for i, sa := range batch {
-		if sa.Stream != in.stream {
+		if sa.Stream != in.stream || sa.Events[0].Type != string(domain.TypeLedgerClosed) {
 			continue
 		}
-		for j, a := range res[i].Events {
-			if a.Duplicate && sa.Events[j].Type == string(domain.TypeLedgerClosed) {
-				return in.halt(HaltLedgerReappeared, fmt.Errorf("ledger marker %s was already stored: an abandoned ledger came back", sa.Events[j].ID))
-			}
+		if res[i].Events[0].Duplicate {
+			dups = append(dups, records[k])
 		}
+		k++
 	}
-	return nil
+	if len(dups) == 0 {
+		return false, nil
+	}
+	st, err := loadState(ctx, in.cfg.Store, in.stream, in.keep)
+	if tip, ok := st.tip(); err == nil && ok && st.window[0].seq > dups[0].seq && tip.seq >= dups[0].seq {
+		st, err = loadState(ctx, in.cfg.Store, in.stream, int(tip.seq-dups[0].seq)+2) // the other writer is far ahead
+	}
+	if errors.Is(err, ErrInconsistentStore) {
+		return true, in.halt(HaltInconsistentStore, err)
+	}
+	if err != nil {
+		return true, err
+	}
+	for _, d := range dups {
+		if r, ok := st.record(d.seq); ok && r.hash == d.hash {
+			continue
+		}
+		cause := fmt.Errorf("ledger %d (%s) was already stored, and abandoned", d.seq, d.hash)
+		if st.version == in.state.version {
+			return true, in.halt(HaltLedgerReappeared, fmt.Errorf("%w: it came back", cause))
+		}
+		// Another writer moved the chain since this batch was read from the source (it saw a reorg that this
+		// ingester's buffered ledgers predate): nothing of the batch was written; read the chain again.
+		in.loaded = false
+		return true, fmt.Errorf("%w by another writer: reading the chain again", cause)
+	}
+	in.state, in.loaded = st, true
+	in.publish(true)
+	tip, _ := st.tip()
+	in.cfg.Logger.Info("another writer had stored some of these ledgers; following the stored chain", "ledgers", len(dups), "tip", tip.seq)
+	return true, nil
 }
 
 // commit records what a successful append stored.

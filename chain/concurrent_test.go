@@ -1,0 +1,96 @@
+package chain_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/eventstore/postgres"
+	"github.com/streamledger/streamledger/internal/pgtest"
+)
+
+// TestTwoIngestersOnOneStore: two processes ingesting the same network into one store at once (a rolling deploy
+// overlaps the old serve and the new one) keep one consistent chain, equal to a single clean ingest, and neither
+// halts: a ledger marker the other wrote first is not an abandoned ledger coming back.
+func TestTwoIngestersOnOneStore(t *testing.T) {
+	stores := map[string]func(t *testing.T) chain.Store{
+		"memory": func(*testing.T) chain.Store { return memory.New() },
+		"postgres": func(t *testing.T) chain.Store {
+			url := pgtest.URL(t)
+			s, err := postgres.Open(context.Background(), url, postgres.Config{Schema: pgtest.Schema(t, url)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+	for name, open := range stores {
+		for _, reorgs := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/reorgs=%v", name, reorgs), func(t *testing.T) {
+				cfg := sim.Config{Seed: 23, Ledgers: 150, Reorgs: reorgs, ReorgEvery: 7, ReorgDepth: 2}
+				h := harness{chain: simChain(t, cfg), store: open(t), margin: 2}
+				last := h.chain.LastLedger()
+				ingesters := []*chain.Ingester{h.ingester(t), h.ingester(t)}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				var wg sync.WaitGroup
+				errs := make([]error, len(ingesters))
+				for i, in := range ingesters {
+					wg.Go(func() { errs[i] = in.Run(ctx) })
+				}
+				for ctx.Err() == nil && (ingesters[0].Status().Tip < last || ingesters[1].Status().Tip < last) {
+					if ingesters[0].Status().Health == chain.HealthHalted || ingesters[1].Status().Health == chain.HealthHalted {
+						break
+					}
+					time.Sleep(time.Millisecond)
+				}
+				cancel()
+				wg.Wait()
+				for i, in := range ingesters {
+					if st := in.Status(); errs[i] != nil || st.Tip != last || st.Health == chain.HealthHalted {
+						t.Fatalf("ingester %d: %v, %+v", i, errs[i], st)
+					}
+				}
+				recs := readAll(t, h.store)
+				oneChain(t, recs)
+				sameOutcome(t, outcomeOf(t, recs), clean(t, cfg, last))
+				if err := ingestUntil(t, h.ingester(t), last); err != nil || errors.Is(err, chain.ErrHalted) {
+					t.Fatalf("a third ingester on the store: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// oneChain checks that the ledger markers describe one chain: each ledger follows the tip of the branch they had
+// reached, a reorg marker cutting that branch back to its fork first.
+func oneChain(t *testing.T, recs []eventstore.Recorded) {
+	t.Helper()
+	var branch []*domain.LedgerClosed
+	for _, r := range recs {
+		e, err := domain.Unmarshal(r.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m := e.(type) {
+		case *domain.ChainReorganized:
+			for len(branch) > 0 && branch[len(branch)-1].Ledger > m.Fork {
+				branch = branch[:len(branch)-1]
+			}
+		case *domain.LedgerClosed:
+			if n := len(branch); n > 0 && (m.Ledger != branch[n-1].Ledger+1 || m.PreviousHash != branch[n-1].Hash) {
+				t.Fatalf("ledger %d (position %d) does not follow ledger %d", m.Ledger, r.Position, branch[n-1].Ledger)
+			}
+			branch = append(branch, m)
+		}
+	}
+}
