@@ -191,6 +191,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 		failures = 0
 		in.setFailure(nil)
 	}
+	in.mu.Lock()
+	in.loaded = false // another process may have written since this one last looked (it stood by, observing)
+	in.mu.Unlock()
 	for ctx.Err() == nil {
 		err := in.session(ctx, progressed)
 		if errors.Is(err, ErrHalted) {
@@ -211,6 +214,26 @@ func (in *Ingester) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Observe keeps the status on the stored chain while another process ingests into the store (this one stands by),
+// reading it again every interval until ctx ends.
+func (in *Ingester) Observe(ctx context.Context, every time.Duration) {
+	for {
+		in.mu.Lock()
+		in.loaded = false
+		err := in.ensureLoadedLocked(ctx)
+		in.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		in.setFailure(err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }
 
 // fetched is one batch from the reading goroutine.

@@ -73,6 +73,9 @@ type Config struct {
 	CursorSecret []byte
 	// Ingestion reports the ingester's status; nil when this process does not ingest.
 	Ingestion func() chain.Status
+	// Role is this process's part among serves sharing a database ("leader" ingests and projects, "standby" serves
+	// reads); nil when it is alone, and /health then says nothing of it.
+	Role func() string
 	// Projections report the runners' status.
 	Projections func() []projections.Status
 	// Live feeds the WebSocket hub (the event store); nil disables /ws/streams.
@@ -281,7 +284,11 @@ func (s *Server) healthView() fiber.Map {
 	if projs == nil {
 		projs = []projections.Status{}
 	}
-	return fiber.Map{"status": status, "indexer": indexer, "projections": projs, "wsConnections": s.hub.count.Load()}
+	view := fiber.Map{"status": status, "indexer": indexer, "projections": projs, "wsConnections": s.hub.count.Load()}
+	if s.cfg.Role != nil {
+		view["role"] = s.cfg.Role()
+	}
+	return view
 }
 
 // readyz checks every dependency; any failure is 503 with the per-check results (no error text: it may hold

@@ -55,11 +55,16 @@ type readModels struct {
 	runners map[string]*projections.Runner // the runner of each projection's live generation
 }
 
+// setRunner records the runner of a projection's live generation; nil when none runs here.
 func (rm *readModels) setRunner(name string, r *projections.Runner) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	if rm.runners == nil {
 		rm.runners = map[string]*projections.Runner{}
+	}
+	if r == nil {
+		delete(rm.runners, name)
+		return
 	}
 	rm.runners[name] = r
 }
@@ -260,10 +265,10 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	return rm, nil
 }
 
-// startPGReadModels runs the live generation of every PostgreSQL projection; when a rebuild switches a
-// projection to a new generation, its runner moves over.
+// startPGReadModels runs the live generation of every PostgreSQL projection while this serve leads; when a
+// rebuild switches a projection to a new generation, its runner moves over.
 func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, m *pgReadModels,
-	reg prometheus.Registerer, log *slog.Logger) (*readModels, error) {
+	reg prometheus.Registerer, lead leadership, log *slog.Logger) (*readModels, error) {
 	metrics, err := projections.NewMetrics(reg)
 	if err != nil {
 		return nil, err
@@ -280,7 +285,12 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 		checks:  []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {
-		wg.Go(func() { m.follow(ctx, name, metrics, decoded, rm, log.With("projection", name)) })
+		wg.Go(func() {
+			lead.Do(ctx, func(ctx context.Context) {
+				m.follow(ctx, name, metrics, decoded, rm, log.With("projection", name))
+				rm.setRunner(name, nil) // a standby runs none
+			}, nil)
+		})
 	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
 	return rm, nil

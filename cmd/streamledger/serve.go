@@ -14,6 +14,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
+	"github.com/streamledger/streamledger/internal/leader"
 	"github.com/streamledger/streamledger/webhooks"
 )
 
@@ -51,20 +52,24 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	defer wg.Wait()
 	ctx, stop := context.WithCancel(ctx) // a failure after this point stops what started before it
 	defer stop()
-	rm, err := startReadModels(ctx, &wg, env.cfg, store, reg, env.log)
+	lead, role := elect(ctx, &wg, store, env.log.With("component", "leader"))
+	rm, err := startReadModels(ctx, &wg, env.cfg, store, reg, lead, env.log)
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
-	hooks, err := startWebhooks(ctx, &wg, env.cfg, store, rm, env.log.With("component", "webhooks"))
+	hooks, err := startWebhooks(ctx, &wg, env.cfg, store, rm, lead, env.log.With("component", "webhooks"))
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
-	wg.Go(func() { runIngestion(ctx, in, env.cfg.Source, env.log) })
+	wg.Go(func() {
+		lead.Do(ctx, func(ctx context.Context) { runIngestion(ctx, in, env.cfg.Source, env.log) },
+			func(ctx context.Context) { in.Observe(ctx, leader.DefaultInterval) })
+	})
 
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
 		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
-		Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store,
+		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store,
 		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins, Webhooks: hooks,
 		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify},
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
@@ -103,7 +108,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 // startReadModels starts the projections: in memory, rebuilt from the log, with the embedded store; in
 // PostgreSQL otherwise.
 func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store,
-	reg prometheus.Registerer, log *slog.Logger) (*readModels, error) {
+	reg prometheus.Registerer, lead leadership, log *slog.Logger) (*readModels, error) {
 	pg, ok := store.(pgBacked)
 	if !ok {
 		return startMemoryReadModels(ctx, wg, cfg, store, reg, log)
@@ -112,14 +117,14 @@ func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config
 	if err != nil {
 		return nil, err
 	}
-	return startPGReadModels(ctx, wg, cfg, m, reg, log)
+	return startPGReadModels(ctx, wg, cfg, m, reg, lead, log)
 }
 
 // startWebhooks opens the webhooks store (a file beside the embedded store, or tables beside the events in
-// PostgreSQL) and runs the dispatch of the outbox into deliveries and the delivery worker until ctx ends. The
-// file store is closed once they have stopped.
+// PostgreSQL) and runs the dispatch of the outbox into deliveries (while leading) and the delivery worker (its
+// queue is leased: every serve may deliver) until ctx ends. The file store is closed once they have stopped.
 func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, rm *readModels,
-	log *slog.Logger) (*webhooks.Service, error) {
+	lead leadership, log *slog.Logger) (*webhooks.Service, error) {
 	var whStore webhooks.Store
 	closeStore := func() {}
 	if pg, ok := store.(pgBacked); ok {
@@ -149,7 +154,9 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 	}
 	wg.Go(func() {
 		var running sync.WaitGroup
-		running.Go(func() { svc.RunDispatch(ctx, 250*time.Millisecond) })
+		running.Go(func() {
+			lead.Do(ctx, func(ctx context.Context) { svc.RunDispatch(ctx, 250*time.Millisecond) }, nil)
+		})
 		running.Go(func() { worker.Run(ctx) })
 		running.Wait()
 		closeStore()

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/leader"
+	"github.com/streamledger/streamledger/internal/pgschema"
+)
+
+// leadership decides whether this serve does the work only one process should do at a time: ingesting,
+// projecting and dispatching webhooks (DESIGN §10). Serves whose read models are in PostgreSQL elect one of
+// themselves (internal/leader); the others serve reads, deliver webhooks and stand by. The embedded store is one
+// process's (its file lock sees to that), which always leads.
+type leadership interface {
+	// Do runs lead in each period this process leads and standby (when not nil) in each it stands by, until ctx
+	// ends; each gets a context that ends with its period.
+	Do(ctx context.Context, lead, standby func(context.Context))
+}
+
+// sole is the leadership of a process that is alone.
+type sole struct{}
+
+func (sole) Do(ctx context.Context, lead, _ func(context.Context)) {
+	lead(ctx)
+	<-ctx.Done()
+}
+
+// elect starts the election among the serves sharing store's database, when there is one, and returns the
+// leadership and the role to report (nil when alone). The election stops when ctx ends (wg waits for it).
+func elect(ctx context.Context, wg *sync.WaitGroup, store eventstore.Store, log *slog.Logger) (leadership, func() string) {
+	pg, ok := store.(pgBacked)
+	if !ok {
+		return sole{}, nil
+	}
+	e := leader.New(leader.Config{Pool: pg.Pool(), Key: pgschema.LockKey(readModelSchema, "leader"), Logger: log})
+	wg.Go(func() { e.Run(ctx) })
+	return e, func() string {
+		if e.Leading() {
+			return "leader"
+		}
+		return "standby"
+	}
+}

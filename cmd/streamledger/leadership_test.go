@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamledger/streamledger/internal/pgtest"
+)
+
+type roleHealth struct {
+	Role    string `json:"role"`
+	Status  string `json:"status"`
+	Indexer struct {
+		Status    string `json:"status"`
+		TipLedger uint32 `json:"tipLedger"`
+	} `json:"indexer"`
+	Projections []struct {
+		Name     string `json:"name"`
+		Position uint64 `json:"position"`
+	} `json:"projections"`
+}
+
+func healthOf(t *testing.T, base string) roleHealth {
+	t.Helper()
+	var h roleHealth
+	getJSON(t, base+"/health", 200, &h)
+	return h
+}
+
+func waitHealth(t *testing.T, base, what string, ok func(roleHealth) bool) roleHealth {
+	t.Helper()
+	var h roleHealth
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if h = healthOf(t, base); ok(h) {
+			return h
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never came: %+v", what, h)
+		}
+	}
+}
+
+// TestServesShareOneDatabase: two serves on one PostgreSQL database, as during a rolling deploy. One leads (it
+// ingests and projects); the other stands by, serving reads and reporting the chain the leader stores, and runs no
+// projection. When the leader stops, the standby takes over and goes on from where the leader was; neither logs a
+// failure, and a replay afterwards finds every projection equal to what they projected live.
+func TestServesShareOneDatabase(t *testing.T) {
+	env := map[string]string{"STORE": "postgres", "DATABASE_URL": pgtest.Database(t, pgtest.URL(t)), "LISTEN_ADDR": "127.0.0.1:0",
+		"SIM_LEDGER_INTERVAL": "50ms", "SIM_STREAMS": "5", "SIM_REORG_EVERY": "7", "SAFETY_MARGIN": "2", "SIM_REORG_DEPTH": "2"}
+	first, stopFirst := startServe(t, env)
+	waitHealth(t, first, "the first serve leading", func(h roleHealth) bool { return h.Role == "leader" && h.Indexer.TipLedger > 5 })
+	second, stopSecond := startServe(t, env)
+	h := healthOf(t, second)
+	tip := h.Indexer.TipLedger
+	if h.Role != "standby" || len(h.Projections) != 0 {
+		t.Fatalf("the second serve: %+v", h)
+	}
+	waitHealth(t, second, "the standby following the stored chain", func(h roleHealth) bool {
+		return h.Role == "standby" && h.Indexer.Status == "healthy" && h.Indexer.TipLedger > tip
+	})
+	var stream json.RawMessage
+	getJSON(t, second+"/api/streams/1", 200, &stream) // reads are served by the standby
+
+	code, firstLogs := stopFirst()
+	if code != exitOK {
+		t.Fatalf("the first serve: exit %d: %s", code, firstLogs)
+	}
+	tip = healthOf(t, second).Indexer.TipLedger
+	waitHealth(t, second, "the standby taking over", func(h roleHealth) bool {
+		if h.Role != "leader" || h.Indexer.TipLedger < tip+10 || len(h.Projections) != 4 {
+			return false
+		}
+		for _, p := range h.Projections {
+			if p.Position == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	code, secondLogs := stopSecond()
+	if code != exitOK {
+		t.Fatalf("the second serve: exit %d: %s", code, secondLogs)
+	}
+	for name, logs := range map[string]string{"first": firstLogs, "second": secondLogs} {
+		for _, line := range strings.Split(logs, "\n") {
+			if (strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`)) &&
+				!strings.Contains(line, `"msg":"chain reorganised"`) {
+				t.Fatalf("the %s serve logged: %s", name, line)
+			}
+		}
+	}
+	if !strings.Contains(secondLogs, `"msg":"leading: this process ingests and projects"`) {
+		t.Fatalf("the second serve never led: %s", secondLogs)
+	}
+	replayMatchesLive(t, env)
+}
