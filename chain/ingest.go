@@ -649,8 +649,8 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 	return batch, ReorgSummary{Fork: fork, OldTip: tip.seq, NewTip: newTip, Depth: tip.seq - fork, Reverted: count}, nil
 }
 
-// expected is the ledger stream's expected version for the first append of a batch: the ingester is its only
-// writer, so another writer shows up as ErrWrongVersion instead of an interleaved chain.
+// expected is the ledger stream's expected version for the next append, as this ingester last saw the stream: a
+// writer that moved it since shows up as ErrWrongVersion instead of an interleaved chain.
 func (in *Ingester) expected() eventstore.ExpectedVersion { return following(in.state.version) }
 
 // following is the expected version of an append to the ledger stream right after its version v (-1: none yet).

@@ -7,6 +7,9 @@
 // check fails. The server can free the lock a moment before the old leader notices, so two terms may overlap
 // briefly: the work done under leadership must tolerate a second writer (the ingester, the projection runners and
 // webhook dispatch all do); leadership saves their duplicated work and contention, it does not make them correct.
+//
+// A session-level lock needs the session to be the client's: a direct connection or a pooler in session mode. Behind
+// a transaction-mode pooler (PgBouncer's default) the lock would stay with a server session the pool hands to others.
 package leader
 
 import (
