@@ -147,6 +147,23 @@ func (s *service) get(path string, v any) error {
 	return json.Unmarshal(raw, v)
 }
 
+// post sends body as JSON with the features' key and reads the answer into v, which must come with status.
+func (s *service) post(path, body string, status int, v any) error {
+	req, _ := http.NewRequest(http.MethodPost, s.base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status {
+		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, raw)
+	}
+	return json.Unmarshal(raw, v)
+}
+
 func (s *service) tip() (uint32, uint32, error) {
 	var h struct {
 		Indexer struct {
@@ -604,22 +621,14 @@ func (w *world) liveNetwork() error {
 func (w *world) registerEndpoint() error {
 	c := webhookstest.NewReceiver()
 	w.consumer = c
-	req, _ := http.NewRequest(http.MethodPost, w.svc.base+"/api/webhooks/endpoints", strings.NewReader(`{"url":"`+c.URL()+`/fluxora"}`))
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
 	var created struct {
 		Data struct {
 			ID     string `json:"id"`
 			Secret string `json:"secret"`
 		} `json:"data"`
 	}
-	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&created) != nil {
-		return fmt.Errorf("registering answered %d", resp.StatusCode)
+	if err := w.svc.post("/api/webhooks/endpoints", `{"url":"`+c.URL()+`/fluxora"}`, http.StatusCreated, &created); err != nil {
+		return err
 	}
 	w.endpointID = created.Data.ID
 	c.SetSecret(created.Data.Secret)
@@ -692,22 +701,17 @@ func (w *world) noDuplicates() error {
 
 // recoverFrom asks for the endpoint's missed events from ledger on, and waits until they have been delivered.
 func (w *world) recoverFrom(ledger int) error {
-	req, _ := http.NewRequest(http.MethodPost, w.svc.base+"/api/webhooks/endpoints/"+w.endpointID+"/recover",
-		strings.NewReader(fmt.Sprintf(`{"since": %d}`, ledger)))
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
 	var recovered struct {
 		Data struct {
 			Queued int `json:"queued"`
 		} `json:"data"`
 	}
-	if resp.StatusCode != http.StatusAccepted || json.NewDecoder(resp.Body).Decode(&recovered) != nil || recovered.Data.Queued == 0 {
-		return fmt.Errorf("recovering answered %d, %d queued", resp.StatusCode, recovered.Data.Queued)
+	if err := w.svc.post("/api/webhooks/endpoints/"+w.endpointID+"/recover", fmt.Sprintf(`{"since": %d}`, ledger),
+		http.StatusAccepted, &recovered); err != nil {
+		return err
+	}
+	if recovered.Data.Queued == 0 {
+		return errors.New("recovering queued nothing")
 	}
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if len(w.consumer.Payloads()) >= recovered.Data.Queued {
