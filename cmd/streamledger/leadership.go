@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/leader"
 	"github.com/streamledger/streamledger/internal/pgschema"
@@ -29,18 +31,31 @@ func (sole) Do(ctx context.Context, lead, _ func(context.Context)) {
 }
 
 // elect starts the election among the serves sharing store's database, when there is one, and returns the
-// leadership and the role to report (nil when alone). The election stops when ctx ends (wg waits for it).
-func elect(ctx context.Context, wg *sync.WaitGroup, store eventstore.Store, log *slog.Logger) (leadership, func() string) {
+// leadership and the role to report (nil when alone), also exported as the streamledger_leader gauge. The
+// election stops when ctx ends (wg waits for it).
+func elect(ctx context.Context, wg *sync.WaitGroup, store eventstore.Store, reg prometheus.Registerer,
+	log *slog.Logger) (leadership, func() string, error) {
 	pg, ok := store.(pgBacked)
 	if !ok {
-		return sole{}, nil
+		return sole{}, nil, nil
 	}
 	e := leader.New(leader.Config{Pool: pg.Pool(), Key: pgschema.LockKey(readModelSchema, "leader"), Logger: log})
+	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "streamledger_leader",
+		Help: "1 while this serve leads (ingests, projects, dispatches webhooks), 0 while it stands by."},
+		func() float64 {
+			if e.Leading() {
+				return 1
+			}
+			return 0
+		})
+	if err := reg.Register(gauge); err != nil {
+		return nil, nil, err
+	}
 	wg.Go(func() { e.Run(ctx) })
 	return e, func() string {
 		if e.Leading() {
 			return "leader"
 		}
 		return "standby"
-	}
+	}, nil
 }

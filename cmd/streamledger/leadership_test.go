@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,20 @@ type roleHealth struct {
 		Name     string `json:"name"`
 		Position uint64 `json:"position"`
 	} `json:"projections"`
+}
+
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(raw)
 }
 
 func healthOf(t *testing.T, base string) roleHealth {
@@ -62,6 +78,11 @@ func TestServesShareOneDatabase(t *testing.T) {
 	})
 	var stream json.RawMessage
 	getJSON(t, second+"/api/streams/1", 200, &stream) // reads are served by the standby
+	for base, want := range map[string]string{first: "streamledger_leader 1\n", second: "streamledger_leader 0\n"} {
+		if metrics := getText(t, base+"/metrics"); !strings.Contains(metrics, want) {
+			t.Fatalf("%s/metrics lacks %q", base, want)
+		}
+	}
 
 	code, firstLogs := stopFirst()
 	if code != exitOK {

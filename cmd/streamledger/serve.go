@@ -52,7 +52,10 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	defer wg.Wait()
 	ctx, stop := context.WithCancel(ctx) // a failure after this point stops what started before it
 	defer stop()
-	lead, role := elect(ctx, &wg, store, env.log.With("component", "leader"))
+	lead, role, err := elect(ctx, &wg, store, reg, env.log.With("component", "leader"))
+	if err != nil {
+		return stoppedWhileStarting(err)
+	}
 	rm, err := startReadModels(ctx, &wg, env.cfg, store, reg, lead, env.log)
 	if err != nil {
 		return stoppedWhileStarting(err)
