@@ -2,6 +2,7 @@ package chain_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -92,4 +93,46 @@ func oneChain(t *testing.T, recs []eventstore.Recorded) {
 			branch = append(branch, m)
 		}
 	}
+}
+
+// TestPushToTwoReplicas: an indexer pushes every batch to two serves sharing the store at once (or retries through
+// a load balancer that picks the other one). Neither halts, a push that lost the race succeeds when sent again,
+// and the store holds the clean chain once.
+func TestPushToTwoReplicas(t *testing.T) {
+	cfg := sim.Config{Seed: 91, Ledgers: 60}
+	want := clean(t, cfg, 61)
+	c := simChain(t, cfg)
+	all := pushed(t, ledgersAsSeen(t, c, 2, 61))
+	store := memory.New()
+	replicas := []*chain.Ingester{pushIngester(t, c, store, 1), pushIngester(t, c, store, 1)}
+	for i := 0; i < len(all); i += 5 {
+		batch := all[i:min(i+5, len(all))]
+		var wg sync.WaitGroup
+		for _, in := range replicas {
+			wg.Go(func() {
+				for attempt := 0; ; attempt++ {
+					_, err := in.Push(context.Background(), batch)
+					if err == nil {
+						return
+					}
+					if errors.Is(err, chain.ErrHalted) || attempt == 3 {
+						t.Errorf("push of ledgers %d..: %v", batch[0].Sequence, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	for i, in := range replicas {
+		if st := in.Status(); st.Health == chain.HealthHalted || st.Tip != 61 {
+			t.Fatalf("replica %d: %+v", i, st)
+		}
+	}
+	recs := readAll(t, store)
+	oneChain(t, recs)
+	sameOutcome(t, outcomeOf(t, recs), want)
 }
