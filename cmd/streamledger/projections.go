@@ -174,30 +174,55 @@ type pgReadModels struct {
 	margin uint32
 	cps    *projections.PGCheckpoints
 
+	// recheck is how long reads trust the live generation they last looked up (liveRecheck).
+	recheck time.Duration
+
 	mu     sync.Mutex
 	opened map[string]projections.Hashed // by "name/generation", for reads
+	seen   map[string]liveSeen           // by name: the live generation as last looked up
 }
+
+// liveSeen is a projection's live generation and when it was looked up.
+type liveSeen struct {
+	p  projections.Hashed
+	at time.Time
+}
+
+// liveRecheck is how long reads trust the live generation they last looked up. Looking it up for every read
+// doubled the queries of each API request. After a switch, reads may come from the retired generation for this
+// long: it holds what the new one held at the switch, so they are at most this much older.
+const liveRecheck = time.Second
 
 // live returns the live generation of a projection, opened once.
 func (m *pgReadModels) live(ctx context.Context, name string) (projections.Hashed, error) {
+	m.mu.Lock()
+	if s, ok := m.seen[name]; ok && time.Since(s.at) < m.recheck {
+		m.mu.Unlock()
+		return s.p, nil
+	}
+	m.mu.Unlock()
 	gen, err := m.cps.Live(ctx, m.pool, name)
 	if err != nil {
 		return nil, err
 	}
+	at := time.Now()
 	key := fmt.Sprintf("%s/%d", name, gen)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if p, ok := m.opened[key]; ok {
-		return p, nil
+	p, ok := m.opened[key]
+	if !ok {
+		if p, err = m.open(ctx, name, gen); err != nil {
+			return nil, err
+		}
+		if m.opened == nil {
+			m.opened = map[string]projections.Hashed{}
+		}
+		m.opened[key] = p
 	}
-	p, err := m.open(ctx, name, gen)
-	if err != nil {
-		return nil, err
+	if m.seen == nil {
+		m.seen = map[string]liveSeen{}
 	}
-	if m.opened == nil {
-		m.opened = map[string]projections.Hashed{}
-	}
-	m.opened[key] = p
+	m.seen[name] = liveSeen{p: p, at: at}
 	return p, nil
 }
 
@@ -207,7 +232,7 @@ func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.S
 	if err != nil {
 		return nil, err
 	}
-	return &pgReadModels{pool: pool, schema: schema, store: store, margin: margin, cps: cps}, nil
+	return &pgReadModels{pool: pool, schema: schema, store: store, margin: margin, cps: cps, recheck: liveRecheck}, nil
 }
 
 func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projections.Hashed, error) {
