@@ -18,6 +18,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
+	"github.com/streamledger/streamledger/internal/leader"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
 	"github.com/streamledger/streamledger/projections/ledgers"
@@ -51,8 +52,9 @@ type readModels struct {
 	auditSigner note.Signer
 	auditVerify string
 
-	mu      sync.Mutex
-	runners map[string]*projections.Runner // the runner of each projection's live generation
+	mu       sync.Mutex
+	runners  map[string]*projections.Runner // the runner of each projection's live generation
+	observed map[string]projections.Status  // a standby's view of the projections the leader runs
 }
 
 // setRunner records the runner of a projection's live generation; nil when none runs here.
@@ -77,9 +79,25 @@ func (rm *readModels) status() []projections.Status {
 	for _, name := range projectionNames {
 		if r, ok := rm.runners[name]; ok {
 			out = append(out, r.Status())
+		} else if st, ok := rm.observed[name]; ok {
+			out = append(out, st)
 		}
 	}
 	return out
+}
+
+// setObserved records a standby's view of a projection; nil drops it.
+func (rm *readModels) setObserved(name string, st *projections.Status) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.observed == nil {
+		rm.observed = map[string]projections.Status{}
+	}
+	if st == nil {
+		delete(rm.observed, name)
+		return
+	}
+	rm.observed[name] = *st
 }
 
 // liveStreams serves the live generation of the PostgreSQL streams projection, following rebuilds.
@@ -314,11 +332,57 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 			lead.Do(ctx, func(ctx context.Context) {
 				m.follow(ctx, name, metrics, decoded, rm, log.With("projection", name))
 				rm.setRunner(name, nil) // a standby runs none
-			}, nil)
+			}, func(ctx context.Context) {
+				m.observe(ctx, name, rm)
+				rm.setObserved(name, nil)
+			})
 		})
 	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
 	return rm, nil
+}
+
+// observe keeps rm's view of a projection that the leader runs, from its stored checkpoint, until ctx ends: what
+// a standby reports in /health (position and lag; a failed read is its lastError).
+func (m *pgReadModels) observe(ctx context.Context, name string, rm *readModels) {
+	for {
+		st := projections.Status{Name: name}
+		if err := m.observed(ctx, &st); err != nil {
+			st.LastError = err.Error()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		rm.setObserved(name, &st)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(leader.DefaultInterval):
+		}
+	}
+}
+
+// observed fills st from the live generation's checkpoint: lag in events to the store's head, and in time since
+// the first event it has not applied was recorded.
+func (m *pgReadModels) observed(ctx context.Context, st *projections.Status) error {
+	gen, err := m.cps.Live(ctx, m.pool, st.Name)
+	if err != nil {
+		return err
+	}
+	if st.Position, err = m.cps.Read(ctx, m.pool, st.Name, gen); err != nil {
+		return err
+	}
+	head, err := m.store.Head(ctx)
+	if err != nil || head <= st.Position {
+		return err
+	}
+	st.LagEvents = uint64(head - st.Position)
+	next, err := m.store.ReadAll(ctx, st.Position, 1)
+	if err != nil || len(next) == 0 {
+		return err
+	}
+	st.LagMs = time.Since(next[0].RecordedAt).Milliseconds()
+	return nil
 }
 
 // rebuild rebuilds one projection into a new generation and switches it live (the admin API's rebuild).
