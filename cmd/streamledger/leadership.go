@@ -22,6 +22,9 @@ type leadership interface {
 	Do(ctx context.Context, lead, standby func(context.Context))
 }
 
+// leaderKey is the advisory lock the serves of one database elect their leader with.
+func leaderKey() int64 { return pgschema.LockKey(readModelSchema, "leader") }
+
 // sole is the leadership of a process that is alone.
 type sole struct{}
 
@@ -39,7 +42,7 @@ func elect(ctx context.Context, wg *sync.WaitGroup, store eventstore.Store, reg 
 	if !ok {
 		return sole{}, nil, nil
 	}
-	e := leader.New(leader.Config{Pool: pg.Pool(), Key: pgschema.LockKey(readModelSchema, "leader"), Logger: log})
+	e := leader.New(leader.Config{Pool: pg.Pool(), Key: leaderKey(), Logger: log})
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "streamledger_leader",
 		Help: "1 while this serve leads (ingests, projects, dispatches webhooks), 0 while it stands by."},
 		func() float64 {

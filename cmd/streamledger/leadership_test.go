@@ -123,3 +123,22 @@ func TestServesShareOneDatabase(t *testing.T) {
 	}
 	replayMatchesLive(t, env)
 }
+
+// TestRewindRefusesBesideAServe: on PostgreSQL, rewind takes the serves' leadership for its run, so it refuses
+// while a serve runs (its ingester would go on from a chain the rewind is changing) and proceeds once none does.
+func TestRewindRefusesBesideAServe(t *testing.T) {
+	env := map[string]string{"STORE": "postgres", "DATABASE_URL": pgtest.Database(t, pgtest.URL(t)), "LISTEN_ADDR": "127.0.0.1:0",
+		"SIM_LEDGERS": "20", "SIM_LEDGER_INTERVAL": "0s", "SIM_STREAMS": "5", "SIM_REORGS": "false"}
+	base, stop := startServe(t, env)
+	waitHealth(t, base, "the serve leading at the last ledger", func(h roleHealth) bool { return h.Role == "leader" && h.Indexer.TipLedger == 20 })
+	rewind := []string{"rewind", "--to", "15", "--operator", "ops", "--reason", "test", "--confirm"}
+	if code, _, stderr := runCLI(rewind, env); code == exitOK || !strings.Contains(stderr, "stop every serve") {
+		t.Fatalf("rewind beside a serve: exit %d: %s", code, stderr)
+	}
+	if code, logs := stop(); code != exitOK {
+		t.Fatalf("serve: exit %d: %s", code, logs)
+	}
+	if code, stdout, stderr := runCLI(rewind, env); code != exitOK || !strings.Contains(stdout, "to 15") {
+		t.Fatalf("rewind with no serve: exit %d: %s %s", code, stdout, stderr)
+	}
+}

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streamledger/streamledger/internal/leader"
 )
 
 type rewindOptions struct {
@@ -25,7 +28,7 @@ func rewindFlags(fs *flag.FlagSet) any {
 }
 
 // runRewind compensates every stored ledger above --to, as a reorg with that fork point, and records the action in
-// the audit log; the next serve resumes ingestion from --to + 1. Run it with serve stopped.
+// the audit log; the next serve resumes ingestion from --to + 1. It refuses to run beside a serve.
 func runRewind(ctx context.Context, env *runEnv, args []string) error {
 	o := env.opts.(*rewindOptions)
 	switch {
@@ -43,6 +46,16 @@ func runRewind(ctx context.Context, env *runEnv, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if pg, ok := store.(pgBacked); ok { // the embedded store's file lock already keeps serve out
+		release, held, err := leader.Hold(ctx, pg.Pool(), leaderKey())
+		if err != nil {
+			return err
+		}
+		if !held {
+			return errors.New("a serve is running on this database (it leads ingestion): stop every serve, then rewind")
+		}
+		defer release()
+	}
 	src, err := newIngester(ctx, env.cfg, store, prometheus.NewRegistry(), env.log)
 	if err != nil {
 		return err

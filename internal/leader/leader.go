@@ -154,12 +154,7 @@ func (e *Elector) lead(ctx context.Context, conn *pgxpool.Conn) {
 		select {
 		case <-ctx.Done():
 			e.set(false)
-			release, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.Interval)
-			defer cancel()
-			if _, err := conn.Exec(release, "SELECT pg_advisory_unlock($1)", e.cfg.Key); err != nil {
-				conn.Conn().Close(release) // ending the session frees the lock as well
-			}
-			conn.Release()
+			e.giveBack(ctx, conn)
 			return
 		case <-tick.C:
 			check, cancel := context.WithTimeout(ctx, e.cfg.Interval)
@@ -174,4 +169,25 @@ func (e *Elector) lead(ctx context.Context, conn *pgxpool.Conn) {
 			}
 		}
 	}
+}
+
+// giveBack unlocks and returns the connection to the pool.
+func (e *Elector) giveBack(ctx context.Context, conn *pgxpool.Conn) {
+	release, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.Interval)
+	defer cancel()
+	if _, err := conn.Exec(release, "SELECT pg_advisory_unlock($1)", e.cfg.Key); err != nil {
+		conn.Conn().Close(release) // ending the session frees the lock as well
+	}
+	conn.Release()
+}
+
+// Hold takes leadership for a one-off job that must not run beside a leader (a rewind), without waiting: held is
+// false when another process leads. release gives leadership back.
+func Hold(ctx context.Context, pool *pgxpool.Pool, key int64) (release func(), held bool, err error) {
+	e := New(Config{Pool: pool, Key: key})
+	conn, err := e.acquire(ctx)
+	if err != nil || conn == nil {
+		return nil, false, err
+	}
+	return func() { e.giveBack(ctx, conn) }, true, nil
 }
