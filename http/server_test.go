@@ -157,11 +157,16 @@ func TestHealthAndReadiness(t *testing.T) {
 		c.Ingestion = func() chain.Status { return status }
 		c.Projections = func() []projections.Status { return []projections.Status{{Name: "streams", Position: 7}} }
 		c.Checks = []Check{{Name: "eventStore", Check: func(context.Context) error { return checkErr }}}
+		c.Role = func() string { return "standby" }
 	})
 	r := h.do(t, "GET", "/health", nil)
 	ix := r.body["indexer"].(map[string]any)
-	if r.status != 200 || r.body["status"] != "ok" || ix["status"] != "healthy" || ix["lagMs"] != 3000.0 || ix["lastSafeLedger"] != 99.0 {
+	if r.status != 200 || r.body["status"] != "ok" || ix["status"] != "healthy" || ix["lagMs"] != 3000.0 || ix["lastSafeLedger"] != 99.0 ||
+		r.body["role"] != "standby" {
 		t.Fatalf("health: %s", r.raw)
+	}
+	if _, ok := newHarness(t, nil).do(t, "GET", "/health", nil).body["role"]; ok {
+		t.Fatal("a process that is alone reports a role")
 	}
 	for health, want := range map[chain.Health]string{chain.HealthStalled: "degraded", chain.HealthHalted: "halted"} {
 		status.Health = health
