@@ -25,6 +25,9 @@ import (
 // DefaultInterval is how often a standby asks for leadership and a leader checks its connection.
 const DefaultInterval = 2 * time.Second
 
+// stopTimeout bounds how long a leader that is stopping waits for its work before giving leadership back.
+const stopTimeout = 10 * time.Second
+
 // Config configures an Elector.
 type Config struct {
 	Pool *pgxpool.Pool
@@ -42,6 +45,8 @@ type Elector struct {
 	leading bool
 	period  context.Context // ends when leading changes
 	end     context.CancelFunc
+	working int           // lead functions of Do still running
+	stopped chan struct{} // closed when working falls to 0
 }
 
 // New returns an Elector that stands by until Run wins it leadership.
@@ -64,10 +69,41 @@ func (e *Elector) Leading() bool {
 	return e.leading
 }
 
-func (e *Elector) current() (bool, context.Context) {
+// enter starts a period of Do, counting the lead functions that run.
+func (e *Elector) enter() (bool, context.Context) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.leading {
+		if e.working == 0 {
+			e.stopped = make(chan struct{})
+		}
+		e.working++
+	}
 	return e.leading, e.period
+}
+
+func (e *Elector) leave() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.working--; e.working == 0 {
+		close(e.stopped)
+	}
+}
+
+// awaitStopped waits, at most d, for the lead functions to return: a term ends with its work, so that the next
+// leader does not start beside it.
+func (e *Elector) awaitStopped(d time.Duration) {
+	e.mu.Lock()
+	working, stopped := e.working, e.stopped
+	e.mu.Unlock()
+	if working == 0 {
+		return
+	}
+	select {
+	case <-stopped:
+	case <-time.After(d):
+		e.cfg.Logger.Warn("giving leadership back before this process's work stopped", "waited", d)
+	}
 }
 
 func (e *Elector) set(leading bool) {
@@ -86,12 +122,13 @@ func (e *Elector) set(leading bool) {
 // A function that returns before its period ends is not called again until the next such period.
 func (e *Elector) Do(ctx context.Context, lead, standby func(context.Context)) {
 	for ctx.Err() == nil {
-		leading, period := e.current()
+		leading, period := e.enter()
 		pctx, cancel := context.WithCancel(period)
 		stop := context.AfterFunc(ctx, cancel)
 		switch {
 		case leading:
 			lead(pctx)
+			e.leave()
 		case standby != nil:
 			standby(pctx)
 		}
@@ -154,15 +191,22 @@ func (e *Elector) lead(ctx context.Context, conn *pgxpool.Conn) {
 		select {
 		case <-ctx.Done():
 			e.set(false)
+			e.awaitStopped(stopTimeout)
 			e.giveBack(ctx, conn)
 			return
 		case <-tick.C:
-			check, cancel := context.WithTimeout(ctx, e.cfg.Interval)
+			// A busy server may answer slowly: a few intervals before a leader gives up its term. The check does
+			// not end with ctx: a query interrupted by a cancelled context can cost its connection, and with it the
+			// lock, before this term's work has stopped.
+			check, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*e.cfg.Interval)
 			_, err := conn.Exec(check, "SELECT 1")
 			cancel()
 			if err != nil && ctx.Err() == nil {
 				e.set(false)
 				e.cfg.Logger.Warn("lost the connection that holds leadership; standing by", "err", err)
+				// The work stops before the session ends: if the connection was only slow, its end is what frees
+				// the lock, and the next leader must not start beside this one's work.
+				e.awaitStopped(stopTimeout)
 				conn.Conn().Close(context.WithoutCancel(ctx))
 				conn.Release()
 				return

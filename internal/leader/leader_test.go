@@ -16,13 +16,14 @@ type contender struct {
 	e      *Elector
 	cancel context.CancelFunc
 	done   sync.WaitGroup
-	terms  atomic.Int32
-	stands atomic.Int32
+	terms    atomic.Int32
+	stands   atomic.Int32
+	slowStop time.Duration
 }
 
 func start(t *testing.T, url string, key int64, working *atomic.Int32, most *atomic.Int32) *contender {
 	t.Helper()
-	c := &contender{e: New(Config{Pool: pgtest.Pool(t, url), Key: key, Interval: 50 * time.Millisecond})}
+	c := &contender{e: New(Config{Pool: pgtest.Pool(t, url), Key: key, Interval: 50 * time.Millisecond}), slowStop: 100 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.done.Go(func() { c.e.Run(ctx) })
@@ -33,6 +34,7 @@ func start(t *testing.T, url string, key int64, working *atomic.Int32, most *ato
 			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 			}
 			<-ctx.Done()
+			time.Sleep(c.slowStop) // work that takes a moment to wind down
 			working.Add(-1)
 		}, func(ctx context.Context) { c.stands.Add(1); <-ctx.Done() })
 	})
@@ -54,7 +56,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // TestOneLeaderAtATime: of three contenders one leads and the others stand by; when the leader stops, another
 // takes over; when the leader's connection is killed, it stands down and leadership moves on. Work never runs in
-// two contenders at once when leaders stop cleanly.
+// two contenders at once when leaders stop cleanly, even work that takes a moment to wind down.
 func TestOneLeaderAtATime(t *testing.T) {
 	url := pgtest.URL(t)
 	key := pgschema.LockKey(pgtest.Schema(t, url), "leader")
