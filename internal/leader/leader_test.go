@@ -13,9 +13,9 @@ import (
 
 // contender is one process: an Elector whose leading work counts how many contenders work at once.
 type contender struct {
-	e      *Elector
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	e        *Elector
+	cancel   context.CancelFunc
+	done     sync.WaitGroup
 	terms    atomic.Int32
 	stands   atomic.Int32
 	slowStop time.Duration
