@@ -43,10 +43,16 @@ func elect(ctx context.Context, wg *sync.WaitGroup, store eventstore.Store, reg 
 		return sole{}, nil, nil
 	}
 	e := leader.New(leader.Config{Pool: pg.Pool(), Key: leaderKey(), Logger: log})
+	role := func() string {
+		if e.Leading() {
+			return "leader"
+		}
+		return "standby"
+	}
 	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "streamledger_leader",
 		Help: "1 while this serve leads (ingests, projects, dispatches webhooks), 0 while it stands by."},
 		func() float64 {
-			if e.Leading() {
+			if role() == "leader" {
 				return 1
 			}
 			return 0
@@ -55,10 +61,5 @@ func elect(ctx context.Context, wg *sync.WaitGroup, store eventstore.Store, reg 
 		return nil, nil, err
 	}
 	wg.Go(func() { e.Run(ctx) })
-	return e, func() string {
-		if e.Leading() {
-			return "leader"
-		}
-		return "standby"
-	}, nil
+	return e, role, nil
 }
