@@ -71,11 +71,24 @@ func TestTwoIngestersOnOneStore(t *testing.T) {
 	}
 }
 
-// oneChain checks that the ledger markers describe one chain: each ledger follows the tip of the branch they had
-// reached, a reorg marker cutting that branch back to its fork first.
+// oneChain checks that the ledger markers describe one chain: each ledger (or verified range of them) follows the
+// tip of the branch they had reached, a reorg marker cutting that branch back to its fork first.
 func oneChain(t *testing.T, recs []eventstore.Recorded) {
 	t.Helper()
-	var branch []*domain.LedgerClosed
+	type link struct {
+		first, last uint32
+		hash        string
+	}
+	var branch []link
+	follow := func(first, last uint32, prev, hash string, pos eventstore.Position) {
+		if n := len(branch); n > 0 && (first != branch[n-1].last+1 || prev != branch[n-1].hash) {
+			t.Fatalf("ledgers %d..%d (position %d) do not follow ledger %d", first, last, pos, branch[n-1].last)
+		}
+		if first > last {
+			t.Fatalf("ledgers %d..%d (position %d): an empty range", first, last, pos)
+		}
+		branch = append(branch, link{first, last, hash})
+	}
 	for _, r := range recs {
 		e, err := domain.Unmarshal(r.Data)
 		if err != nil {
@@ -83,14 +96,16 @@ func oneChain(t *testing.T, recs []eventstore.Recorded) {
 		}
 		switch m := e.(type) {
 		case *domain.ChainReorganized:
-			for len(branch) > 0 && branch[len(branch)-1].Ledger > m.Fork {
+			for len(branch) > 0 && branch[len(branch)-1].last > m.Fork {
+				if branch[len(branch)-1].first <= m.Fork {
+					t.Fatalf("reorg at position %d forks inside the verified range %d..%d", r.Position, branch[len(branch)-1].first, branch[len(branch)-1].last)
+				}
 				branch = branch[:len(branch)-1]
 			}
 		case *domain.LedgerClosed:
-			if n := len(branch); n > 0 && (m.Ledger != branch[n-1].Ledger+1 || m.PreviousHash != branch[n-1].Hash) {
-				t.Fatalf("ledger %d (position %d) does not follow ledger %d", m.Ledger, r.Position, branch[n-1].Ledger)
-			}
-			branch = append(branch, m)
+			follow(m.Ledger, m.Ledger, m.PreviousHash, m.Hash, r.Position)
+		case *domain.LedgersVerified:
+			follow(m.First, m.Last, m.PreviousHash, m.Hash, r.Position)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -58,8 +57,11 @@ type Config struct {
 	Decoder *Decoder
 	// Open returns a fresh, unprepared ledger backend; the ingester prepares it from the ledger it needs and opens
 	// another after a failure or to re-read a forked range (backends such as RPC only move forward). Nil for a
-	// push-only ingester.
+	// push-only ingester, or when OpenReader is set.
 	Open func() (ledgerbackend.LedgerBackend, error)
+	// OpenReader, when set, is the source instead of Open: a reader from ledger from on that verifies and decodes
+	// ledgers itself (the data lake's, which never decodes a whole ledger without events).
+	OpenReader func(ctx context.Context, from uint32) (LedgerReader, error)
 	// StartLedger is where ingestion starts when the store holds no ledger yet.
 	StartLedger  uint32
 	SafetyMargin uint32
@@ -183,7 +185,7 @@ func (in *Ingester) Status() Status {
 // Run pulls ledgers from the source until ctx ends (nil) or ingestion halts (an error wrapping ErrHalted).
 // Failures of the source or the store are retried with backoff while the status reports them as stalled.
 func (in *Ingester) Run(ctx context.Context) error {
-	if in.cfg.Open == nil {
+	if in.cfg.Open == nil && in.cfg.OpenReader == nil {
 		return errors.New("ingester: no ledger source configured")
 	}
 	failures := 0
@@ -249,7 +251,7 @@ func (in *Ingester) session(ctx context.Context, progressed func()) error {
 	if err := in.ensureLoaded(ctx); err != nil {
 		return err
 	}
-	backend, err := in.open(ctx, in.next())
+	source, err := in.open(ctx, in.next())
 	if err != nil {
 		return err
 	}
@@ -258,15 +260,15 @@ func (in *Ingester) session(ctx context.Context, progressed func()) error {
 		batches := make(chan fetched, 2)
 		var reader sync.WaitGroup
 		next := in.next()
-		reader.Go(func() { in.produce(readCtx, backend, next, batches) })
+		reader.Go(func() { in.produce(readCtx, source, next, batches) })
 		unlinked, err := in.consume(ctx, batches, progressed)
 		stopReading()
 		reader.Wait()
-		backend.Close()
+		source.Close()
 		if unlinked == nil {
 			return err
 		}
-		if backend, err = in.reorgAt(ctx, *unlinked); err != nil {
+		if source, err = in.reorgAt(ctx, *unlinked); err != nil {
 			return err
 		}
 		progressed()
@@ -274,10 +276,10 @@ func (in *Ingester) session(ctx context.Context, progressed func()) error {
 }
 
 // produce reads batches from next on until ctx ends or a read fails (the failure is its last batch).
-func (in *Ingester) produce(ctx context.Context, b ledgerbackend.LedgerBackend, next uint32, out chan<- fetched) {
+func (in *Ingester) produce(ctx context.Context, r LedgerReader, next uint32, out chan<- fetched) {
 	defer close(out)
 	for {
-		ledgers, err := in.fetch(ctx, b, next)
+		ledgers, err := r.Read(ctx, next, in.cfg.MaxBatchLedgers, in.cfg.MaxBatchEvents)
 		select {
 		case out <- fetched{ledgers, err}:
 		case <-ctx.Done():
@@ -356,9 +358,12 @@ func (in *Ingester) next() uint32 {
 	return in.cfg.StartLedger
 }
 
-func (in *Ingester) open(ctx context.Context, from uint32) (ledgerbackend.LedgerBackend, error) {
+func (in *Ingester) open(ctx context.Context, from uint32) (LedgerReader, error) {
 	if from == 0 {
 		return nil, fmt.Errorf("%w: no start ledger configured and the store holds no ledger", ErrHalted)
+	}
+	if in.cfg.OpenReader != nil {
+		return in.cfg.OpenReader(ctx, from)
 	}
 	b, err := in.cfg.Open()
 	if err != nil {
@@ -368,60 +373,19 @@ func (in *Ingester) open(ctx context.Context, from uint32) (ledgerbackend.Ledger
 		b.Close()
 		return nil, fmt.Errorf("prepare ledger source from %d: %w", from, err)
 	}
-	return b, nil
+	return &backendReader{b: b, decode: in.decode}, nil
 }
 
-// fetch reads the next ledger (waiting for it) and then whatever the source already has, up to a batch. Reads
-// are sequential (a LedgerBackend is not safe for concurrent use); decoding, the costly part, is spread over the
-// cores so that a catching-up ingester keeps the store busy.
-func (in *Ingester) fetch(ctx context.Context, b ledgerbackend.LedgerBackend, next uint32) ([]Ledger, error) {
-	first, err := b.GetLedger(ctx, next)
+// read reads ledger seq alone.
+func read(ctx context.Context, r LedgerReader, seq uint32) (Ledger, error) {
+	ledgers, err := r.Read(ctx, seq, 1, 1)
 	if err != nil {
-		return nil, fmt.Errorf("get ledger %d: %w", next, err)
+		return Ledger{}, err
 	}
-	lcms := []xdr.LedgerCloseMeta{first}
-	if latest, err := b.GetLatestLedgerSequence(ctx); err == nil {
-		for seq := next + 1; seq <= latest && len(lcms) < in.cfg.MaxBatchLedgers; seq++ {
-			lcm, err := b.GetLedger(ctx, seq)
-			if err != nil {
-				break // keep what we have; the failure will show on the next fetch
-			}
-			lcms = append(lcms, lcm)
-		}
+	if len(ledgers) != 1 || ledgers[0].Sequence != seq {
+		return Ledger{}, fmt.Errorf("%w: asked the source for ledger %d alone, got %d ledgers", ErrInvalidLedger, seq, len(ledgers))
 	}
-	out := make([]Ledger, len(lcms))
-	errs := make([]error, len(lcms))
-	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), len(lcms))
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(lcms); i += workers {
-				out[i], errs[i] = in.decode(lcms[i], next+uint32(i))
-			}
-		})
-	}
-	wg.Wait()
-	events := 0
-	for i := range out {
-		if errs[i] != nil {
-			if i == 0 {
-				return nil, errs[i]
-			}
-			return out[:i], nil
-		}
-		if events += len(out[i].Events); events >= in.cfg.MaxBatchEvents {
-			return out[:i+1], nil
-		}
-	}
-	return out, nil
-}
-
-func (in *Ingester) read(ctx context.Context, b ledgerbackend.LedgerBackend, seq uint32) (Ledger, error) {
-	lcm, err := b.GetLedger(ctx, seq)
-	if err != nil {
-		return Ledger{}, fmt.Errorf("get ledger %d: %w", seq, err)
-	}
-	return in.decode(lcm, seq)
+	return ledgers[0], nil
 }
 
 // decode decodes and verifies one ledger and encodes its events for the store.
@@ -473,7 +437,7 @@ func (in *Ingester) appendLinked(ctx context.Context, ledgers []Ledger) (*Ledger
 // reorgAt handles a ledger that does not link to the stored tip: it re-reads the contested range, from the last
 // safe ledger, from a fresh backend (the old one may be positioned, or buffered, on the abandoned branch) and
 // compensates. It returns that backend, positioned after unlinked.
-func (in *Ingester) reorgAt(ctx context.Context, unlinked Ledger) (ledgerbackend.LedgerBackend, error) {
+func (in *Ingester) reorgAt(ctx context.Context, unlinked Ledger) (LedgerReader, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	from := max(lastSafe(unlinked.Sequence-1, in.cfg.SafetyMargin), in.state.window[0].seq)
@@ -483,7 +447,7 @@ func (in *Ingester) reorgAt(ctx context.Context, unlinked Ledger) (ledgerbackend
 	}
 	branch := make([]Ledger, 0, unlinked.Sequence-from+1)
 	for seq := from; seq <= unlinked.Sequence; seq++ {
-		nl, err := in.read(ctx, fresh, seq)
+		nl, err := read(ctx, fresh, seq)
 		if err == nil && len(branch) > 0 && nl.PreviousHash != branch[len(branch)-1].Hash {
 			err = fmt.Errorf("%w: the source's ledger %d does not link to its ledger %d while re-reading a fork",
 				ErrInvalidLedger, seq, seq-1)
@@ -583,7 +547,7 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 				break
 			}
 			switch domain.EventType(rec.Type) {
-			case domain.TypeLedgerClosed, domain.TypeChainReorganized:
+			case domain.TypeLedgerClosed, domain.TypeLedgersVerified, domain.TypeChainReorganized:
 				continue
 			case domain.TypeEventReverted:
 				r, err := decodeStored[*domain.EventReverted](rec)
@@ -614,9 +578,12 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 		newTip = l.Sequence
 	}
 	marker := &domain.ChainReorganized{NetworkID: in.cfg.Decoder.NetworkID(), Fork: fork, OldTip: tip.seq, NewTip: newTip}
-	for seq := fork + 1; seq <= tip.seq; seq++ {
-		old, _ := in.state.record(seq)
-		marker.Replaced = append(marker.Replaced, domain.LedgerReplacement{Ledger: seq, OldHash: old.hash, NewHash: newHashes[seq]})
+	// The replaced ledgers whose hashes the window knows: every one above a reorg's fork (they are above the last
+	// safe ledger), and the ends of verified ranges when an operator rewinds further.
+	for _, old := range in.state.window {
+		if old.seq > fork {
+			marker.Replaced = append(marker.Replaced, domain.LedgerReplacement{Ledger: old.seq, OldHash: old.hash, NewHash: newHashes[old.seq]})
+		}
 	}
 	firstNew := ""
 	if len(fresh) > 0 {
@@ -662,14 +629,62 @@ func following(v eventstore.Version) eventstore.ExpectedVersion {
 }
 
 // ledgerBatch builds the appends of ledgers: each ledger's events in chain order (consecutive events of one
-// stream together), then its LedgerClosed marker, which must follow version of the ledger stream (the next one
-// the version after it). Every marker expecting its exact place is what keeps two writers (a rolling deploy's two
-// serves) to one chain: the store skips the check for a marker it already holds, so a check on the first marker
-// alone would let a later one land after another writer's different ledger of the same sequence.
+// stream together), then its marker, which must follow version of the ledger stream (the next one the version
+// after it). Every marker expecting its exact place is what keeps two writers (a rolling deploy's two serves) to one
+// chain: the store skips the check for a marker it already holds, so a check on the first marker alone would let a
+// later one land after another writer's different ledger of the same sequence.
+//
+// A ledger with events, or within the safety margin of the batch's last ledger, gets a LedgerClosed marker of its
+// own. Runs of two or more final ledgers without events get one LedgersVerified marker each (DESIGN §13): history
+// costs a few bytes a ledger. The layout depends only on the ledgers and the batch's bounds, so two sources that cut
+// the same batches (a lake and a simulator that holds its whole chain) write the same log.
 func (in *Ingester) ledgerBatch(ledgers []Ledger, version eventstore.Version) ([]eventstore.StreamAppend, []ledgerRecord, error) {
 	var batch []eventstore.StreamAppend
 	var records []ledgerRecord
-	for _, l := range ledgers {
+	final := uint32(0)
+	if n := len(ledgers); n > 0 {
+		final = lastSafe(ledgers[n-1].Sequence, in.cfg.SafetyMargin)
+	}
+	network := in.cfg.Decoder.NetworkID()
+	mark := func(e domain.Event, id string, rec ledgerRecord) error {
+		ev, err := newEvent(id, e)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, eventstore.StreamAppend{Stream: in.stream, Expected: following(version), Events: []eventstore.NewEvent{ev}})
+		version++
+		records = append(records, rec)
+		return nil
+	}
+	closed := func(l *Ledger) error {
+		return mark(&domain.LedgerClosed{NetworkID: network, Ledger: l.Sequence, Hash: l.Hash, PreviousHash: l.PreviousHash,
+			ClosedAt: l.ClosedAt, EventCount: len(l.Events)}, domain.DerivedEventUUID("ledger", network, l.Hash),
+			ledgerRecord{first: l.Sequence, seq: l.Sequence, hash: l.Hash, closedAt: l.ClosedAt})
+	}
+	run := ledgers[:0:0] // final ledgers without events not marked yet
+	flush := func() error {
+		defer func() { run = run[:0] }()
+		switch len(run) {
+		case 0:
+			return nil
+		case 1:
+			return closed(&run[0])
+		}
+		first, last := &run[0], &run[len(run)-1]
+		m := &domain.LedgersVerified{NetworkID: network, First: first.Sequence, Last: last.Sequence,
+			PreviousHash: first.PreviousHash, Hash: last.Hash, FirstClosedAt: first.ClosedAt, ClosedAt: last.ClosedAt}
+		id := domain.DerivedEventUUID("verified", network, strconv.FormatUint(uint64(m.First), 10), m.PreviousHash, m.Hash)
+		return mark(m, id, ledgerRecord{first: m.First, seq: m.Last, hash: m.Hash, closedAt: m.ClosedAt})
+	}
+	for i := range ledgers {
+		l := &ledgers[i]
+		if len(l.Events) == 0 && l.Sequence <= final {
+			run = append(run, *l)
+			continue
+		}
+		if err := flush(); err != nil {
+			return nil, nil, err
+		}
 		for _, d := range l.Events {
 			ev := eventstore.NewEvent{ID: d.ID, Type: string(d.Event.Type()), Data: d.data}
 			if ev.Data == nil {
@@ -684,17 +699,20 @@ func (in *Ingester) ledgerBatch(ledgers []Ledger, version eventstore.Version) ([
 			}
 			batch = append(batch, eventstore.StreamAppend{Stream: d.Stream, Expected: eventstore.Any, Events: []eventstore.NewEvent{ev}})
 		}
-		marker := &domain.LedgerClosed{NetworkID: in.cfg.Decoder.NetworkID(), Ledger: l.Sequence, Hash: l.Hash,
-			PreviousHash: l.PreviousHash, ClosedAt: l.ClosedAt, EventCount: len(l.Events)}
-		ev, err := newEvent(domain.DerivedEventUUID("ledger", marker.NetworkID, l.Hash), marker)
-		if err != nil {
+		if err := closed(l); err != nil {
 			return nil, nil, err
 		}
-		batch = append(batch, eventstore.StreamAppend{Stream: in.stream, Expected: following(version), Events: []eventstore.NewEvent{ev}})
-		version++
-		records = append(records, ledgerRecord{seq: l.Sequence, hash: l.Hash, closedAt: l.ClosedAt})
+	}
+	if err := flush(); err != nil {
+		return nil, nil, err
 	}
 	return batch, records, nil
+}
+
+// isMarker tells whether an append of the ledger stream is a ledger marker (not a reorg marker).
+func isMarker(sa eventstore.StreamAppend) bool {
+	t := domain.EventType(sa.Events[0].Type)
+	return t == domain.TypeLedgerClosed || t == domain.TypeLedgersVerified
 }
 
 func newEvent(id string, e domain.Event) (eventstore.NewEvent, error) {
@@ -755,7 +773,7 @@ func (in *Ingester) checkFresh(ctx context.Context, batch []eventstore.StreamApp
 	var dups []ledgerRecord
 	k := 0
 	for i, sa := range batch {
-		if sa.Stream != in.stream || sa.Events[0].Type != string(domain.TypeLedgerClosed) {
+		if sa.Stream != in.stream || !isMarker(sa) {
 			continue
 		}
 		if res[i].Events[0].Duplicate {
@@ -804,7 +822,7 @@ func (in *Ingester) commit(batch []eventstore.StreamAppend, res []eventstore.App
 			continue
 		}
 		in.state.version = res[i].LastVersion
-		if sa.Events[0].Type == string(domain.TypeLedgerClosed) {
+		if isMarker(sa) {
 			records[k].position = res[i].Events[0].Position
 			k++
 		}
@@ -875,6 +893,10 @@ func (in *Ingester) Rewind(ctx context.Context, to uint32, operator, reason stri
 		}
 	}
 	in.state, in.loaded = st, true
+	if r, ok := in.state.within(to); ok {
+		return ReorgSummary{}, fmt.Errorf("%w: ledger %d lies inside the verified range %d..%d, whose inner hashes are not kept: rewind to %d or to %d",
+			ErrRewind, to, r.first, r.seq, r.seq, r.first-1)
+	}
 	if _, ok := in.state.record(to); !ok {
 		return ReorgSummary{}, fmt.Errorf("%w: ledger %d is not in the stored chain", ErrRewind, to)
 	}

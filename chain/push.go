@@ -79,6 +79,12 @@ func (in *Ingester) Push(ctx context.Context, pushed []PushedLedger) (PushResult
 	for ; i < len(ledgers) && hasTip && ledgers[i].Sequence <= tip.seq; i++ {
 		l := ledgers[i]
 		stored, ok := in.state.record(l.Sequence)
+		if r, inRange := in.state.within(l.Sequence); !ok && inRange && ledgers[len(ledgers)-1].Sequence >= r.seq {
+			// A verified range keeps only its last hash: the push's own ledger there vouches for this one, the push
+			// being one hash chain (a retried push reaches its own last ledgers, which are never inside a range).
+			res.AlreadyStored++
+			continue
+		}
 		if !ok {
 			return PushResult{}, conflict(fmt.Sprintf("ledgers[%d].sequence", i),
 				"ledger %d is older than the ledgers kept for verification (%d..%d); push from ledger %d",

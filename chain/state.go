@@ -1,10 +1,12 @@
 package chain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/streamledger/streamledger/domain"
@@ -15,16 +17,19 @@ import (
 // other than the ingester wrote it, and ingesting on top would make things worse.
 var ErrInconsistentStore = errors.New("ledger stream is inconsistent")
 
-// ledgerRecord is one ingested ledger of the current branch.
+// ledgerRecord is one ingested ledger of the current branch, or a verified range of them ending at seq (first <
+// seq): of a range only its last ledger's hash is known.
 type ledgerRecord struct {
+	first    uint32 // seq, or the first ledger of a LedgersVerified range
 	seq      uint32
 	hash     string
 	closedAt time.Time
-	position eventstore.Position // of its LedgerClosed marker
+	position eventstore.Position // of its marker
 }
 
 // chainState is what the ingester knows of the chain it has stored: the recent ledgers of the current branch
-// (enough to find any fork at or above the last safe ledger) and the ledger stream's version.
+// (enough to find any fork at or above the last safe ledger) and the ledger stream's version. The window is
+// contiguous, but its older part may hold ranges (final ledgers without events), whose inner ledgers have no record.
 type chainState struct {
 	window  []ledgerRecord // ascending
 	version eventstore.Version
@@ -40,11 +45,22 @@ func (s *chainState) tip() (ledgerRecord, bool) {
 	return s.window[len(s.window)-1], true
 }
 
+// record is the record of ledger seq, when the window knows its hash (a single ledger or the end of a range).
 func (s *chainState) record(seq uint32) (ledgerRecord, bool) {
-	if len(s.window) == 0 || seq < s.window[0].seq || seq > s.window[len(s.window)-1].seq {
+	i, ok := slices.BinarySearchFunc(s.window, seq, func(r ledgerRecord, seq uint32) int { return cmp.Compare(r.seq, seq) })
+	if !ok {
 		return ledgerRecord{}, false
 	}
-	return s.window[seq-s.window[0].seq], true
+	return s.window[i], true
+}
+
+// within is the range of the window that holds ledger seq inside it (not at its end), if any.
+func (s *chainState) within(seq uint32) (ledgerRecord, bool) {
+	i, _ := slices.BinarySearchFunc(s.window, seq, func(r ledgerRecord, seq uint32) int { return cmp.Compare(r.seq, seq) })
+	if i < len(s.window) && s.window[i].first <= seq && seq < s.window[i].seq {
+		return s.window[i], true
+	}
+	return ledgerRecord{}, false
 }
 
 // lastSafe is the highest final ledger: tip − margin.
@@ -134,8 +150,22 @@ func loadState(ctx context.Context, store Store, stream string, keep int) (chain
 					return chainState{}, fmt.Errorf("%w: %s holds ledger %d where %d was expected (version %d)",
 						ErrInconsistentStore, stream, m.Ledger, cutoff, rec.Version)
 				}
-				newestFirst = append(newestFirst, ledgerRecord{seq: m.Ledger, hash: m.Hash, closedAt: m.ClosedAt, position: rec.Position})
+				newestFirst = append(newestFirst, ledgerRecord{first: m.Ledger, seq: m.Ledger, hash: m.Hash, closedAt: m.ClosedAt, position: rec.Position})
 				cutoff = m.Ledger - 1
+			case domain.TypeLedgersVerified:
+				m, err := decodeStored[*domain.LedgersVerified](rec)
+				if err != nil {
+					return chainState{}, err
+				}
+				if m.Last > cutoff {
+					continue // on an abandoned branch
+				}
+				if (cutoff != math.MaxUint32 && m.Last != cutoff) || m.First > m.Last {
+					return chainState{}, fmt.Errorf("%w: %s holds ledgers %d..%d where %d was expected last (version %d)",
+						ErrInconsistentStore, stream, m.First, m.Last, cutoff, rec.Version)
+				}
+				newestFirst = append(newestFirst, ledgerRecord{first: m.First, seq: m.Last, hash: m.Hash, closedAt: m.ClosedAt, position: rec.Position})
+				cutoff = m.First - 1
 			}
 			if len(newestFirst) >= keep {
 				break

@@ -39,6 +39,7 @@ const (
 	TypeEventReverted          EventType = "EventReverted"
 	TypeChainReorganized       EventType = "ChainReorganized"
 	TypeLedgerClosed           EventType = "LedgerClosed"
+	TypeLedgersVerified        EventType = "LedgersVerified"
 	TypeOperatorRewound        EventType = "OperatorRewound"
 	TypeWebhookEndpointAdded   EventType = "WebhookEndpointAdded"
 	TypeWebhookEndpointRemoved EventType = "WebhookEndpointRemoved"
@@ -387,6 +388,21 @@ type LedgerClosed struct {
 	EventCount   int       `json:"eventCount"`
 }
 
+// LedgersVerified marks a run of consecutive final ledgers, First..Last, that hold no event of the configured
+// contracts, as ingested: each one's header hashed to its stated hash and linked to the one before it, from
+// PreviousHash (First's parent, the ledger marked before) to Hash (Last's). One marker stands for the whole run, so
+// that years of history cost a few bytes a ledger instead of an event each; ledgers with events and those within
+// the safety margin of the tip keep a LedgerClosed marker each.
+type LedgersVerified struct {
+	NetworkID     string    `json:"networkId"`
+	First         uint32    `json:"first"`
+	Last          uint32    `json:"last"`
+	PreviousHash  string    `json:"previousHash"`
+	Hash          string    `json:"hash"`
+	FirstClosedAt time.Time `json:"firstClosedAt"`
+	ClosedAt      time.Time `json:"closedAt"`
+}
+
 // OperatorStream is the event-store stream of operator actions.
 const OperatorStream = "operator"
 
@@ -437,6 +453,7 @@ func (*ContractEventObserved) Type() EventType  { return TypeContractEventObserv
 func (*EventReverted) Type() EventType          { return TypeEventReverted }
 func (*ChainReorganized) Type() EventType       { return TypeChainReorganized }
 func (*LedgerClosed) Type() EventType           { return TypeLedgerClosed }
+func (*LedgersVerified) Type() EventType        { return TypeLedgersVerified }
 func (*OperatorRewound) Type() EventType        { return TypeOperatorRewound }
 func (*WebhookEndpointAdded) Type() EventType   { return TypeWebhookEndpointAdded }
 func (*WebhookEndpointRemoved) Type() EventType { return TypeWebhookEndpointRemoved }
@@ -618,6 +635,8 @@ func newEvent(t EventType) Event {
 		return &ChainReorganized{}
 	case TypeLedgerClosed:
 		return &LedgerClosed{}
+	case TypeLedgersVerified:
+		return &LedgersVerified{}
 	default:
 		return nil
 	}

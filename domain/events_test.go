@@ -38,6 +38,8 @@ func everyEvent() []Event {
 		&EventReverted{RevertedEventID: "e", RevertedType: TypeStreamWithdrawn, RevertedLedger: 7, ContractID: testContract, StreamID: &id, Reason: RevertReasonReorg, Fork: 6},
 		&ChainReorganized{NetworkID: "n", Fork: 6, OldTip: 8, NewTip: 9, Replaced: []LedgerReplacement{{Ledger: 7, OldHash: "a", NewHash: "b"}}},
 		&LedgerClosed{NetworkID: "n", Ledger: 7, Hash: "h", PreviousHash: "p", ClosedAt: time.Unix(int64(t0), 0).UTC(), EventCount: 3},
+		&LedgersVerified{NetworkID: "n", First: 8, Last: 900, PreviousHash: "h", Hash: "h2", FirstClosedAt: time.Unix(int64(t0), 0).UTC(),
+			ClosedAt: time.Unix(int64(t0)+4460, 0).UTC()},
 	}
 }
 
@@ -65,7 +67,7 @@ func TestEventEncodingRoundTrip(t *testing.T) {
 		}
 		seen[e.Type()] = true
 	}
-	if len(seen) != 19 {
+	if len(seen) != 20 {
 		t.Fatalf("covered %d event types", len(seen))
 	}
 }
@@ -74,7 +76,7 @@ func TestEventStreamOf(t *testing.T) {
 	for _, e := range everyEvent() {
 		ref, ok := StreamOf(e)
 		switch e.Type() {
-		case TypeChainReorganized, TypeLedgerClosed:
+		case TypeChainReorganized, TypeLedgerClosed, TypeLedgersVerified:
 			if ok {
 				t.Errorf("%s belongs to no stream", e.Type())
 			}

@@ -109,7 +109,7 @@ func entries(batch []projections.Event, raised map[string][]domain.Anomaly, seq 
 
 func actionOf(e domain.Event) (string, bool) {
 	switch e.(type) {
-	case *domain.LedgerClosed, *domain.ChainReorganized:
+	case *domain.LedgerClosed, *domain.LedgersVerified, *domain.ChainReorganized:
 		return "", false
 	case *domain.EventReverted:
 		return ActionReverted, true

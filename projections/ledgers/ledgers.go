@@ -1,6 +1,7 @@
 // Package ledgers is the ledger index: for every ledger of the current branch, its hash, close time and where its
 // events lie in the log, from the LedgerClosed markers (a ChainReorganized marker drops the abandoned ledgers,
-// whose replacements follow). It answers "what was ledger L" and "when did it close", which point-in-time reads
+// whose replacements follow), and for final ledgers without events the verified range that holds them
+// (LedgersVerified markers: one entry a range, keyed by its last ledger). It answers "what was ledger L" and "when did it close", which point-in-time reads
 // need, without scanning the ledger stream.
 package ledgers
 
@@ -8,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,13 +25,16 @@ import (
 // Name is the projection's name.
 const Name = "ledgers"
 
-// Ledger is one ingested ledger of the current branch.
+// Ledger is one ingested ledger of the current branch, or a verified range of ledgers without events (First <
+// Sequence): then Hash and ClosedAt are its last ledger's, PreviousHash its first ledger's parent.
 type Ledger struct {
-	Sequence     uint32
-	Hash         string
-	PreviousHash string
-	ClosedAt     time.Time
-	EventCount   int
+	First         uint32
+	FirstClosedAt time.Time
+	Sequence      uint32
+	Hash          string
+	PreviousHash  string
+	ClosedAt      time.Time
+	EventCount    int
 	// Position is the position of the ledger's marker; its events lie after From and before Position.
 	Position eventstore.Position
 	From     eventstore.Position
@@ -51,19 +56,27 @@ func changes(batch []projections.Event, last eventstore.Position) ([]change, eve
 			out = append(out, change{drop: &fork})
 			last = ev.Position
 		case *domain.LedgerClosed:
-			out = append(out, change{set: []Ledger{{Sequence: e.Ledger, Hash: e.Hash, PreviousHash: e.PreviousHash,
-				ClosedAt: e.ClosedAt, EventCount: e.EventCount, Position: ev.Position, From: last}}})
+			out = append(out, change{set: []Ledger{{First: e.Ledger, FirstClosedAt: e.ClosedAt, Sequence: e.Ledger, Hash: e.Hash,
+				PreviousHash: e.PreviousHash, ClosedAt: e.ClosedAt, EventCount: e.EventCount, Position: ev.Position, From: last}}})
+			last = ev.Position
+		case *domain.LedgersVerified:
+			out = append(out, change{set: []Ledger{{First: e.First, FirstClosedAt: e.FirstClosedAt, Sequence: e.Last, Hash: e.Hash,
+				PreviousHash: e.PreviousHash, ClosedAt: e.ClosedAt, Position: ev.Position, From: last}}})
 			last = ev.Position
 		}
 	}
 	return out, last
 }
 
+// Range reports whether l is a verified range rather than one ledger.
+func (l Ledger) Range() bool { return l.First < l.Sequence }
+
 // Memory is the index in memory.
 type Memory struct {
 	projections.MemoryCheckpoint
 	mu         sync.RWMutex
 	ledgers    map[uint32]Ledger
+	order      []uint32 // the keys of ledgers, ascending: finds the range that holds a ledger
 	tip        uint32
 	lastMarker eventstore.Position
 }
@@ -81,14 +94,18 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
 	cs, last := changes(batch, m.lastMarker)
 	for _, c := range cs {
 		if c.drop != nil {
-			for seq := range m.ledgers {
-				if seq > *c.drop {
-					delete(m.ledgers, seq)
-				}
+			keep, _ := slices.BinarySearch(m.order, *c.drop+1)
+			for _, seq := range m.order[keep:] {
+				delete(m.ledgers, seq)
 			}
+			m.order = m.order[:keep]
 			m.tip = min(m.tip, *c.drop)
 		}
 		for _, l := range c.set {
+			if _, ok := m.ledgers[l.Sequence]; !ok {
+				i, _ := slices.BinarySearch(m.order, l.Sequence)
+				m.order = slices.Insert(m.order, i, l.Sequence)
+			}
 			m.ledgers[l.Sequence] = l
 			m.tip = max(m.tip, l.Sequence)
 		}
@@ -98,12 +115,19 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
 	return nil
 }
 
-// Get returns ledger seq, and the highest ledger seen (for finality).
+// Get returns ledger seq (or the verified range that holds it), and the highest ledger seen (for finality).
 func (m *Memory) Get(_ context.Context, seq uint32) (Ledger, uint32, bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	l, ok := m.ledgers[seq]
-	return l, m.tip, ok, nil
+	if l, ok := m.ledgers[seq]; ok {
+		return l, m.tip, true, nil
+	}
+	if i, _ := slices.BinarySearch(m.order, seq); i < len(m.order) {
+		if l := m.ledgers[m.order[i]]; l.First <= seq {
+			return l, m.tip, true, nil
+		}
+	}
+	return Ledger{}, m.tip, false, nil
 }
 
 // Start returns a position after which a reader finds every event of the current branch's ledgers from seq on
@@ -139,9 +163,11 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
 		return nil, err
 	}
 	p := &Postgres{pool: pool, PGGeneration: generation, table: pgx.Identifier{schema, fmt.Sprintf("ledgers_g%d", gen)}.Sanitize()}
+	// first_seq and first_closed_at came with verified ranges; indexes made before hold single ledgers (NULL).
 	if err := pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+p.table+` (
     seq bigint PRIMARY KEY, hash text NOT NULL, previous_hash text NOT NULL, closed_at timestamptz NOT NULL,
-    event_count int NOT NULL, position bigint NOT NULL, from_position bigint NOT NULL)`); err != nil {
+    event_count int NOT NULL, position bigint NOT NULL, from_position bigint NOT NULL);
+ALTER TABLE `+p.table+` ADD COLUMN IF NOT EXISTS first_seq bigint, ADD COLUMN IF NOT EXISTS first_closed_at timestamptz`); err != nil {
 		return nil, fmt.Errorf("create %s: %w", p.table, err)
 	}
 	return p, nil
@@ -165,10 +191,12 @@ func (p *Postgres) apply(ctx context.Context, tx pgx.Tx, batch []projections.Eve
 			}
 		}
 		for _, l := range c.set {
-			if _, err := tx.Exec(ctx, `INSERT INTO `+p.table+` (seq, hash, previous_hash, closed_at, event_count, position, from_position)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO UPDATE SET hash = excluded.hash, previous_hash = excluded.previous_hash,
-    closed_at = excluded.closed_at, event_count = excluded.event_count, position = excluded.position, from_position = excluded.from_position`,
-				int64(l.Sequence), l.Hash, l.PreviousHash, l.ClosedAt, l.EventCount, int64(l.Position), int64(l.From)); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO `+p.table+` (seq, hash, previous_hash, closed_at, event_count, position, from_position, first_seq, first_closed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (seq) DO UPDATE SET hash = excluded.hash, previous_hash = excluded.previous_hash,
+    closed_at = excluded.closed_at, event_count = excluded.event_count, position = excluded.position, from_position = excluded.from_position,
+    first_seq = excluded.first_seq, first_closed_at = excluded.first_closed_at`,
+				int64(l.Sequence), l.Hash, l.PreviousHash, l.ClosedAt, l.EventCount, int64(l.Position), int64(l.From),
+				int64(l.First), l.FirstClosedAt); err != nil {
 				return fmt.Errorf("index ledger %d: %w", l.Sequence, err)
 			}
 		}
@@ -176,20 +204,22 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO UPDATE SET hash = exclu
 	return nil
 }
 
-// Get returns ledger seq, and the highest ledger indexed (for finality).
+// Get returns ledger seq (or the verified range that holds it), and the highest ledger indexed (for finality).
 func (p *Postgres) Get(ctx context.Context, seq uint32) (Ledger, uint32, bool, error) {
 	var l Ledger
-	var s, pos, from, tip int64
-	err := p.pool.QueryRow(ctx, `SELECT seq, hash, previous_hash, closed_at, event_count, position, from_position,
-    (SELECT max(seq) FROM `+p.table+`) FROM `+p.table+` WHERE seq = $1`, int64(seq)).Scan(&s, &l.Hash, &l.PreviousHash,
-		&l.ClosedAt, &l.EventCount, &pos, &from, &tip)
-	if errors.Is(err, pgx.ErrNoRows) {
+	var s, first, pos, from, tip int64
+	err := p.pool.QueryRow(ctx, `SELECT seq, coalesce(first_seq, seq), hash, previous_hash, closed_at, coalesce(first_closed_at, closed_at),
+    event_count, position, from_position, (SELECT max(seq) FROM `+p.table+`)
+FROM `+p.table+` WHERE seq >= $1 ORDER BY seq LIMIT 1`, int64(seq)).Scan(&s, &first, &l.Hash, &l.PreviousHash,
+		&l.ClosedAt, &l.FirstClosedAt, &l.EventCount, &pos, &from, &tip)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && first > int64(seq)) {
 		return Ledger{}, 0, false, nil
 	}
 	if err != nil {
 		return Ledger{}, 0, false, fmt.Errorf("read ledger %d: %w", seq, err)
 	}
-	l.Sequence, l.Position, l.From, l.ClosedAt = uint32(s), eventstore.Position(pos), eventstore.Position(from), l.ClosedAt.UTC()
+	l.First, l.Sequence, l.Position, l.From = uint32(first), uint32(s), eventstore.Position(pos), eventstore.Position(from)
+	l.ClosedAt, l.FirstClosedAt = l.ClosedAt.UTC(), l.FirstClosedAt.UTC()
 	return l, uint32(tip), true, nil
 }
 
@@ -209,7 +239,7 @@ func (p *Postgres) Start(ctx context.Context, seq uint32, since time.Time) (even
 // StateHash identifies the index's content.
 func (p *Postgres) StateHash(ctx context.Context) (string, error) {
 	var h string
-	err := p.pool.QueryRow(ctx, `SELECT coalesce(md5(string_agg(seq || '/' || hash || '/' || position, ',' ORDER BY seq)), '') FROM `+p.table).Scan(&h)
+	err := p.pool.QueryRow(ctx, `SELECT coalesce(md5(string_agg(coalesce(first_seq, seq) || '/' || seq || '/' || hash || '/' || position, ',' ORDER BY seq)), '') FROM `+p.table).Scan(&h)
 	if err != nil {
 		return "", fmt.Errorf("hash ledgers: %w", err)
 	}

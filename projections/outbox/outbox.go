@@ -138,8 +138,12 @@ func (s *State) step(ev projections.Event, margin uint32) (released []Message, a
 		// (releasing then what they always have), while after a rewind (NewTip is the fork) or onto a shorter branch
 		// the ledgers below the old tip are final only once the chain is the margin beyond them again.
 		s.Tip = min(s.Tip, e.NewTip)
-	case *domain.LedgerClosed:
-		s.Tip = max(s.Tip, e.Ledger)
+	case *domain.LedgerClosed, *domain.LedgersVerified:
+		if m, ok := e.(*domain.LedgerClosed); ok {
+			s.Tip = max(s.Tip, m.Ledger)
+		} else {
+			s.Tip = max(s.Tip, e.(*domain.LedgersVerified).Last)
+		}
 		if s.Tip <= margin {
 			return nil, nil, nil
 		}

@@ -1,0 +1,181 @@
+package chain
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/stellar/go-stellar-sdk/network"
+	"github.com/stellar/go-stellar-sdk/strkey"
+	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
+)
+
+// sameLedger compares a scanned ledger with the fully decoded one (the reference: Decode reads every ledger whole),
+// and the events' stored forms with their encoding.
+func sameLedger(t *testing.T, got, want Ledger) {
+	t.Helper()
+	for i := range got.Events {
+		if enc, err := domain.Marshal(got.Events[i].Event); err != nil || string(enc) != string(got.Events[i].data) {
+			t.Fatalf("ledger %d event %d: stored form %q, want %q (%v)", want.Sequence, i, got.Events[i].data, enc, err)
+		}
+		got.Events[i].data = nil
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ledger %d: scanned %+v\nwant %+v", want.Sequence, got, want)
+	}
+}
+
+// TestScanEqualsDecode: on every ledger of a simulated chain (events of the configured contract in most of them,
+// none in some, another contract's in none) and on a real pubnet ledger, with the contract configured or not,
+// Scan gives what a whole decode gives.
+func TestScanEqualsDecode(t *testing.T) {
+	c, err := sim.New(sim.Config{Seed: 5, NetworkPassphrase: network.TestNetworkPassphrase, Streams: 6, TxPerLedger: 1, Ledgers: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := otherContract(t)
+	for _, contracts := range [][]domain.Address{{c.ContractID()}, {other}, {c.ContractID(), other}} {
+		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: contracts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		withEvents, without := 0, 0
+		for seq := c.StartLedger(); seq <= c.LastLedger(); seq++ {
+			lcm, err := c.Canonical(seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := lcm.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := d.Decode(lcm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.Scan(raw)
+			if err != nil {
+				t.Fatalf("scan ledger %d: %v", seq, err)
+			}
+			sameLedger(t, got, want)
+			if len(want.Events) > 0 {
+				withEvents++
+			} else {
+				without++
+			}
+		}
+		if contracts[0] == c.ContractID() && (withEvents == 0 || without == 0) {
+			t.Fatalf("the fixture has %d ledgers with events and %d without: both kinds are needed", withEvents, without)
+		}
+	}
+
+	raw := pubnetLedger(t)
+	var lcm xdr.LedgerCloseMeta
+	if err := xdr.SafeUnmarshal(raw, &lcm); err != nil {
+		t.Fatal(err)
+	}
+	refs := referenceEvents(t, raw)
+	for _, contracts := range [][]domain.Address{{other}, {domain.Address(refs[0].contract)}} {
+		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase, Contracts: contracts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := d.Decode(lcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.Scan(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameLedger(t, got, want)
+		if contracts[0] != other && len(got.Events) == 0 {
+			t.Fatal("a contract of the pubnet ledger: no events")
+		}
+	}
+}
+
+// TestScanRefusesATamperedHeader: a header that does not hash to its stated hash is refused, naming the ledger.
+func TestScanRefusesATamperedHeader(t *testing.T) {
+	raw := pubnetLedger(t)
+	d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase, Contracts: []domain.Address{otherContract(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := xdr.LedgerCloseMetaView(raw)
+	entry, err := view.LedgerHeader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := entry.MustHeader().MustRaw()
+	bad := append([]byte(nil), raw...)
+	// Change the close time, inside the header: version, previous hash, scpValue.txSetHash, then closeTime.
+	at := indexOf(raw, header) + 4 + 32 + 32
+	bad[at+7] ^= 1
+	if _, err := d.Scan(bad); err == nil {
+		t.Fatal("a tampered header scanned")
+	} else if want := "ledger 58752000: header does not hash"; !contains(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
+	}
+}
+
+// otherContract is a contract address that no fixture's events come from.
+func otherContract(t testing.TB) domain.Address {
+	s, err := strkey.Encode(strkey.VersionByteContract, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return domain.Address(s)
+}
+
+func indexOf(b, sub []byte) int {
+	for i := 0; i+len(sub) <= len(b); i++ {
+		if string(b[i:i+len(sub)]) == string(sub) {
+			return i
+		}
+	}
+	return -1
+}
+
+func contains(s, sub string) bool { return indexOf([]byte(s), []byte(sub)) >= 0 }
+
+// FuzzScan feeds arbitrary bytes as a lake's ledger: refused with an error, never a panic; what scans is what a
+// whole decode makes of the same bytes.
+func FuzzScan(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 0})
+	f.Add([]byte{0, 0, 0, 2})
+	c, err := sim.New(sim.Config{Seed: 1, NetworkPassphrase: network.TestNetworkPassphrase, Streams: 2, TxPerLedger: 1, Ledgers: 3})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for seq := uint32(2); seq <= 4; seq++ {
+		lcm, err := c.Canonical(seq)
+		if err != nil {
+			f.Fatal(err)
+		}
+		raw, _ := lcm.MarshalBinary()
+		f.Add(raw)
+	}
+	d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: []domain.Address{c.ContractID()}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := d.Scan(raw)
+		if err != nil || len(got.Events) == 0 {
+			return
+		}
+		var lcm xdr.LedgerCloseMeta
+		if err := xdr.SafeUnmarshal(raw, &lcm); err != nil {
+			t.Fatalf("scanned events from bytes that are no LedgerCloseMeta: %v", err)
+		}
+		want, err := d.Decode(lcm)
+		if err != nil {
+			t.Fatalf("scanned what does not decode: %v", err)
+		}
+		sameLedger(t, got, want)
+	})
+}
