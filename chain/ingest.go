@@ -31,6 +31,10 @@ var (
 	ErrHalted = errors.New("ingestion halted")
 	// ErrReorgBelowSafeLedger is the cause of a halt on a reorg whose fork is below the last safe ledger.
 	ErrReorgBelowSafeLedger = errors.New("reorg below the last safe ledger")
+	// ErrBadSource is what a reader's error wraps when the source's content is wrong, not unreachable (a data lake's
+	// missing or corrupt file, ledgers that do not link): reading it again gives the same, so ingestion halts with
+	// the reader's message instead of retrying, and skips nothing.
+	ErrBadSource = errors.New("the source's content is invalid")
 )
 
 // Halt reasons reported by Status.
@@ -38,6 +42,7 @@ const (
 	HaltReorgBelowSafeLedger = "reorg_below_safe_ledger"
 	HaltLedgerReappeared     = "ledger_reappeared"
 	HaltInconsistentStore    = "inconsistent_store"
+	HaltBadSource            = "bad_source"
 )
 
 // Health is the ingester's state as DESIGN §6 reports it.
@@ -198,6 +203,11 @@ func (in *Ingester) Run(ctx context.Context) error {
 	in.mu.Unlock()
 	for ctx.Err() == nil {
 		err := in.session(ctx, progressed)
+		if errors.Is(err, ErrBadSource) && ctx.Err() == nil {
+			in.mu.Lock()
+			err = in.halt(HaltBadSource, err)
+			in.mu.Unlock()
+		}
 		if errors.Is(err, ErrHalted) {
 			return err
 		}
