@@ -221,4 +221,3 @@ func place(raw []byte, seq uint32, prev, closeTime []byte) ([]byte, error) {
 		return raw
 	})
 }
-
