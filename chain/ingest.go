@@ -54,6 +54,8 @@ const (
 	HealthStalled       Health = "stalled"
 	HealthHalted        Health = "halted"
 	HealthNotConfigured Health = "not_configured"
+	// HealthBackfilling: ingesting history towards Status.TargetLedger, healthy otherwise.
+	HealthBackfilling Health = "backfilling"
 )
 
 // Config configures an Ingester.
@@ -67,6 +69,11 @@ type Config struct {
 	// OpenReader, when set, is the source instead of Open: a reader from ledger from on that verifies and decodes
 	// ledgers itself (the data lake's, which never decodes a whole ledger without events).
 	OpenReader func(ctx context.Context, from uint32) (LedgerReader, error)
+	// ReaderEnd is the last ledger OpenReader's source holds (a data lake's end), when Open follows it: ingestion
+	// hands over to Open's source at ReaderEnd+1, with no gap and no duplicate.
+	ReaderEnd uint32
+	// Target is the ledger a backfill runs to: until the tip reaches it the status says backfilling (0: none).
+	Target uint32
 	// StartLedger is where ingestion starts when the store holds no ledger yet.
 	StartLedger  uint32
 	SafetyMargin uint32
@@ -97,8 +104,12 @@ type ReorgSummary struct {
 
 // Status is a snapshot of the ingester for health reporting.
 type Status struct {
-	Health              Health        `json:"status"`
-	Tip                 uint32        `json:"tipLedger"`
+	Health       Health `json:"status"`
+	Tip          uint32 `json:"tipLedger"`
+	TargetLedger uint32 `json:"targetLedger,omitempty"`
+	// Ledgers and Events count what this ingester appended since it started (progress of a backfill).
+	Ledgers             int64         `json:"ledgersIngested"`
+	Events              int64         `json:"eventsIngested"`
 	TipHash             string        `json:"tipHash,omitempty"`
 	TipClosedAt         time.Time     `json:"tipClosedAt,omitzero"`
 	LastSafeLedger      uint32        `json:"lastSafeLedger"`
@@ -169,6 +180,8 @@ func NewIngester(cfg Config) (*Ingester, error) {
 		retry: retry.Policy{Initial: cfg.RetryInitial, Max: cfg.RetryMax, Sleep: cfg.Sleep}.WithDefaults(250 * time.Millisecond),
 	}
 	in.status.Health = HealthStarting
+	in.status.TargetLedger = cfg.Target
+	cfg.Metrics.setTarget(cfg.Target)
 	return in, nil
 }
 
@@ -324,7 +337,7 @@ func (in *Ingester) setFailure(err error) {
 	if err == nil {
 		in.status.ConsecutiveFailures, in.status.LastError = 0, ""
 		if in.halted == nil && in.status.Tip > 0 {
-			in.status.Health = HealthHealthy
+			in.status.Health = in.healthy(in.status.Tip)
 		}
 		return
 	}
@@ -372,9 +385,18 @@ func (in *Ingester) open(ctx context.Context, from uint32) (LedgerReader, error)
 	if from == 0 {
 		return nil, fmt.Errorf("%w: no start ledger configured and the store holds no ledger", ErrHalted)
 	}
-	if in.cfg.OpenReader != nil {
-		return in.cfg.OpenReader(ctx, from)
+	if in.cfg.OpenReader != nil && (in.cfg.Open == nil || from <= in.cfg.ReaderEnd) {
+		r, err := in.cfg.OpenReader(ctx, from)
+		if err != nil || in.cfg.Open == nil {
+			return r, err
+		}
+		return &handoff{first: r, end: in.cfg.ReaderEnd, open: in.openBackend}, nil
 	}
+	return in.openBackend(ctx, from)
+}
+
+// openBackend opens Open's source from ledger from on.
+func (in *Ingester) openBackend(ctx context.Context, from uint32) (LedgerReader, error) {
 	b, err := in.cfg.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open ledger source: %w", err)
@@ -839,6 +861,14 @@ func (in *Ingester) commit(batch []eventstore.StreamAppend, res []eventstore.App
 	}
 	in.state.push(records, in.keep)
 	in.cfg.Metrics.appended(ledgers)
+	events := 0
+	for _, l := range ledgers {
+		events += len(l.Events)
+	}
+	in.smu.Lock()
+	in.status.Ledgers += int64(len(ledgers))
+	in.status.Events += int64(events)
+	in.smu.Unlock()
 	in.publish(true)
 }
 
@@ -863,9 +893,17 @@ func (in *Ingester) publish(progress bool) {
 	in.status.Tip, in.status.TipHash, in.status.TipClosedAt = tip.seq, tip.hash, tip.closedAt
 	in.status.LastSafeLedger = lastSafe(tip.seq, in.cfg.SafetyMargin)
 	if in.halted == nil && in.status.ConsecutiveFailures == 0 {
-		in.status.Health = HealthHealthy
+		in.status.Health = in.healthy(tip.seq)
 	}
 	in.cfg.Metrics.position(in.status.Tip, in.status.LastSafeLedger)
+}
+
+// healthy is the health of an ingester that works, at tip: backfilling until the target, then healthy.
+func (in *Ingester) healthy(tip uint32) Health {
+	if tip < in.cfg.Target {
+		return HealthBackfilling
+	}
+	return HealthHealthy
 }
 
 // halt stops ingestion for good (until an operator acts); the caller holds mu.

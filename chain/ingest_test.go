@@ -203,22 +203,45 @@ func TestCleanIngest(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	recs := readAll(t, h.store)
-	var markers []uint32
-	prev := ""
+	// The markers cover ledgers 2..301 once each, in one hash chain: a LedgerClosed for every ledger with events
+	// and for the last margin ledgers, verified ranges of two or more final ledgers without events otherwise.
+	withEvents := map[uint32]bool{}
 	for _, r := range recs {
-		if r.Type != string(domain.TypeLedgerClosed) {
-			continue
-		}
 		e, _ := domain.Unmarshal(r.Data)
-		lc := e.(*domain.LedgerClosed)
-		if prev != "" && lc.PreviousHash != prev {
-			t.Fatalf("ledger %d does not link", lc.Ledger)
+		if ce, ok := e.(domain.ChainEvent); ok {
+			withEvents[ce.ChainMetadata().Ledger] = true
 		}
-		prev = lc.Hash
-		markers = append(markers, lc.Ledger)
 	}
-	if len(markers) != 300 || markers[0] != 2 || markers[299] != 301 {
-		t.Fatalf("%d markers from %d", len(markers), markers[0])
+	next, prev, ranges := uint32(2), "", 0
+	for _, r := range recs {
+		e, _ := domain.Unmarshal(r.Data)
+		switch m := e.(type) {
+		case *domain.LedgerClosed:
+			if m.Ledger != next || (prev != "" && m.PreviousHash != prev) {
+				t.Fatalf("ledger %d does not follow ledger %d", m.Ledger, next-1)
+			}
+			prev, next = m.Hash, m.Ledger+1
+		case *domain.LedgersVerified:
+			if m.First != next || m.PreviousHash != prev || m.Last <= m.First {
+				t.Fatalf("verified range %d..%d does not follow ledger %d", m.First, m.Last, next-1)
+			}
+			for l := m.First; l <= m.Last; l++ {
+				if withEvents[l] {
+					t.Fatalf("verified range %d..%d holds ledger %d, which has events", m.First, m.Last, l)
+				}
+			}
+			if m.Last > 301-2 {
+				t.Fatalf("verified range %d..%d reaches into the margin of the tip 301", m.First, m.Last)
+			}
+			prev, next = m.Hash, m.Last+1
+			ranges++
+		}
+	}
+	if next != 302 {
+		t.Fatalf("the markers end at ledger %d", next-1)
+	}
+	if ranges == 0 {
+		t.Fatal("no verified range: the fixture needs ledgers without events")
 	}
 	// Every ledger's events come before its marker, and ledgers are in order.
 	last := uint32(0)

@@ -17,6 +17,7 @@ type Metrics struct {
 	tip          prometheus.Gauge
 	lastSafe     prometheus.Gauge
 	halted       prometheus.Gauge
+	target       prometheus.Gauge
 }
 
 // NewMetrics creates the ingestion metrics and registers them with reg.
@@ -40,9 +41,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Highest ledger whose events are final."}),
 		halted: prometheus.NewGauge(prometheus.GaugeOpts{Name: "streamledger_ingest_halted",
 			Help: "1 while ingestion is halted waiting for an operator."}),
+		target: prometheus.NewGauge(prometheus.GaugeOpts{Name: "streamledger_ingest_backfill_target_ledger",
+			Help: "The ledger a backfill from a data lake runs to (0: none); backfilling while the tip is below it."}),
 	}
 	for _, c := range []prometheus.Collector{m.ledgers, m.events, m.decodeErrors, m.reorgs, m.reverted,
-		m.sourceErrors, m.tip, m.lastSafe, m.halted} {
+		m.sourceErrors, m.tip, m.lastSafe, m.halted, m.target} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register ingestion metrics: %w", err)
 		}
@@ -61,8 +64,8 @@ func (m *Metrics) appended(ls []Ledger) {
 	if m == nil {
 		return
 	}
+	m.ledgers.Add(float64(len(ls)))
 	for _, l := range ls {
-		m.ledgers.Inc()
 		for _, ev := range l.Events {
 			m.events.WithLabelValues(string(ev.Event.Type())).Inc()
 		}
@@ -96,5 +99,11 @@ func (m *Metrics) setHalted(h bool) {
 			v = 1
 		}
 		m.halted.Set(v)
+	}
+}
+
+func (m *Metrics) setTarget(seq uint32) {
+	if m != nil {
+		m.target.Set(float64(seq))
 	}
 }

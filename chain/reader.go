@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -78,3 +79,38 @@ func (r *backendReader) Read(ctx context.Context, next uint32, maxLedgers, maxEv
 }
 
 func (r *backendReader) Close() error { return r.b.Close() }
+
+// handoff reads from first up to its end (a data lake's last ledger), then from a source opened at end+1 (RPC),
+// which then follows the tip: one reader, so the ingester sees no gap, no duplicate and no failure at the seam.
+type handoff struct {
+	first  LedgerReader
+	end    uint32
+	open   func(ctx context.Context, from uint32) (LedgerReader, error)
+	second LedgerReader
+}
+
+func (h *handoff) Read(ctx context.Context, from uint32, maxLedgers, maxEvents int) ([]Ledger, error) {
+	if from <= h.end {
+		ledgers, err := h.first.Read(ctx, from, maxLedgers, maxEvents)
+		if n := len(ledgers); err == nil && n > 0 && ledgers[n-1].Sequence > h.end {
+			return nil, fmt.Errorf("reader gave ledger %d past its end %d", ledgers[n-1].Sequence, h.end)
+		}
+		return ledgers, err
+	}
+	if h.second == nil {
+		r, err := h.open(ctx, from)
+		if err != nil {
+			return nil, err
+		}
+		h.second = r
+	}
+	return h.second.Read(ctx, from, maxLedgers, maxEvents)
+}
+
+func (h *handoff) Close() error {
+	err := h.first.Close()
+	if h.second != nil {
+		err = errors.Join(err, h.second.Close())
+	}
+	return err
+}

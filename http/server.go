@@ -265,6 +265,10 @@ func (s *Server) healthView() fiber.Map {
 		if st.HaltReason != "" {
 			indexer["haltReason"] = st.HaltReason
 		}
+		if st.TargetLedger > 0 {
+			indexer["targetLedger"] = st.TargetLedger
+			indexer["ledgersIngested"], indexer["eventsIngested"] = st.Ledgers, st.Events
+		}
 		switch health {
 		case chain.HealthHalted:
 			status = "halted"

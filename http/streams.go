@@ -281,6 +281,21 @@ func (s *Server) ledger(c *fiber.Ctx) error {
 	if !ok {
 		return apiError(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
 	}
+	final := tip >= s.cfg.SafetyMargin && l.Sequence <= tip-s.cfg.SafetyMargin
+	if l.Range() {
+		// A final ledger without events inside a verified range: the range is what the store keeps of it (DESIGN
+		// §13), with the hashes of its ends; of this ledger, what the range says.
+		data := fiber.Map{"sequence": seq, "eventCount": 0, "final": final, "events": []json.RawMessage{},
+			"verifiedRange": fiber.Map{"first": l.First, "last": l.Sequence, "previousHash": l.PreviousHash, "hash": l.Hash,
+				"firstClosedAt": l.FirstClosedAt, "lastClosedAt": l.ClosedAt}}
+		switch uint32(seq) {
+		case l.First:
+			data["previousHash"], data["closedAt"] = l.PreviousHash, l.FirstClosedAt
+		case l.Sequence:
+			data["hash"], data["closedAt"] = l.Hash, l.ClosedAt
+		}
+		return c.JSON(fiber.Map{"data": data})
+	}
 	events, err := s.ledgerEvents(c.UserContext(), l)
 	if err != nil {
 		return err
@@ -288,7 +303,6 @@ func (s *Server) ledger(c *fiber.Ctx) error {
 	if events == nil {
 		events = []json.RawMessage{}
 	}
-	final := tip >= s.cfg.SafetyMargin && l.Sequence <= tip-s.cfg.SafetyMargin
 	return c.JSON(fiber.Map{"data": fiber.Map{"sequence": l.Sequence, "hash": l.Hash, "previousHash": l.PreviousHash,
 		"closedAt": l.ClosedAt, "eventCount": l.EventCount, "final": final, "events": events}})
 }

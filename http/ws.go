@@ -103,7 +103,7 @@ func (h *hub) notice() []byte {
 	st := h.s.cfg.Ingestion()
 	status := "degraded"
 	switch st.Health {
-	case chain.HealthHealthy, chain.HealthStarting:
+	case chain.HealthHealthy, chain.HealthStarting, chain.HealthBackfilling:
 		return nil
 	case chain.HealthHalted:
 		status = "halted"

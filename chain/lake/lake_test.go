@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -296,4 +297,23 @@ func TestBadLakes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEmbeddedPubnetLedger: the filler is the SDK's own pubnet ledger, byte for byte.
+func TestEmbeddedPubnetLedger(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/stellar/go-stellar-sdk").Output()
+	if err != nil {
+		t.Fatalf("locate the SDK module: %v", err)
+	}
+	want, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "xdr", "testdata", "ledger_58752000.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := lake.PubnetLedger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Fatalf("the embedded ledger (%d bytes) is not the SDK's (%d bytes)", len(got), len(want))
+	}
 }

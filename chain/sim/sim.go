@@ -397,12 +397,18 @@ type Backend struct {
 
 var _ ledgerbackend.LedgerBackend = (*Backend)(nil)
 
-// GetLatestLedgerSequence is the network's tip.
+// GetLatestLedgerSequence is the network's tip. A finite network that produces on request and has no reorg to show
+// holds its whole chain already, as a data lake does: it says so, so that a reader catches up in the same batches
+// from either (the same chain then makes the same log; see chain.LedgerReader).
 func (b *Backend) GetLatestLedgerSequence(ctx context.Context) (uint32, error) {
 	if err := b.usable(); err != nil {
 		return 0, err
 	}
-	return b.chain.Tip(), nil
+	c := b.chain
+	if last := c.LastLedger(); last > 0 && c.cfg.LedgerInterval <= 0 && len(c.reorgs) == 0 {
+		return last, nil
+	}
+	return c.Tip(), nil
 }
 
 // GetLedger returns ledger seq of the prepared range, blocking until the network has produced it.

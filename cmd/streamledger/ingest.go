@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,6 +19,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
 
 	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/lake"
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	api "github.com/streamledger/streamledger/http"
@@ -34,6 +38,8 @@ type source struct {
 	ingester  *chain.Ingester
 	contracts []domain.Address
 	check     api.Check
+	// close releases the source (a data lake's datastore); never nil.
+	close func()
 }
 
 func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg prometheus.Registerer, log *slog.Logger) (*source, error) {
@@ -41,16 +47,16 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 	if err != nil {
 		return nil, err
 	}
-	src := &source{check: api.Check{Name: "source", Check: func(context.Context) error { return nil }}}
+	src := &source{check: api.Check{Name: "source", Check: func(context.Context) error { return nil }}, close: func() {}}
 	contracts := cfg.ContractIDs
 	ic := chain.Config{Store: store, StartLedger: cfg.StartLedger, SafetyMargin: cfg.SafetyMargin, Metrics: metrics,
 		Logger: log.With("component", "ingest")}
 	switch cfg.Source {
 	case config.SourceSim:
-		simCfg := sim.Config{Seed: cfg.SimSeed, NetworkPassphrase: cfg.NetworkPassphrase, Streams: cfg.SimStreams,
-			TxPerLedger: simTxPerLedger, LedgerInterval: cfg.SimLedgerInterval, Reorgs: cfg.SimReorgs,
-			ReorgEvery: cfg.SimReorgEvery, ReorgDepth: cfg.SimReorgDepth, DeepReorgAt: cfg.SimDeepReorgAt,
-			DeepReorgDepth: cfg.SafetyMargin + 2}
+		simCfg, err := simConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
 		if cfg.SimLedgerInterval >= time.Second {
 			// Paced by the wall clock: close times follow it from an epoch kept with the data, so that the API's
 			// "now" means something and a restart finds the network where it would have been.
@@ -59,13 +65,6 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 				return nil, err
 			}
 			simCfg.Epoch, simCfg.Genesis, simCfg.ChainSpacing = epoch, epoch, cfg.SimLedgerInterval
-		}
-		if cfg.SimLedgers > 0 {
-			// SIM_LEDGERS=N stops after ledger N; the chain starts at ledger 2.
-			if cfg.SimLedgers < 2 {
-				return nil, fmt.Errorf("%w: --sim-ledgers / SIM_LEDGERS = %d: the simulated chain starts at ledger 2", errUsage, cfg.SimLedgers)
-			}
-			simCfg.Ledgers = cfg.SimLedgers - 1
 		}
 		network, err := sim.New(simCfg)
 		if err != nil {
@@ -85,6 +84,10 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		}
 		ic.Open = rpc.Open
 		src.check.Check = func(ctx context.Context) error { _, err := rpc.Latest(ctx); return err }
+	case config.SourceLake:
+		if err := openLake(ctx, cfg, &ic, src, log); err != nil {
+			return nil, err
+		}
 	}
 	ic.Decoder, err = chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: contracts,
 		OnDecodeError: metrics.DecodeError})
@@ -98,13 +101,80 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 	return src, nil
 }
 
+// simConfig is the simulated network of the SIM_* settings (the clock-paced epoch aside).
+func simConfig(cfg *config.Config) (sim.Config, error) {
+	simCfg := sim.Config{Seed: cfg.SimSeed, NetworkPassphrase: cfg.NetworkPassphrase, Streams: cfg.SimStreams,
+		TxPerLedger: simTxPerLedger, LedgerInterval: cfg.SimLedgerInterval, Reorgs: cfg.SimReorgs,
+		ReorgEvery: cfg.SimReorgEvery, ReorgDepth: cfg.SimReorgDepth, DeepReorgAt: cfg.SimDeepReorgAt,
+		DeepReorgDepth: cfg.SafetyMargin + 2}
+	if cfg.SimLedgers > 0 {
+		// SIM_LEDGERS=N stops after ledger N; the chain starts at ledger 2.
+		if cfg.SimLedgers < 2 {
+			return sim.Config{}, fmt.Errorf("%w: --sim-ledgers / SIM_LEDGERS = %d: the simulated chain starts at ledger 2", errUsage, cfg.SimLedgers)
+		}
+		simCfg.Ledgers = cfg.SimLedgers - 1
+	}
+	return simCfg, nil
+}
+
+// openLake opens the data lake of LAKE_URL and makes it the ingester's source from START_LEDGER (default: the lake's
+// first) to END_LEDGER (default: its last), handing over to RPC_URL after it when that is set (DESIGN §13).
+func openLake(ctx context.Context, cfg *config.Config, ic *chain.Config, src *source, log *slog.Logger) error {
+	l, err := lake.Open(ctx, cfg.LakeURL, cfg.NetworkPassphrase)
+	if errors.Is(err, lake.ErrNetwork) {
+		return fmt.Errorf("%w: --lake-url / LAKE_URL and --network-passphrase / NETWORK_PASSPHRASE disagree: %v", errUsage, err)
+	}
+	if err != nil {
+		return fmt.Errorf("--lake-url / LAKE_URL: %w", err)
+	}
+	start, end := cfg.StartLedger, cfg.EndLedger
+	if start == 0 {
+		start = l.First()
+	}
+	if end == 0 {
+		end = l.Last()
+	}
+	switch {
+	case start < l.First() || start > l.Last():
+		l.Close()
+		return fmt.Errorf("%w: --start-ledger / START_LEDGER = %d: the lake holds ledgers %d..%d", errUsage, start, l.First(), l.Last())
+	case end < start || end > l.Last():
+		l.Close()
+		return fmt.Errorf("%w: --end-ledger / END_LEDGER = %d: the lake holds ledgers %d..%d (from ledger %d)", errUsage, end, l.First(), l.Last(), start)
+	}
+	ic.StartLedger, ic.Target, ic.ReaderEnd = start, end, end
+	ic.OpenReader = func(_ context.Context, from uint32) (chain.LedgerReader, error) {
+		return l.Reader(ic.Decoder, from, end, runtime.GOMAXPROCS(0))
+	}
+	if cfg.RPCURL != "" {
+		rpc, err := chain.NewRPCSource(cfg.RPCURL, nil)
+		if err != nil {
+			l.Close()
+			return fmt.Errorf("%w: --rpc-url / RPC_URL: %v", errUsage, err)
+		}
+		ic.Open = rpc.Open
+		src.check.Check = func(ctx context.Context) error { _, err := rpc.Latest(ctx); return err }
+	}
+	src.close = func() { l.Close() }
+	log.Info("data lake", "lake", cfg.LakeURL, "holds", fmt.Sprintf("%d..%d", l.First(), l.Last()), "from", start, "to", end,
+		"then", map[bool]string{true: "rpc", false: "serve reads"}[cfg.RPCURL != ""])
+	return nil
+}
+
 // runIngestion pulls ledgers until ctx ends. A halt is logged and kept in the ingester's status; serve keeps
-// running (reads stay available) until an operator acts.
-func runIngestion(ctx context.Context, in *chain.Ingester, source string, log *slog.Logger) {
+// running (reads stay available) until an operator acts. A backfill reports its progress meanwhile.
+func runIngestion(ctx context.Context, in *chain.Ingester, source string, term io.Writer, log *slog.Logger) {
 	if source == config.SourcePush {
 		log.Info("ingestion waits for pushed ledgers (POST /internal/ingest/ledgers)")
 		return
 	}
+	reportCtx, stopReporting := context.WithCancel(ctx)
+	var reporter sync.WaitGroup
+	if st := in.Status(); st.TargetLedger > 0 {
+		reporter.Go(func() { reportBackfill(reportCtx, in.Status, term, log, time.Now, 200*time.Millisecond) })
+	}
+	defer reporter.Wait()
+	defer stopReporting()
 	err := in.Run(ctx)
 	switch {
 	case errors.Is(err, chain.ErrHalted):

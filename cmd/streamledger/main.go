@@ -58,6 +58,7 @@ func commands() []command {
 		{name: "audit export", summary: "export the audit log (filtered) to --out, with its manifest beside it", run: runAuditExport, flags: auditExportFlags, settings: true},
 		{name: "audit verify", summary: "verify an audit export FILE against its --manifest and the log's public key", run: runAuditVerify, flags: auditVerifyFlags},
 		{name: "healthcheck", summary: "exit 0 if the serve on LISTEN_ADDR answers /health (the container's health check)", run: runHealthcheck, settings: true},
+		{name: "lake make", summary: "write a SEP-54 data lake of the simulator's final chain to --out (with --pubnet-filler K: K pubnet-sized ledgers between each)", run: runLakeMake, flags: lakeMakeFlags, settings: true},
 		{name: "migrate", summary: "create or upgrade the PostgreSQL schema (serve also does this at start)", run: runMigrate, settings: true},
 		{name: "version", summary: "print the version", run: func(_ context.Context, env *runEnv, _ []string) error {
 			_, err := fmt.Fprintln(env.stdout, "streamledger", version)
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	if name == "audit" && len(args) > 0 && (args[0] == "export" || args[0] == "verify") {
+	if (name == "audit" && len(args) > 0 && (args[0] == "export" || args[0] == "verify")) || (name == "lake" && len(args) > 0 && args[0] == "make") {
 		name, args = name+" "+args[0], args[1:]
 	}
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") && name == "serve" {

@@ -60,6 +60,7 @@ func runRewind(ctx context.Context, env *runEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer src.close()
 	summary, err := src.ingester.Rewind(ctx, uint32(o.to), o.operator, o.reason)
 	if err != nil {
 		return err

@@ -47,6 +47,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
+	defer src.close()
 	in := src.ingester
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -65,7 +66,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		return stoppedWhileStarting(err)
 	}
 	wg.Go(func() {
-		lead.Do(ctx, func(ctx context.Context) { runIngestion(ctx, in, env.cfg.Source, env.log) },
+		lead.Do(ctx, func(ctx context.Context) { runIngestion(ctx, in, env.cfg.Source, terminal(env.stderr), env.log) },
 			func(ctx context.Context) { in.Observe(ctx, leader.DefaultInterval) })
 	})
 

@@ -33,6 +33,7 @@ const (
 	SourceSim  = "sim"
 	SourceRPC  = "rpc"
 	SourcePush = "push"
+	SourceLake = "lake"
 
 	TestnetPassphrase = "Test SDF Network ; September 2015"
 )
@@ -53,6 +54,8 @@ type Config struct {
 	EventStoreURL       string
 	Source              string
 	RPCURL              string
+	LakeURL             string
+	EndLedger           uint32
 	NetworkPassphrase   string
 	ContractIDs         []domain.Address
 	StartLedger         uint32
@@ -96,8 +99,9 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.str(&c.DataDir, "data-dir", "./data", "directory of the embedded store and the audit signing key", false)
 	s.str(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (events with --store postgres, read models with postgres and esdb)", true)
 	s.str(&c.EventStoreURL, "eventstore-url", "", "EventStoreDB connection string (esdb://…)", true)
-	s.str(&c.Source, "source", SourceSim, "ledger source: sim, rpc or push", false)
-	s.str(&c.RPCURL, "rpc-url", "", "Stellar RPC URL (with --source rpc)", false)
+	s.str(&c.Source, "source", SourceSim, "ledger source: sim, rpc, lake or push", false)
+	s.str(&c.RPCURL, "rpc-url", "", "Stellar RPC URL (with --source rpc; with --source lake, where ingestion goes on after the lake)", false)
+	s.str(&c.LakeURL, "lake-url", "", "SEP-54 data lake (with --source lake): file:///dir, s3://bucket/prefix?region=…[&endpoint=…], gs://bucket/prefix", false)
 	s.str(&c.NetworkPassphrase, "network-passphrase", TestnetPassphrase, "network passphrase", false)
 	s.str(&s.contractIDs, "contract-ids", "", "Fluxora contract ids (C…), comma-separated", false)
 	// --contract C… is the short form DESIGN's examples use; it adds to --contract-ids and may repeat.
@@ -108,7 +112,8 @@ func Register(fs *flag.FlagSet) *Settings {
 		s.contractIDs += v
 		return nil
 	})
-	s.uint32(&c.StartLedger, "start-ledger", 0, "first ledger to ingest with --source rpc")
+	s.uint32(&c.StartLedger, "start-ledger", 0, "first ledger to ingest with --source rpc or lake (lake: default its first)")
+	s.uint32(&c.EndLedger, "end-ledger", 0, "last ledger to read from the lake (default: its last)")
 	s.uint32(&c.SafetyMargin, "safety-margin", 1, "ledgers behind the tip before an event is final")
 	fs.Uint64Var(&c.SimSeed, "sim-seed", 1, "simulator seed")
 	s.bind("sim-seed", false)
@@ -287,8 +292,27 @@ func (s *Settings) validate() error {
 		if len(c.ContractIDs) == 0 {
 			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source rpc")
 		}
+	case SourceLake:
+		switch {
+		case c.LakeURL == "":
+			bad("lake-url", "", "required with --source lake")
+		case !strings.HasPrefix(c.LakeURL, "file://") && !strings.HasPrefix(c.LakeURL, "s3://") && !strings.HasPrefix(c.LakeURL, "gs://"):
+			bad("lake-url", c.LakeURL, "want file:///dir, s3://bucket/prefix?region=… or gs://bucket/prefix")
+		}
+		if c.RPCURL != "" && !strings.HasPrefix(c.RPCURL, "http://") && !strings.HasPrefix(c.RPCURL, "https://") {
+			bad("rpc-url", c.RPCURL, "want an http:// or https:// URL")
+		}
+		if len(c.ContractIDs) == 0 {
+			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source lake")
+		}
+		if c.EndLedger != 0 && c.EndLedger < c.StartLedger {
+			bad("end-ledger", fmt.Sprint(c.EndLedger), "before --start-ledger / START_LEDGER (%d)", c.StartLedger)
+		}
 	default:
-		bad("source", c.Source, "want sim, rpc or push")
+		bad("source", c.Source, "want sim, rpc, lake or push")
+	}
+	if c.EndLedger != 0 && c.Source != SourceLake {
+		bad("end-ledger", fmt.Sprint(c.EndLedger), "only with --source lake")
 	}
 	if c.NetworkPassphrase == "" {
 		bad("network-passphrase", "", "must not be empty")
