@@ -283,6 +283,10 @@ func (s *Store) appendTx(ctx context.Context, batch []eventstore.StreamAppend, l
 	knownAt, known, missing := s.heads.lookup(streams)
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lock)
+	// The wake-up of subscribers, queued with the reads so that it costs no round trip of its own: a notification
+	// is delivered at commit, so only if the append lands (listeners read on from their own position, whatever it
+	// says; a batch that turns out to be all duplicates is rolled back, and sends none).
+	b.Queue("SELECT pg_notify($1, '')", s.channel)
 	if lookUpIDs {
 		b.Queue("SELECT id::text, stream, version, position FROM "+s.q.events+" WHERE id = ANY($1::uuid[])", eventstore.BatchIDs(batch))
 	}
@@ -346,9 +350,6 @@ func (s *Store) appendTx(ctx context.Context, batch []eventstore.StreamAppend, l
 		return nil, fmt.Errorf("append: copy %d events: %w", len(rows), err)
 	}
 	newHead := plan.Writes[len(plan.Writes)-1].Position
-	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, fmt.Sprint(uint64(newHead))); err != nil {
-		return nil, fmt.Errorf("append: notify: %w", err)
-	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("append: commit: %w", err)
 	}
@@ -363,8 +364,10 @@ func (s *Store) appendTx(ctx context.Context, batch []eventstore.StreamAppend, l
 }
 
 func readPlanInputs(br pgx.BatchResults, lookUpIDs bool) (map[string]eventstore.Stored, map[string]eventstore.Version, eventstore.Position, error) {
-	if _, err := br.Exec(); err != nil {
-		return nil, nil, 0, err
+	for range 2 { // the lock and the notification
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, 0, err
+		}
 	}
 	stored := make(map[string]eventstore.Stored)
 	if lookUpIDs {

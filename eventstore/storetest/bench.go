@@ -17,6 +17,9 @@ var benchData = []byte(`{"type":"StreamCreated","schemaVersion":1,"event":{"chai
 	`","txIndex":3,"opIndex":0,"eventIndex":0,"chainEventId":"0000530242871959552-0000000000","topicsXdr":["AAAADwAAAAdjcmVhdGVkAA==","AAAABQAAAAAAAAAq"],"valueXdr":"` +
 	strings.Repeat("A", 200) + `"},"streamId":42,"sender":"GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7","recipient":"GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H","depositAmount":"10000000000","ratePerSecond":"116","startTime":1700000000,"cliffTime":1700086400,"endTime":1786206896,"withdrawDustThreshold":"0"}}`)
 
+// BenchEvents returns n events of the benchmarks' size and shape, each with a fresh id.
+func BenchEvents(n int) []eventstore.NewEvent { return benchEvents(n) }
+
 func benchEvents(n int) []eventstore.NewEvent {
 	out := make([]eventstore.NewEvent, n)
 	for i := range out {
