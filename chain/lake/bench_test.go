@@ -223,10 +223,10 @@ func markerBytes(b *testing.B, store eventstore.Store, l *benchLake) float64 {
 // events (the markers' stored fields).
 func BenchmarkBackfill(b *testing.B) {
 	cases := []struct {
-		name             string
-		sources          uint32
-		tx, fillers      int
-		postgres         bool
+		name        string
+		sources     uint32
+		tx, fillers int
+		postgres    bool
 	}{
 		{name: "pubnet/postgres", sources: 80, tx: 3, fillers: 50, postgres: true},
 		{name: "pubnet/embedded", sources: 80, tx: 3, fillers: 50},
