@@ -1,12 +1,14 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/stellar/go-stellar-sdk/xdr"
 )
 
@@ -65,6 +67,87 @@ func (in *Ingester) Push(ctx context.Context, pushed []PushedLedger) (PushResult
 	if err != nil {
 		return PushResult{}, err
 	}
+	return in.push(ctx, ledgers)
+}
+
+// PushBatch is Push for a raw LedgerCloseMetaBatch, as a SEP-54 lake file holds it (zstd-compressed or not): its
+// ledgers are verified whole, must be contiguous and linked, and are ingested in one append like a pushed batch.
+func (in *Ingester) PushBatch(ctx context.Context, raw []byte) (PushResult, error) {
+	metas, err := ParseLedgerBatch(raw, MaxPushLedgers)
+	if err != nil {
+		return PushResult{}, err
+	}
+	ledgers := make([]Ledger, 0, len(metas))
+	for i, lcm := range metas {
+		l, err := in.cfg.Decoder.Decode(lcm)
+		if err != nil {
+			return PushResult{}, invalid(fmt.Sprintf("ledgerCloseMetas[%d]", i), "%v", err)
+		}
+		if err := linked(ledgers, l, fmt.Sprintf("ledgerCloseMetas[%d]", i)); err != nil {
+			return PushResult{}, err
+		}
+		ledgers = append(ledgers, l)
+	}
+	return in.push(ctx, ledgers)
+}
+
+// linked checks that l follows the last of ledgers.
+func linked(ledgers []Ledger, l Ledger, field string) error {
+	if len(ledgers) == 0 {
+		return nil
+	}
+	prev := ledgers[len(ledgers)-1]
+	if l.Sequence != prev.Sequence+1 {
+		return invalid(field, "ledger %d does not follow ledger %d: a push is contiguous", l.Sequence, prev.Sequence)
+	}
+	if l.PreviousHash != prev.Hash {
+		return invalid(field, "ledger %d's previous hash %s is not the hash of ledger %d (%s)", l.Sequence, l.PreviousHash, prev.Sequence, prev.Hash)
+	}
+	return nil
+}
+
+// maxBatchXDR bounds a pushed batch once decompressed: 100 pubnet-sized ledgers and room to spare.
+const maxBatchXDR = 256 << 20
+
+// ParseLedgerBatch reads a LedgerCloseMetaBatch (zstd-compressed or plain XDR) of at most max ledgers, whose
+// header's range must be what it holds.
+func ParseLedgerBatch(raw []byte, max int) ([]xdr.LedgerCloseMeta, error) {
+	if bytes.HasPrefix(raw, zstdMagic) {
+		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxBatchXDR))
+		if err != nil {
+			return nil, err
+		}
+		defer dec.Close()
+		if raw, err = dec.DecodeAll(raw, nil); err != nil {
+			return nil, invalid("body", "corrupt zstd data: %v", err)
+		}
+	}
+	var batch xdr.LedgerCloseMetaBatch
+	if err := xdr.SafeUnmarshal(raw, &batch); err != nil {
+		return nil, invalid("body", "not a LedgerCloseMetaBatch: %v", err)
+	}
+	n := len(batch.LedgerCloseMetas)
+	switch {
+	case n == 0:
+		return nil, invalid("ledgerCloseMetas", "at least one ledger is required")
+	case n > max:
+		return nil, invalid("ledgerCloseMetas", "%d ledgers; at most %d per push", n, max)
+	case uint64(batch.EndSequence) < uint64(batch.StartSequence) || uint64(batch.EndSequence)-uint64(batch.StartSequence)+1 != uint64(n):
+		return nil, invalid("endSequence", "the batch says ledgers %d..%d and holds %d", batch.StartSequence, batch.EndSequence, n)
+	}
+	for i := range batch.LedgerCloseMetas {
+		if got, want := batch.LedgerCloseMetas[i].LedgerSequence(), uint32(batch.StartSequence)+uint32(i); got != want {
+			return nil, invalid(fmt.Sprintf("ledgerCloseMetas[%d]", i), "ledger %d where the batch's range puts ledger %d", got, want)
+		}
+	}
+	return batch.LedgerCloseMetas, nil
+}
+
+// zstdMagic starts every zstd frame.
+var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+
+// push ingests verified, contiguous, linked ledgers (see Push).
+func (in *Ingester) push(ctx context.Context, ledgers []Ledger) (PushResult, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if err := in.haltedErr(); err != nil {
@@ -74,6 +157,7 @@ func (in *Ingester) Push(ctx context.Context, pushed []PushedLedger) (PushResult
 		return PushResult{}, err
 	}
 	res := PushResult{}
+	var err error
 	tip, hasTip := in.state.tip()
 	i := 0
 	for ; i < len(ledgers) && hasTip && ledgers[i].Sequence <= tip.seq; i++ {

@@ -1,12 +1,14 @@
 package chain_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	"github.com/stellar/go-stellar-sdk/support/compressxdr"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain"
@@ -179,4 +181,44 @@ func TestPushReorg(t *testing.T) {
 		}
 		sameOutcome(t, outcomeOf(t, readAll(t, store)), want)
 	}
+}
+
+// FuzzParseLedgerBatch feeds arbitrary bytes as a pushed LedgerCloseMetaBatch: refused with a PushError, never a
+// panic; a batch that parses holds 1..max ledgers, in the sequence its header says.
+func FuzzParseLedgerBatch(f *testing.F) {
+	c, err := sim.New(sim.Config{Seed: 3, NetworkPassphrase: passphrase, Streams: 2, TxPerLedger: 1, Ledgers: 3})
+	if err != nil {
+		f.Fatal(err)
+	}
+	b := xdr.LedgerCloseMetaBatch{StartSequence: 2, EndSequence: 3}
+	for seq := uint32(2); seq <= 3; seq++ {
+		lcm, _ := c.Canonical(seq)
+		b.LedgerCloseMetas = append(b.LedgerCloseMetas, lcm)
+	}
+	raw, _ := b.MarshalBinary()
+	f.Add(raw)
+	var zst bytes.Buffer
+	if _, err := compressxdr.NewXDREncoder(compressxdr.DefaultCompressor, &b).WriteTo(&zst); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(zst.Bytes())
+	f.Add([]byte{0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		metas, err := chain.ParseLedgerBatch(raw, 3)
+		if err != nil {
+			var pe *chain.PushError
+			if !errors.As(err, &pe) || !errors.Is(err, chain.ErrInvalidPush) {
+				t.Fatalf("not a push error: %T %v", err, err)
+			}
+			return
+		}
+		if len(metas) == 0 || len(metas) > 3 {
+			t.Fatalf("%d ledgers", len(metas))
+		}
+		for i := 1; i < len(metas); i++ {
+			if metas[i].LedgerSequence() != metas[0].LedgerSequence()+uint32(i) {
+				t.Fatalf("ledger %d after %d", metas[i].LedgerSequence(), metas[0].LedgerSequence())
+			}
+		}
+	})
 }

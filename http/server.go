@@ -30,8 +30,15 @@ import (
 	"github.com/streamledger/streamledger/projections/streams"
 )
 
-// MaxBodySize bounds request bodies (DESIGN §6).
+// MaxBodySize bounds request bodies (DESIGN §6), but for pushed ledgers.
 const MaxBodySize = 256 << 10
+
+// MaxPushBodySize bounds a push of ledgers (DESIGN §13): real ledgers are large (a pubnet ledger is 1.3 MB of XDR,
+// 1.7 MB as base64), so this route takes up to 16 MiB, read as a stream.
+const MaxPushBodySize = 16 << 20
+
+// pushPath is the route of pushed ledgers, the one route with a larger body limit.
+const pushPath = "/internal/ingest/ledgers"
 
 // StreamReader reads the live stream projection.
 type StreamReader interface {
@@ -90,8 +97,9 @@ type Config struct {
 	// ProjectionNames are the projections the admin routes know; Rebuild rebuilds one (nil: not supported here).
 	ProjectionNames []string
 	Rebuild         RebuildFunc
-	// Push ingests pushed ledgers; nil refuses the route.
-	Push func(ctx context.Context, ledgers []chain.PushedLedger) (chain.PushResult, error)
+	// Push ingests pushed ledgers (JSON), PushBatch a raw LedgerCloseMetaBatch; nil refuses the route.
+	Push      func(ctx context.Context, ledgers []chain.PushedLedger) (chain.PushResult, error)
+	PushBatch func(ctx context.Context, raw []byte) (chain.PushResult, error)
 	// Audit is the audit log (exports, checkpoints, proofs); a nil Log answers its routes with 404.
 	Audit AuditConfig
 	// Webhooks administers endpoints and deliveries; nil answers its routes with 404.
@@ -155,13 +163,17 @@ func New(cfg Config) *Server {
 	s.app = fiber.New(fiber.Config{
 		AppName:               "streamledger",
 		BodyLimit:             MaxBodySize,
+		// Bodies over BodyLimit (and chunked ones) reach the handlers as streams instead of a refusal, so that the
+		// push route can take real ledgers; limitBodies refuses them on every other route before anything reads.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 		ReadTimeout:           10 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(cfg.Logger),
 	})
-	s.app.Use(withRequestID, withSecurityHeaders, s.rateLimiter())
+	s.app.Use(withRequestID, withSecurityHeaders, s.rateLimiter(), limitBodies)
 	s.app.Get("/", s.root)
 	s.app.Get("/health", s.health)
 	s.app.Get("/readyz", s.readyz)
@@ -176,7 +188,7 @@ func New(cfg Config) *Server {
 	s.app.Get("/api/streams/:id", s.require(ScopeStreamsRead), s.stream)
 	s.app.Get("/api/streams/:id/events", s.require(ScopeStreamsRead), s.streamEvents)
 	s.app.Get("/api/ledgers/:seq", s.require(ScopeStreamsRead), s.ledger)
-	s.app.Post("/internal/ingest/ledgers", s.require(ScopeIngestWrite), s.push)
+	s.app.Post(pushPath, s.require(ScopeIngestWrite), s.push)
 	s.app.Get("/api/admin/projections", s.require(ScopeAdmin), s.projectionsStatus)
 	s.hub.s = s
 	s.hub.start()
@@ -448,20 +460,25 @@ func (s *Server) stream(c *fiber.Ctx) error {
 	return c.Send(body)
 }
 
-type pushRequest struct {
-	Ledgers []chain.PushedLedger `json:"ledgers"`
-}
-
-// push ingests ledgers pushed by an external indexer (DESIGN §6, scope ingest:write).
+// push ingests ledgers pushed by an external indexer (DESIGN §6, §13; scope ingest:write): JSON as the RPC's
+// getLedgers shapes them, or a raw LedgerCloseMetaBatch (application/octet-stream, zstd-compressed or not).
 func (s *Server) push(c *fiber.Ctx) error {
 	if s.cfg.Push == nil {
 		return apiError(fiber.StatusNotFound, CodeNotFound, "this server does not take pushed ledgers (SOURCE is not push)")
 	}
-	var req pushRequest
-	if err := decodeBody(c, &req, false); err != nil {
+	body, err := readPush(c.Get(fiber.HeaderContentType), requestBody(c), MaxPushBodySize)
+	if err != nil {
 		return err
 	}
-	res, err := s.cfg.Push(c.UserContext(), req.Ledgers)
+	var res chain.PushResult
+	if body.raw != nil {
+		if s.cfg.PushBatch == nil {
+			return apiError(fiber.StatusUnsupportedMediaType, CodeUnsupported, "this server takes pushed ledgers as JSON only")
+		}
+		res, err = s.cfg.PushBatch(c.UserContext(), body.raw)
+	} else {
+		res, err = s.cfg.Push(c.UserContext(), body.ledgers)
+	}
 	var pe *chain.PushError
 	switch {
 	case errors.As(err, &pe) && errors.Is(err, chain.ErrPushConflict):

@@ -2,7 +2,9 @@ package http
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,9 +17,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/stellar/go-stellar-sdk/network"
+	"github.com/stellar/go-stellar-sdk/support/compressxdr"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/chain/lake"
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -322,39 +327,75 @@ func listen(t testing.TB, h *harness) string {
 	return "http://" + ln.Addr().String()
 }
 
-// TestOverTheWire covers what needs a real connection: the body limit, enforced while reading the request, and
-// metrics for a loopback peer.
+// TestOverTheWire covers what needs a real connection: the body limits, enforced while reading the request (256 KiB
+// on every route, declared or chunked; 16 MiB on the push route), and metrics for a loopback peer.
 func TestOverTheWire(t *testing.T) {
+	pushedBytes := 0
 	h := newHarness(t, func(c *Config) {
-		c.Push = func(context.Context, []chain.PushedLedger) (chain.PushResult, error) { return chain.PushResult{}, nil }
+		c.Push = func(_ context.Context, ls []chain.PushedLedger) (chain.PushResult, error) {
+			for _, l := range ls {
+				pushedBytes += len(l.MetadataXDR)
+			}
+			return chain.PushResult{}, nil
+		}
 	})
 	base := listen(t, h)
 	// A raw connection: the server answers 413 as soon as it reads the declared length, and may close before the
 	// body is written, which an HTTP client reports as a reset instead of the answer.
-	body := []byte(`{"ledgers":[{"metadataXdr":"` + strings.Repeat("A", MaxBodySize) + `"}]}`)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
+	send := func(path string, size int, chunked bool) (int, string) {
+		t.Helper()
+		body := []byte(`{"ledgers":[{"metadataXdr":"` + strings.Repeat("A", size) + `"}]}`)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		head := "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ingest-key\r\nContent-Type: application/json\r\n"
+		go func() { // the server may stop reading: its answer is what counts
+			if chunked {
+				fmt.Fprintf(conn, "%sTransfer-Encoding: chunked\r\n\r\n", head)
+				for len(body) > 0 {
+					n := min(len(body), 64<<10)
+					fmt.Fprintf(conn, "%x\r\n%s\r\n", n, body[:n])
+					body = body[n:]
+				}
+				fmt.Fprint(conn, "0\r\n\r\n")
+				return
+			}
+			fmt.Fprintf(conn, "%sContent-Length: %d\r\n\r\n", head, len(body))
+			conn.Write(body)
+		}()
+		resp, err := stdhttp.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("X-Content-Type-Options") == "" || resp.Header.Get("X-Request-Id") == "" {
+			t.Fatalf("%s: no baseline headers: %v", path, resp.Header)
+		}
+		if resp.StatusCode == 413 && (!strings.Contains(string(raw), CodeTooLarge) || !strings.Contains(string(raw), resp.Header.Get("X-Request-Id"))) {
+			t.Fatalf("%s: %s", path, raw)
+		}
+		return resp.StatusCode, string(raw)
 	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /internal/ingest/ledgers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ingest-key\r\n"+
-		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
-	conn.Write(body) // the server may have stopped reading: its answer is what counts
-	resp, err := stdhttp.ReadResponse(bufio.NewReader(conn), nil)
+	for _, chunked := range []bool{false, true} {
+		if code, raw := send("/api/webhooks/endpoints", MaxBodySize, chunked); code != 413 {
+			t.Fatalf("chunked=%v: a body over 256 KiB elsewhere than the push: %d %s", chunked, code, raw)
+		}
+		if code, raw := send(pushPath, MaxPushBodySize, chunked); code != 413 {
+			t.Fatalf("chunked=%v: a push over 16 MiB: %d %s", chunked, code, raw)
+		}
+		pushedBytes = 0
+		if code, raw := send(pushPath, 3<<20, chunked); code != 200 || pushedBytes != 3<<20 {
+			t.Fatalf("chunked=%v: a push of 3 MiB: %d %s (%d bytes pushed)", chunked, code, raw, pushedBytes)
+		}
+	}
+	resp, err := stdhttp.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 413 || !strings.Contains(string(raw), CodeTooLarge) || resp.Header.Get("X-Content-Type-Options") == "" ||
-		resp.Header.Get("X-Request-Id") == "" || !strings.Contains(string(raw), resp.Header.Get("X-Request-Id")) {
-		t.Fatalf("too large: %d %s", resp.StatusCode, raw)
-	}
-	resp, err = stdhttp.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(raw), "test_total") {
 		t.Fatalf("metrics to loopback: %d %s", resp.StatusCode, raw)
@@ -482,5 +523,92 @@ func TestStreamIDWithAnEscapedColon(t *testing.T) {
 	escaped := h.do(t, "GET", "/api/streams/"+string(contract)+"%3A42", nil)
 	if plain.status != 200 || escaped.status != 200 || plain.body["data"].(map[string]any)["id"] != escaped.body["data"].(map[string]any)["id"] {
 		t.Fatalf("plain %d, escaped %d %s", plain.status, escaped.status, escaped.raw)
+	}
+}
+
+// TestPushRealLedgers: a pubnet ledger (1.28 MB of XDR, 1.7 MB as base64) is taken as JSON, and a SEP-54 lake
+// file's content (a LedgerCloseMetaBatch, zstd-compressed or not) as application/octet-stream, through a real
+// ingester.
+func TestPushRealLedgers(t *testing.T) {
+	raw, err := lake.PubnetLedger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lcm xdr.LedgerCloseMeta
+	if err := xdr.SafeUnmarshal(raw, &lcm); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase})
+	in, err := chain.NewIngester(chain.Config{Store: memory.New(), Decoder: d, SafetyMargin: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *Config) { c.Push, c.PushBatch = in.Push, in.PushBatch })
+	body, _ := json.Marshal(map[string]any{"ledgers": []map[string]any{{"sequence": 58752000, "hash": lcm.LedgerHash().HexString(),
+		"metadataXdr": base64.StdEncoding.EncodeToString(raw)}}})
+	if len(body) < 1700_000 {
+		t.Fatalf("the push is only %d bytes", len(body))
+	}
+	r := h.do(t, "POST", "/internal/ingest/ledgers", bytes.NewReader(body), "Authorization", "Bearer ingest-key", "Content-Type", "application/json")
+	if r.status != 200 || r.body["data"].(map[string]any)["tipLedger"] != float64(58752000) {
+		t.Fatalf("the pubnet ledger as JSON: %d %s", r.status, r.raw)
+	}
+
+	// The simulator's ledgers as a lake file would hold them, pushed raw: two of them plain, then two compressed.
+	network2, err := sim.New(sim.Config{Seed: 2, NetworkPassphrase: "Test SDF Network ; September 2015", Streams: 3, TxPerLedger: 2, Ledgers: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: "Test SDF Network ; September 2015"})
+	in2, err := chain.NewIngester(chain.Config{Store: memory.New(), Decoder: d2, SafetyMargin: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2 := newHarness(t, func(c *Config) { c.Push, c.PushBatch = in2.Push, in2.PushBatch })
+	batch := func(from, to uint32, compress bool) []byte {
+		b := xdr.LedgerCloseMetaBatch{StartSequence: xdr.Uint32(from), EndSequence: xdr.Uint32(to)}
+		for seq := from; seq <= to; seq++ {
+			lcm, err := network2.Canonical(seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.LedgerCloseMetas = append(b.LedgerCloseMetas, lcm)
+		}
+		var buf bytes.Buffer
+		codec := compressxdr.NewXDREncoder(compressxdr.DefaultCompressor, &b)
+		if !compress {
+			raw, err := b.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+		if _, err := codec.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	octets := func(body []byte) response {
+		return h2.do(t, "POST", "/internal/ingest/ledgers", bytes.NewReader(body), "Authorization", "Bearer ingest-key",
+			"Content-Type", "application/octet-stream")
+	}
+	if r := octets(batch(2, 3, false)); r.status != 200 || r.body["data"].(map[string]any)["tipLedger"] != float64(3) {
+		t.Fatalf("a plain batch: %d %s", r.status, r.raw)
+	}
+	if r := octets(batch(4, 5, true)); r.status != 200 || r.body["data"].(map[string]any)["tipLedger"] != float64(5) {
+		t.Fatalf("a zstd batch: %d %s", r.status, r.raw)
+	}
+	if r := octets(batch(4, 5, true)); r.status != 200 || r.body["data"].(map[string]any)["alreadyStored"] != float64(2) {
+		t.Fatalf("the same batch again: %d %s", r.status, r.raw)
+	}
+	if r := octets([]byte("not xdr")); r.status != 400 || errorOf(t, r) != CodeValidation {
+		t.Fatalf("garbage: %d %s", r.status, r.raw)
+	}
+	if r := octets(batch(7, 8, true)); r.status != 409 {
+		t.Fatalf("a gap: %d %s", r.status, r.raw)
+	}
+	if r := h2.do(t, "POST", "/internal/ingest/ledgers", strings.NewReader("x"), "Authorization", "Bearer ingest-key",
+		"Content-Type", "text/plain"); r.status != 415 {
+		t.Fatalf("text: %d %s", r.status, r.raw)
 	}
 }

@@ -82,7 +82,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		apiCfg.APIKeys = append(apiCfg.APIKeys, api.APIKey{Key: k.Key, ClientID: k.ClientID, Scopes: k.Scopes})
 	}
 	if env.cfg.Source == config.SourcePush {
-		apiCfg.Push = in.Push
+		apiCfg.Push, apiCfg.PushBatch = in.Push, in.PushBatch
 	}
 	server := api.New(apiCfg)
 	ln, err := net.Listen("tcp", env.cfg.ListenAddr)
