@@ -2,11 +2,16 @@ package lake_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	"github.com/stellar/go-stellar-sdk/support/datastore"
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/lake"
@@ -87,5 +92,58 @@ func TestLakeAndSimulatorWriteTheSameLog(t *testing.T) {
 				t.Fatal("no verified range")
 			}
 		})
+	}
+}
+
+// TestBadLakeHaltsIngestion: a missing file in the middle of the lake halts ingestion with the file's name as the
+// reason, after every ledger before it and none after; once the file is back, a new ingester goes on from there.
+func TestBadLakeHaltsIngestion(t *testing.T) {
+	c := simChain(t, 60)
+	dir, res := makeLake(t, c, 1, nil, 0)
+	schema := datastore.DataStoreSchema{LedgersPerFile: 1, FilesPerPartition: 4, FileExtension: "zst"}
+	name := filepath.Join(dir, schema.GetObjectKeyFromSequenceNumber(40))
+	saved, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(name); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lake.Open(context.Background(), "file://"+dir, passphrase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	store := memory.New()
+	d := decoder(t, c)
+	cfg := chain.Config{Store: store, Decoder: d, StartLedger: res.First, SafetyMargin: 1, Target: res.Last, MaxBatchLedgers: 8,
+		OpenReader: func(_ context.Context, from uint32) (chain.LedgerReader, error) { return l.Reader(d, from, res.Last, 2) }}
+	in, err := chain.NewIngester(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = in.Run(ctx)
+	st := in.Status()
+	if !errors.Is(err, chain.ErrHalted) || !errors.Is(err, chain.ErrBadSource) || st.Health != chain.HealthHalted ||
+		st.HaltReason != chain.HaltBadSource || !strings.Contains(st.LastError, filepath.Base(name)) || st.Tip != 39 {
+		t.Fatalf("err %v, status %+v", err, st)
+	}
+	if err := os.WriteFile(name, saved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again, err := chain.NewIngester(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- again.Run(ctx) }()
+	for again.Status().Tip < res.Last && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil || again.Status().Tip != res.Last {
+		t.Fatalf("after the file came back: %v %+v", err, again.Status())
 	}
 }

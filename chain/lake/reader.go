@@ -51,7 +51,10 @@ func (r *Reader) restart(from uint32) {
 	if r.pipe != nil {
 		r.pipe.stop()
 	}
-	r.next, r.pending, r.prev = from, nil, nil
+	if from != r.next {
+		r.prev = nil // a new position: its parent is the ingester's to check
+	}
+	r.next, r.pending = from, nil
 	r.pipe = nil
 	if from <= r.end {
 		r.pipe = startPipeline(r.lake, r.decoder, from, r.end, r.workers)
@@ -75,10 +78,10 @@ func (r *Reader) Read(ctx context.Context, from uint32, maxLedgers, maxEvents in
 		if len(r.pending) == 0 {
 			ledgers, err := r.pipe.take(ctx)
 			if err != nil {
-				if len(out) > 0 && !errors.Is(err, chain.ErrBadSource) {
-					break // hand out what is good; the failure shows on the next read
+				r.restart(r.next) // the next read tries again from where this one stood, and fails the same way
+				if len(out) > 0 {
+					break // hand out the good ledgers before the failure first
 				}
-				r.restart(r.next) // the next read tries again from where this one stood
 				return nil, err
 			}
 			r.pending = ledgers
@@ -89,7 +92,10 @@ func (r *Reader) Read(ctx context.Context, from uint32, maxLedgers, maxEvents in
 			err := fmt.Errorf("%w: %s: ledger %d (file %s) does not link to ledger %d: its previous hash is %s, ledger %d's hash is %s",
 				chain.ErrBadSource, r.lake.where, l.Sequence, r.lake.schema.GetObjectKeyFromSequenceNumber(l.Sequence),
 				r.prev.Sequence, l.PreviousHash, r.prev.Sequence, r.prev.Hash)
-			r.restart(r.next)
+			r.restart(r.next) // the next read meets the same ledger, and fails the same way
+			if len(out) > 0 {
+				break // hand out the good ledgers before it first
+			}
 			return nil, err
 		}
 		r.pending = r.pending[1:]
