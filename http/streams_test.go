@@ -233,3 +233,48 @@ func TestStreamEvents(t *testing.T) {
 		t.Fatalf("a cursor of another stream: %d %s", r.status, r.raw)
 	}
 }
+
+// TestLedgerInAVerifiedRange: a final ledger without events, kept as part of a verified range, is answered with the
+// range (validated against the OpenAPI document like every response), its own hash only where the range knows it.
+func TestLedgerInAVerifiedRange(t *testing.T) {
+	store := memory.New()
+	simtest.Ingest(t, sim.Config{Seed: 9, Streams: 4, TxPerLedger: 1, Ledgers: 120}, 1, store)
+	index := ledgers.NewMemory()
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: index})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *Config) { c.Events, c.Ledgers, c.SafetyMargin = store, index, 1 })
+	ranges := 0
+	for seq := 2; seq <= 121; seq++ {
+		res := h.do(t, "GET", fmt.Sprintf("/api/ledgers/%d", seq), nil)
+		if res.status != 200 {
+			t.Fatalf("ledger %d: %d %s", seq, res.status, res.raw)
+		}
+		d := res.body["data"].(map[string]any)
+		vr, ok := d["verifiedRange"].(map[string]any)
+		if !ok {
+			if d["hash"] == nil || d["previousHash"] == nil {
+				t.Fatalf("ledger %d: %s", seq, res.raw)
+			}
+			continue
+		}
+		ranges++
+		first, last := int(vr["first"].(float64)), int(vr["last"].(float64))
+		if first > seq || last < seq || first == last || d["eventCount"] != float64(0) || len(d["events"].([]any)) != 0 || d["final"] != true {
+			t.Fatalf("ledger %d: %s", seq, res.raw)
+		}
+		if _, has := d["hash"]; has != (seq == last) || (has && d["hash"] != vr["hash"]) {
+			t.Fatalf("ledger %d of %d..%d: hash %v", seq, first, last, d["hash"])
+		}
+		if _, has := d["previousHash"]; has != (seq == first) || (has && d["previousHash"] != vr["previousHash"]) {
+			t.Fatalf("ledger %d of %d..%d: previous hash %v", seq, first, last, d["previousHash"])
+		}
+	}
+	if ranges == 0 {
+		t.Fatal("no ledger in a verified range")
+	}
+}

@@ -153,3 +153,65 @@ func TestTipComesDownWithARewind(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexHoldsVerifiedRanges: final ledgers without events, stored as verified ranges, are found in the range
+// that holds them (memory and PostgreSQL alike), with the hashes of its ends as the chain has them; the others as
+// themselves.
+func TestIndexHoldsVerifiedRanges(t *testing.T) {
+	ctx := context.Background()
+	cfg := sim.Config{Seed: 9, Streams: 4, TxPerLedger: 1, Ledgers: 120}
+	store := memory.New()
+	simtest.Ingest(t, cfg, 1, store)
+	canonical, err := sim.New(func() sim.Config { c := cfg; c.NetworkPassphrase = "Test SDF Network ; September 2015"; return c }())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := func(seq uint32) string {
+		lcm, err := canonical.Canonical(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lcm.LedgerHash().HexString()
+	}
+	mem := NewMemory()
+	simtest.CatchUp(t, store, mem, 11)
+	url := pgtest.URL(t)
+	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.CatchUp(t, store, pg, 13)
+	inRanges := 0
+	for seq := uint32(2); seq <= 121; seq++ {
+		var got [2]Ledger
+		for i, idx := range []interface {
+			Get(context.Context, uint32) (Ledger, uint32, bool, error)
+		}{mem, pg} {
+			l, tip, ok, err := idx.Get(ctx, seq)
+			if err != nil || !ok || tip != 121 {
+				t.Fatalf("ledger %d: ok %v tip %d (%v)", seq, ok, tip, err)
+			}
+			got[i] = l
+		}
+		if got[0] != got[1] {
+			t.Fatalf("ledger %d: memory %+v, PostgreSQL %+v", seq, got[0], got[1])
+		}
+		l := got[0]
+		if !l.Range() {
+			if l.Sequence != seq || l.Hash != hash(seq) {
+				t.Fatalf("ledger %d: %+v", seq, l)
+			}
+			continue
+		}
+		inRanges++
+		if l.First > seq || l.Sequence < seq || l.Hash != hash(l.Sequence) || l.PreviousHash != hash(l.First-1) || l.EventCount != 0 {
+			t.Fatalf("ledger %d in range %d..%d: %+v", seq, l.First, l.Sequence, l)
+		}
+	}
+	if inRanges == 0 {
+		t.Fatal("no ledger in a verified range: the fixture needs ledgers without events")
+	}
+	if _, _, ok, _ := mem.Get(ctx, 122); ok {
+		t.Fatal("a ledger never ingested")
+	}
+}
