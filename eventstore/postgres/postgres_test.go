@@ -122,6 +122,47 @@ func TestCancelledQueryKeepsItsConnection(t *testing.T) {
 	}
 }
 
+// TestFailedAppendsLeaveNoTransactionOpen: appends that fail inside their transaction (a wrong expected version, a
+// body the json column refuses, a context cancelled while it runs) leave the pool's one connection usable: a
+// connection left in the failed transaction would fail every append after it.
+func TestFailedAppendsLeaveNoTransactionOpen(t *testing.T) {
+	url := pgtest.URL(t)
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcfg.MaxConns = 1
+	ctx := context.Background()
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s, err := New(ctx, pool, Config{Schema: pgtest.Schema(t, url)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Append(ctx, "s", eventstore.NoStream, storetest.Event("T", 0)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := s.Append(ctx, "s", eventstore.NoStream, storetest.Event("T", 1)); !errors.Is(err, eventstore.ErrWrongVersion) {
+			t.Fatalf("wrong version: %v", err)
+		}
+		bad := eventstore.NewEvent{ID: uuid.NewString(), Type: "T", Data: []byte(`{"n":`)}
+		if _, err := s.Append(ctx, "s", eventstore.Any, bad); err == nil {
+			t.Fatal("malformed JSON appended")
+		}
+		short, cancel := context.WithTimeout(ctx, time.Duration(i)*time.Millisecond)
+		s.Append(short, "s", eventstore.Any, storetest.BenchEvents(2000)...) // may land or not
+		cancel()
+		if _, err := s.Append(ctx, "s", eventstore.Any, storetest.Event("T", 10+i)); err != nil {
+			t.Fatalf("round %d: the append after the failures: %v", i, err)
+		}
+	}
+}
+
 // TestReconnectAfterConnectionsAreKilled terminates every server connection of the store (as a failover or an
 // admin would); the pool reconnects, the listener comes back, and a live subscription keeps going. Only this
 // store's connections (its quoted schema, its LISTEN channel; schema t_1 is a prefix of t_17, and LIKE reads _ as a
