@@ -161,17 +161,17 @@ func New(cfg Config) *Server {
 		s.promHandler = adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	}
 	s.app = fiber.New(fiber.Config{
-		AppName:               "streamledger",
-		BodyLimit:             MaxBodySize,
+		AppName:   "streamledger",
+		BodyLimit: MaxBodySize,
 		// Bodies over BodyLimit (and chunked ones) reach the handlers as streams instead of a refusal, so that the
 		// push route can take real ledgers; limitBodies refuses them on every other route before anything reads.
 		StreamRequestBody:            true,
 		DisablePreParseMultipartForm: true,
-		ReadTimeout:           10 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
-		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(cfg.Logger),
+		ReadTimeout:                  10 * time.Second,
+		WriteTimeout:                 30 * time.Second,
+		IdleTimeout:                  2 * time.Minute,
+		DisableStartupMessage:        true,
+		ErrorHandler:                 errorHandler(cfg.Logger),
 	})
 	s.app.Use(withRequestID, withSecurityHeaders, s.rateLimiter(), limitBodies)
 	s.app.Get("/", s.root)

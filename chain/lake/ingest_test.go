@@ -117,7 +117,9 @@ func TestBadLakeHaltsIngestion(t *testing.T) {
 	store := memory.New()
 	d := decoder(t, c)
 	cfg := chain.Config{Store: store, Decoder: d, StartLedger: res.First, SafetyMargin: 1, Target: res.Last, MaxBatchLedgers: 8,
-		OpenReader: func(_ context.Context, from uint32) (chain.LedgerReader, error) { return l.Reader(d, from, res.Last, 2) }}
+		OpenReader: func(_ context.Context, from uint32) (chain.LedgerReader, error) {
+			return l.Reader(d, from, res.Last, 2)
+		}}
 	in, err := chain.NewIngester(cfg)
 	if err != nil {
 		t.Fatal(err)
