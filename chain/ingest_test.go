@@ -20,6 +20,7 @@ import (
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/eventstore/storetest"
 )
 
 const passphrase = network.TestNetworkPassphrase
@@ -88,22 +89,7 @@ func ingestUntil(t testing.TB, in *chain.Ingester, last uint32) error {
 	}
 }
 
-func readAll(t testing.TB, s chain.Store) []eventstore.Recorded {
-	t.Helper()
-	var out []eventstore.Recorded
-	var after eventstore.Position
-	for {
-		page, err := s.ReadAll(context.Background(), after, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			return out
-		}
-		out = append(out, page...)
-		after = page[len(page)-1].Position
-	}
-}
+func readAll(t testing.TB, s chain.Store) []eventstore.Recorded { return storetest.All(t, s) }
 
 // outcome is what a store says happened: the chain events that stand (not reverted), in order, and each
 // stream's fold of them.

@@ -22,6 +22,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/bolt"
 	"github.com/streamledger/streamledger/eventstore/postgres"
+	"github.com/streamledger/streamledger/eventstore/storetest"
 	"github.com/streamledger/streamledger/internal/pgtest"
 )
 
@@ -193,25 +194,15 @@ func backfill(b *testing.B, l *benchLake, store backfillStore) time.Duration {
 func markerBytes(b *testing.B, store eventstore.Store, l *benchLake) float64 {
 	b.Helper()
 	total := 0
-	for after := eventstore.Position(0); ; {
-		page, err := store.ReadAll(context.Background(), after, 4096)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		for _, r := range page {
-			switch domain.EventType(r.Type) {
-			case domain.TypeLedgersVerified:
-				total += len(r.Data) + len(r.Metadata) + len(r.ID) + len(r.Stream) + len(r.Type) + 24 // version, position, time
-			case domain.TypeLedgerClosed:
-				if bytes.Contains(r.Data, []byte(`"eventCount":0`)) {
-					total += len(r.Data) + len(r.Metadata) + len(r.ID) + len(r.Stream) + len(r.Type) + 24
-				}
+	for _, r := range storetest.All(b, store) {
+		switch domain.EventType(r.Type) {
+		case domain.TypeLedgersVerified:
+			total += len(r.Data) + len(r.Metadata) + len(r.ID) + len(r.Stream) + len(r.Type) + 24 // version, position, time
+		case domain.TypeLedgerClosed:
+			if bytes.Contains(r.Data, []byte(`"eventCount":0`)) {
+				total += len(r.Data) + len(r.Metadata) + len(r.ID) + len(r.Stream) + len(r.Type) + 24
 			}
 		}
-		after = page[len(page)-1].Position
 	}
 	return float64(total) / float64(l.empty)
 }

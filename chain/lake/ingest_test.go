@@ -17,6 +17,7 @@ import (
 	"github.com/streamledger/streamledger/chain/lake"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/eventstore/storetest"
 )
 
 // ingestAll runs an ingester over cfg's source into a fresh store until the tip reaches last, and returns the log.
@@ -41,18 +42,7 @@ func ingestAll(t *testing.T, cfg chain.Config, last uint32) []eventstore.Recorde
 	if st := in.Status(); st.Tip != last {
 		t.Fatalf("ingestion stopped at %d: %+v", st.Tip, st)
 	}
-	var out []eventstore.Recorded
-	for after := eventstore.Position(0); ; {
-		page, err := store.ReadAll(context.Background(), after, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(page) == 0 {
-			return out
-		}
-		out = append(out, page...)
-		after = page[len(page)-1].Position
-	}
+	return storetest.All(t, store)
 }
 
 // TestLakeAndSimulatorWriteTheSameLog: for batch bounds that cut the chain in many places, an ingester reading the

@@ -12,6 +12,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/bolt"
 	"github.com/streamledger/streamledger/eventstore/postgres"
+	"github.com/streamledger/streamledger/eventstore/storetest"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections/audit"
@@ -101,21 +102,7 @@ func getHealth(t *testing.T, base string) map[string]any {
 // when each was stored, the one thing two ingests cannot share).
 func sameLog(t *testing.T, a, b eventstore.Store) []eventstore.Recorded {
 	t.Helper()
-	ctx := context.Background()
-	var all [2][]eventstore.Recorded
-	for i, s := range []eventstore.Store{a, b} {
-		for after := eventstore.Position(0); ; {
-			page, err := s.ReadAll(ctx, after, 1000)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page) == 0 {
-				break
-			}
-			all[i] = append(all[i], page...)
-			after = page[len(page)-1].Position
-		}
-	}
+	all := [2][]eventstore.Recorded{storetest.All(t, a), storetest.All(t, b)}
 	if len(all[0]) != len(all[1]) {
 		t.Fatalf("the simulator's ingest stored %d events, the backfill %d", len(all[0]), len(all[1]))
 	}

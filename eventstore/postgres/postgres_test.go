@@ -255,15 +255,21 @@ func TestListenerLeavesThePoolToTheOthers(t *testing.T) {
 	if _, err := s.Append(ctx, "one-connection", eventstore.NoStream, ev); err != nil {
 		t.Fatalf("append with the pool's only connection: %v", err)
 	}
+	receive(t, ctx, ch, errs, ev.ID, "the subscriber was not woken (its poll interval is an hour): no notification")
+}
+
+// receive waits for the event id on a subscription, failing with why when ctx ends first.
+func receive(t *testing.T, ctx context.Context, ch <-chan eventstore.Recorded, errs <-chan error, id, why string) {
+	t.Helper()
 	select {
 	case r := <-ch:
-		if r.ID != ev.ID {
-			t.Fatalf("got %s, want %s", r.ID, ev.ID)
+		if r.ID != id {
+			t.Fatalf("got %s, want %s", r.ID, id)
 		}
 	case err := <-errs:
 		t.Fatal(err)
 	case <-ctx.Done():
-		t.Fatal("the subscriber was not woken (its poll interval is an hour): no notification")
+		t.Fatal(why)
 	}
 }
 
@@ -293,16 +299,7 @@ func TestAnotherProcessIsWoken(t *testing.T) {
 		if _, err := writer.Append(ctx, "woken", eventstore.Any, ev); err != nil {
 			t.Fatal(err)
 		}
-		select {
-		case r := <-ch:
-			if r.ID != ev.ID {
-				t.Fatalf("got %s, want %s", r.ID, ev.ID)
-			}
-		case err := <-errs:
-			t.Fatal(err)
-		case <-ctx.Done():
-			t.Fatalf("append %d: the other process's subscriber was not woken (it polls hourly)", i)
-		}
+		receive(t, ctx, ch, errs, ev.ID, fmt.Sprintf("append %d: the other process's subscriber was not woken (it polls hourly)", i))
 	}
 }
 

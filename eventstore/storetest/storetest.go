@@ -82,14 +82,22 @@ func mustAppend(t *testing.T, s eventstore.Store, stream string, exp eventstore.
 	return res
 }
 
-func readAll(t *testing.T, s eventstore.Store) []eventstore.Recorded {
-	t.Helper()
+func readAll(t *testing.T, s eventstore.Store) []eventstore.Recorded { return All(t, s) }
+
+// AllReader reads the log in global order.
+type AllReader interface {
+	ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error)
+}
+
+// All reads every event of a store's log, in order, failing the test on an error.
+func All(tb testing.TB, s AllReader) []eventstore.Recorded {
+	tb.Helper()
 	var out []eventstore.Recorded
 	var after eventstore.Position
 	for {
-		page, err := s.ReadAll(ctxT(t), after, 500)
+		page, err := s.ReadAll(context.Background(), after, 500)
 		if err != nil {
-			t.Fatalf("read all: %v", err)
+			tb.Fatalf("read all: %v", err)
 		}
 		if len(page) == 0 {
 			return out
