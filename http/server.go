@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -105,11 +105,17 @@ type Config struct {
 	// Webhooks administers endpoints and deliveries; nil answers its routes with 404.
 	Webhooks WebhookService
 	Checks   []Check
-	// RateLimit is how many requests a client (API key, or IP without one) may make per RateWindow
-	// (defaults 1200 per minute); health, readiness and metrics are not limited.
+	// RateLimit is how many requests a client (a valid API key's client, or else the client's address) may make per
+	// RateWindow (defaults 1200 per minute; negative: no limit); health, readiness and metrics are not limited.
 	RateLimit  int
 	RateWindow time.Duration
-	Now        func() time.Time
+	// RateLimitStorage keeps the rate limiter's counters; nil keeps them in memory, where expired ones are dropped
+	// every second. A store shared by the replicas (fiber.Storage: Redis, …) makes the limits hold across them.
+	RateLimitStorage fiber.Storage
+	// TrustedProxies are the peers whose X-Forwarded-For is believed when telling a request's client address (for
+	// the rate limit and /metrics' loopback rule).
+	TrustedProxies []netip.Prefix
+	Now            func() time.Time
 }
 
 // Server is the HTTP API.
@@ -193,7 +199,8 @@ func New(cfg Config) *Server {
 	s.hub.s = s
 	s.hub.start()
 	if cfg.Live != nil {
-		s.app.Get("/ws/streams", s.wsUpgrade, websocket.New(s.serveWS, websocket.Config{Origins: cfg.WSOrigins}))
+		s.app.Get("/ws/streams", s.wsUpgrade, websocket.New(s.serveWS, websocket.Config{Origins: cfg.WSOrigins,
+			Subprotocols: []string{wsProtocol}}))
 	}
 	s.app.Post("/api/admin/projections/:name/rebuild", s.require(ScopeAdmin), s.rebuild)
 	s.routeWebhooks()
@@ -223,9 +230,13 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 // rateLimiter limits each client: its API key when it presents one (so a key's quota follows it across
 // addresses), its socket address otherwise. Over the limit: 429 with Retry-After.
 func (s *Server) rateLimiter() fiber.Handler {
+	if s.cfg.RateLimit < 0 {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
 	return limiter.New(limiter.Config{
 		Max:        s.cfg.RateLimit,
 		Expiration: s.cfg.RateWindow,
+		Storage:    s.cfg.RateLimitStorage,
 		Next: func(c *fiber.Ctx) bool {
 			switch c.Path() {
 			case "/health", "/readyz", "/metrics":
@@ -233,13 +244,7 @@ func (s *Server) rateLimiter() fiber.Handler {
 			}
 			return false
 		},
-		KeyGenerator: func(c *fiber.Ctx) string {
-			if key := presentedKey(c); key != "" {
-				sum := sha256.Sum256([]byte(key))
-				return "key:" + hex.EncodeToString(sum[:8])
-			}
-			return "ip:" + c.IP()
-		},
+		KeyGenerator: s.rateKey,
 		LimitReached: func(c *fiber.Ctx) error {
 			return &APIError{Status: fiber.StatusTooManyRequests, Code: CodeRateLimited,
 				Message: "too many requests; retry after the number of seconds in Retry-After", Retryable: true}
@@ -339,7 +344,7 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		if presented != want {
 			return apiError(fiber.StatusUnauthorized, CodeUnauthorized, "a metrics token is required")
 		}
-	} else if ip := net.ParseIP(c.Context().RemoteIP().String()); ip == nil || !ip.IsLoopback() {
+	} else if ip := clientAddress(c, s.cfg.TrustedProxies); !ip.IsLoopback() {
 		return apiError(fiber.StatusForbidden, CodeForbidden, "metrics are served to loopback only unless METRICS_TOKEN is set")
 	}
 	if s.promHandler == nil {

@@ -2,7 +2,9 @@ package http
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -296,17 +298,39 @@ func (s *Server) wsUpgrade(c *fiber.Ctx) error {
 	if s.cfg.WSAuthRequired {
 		key := presentedKey(c)
 		if key == "" {
+			key = protocolKey(c.Get(fiber.HeaderSecWebSocketProtocol))
+		}
+		if key == "" {
 			key = c.Query("token")
 		}
 		sk, ok := s.keys.lookup(key)
 		if key == "" || !ok {
-			return apiError(fiber.StatusUnauthorized, CodeUnauthorized, "an API key is required (Authorization: Bearer, or ?token=)")
+			return apiError(fiber.StatusUnauthorized, CodeUnauthorized,
+				"an API key is required (Authorization: Bearer, the subprotocol bearer.<base64url key>, or ?token=)")
 		}
 		if !sk.scopes[ScopeStreamsRead] {
 			return apiError(fiber.StatusForbidden, CodeForbidden, "this key lacks the scope "+ScopeStreamsRead)
 		}
 	}
 	return c.Next()
+}
+
+// wsProtocol is the subprotocol the server speaks. A browser cannot send headers with a WebSocket handshake, so the
+// console offers it together with "bearer.<the API key, base64url without padding>" (Sec-WebSocket-Protocol),
+// which keeps the key out of the URL, where proxies and access logs keep it. The server selects wsProtocol, never
+// the key.
+const wsProtocol = "streamledger.v1"
+
+// protocolKey is the API key a Sec-WebSocket-Protocol header offers as bearer.<base64url>, if any.
+func protocolKey(header string) string {
+	for _, p := range strings.Split(header, ",") {
+		if enc, ok := strings.CutPrefix(strings.TrimSpace(p), "bearer."); ok {
+			if key, err := base64.RawURLEncoding.DecodeString(enc); err == nil {
+				return string(key)
+			}
+		}
+	}
+	return ""
 }
 
 func newWSClient(conn *websocket.Conn) *wsClient {

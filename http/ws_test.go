@@ -2,8 +2,10 @@ package http
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	stdhttp "net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -329,5 +331,47 @@ func TestLiveMessageAlreadyReplayedIsNotSentAgain(t *testing.T) {
 	c.offer(ref, "", wsOut{position: later, body: []byte(`{"ledger":4}`)})
 	if n := sent(); n != 1 {
 		t.Fatalf("%d messages for the event after the replay, want 1", n)
+	}
+}
+
+// TestWebSocketAuth: with WS_AUTH_REQUIRED a handshake needs a key with streams:read, as a header, as the
+// subprotocol the console sends (bearer.<base64url key>, beside streamledger.v1, which the server selects), or as
+// ?token=; without one it is refused before the upgrade.
+func TestWebSocketAuth(t *testing.T) {
+	store := memory.New()
+	h := newHarness(t, func(c *Config) { c.Live, c.Events, c.WSAuthRequired = store, store, true })
+	url := "ws" + strings.TrimPrefix(listen(t, h), "http") + "/ws/streams"
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		name      string
+		url       string
+		header    stdhttp.Header
+		protocols []string
+		status    int // 0: upgraded
+	}{
+		{"no key", url, nil, nil, 401},
+		{"header", url, stdhttp.Header{"Authorization": {"Bearer reader-key"}}, nil, 0},
+		{"subprotocol", url, nil, []string{wsProtocol, "bearer." + b64("reader-key")}, 0},
+		{"subprotocol, unknown key", url, nil, []string{wsProtocol, "bearer." + b64("guessed-key-000000")}, 401},
+		{"subprotocol, key without the scope", url, nil, []string{wsProtocol, "bearer." + b64("ingest-key")}, 403},
+		{"query", url + "?token=reader-key", nil, nil, 0},
+	}
+	for _, tt := range tests {
+		d := fws.Dialer{Subprotocols: tt.protocols, HandshakeTimeout: 5 * time.Second}
+		conn, resp, err := d.Dial(tt.url, tt.header)
+		if tt.status != 0 {
+			if err == nil || resp == nil || resp.StatusCode != tt.status {
+				t.Fatalf("%s: %v, response %+v", tt.name, err, resp)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if tt.protocols != nil && conn.Subprotocol() != wsProtocol {
+			t.Fatalf("%s: selected subprotocol %q", tt.name, conn.Subprotocol())
+		}
+		send(t, conn, map[string]any{"type": "subscribe", "feed": "status"})
+		conn.Close()
 	}
 }

@@ -77,5 +77,9 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved
 	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64, may reach internal IPv4
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64 (RFC 8215), likewise
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds an IPv4 address, which may be internal
+	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an IPv4 address (obfuscated)
+	netip.MustParsePrefix("fec0::/10"),       // site-local (deprecated, still routed inside some sites)
 }

@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -214,5 +216,71 @@ func withdrawable(s string) string {
 func save(t *testing.T, dir, name string, png []byte) {
 	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConsoleFeedKeepsTheKeyOutOfTheURL: with WS_AUTH_REQUIRED, the console's live feed connects with the reviewer's
+// key, and the key is in no WebSocket URL the browser opens (proxies and access logs keep URLs).
+func TestConsoleFeedKeepsTheKeyOutOfTheURL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
+	}
+	browser := chromium(t)
+	d := newDeployment(t, "embedded")
+	env := d.simEnv(20, false)
+	const key = "console-reviewer-key-0001"
+	env["WS_AUTH_REQUIRED"] = "true"
+	env["API_KEYS"] = `[{"key":"` + key + `","clientId":"reviewer","scopes":["streams:read"]}]`
+	base, stop := startServe(t, env)
+	defer stop()
+	waitForTip(t, base, 20)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	var mu sync.Mutex
+	var opened []string
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithListener(func(ev any) {
+		if ws, ok := ev.(*network.EventWebSocketCreated); ok {
+			mu.Lock()
+			opened = append(opened, ws.URL)
+			mu.Unlock()
+		}
+	}))
+	defer cancel()
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	defer cancelTimeout()
+	connected := func() error {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("st-feed").textContent === "Live feed: connected"`,
+			chromedp.WithPollingTimeout(20*time.Second)))
+		return err
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("st-feed").textContent.startsWith("Live feed: disconnected")`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("without a key the feed must be refused: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`sessionStorage.setItem("streamledger.apiKey", "`+key+`"), true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	if err := connected(); err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("the feed did not connect with the key: %v\npage: %.1000s", err, page)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(opened) == 0 {
+		t.Fatal("no WebSocket was seen opening")
+	}
+	for _, u := range opened {
+		if strings.Contains(u, key) || strings.Contains(u, "token") || strings.Contains(u, "bearer") {
+			t.Fatalf("a WebSocket URL carries the key: %s", u)
+		}
 	}
 }

@@ -78,6 +78,10 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify},
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
 			src.check}, rm.checks...)}
+	apiCfg.RateLimit, apiCfg.TrustedProxies = env.cfg.RateLimit, env.cfg.TrustedProxies
+	if env.cfg.RateLimit == 0 {
+		apiCfg.RateLimit = -1 // RATE_LIMIT=0 turns the limit off; the API's zero is its default
+	}
 	for _, k := range env.cfg.APIKeys {
 		apiCfg.APIKeys = append(apiCfg.APIKeys, api.APIKey{Key: k.Key, ClientID: k.ClientID, Scopes: k.Scopes})
 	}

@@ -9,6 +9,14 @@ let tipLedger = 0;
 
 function apiKey() { return sessionStorage.getItem("streamledger.apiKey") || ""; }
 
+// base64url without padding, of the UTF-8 bytes of s.
+function base64url(s) {
+  const bytes = new TextEncoder().encode(s);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 function showError(message) {
   const box = $("error");
   box.textContent = message;
@@ -60,8 +68,9 @@ function showStatus(s) {
 
 function connectFeed(delay = 500) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const token = apiKey() ? `?token=${encodeURIComponent(apiKey())}` : "";
-  const ws = new WebSocket(`${proto}//${location.host}/ws/streams${token}`);
+  // The key travels as a subprotocol, never in the URL (proxies and access logs keep URLs).
+  const protocols = apiKey() ? ["streamledger.v1", `bearer.${base64url(apiKey())}`] : undefined;
+  const ws = new WebSocket(`${proto}//${location.host}/ws/streams`, protocols);
   ws.onopen = () => {
     $("st-feed").textContent = "Live feed: connected";
     ws.send(JSON.stringify({ type: "subscribe", feed: "status" }));

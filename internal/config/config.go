@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -69,6 +70,8 @@ type Config struct {
 	SimReorgDepth       uint32
 	SimDeepReorgAt      uint32
 	APIKeys             []APIKey
+	RateLimit           int
+	TrustedProxies      []netip.Prefix
 	PublicReads         bool
 	MetricsToken        string
 	WSAuthRequired      bool
@@ -84,10 +87,10 @@ type Settings struct {
 	fs  *flag.FlagSet
 	cfg *Config
 
-	contractIDs, apiKeys, logLevel, wsOrigins string
-	simReorgDepth                             int64
-	env                                       map[string]string // flag name → env var
-	secret                                    map[string]bool
+	contractIDs, apiKeys, logLevel, wsOrigins, trustedProxies string
+	simReorgDepth                                             int64
+	env                                                       map[string]string // flag name → env var
+	secret                                                    map[string]bool
 }
 
 // Register adds every setting of Config to fs.
@@ -129,6 +132,9 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.bind("sim-reorg-depth", false)
 	s.uint32(&c.SimDeepReorgAt, "sim-deep-reorg-at", 0, "simulate one reorg deeper than the margin at this ledger")
 	s.str(&s.apiKeys, "api-keys", "", `API keys, JSON: [{"key","clientId","scopes":[…]}]`, true)
+	fs.IntVar(&c.RateLimit, "rate-limit", 1200, "requests per minute per client (a valid API key's, or else its address); 0: no limit")
+	s.bind("rate-limit", false)
+	s.str(&s.trustedProxies, "trusted-proxies", "", "proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the client", false)
 	fs.BoolVar(&c.PublicReads, "public-reads", true, "stream reads without an API key")
 	s.bind("public-reads", false)
 	s.str(&c.MetricsToken, "metrics-token", "", "bearer token for /metrics (otherwise loopback only)", true)
@@ -282,7 +288,12 @@ func (s *Settings) validate() error {
 		c.ContractIDs = append(c.ContractIDs, a)
 	}
 	switch c.Source {
-	case SourceSim, SourcePush:
+	case SourceSim:
+	case SourcePush:
+		// Without contracts every contract's events would be decoded as Fluxora's.
+		if len(c.ContractIDs) == 0 {
+			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source push")
+		}
 	case SourceRPC:
 		if c.RPCURL == "" {
 			bad("rpc-url", "", "required with --source rpc")
@@ -348,6 +359,24 @@ func (s *Settings) validate() error {
 				}
 			}
 		}
+	}
+	if c.RateLimit < 0 {
+		bad("rate-limit", fmt.Sprint(c.RateLimit), "want 0 (no limit) or more requests per minute")
+	}
+	for _, p := range strings.Split(s.trustedProxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				bad("trusted-proxies", s.trustedProxies, "%q is neither a CIDR nor an address", p)
+				continue
+			}
+			prefix = netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, prefix.Masked())
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(s.logLevel)); err != nil {
 		bad("log-level", s.logLevel, "want debug, info, warn or error")

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -85,6 +86,14 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		{map[string]string{"API_KEYS": `[{"key":"short","clientId":"a"}]`}, []string{"API_KEYS", "16 characters"}},
 		{map[string]string{"API_KEYS": `[{"key":"0123456789abcdef","clientId":"a","scopes":["root"]}]`}, []string{"API_KEYS", `"root"`}},
 		{map[string]string{"LOG_LEVEL": "loud"}, []string{"LOG_LEVEL"}},
+		{map[string]string{"SOURCE": "push"}, []string{"--contract-ids / CONTRACT_IDS", "--source push"}},
+		{map[string]string{"SOURCE": "lake"}, []string{"--lake-url / LAKE_URL", "CONTRACT_IDS"}},
+		{map[string]string{"SOURCE": "lake", "LAKE_URL": "ftp://x", "CONTRACT_IDS": contract}, []string{"LAKE_URL", "file:///dir"}},
+		{map[string]string{"SOURCE": "lake", "LAKE_URL": "file:///x", "CONTRACT_IDS": contract, "RPC_URL": "ws://x"}, []string{"RPC_URL"}},
+		{map[string]string{"SOURCE": "lake", "LAKE_URL": "file:///x", "CONTRACT_IDS": contract, "START_LEDGER": "9", "END_LEDGER": "8"}, []string{"END_LEDGER", "START_LEDGER"}},
+		{map[string]string{"END_LEDGER": "8"}, []string{"--end-ledger / END_LEDGER", "only with --source lake"}},
+		{map[string]string{"RATE_LIMIT": "-1"}, []string{"--rate-limit / RATE_LIMIT"}},
+		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.com"}, []string{"--trusted-proxies / TRUSTED_PROXIES", "proxy.example.com"}},
 	}
 	for _, tt := range tests {
 		_, _, err := load(t, nil, tt.env)
@@ -100,6 +109,19 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "0123456789abcdef") {
 			t.Errorf("%v: error leaks a secret: %v", tt.env, err)
 		}
+	}
+}
+
+func TestRateLimitAndTrustedProxies(t *testing.T) {
+	cfg, _, err := load(t, nil, map[string]string{"RATE_LIMIT": "60", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,::1, 10.1.2.3/16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RateLimit != 60 || fmt.Sprint(cfg.TrustedProxies) != "[10.0.0.0/8 192.0.2.7/32 ::1/128 10.1.0.0/16]" {
+		t.Fatalf("rate limit %d, trusted proxies %v", cfg.RateLimit, cfg.TrustedProxies)
+	}
+	if cfg, _, _ := load(t, nil, nil); cfg.RateLimit != 1200 || cfg.TrustedProxies != nil {
+		t.Fatalf("defaults: %d %v", cfg.RateLimit, cfg.TrustedProxies)
 	}
 }
 
