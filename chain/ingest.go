@@ -523,9 +523,6 @@ func (in *Ingester) reorganize(ctx context.Context, branch []Ledger) error {
 		// The source changed its mind back before we saw it: nothing to compensate.
 		return in.appendLedgers(ctx, fresh)
 	}
-	if err := in.refuseReappearing(fresh); err != nil {
-		return err
-	}
 	batch, summary, err := in.reorgBatch(ctx, fork, fresh)
 	if err != nil {
 		return err
@@ -560,9 +557,22 @@ func (in *Ingester) reorganize(ctx context.Context, branch []Ledger) error {
 func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger) ([]eventstore.StreamAppend, ReorgSummary, error) {
 	tip, _ := in.state.tip()
 	forkRec, _ := in.state.record(fork)
-	var candidates []eventstore.Recorded
-	var events []domain.ChainEvent
+	// The events of the abandoned ledgers, in the order of the log: their own records, or, for a ledger that had come
+	// back, the restorations standing for them (the records themselves lie further back).
+	type standing struct {
+		reversal  *domain.EventReverted
+		stream    string
+		restoreID string // the last restoration's id, when the event was restored
+	}
+	var order []string
+	live := map[string]*standing{}
 	reverted := map[string]bool{}
+	note := func(id string, st *standing) {
+		if _, seen := live[id]; !seen {
+			order = append(order, id)
+		}
+		live[id] = st
+	}
 	// The abandoned events lie between the fork's marker and the tip's. Anything after the tip's marker is another
 	// writer's (the new branch itself, when it handled this reorg first): not this batch's to revert.
 	after := forkRec.position
@@ -588,6 +598,18 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 				}
 				reverted[r.RevertedEventID] = true
 				continue
+			case domain.TypeEventRestored:
+				r, err := decodeStored[*domain.EventRestored](rec)
+				if err != nil {
+					return nil, ReorgSummary{}, err
+				}
+				delete(reverted, r.RestoredEventID)
+				if r.RestoredLedger > fork {
+					note(r.RestoredEventID, &standing{stream: rec.Stream, restoreID: rec.ID,
+						reversal: &domain.EventReverted{RevertedEventID: r.RestoredEventID, RevertedType: r.RestoredType,
+							RevertedLedger: r.RestoredLedger, ContractID: r.ContractID, StreamID: r.StreamID}})
+				}
+				continue
 			}
 			e, err := domain.Unmarshal(rec.Data)
 			if err != nil {
@@ -597,12 +619,16 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 			if !ok || ce.ChainMetadata().NetworkID != in.cfg.Decoder.NetworkID() || ce.ChainMetadata().Ledger <= fork {
 				continue
 			}
-			candidates = append(candidates, rec)
-			events = append(events, ce)
+			r := &domain.EventReverted{RevertedEventID: rec.ID, RevertedType: ce.Type(), RevertedLedger: ce.ChainMetadata().Ledger,
+				ContractID: ce.ChainMetadata().ContractID}
+			if ref, ok := domain.StreamOf(ce); ok {
+				id := ref.StreamID
+				r.StreamID = &id
+			}
+			note(rec.ID, &standing{reversal: r, stream: rec.Stream})
 		}
 		after = page[len(page)-1].Position
 	}
-
 	newTip := fork
 	newHashes := map[uint32]string{}
 	for _, l := range fresh {
@@ -627,22 +653,24 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 	}
 	batch := []eventstore.StreamAppend{{Stream: in.stream, Expected: in.expected(), Events: []eventstore.NewEvent{markerEvent}}}
 	count := 0
-	for i := len(candidates) - 1; i >= 0; i-- {
-		rec, ce := candidates[i], events[i]
-		if reverted[rec.ID] {
+	for i := len(order) - 1; i >= 0; i-- {
+		id := order[i]
+		st := live[id]
+		if reverted[id] {
 			continue
 		}
-		r := &domain.EventReverted{RevertedEventID: rec.ID, RevertedType: ce.Type(), RevertedLedger: ce.ChainMetadata().Ledger,
-			ContractID: ce.ChainMetadata().ContractID, Reason: domain.RevertReasonReorg, Fork: fork}
-		if ref, ok := domain.StreamOf(ce); ok {
-			id := ref.StreamID
-			r.StreamID = &id
+		r := st.reversal
+		r.Reason, r.Fork = domain.RevertReasonReorg, fork
+		// An event reverted once more after a restoration needs a reversal of its own.
+		revID := domain.DerivedEventUUID("reverted", id)
+		if st.restoreID != "" {
+			revID = domain.DerivedEventUUID("reverted", id, st.restoreID)
 		}
-		ev, err := newEvent(domain.DerivedEventUUID("reverted", rec.ID), r)
+		ev, err := newEvent(revID, r)
 		if err != nil {
 			return nil, ReorgSummary{}, err
 		}
-		batch = append(batch, eventstore.StreamAppend{Stream: rec.Stream, Expected: eventstore.Any, Events: []eventstore.NewEvent{ev}})
+		batch = append(batch, eventstore.StreamAppend{Stream: st.stream, Expected: eventstore.Any, Events: []eventstore.NewEvent{ev}})
 		count++
 	}
 	return batch, ReorgSummary{Fork: fork, OldTip: tip.seq, NewTip: newTip, Depth: tip.seq - fork, Reverted: count}, nil
@@ -689,8 +717,13 @@ func (in *Ingester) ledgerBatch(ledgers []Ledger, version eventstore.Version) ([
 		return nil
 	}
 	closed := func(l *Ledger) error {
+		id := domain.DerivedEventUUID("ledger", network, l.Hash)
+		if in.state.wasAbandoned(l.Hash) {
+			// The ledger's first marker is stored (and abandoned): this one is its return, a marker of its own.
+			id = domain.DerivedEventUUID("ledger", network, l.Hash, "returned", strconv.FormatInt(int64(version), 10))
+		}
 		return mark(&domain.LedgerClosed{NetworkID: network, Ledger: l.Sequence, Hash: l.Hash, PreviousHash: l.PreviousHash,
-			ClosedAt: l.ClosedAt, EventCount: len(l.Events)}, domain.DerivedEventUUID("ledger", network, l.Hash),
+			ClosedAt: l.ClosedAt, EventCount: len(l.Events)}, id,
 			ledgerRecord{first: l.Sequence, seq: l.Sequence, hash: l.Hash, closedAt: l.ClosedAt})
 	}
 	run := ledgers[:0:0] // final ledgers without events not marked yet
@@ -710,12 +743,28 @@ func (in *Ingester) ledgerBatch(ledgers []Ledger, version eventstore.Version) ([
 	}
 	for i := range ledgers {
 		l := &ledgers[i]
-		if len(l.Events) == 0 && l.Sequence <= final {
+		returning := in.state.wasAbandoned(l.Hash)
+		if len(l.Events) == 0 && l.Sequence <= final && !returning {
 			run = append(run, *l)
 			continue
 		}
 		if err := flush(); err != nil {
 			return nil, nil, err
+		}
+		if returning {
+			// A ledger a reorg abandoned, back (A → B → A): its events are stored and reverted, with the ids they
+			// would have now. They are restored, not appended again (DESIGN §14).
+			for _, d := range l.Events {
+				ev, err := restoration(d, in.cfg.Decoder.NetworkID(), version)
+				if err != nil {
+					return nil, nil, err
+				}
+				batch = append(batch, eventstore.StreamAppend{Stream: d.Stream, Expected: eventstore.Any, Events: []eventstore.NewEvent{ev}})
+			}
+			if err := closed(l); err != nil {
+				return nil, nil, err
+			}
+			continue
 		}
 		for _, d := range l.Events {
 			ev := eventstore.NewEvent{ID: d.ID, Type: string(d.Event.Type()), Data: d.data}
@@ -741,6 +790,22 @@ func (in *Ingester) ledgerBatch(ledgers []Ledger, version eventstore.Version) ([
 	return batch, records, nil
 }
 
+// restoration is the EventRestored of a returning ledger's event d; version, the ledger stream's version at the
+// return, makes each return's id its own (a ledger may come and go more than once).
+func restoration(d Decoded, network string, version eventstore.Version) (eventstore.NewEvent, error) {
+	ce, ok := d.Event.(domain.ChainEvent)
+	if !ok {
+		return eventstore.NewEvent{}, fmt.Errorf("restore %s: not a chain event", d.ID)
+	}
+	r := &domain.EventRestored{RestoredEventID: d.ID, RestoredType: d.Event.Type(), RestoredLedger: ce.ChainMetadata().Ledger,
+		ContractID: ce.ChainMetadata().ContractID, Reason: domain.RevertReasonReorg}
+	if ref, ok := domain.StreamOf(d.Event); ok {
+		id := ref.StreamID
+		r.StreamID = &id
+	}
+	return newEvent(domain.DerivedEventUUID("restored", network, d.ID, strconv.FormatInt(int64(version), 10)), r)
+}
+
 // isMarker tells whether an append of the ledger stream is a ledger marker (not a reorg marker).
 func isMarker(sa eventstore.StreamAppend) bool {
 	t := domain.EventType(sa.Events[0].Type)
@@ -759,9 +824,6 @@ func newEvent(id string, e domain.Event) (eventstore.NewEvent, error) {
 func (in *Ingester) appendLedgers(ctx context.Context, ledgers []Ledger) error {
 	if len(ledgers) == 0 {
 		return nil
-	}
-	if err := in.refuseReappearing(ledgers); err != nil {
-		return err
 	}
 	batch, records, err := in.ledgerBatch(ledgers, in.state.version)
 	if err != nil {
@@ -784,14 +846,6 @@ func (in *Ingester) appendLedgers(ctx context.Context, ledgers []Ledger) error {
 		return err
 	}
 	in.commit(batch, res, ledgers, records)
-	return nil
-}
-
-// refuseReappearing halts, before anything is written, when ledgers bring back one that a reorg abandoned.
-func (in *Ingester) refuseReappearing(ledgers []Ledger) error {
-	if l, ok := in.state.reappearing(ledgers); ok {
-		return in.halt(HaltLedgerReappeared, fmt.Errorf("ledger %d (%s) was abandoned by a reorg and came back", l.Sequence, l.Hash))
-	}
 	return nil
 }
 
@@ -860,6 +914,9 @@ func (in *Ingester) commit(batch []eventstore.StreamAppend, res []eventstore.App
 		}
 	}
 	in.state.push(records, in.keep)
+	for _, r := range records {
+		delete(in.state.abandoned, r.hash) // a ledger that came back is on the current branch again
+	}
 	in.cfg.Metrics.appended(ledgers)
 	events := 0
 	for _, l := range ledgers {

@@ -98,6 +98,7 @@ type outcome struct {
 	streams  map[string]string
 	reorgs   int
 	reverted int
+	restored int
 }
 
 func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
@@ -115,10 +116,18 @@ func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
 			e, _ := domain.Unmarshal(r.Data)
 			rev := e.(*domain.EventReverted)
 			if reverted[rev.RevertedEventID] {
-				t.Fatalf("event %s reverted twice", rev.RevertedEventID)
+				t.Fatalf("event %s reverted twice without a restoration between", rev.RevertedEventID)
 			}
 			reverted[rev.RevertedEventID] = true
 			o.reverted++
+		case domain.TypeEventRestored:
+			e, _ := domain.Unmarshal(r.Data)
+			res := e.(*domain.EventRestored)
+			if !reverted[res.RestoredEventID] {
+				t.Fatalf("event %s restored while standing", res.RestoredEventID)
+			}
+			delete(reverted, res.RestoredEventID)
+			o.restored++
 		case domain.TypeChainReorganized:
 			o.reorgs++
 		}
@@ -147,13 +156,18 @@ func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
 // clean ingests the canonical chain of the same seed without reorgs: the reference every reorged ingest must equal.
 func clean(t testing.TB, cfg sim.Config, last uint32) outcome {
 	t.Helper()
-	cfg.Reorgs, cfg.Script = false, nil
+	cfg.Reorgs, cfg.Script, cfg.LedgerInterval = false, nil, 0 // the same chain, at once
+	start := cfg.StartLedger
+	if start == 0 {
+		start = 2
+	}
+	cfg.Ledgers = last - start + 1 // a network that holds its whole chain is read ahead: it must end at last
 	h := harness{chain: simChain(t, cfg), store: memory.New(), margin: 1}
 	if err := ingestUntil(t, h.ingester(t), last); err != nil {
 		t.Fatal(err)
 	}
 	o := outcomeOf(t, readAll(t, h.store))
-	if o.reorgs != 0 || o.reverted != 0 {
+	if o.reorgs != 0 || o.reverted != 0 || o.restored != 0 {
 		t.Fatalf("a clean ingest reorganised: %+v", o)
 	}
 	return o
@@ -331,6 +345,37 @@ func TestRepeatedReorgs(t *testing.T) {
 		t.Fatalf("%d reorgs, %d reversals", got.reorgs, got.reverted)
 	}
 	checkReorgLayout(t, recs)
+}
+
+// TestFlips: a source that returns to branches it had left (A → B → A and A → B → A → B, within the margin) is
+// followed like any reorg: the store ends as a clean ingest of the canonical chain, restorations and all, and
+// ingestion never halts.
+func TestFlips(t *testing.T) {
+	for _, depth := range []uint32{2, 3, 4} {
+		t.Run(fmt.Sprintf("margin=%d", depth), func(t *testing.T) {
+			// Paced by the clock: a flip lasts a ledger of the source's tip, which an ingester reading ahead of its
+			// appends would read past (it would then never see the flip, rightly, but the test would test nothing).
+			cfg := sim.Config{Seed: 33 + uint64(depth), Ledgers: 100, TxPerLedger: 4, Reorgs: true, ReorgEvery: 7, ReorgDepth: depth,
+				Flips: true, LedgerInterval: 10 * time.Millisecond}
+			want := clean(t, cfg, 101)
+			h := harness{chain: simChain(t, cfg), store: memory.New(), margin: depth}
+			in := h.ingester(t)
+			if err := ingestUntil(t, in, 101); err != nil {
+				t.Fatal(err)
+			}
+			if st := in.Status(); st.Health != chain.HealthHealthy {
+				t.Fatalf("status %+v", st)
+			}
+			recs := readAll(t, h.store)
+			oneChain(t, recs)
+			got := outcomeOf(t, recs)
+			sameOutcome(t, got, want)
+			if got.restored == 0 || got.reorgs < 10 {
+				t.Fatalf("%d reorgs, %d restorations: the flips were not exercised", got.reorgs, got.restored)
+			}
+			t.Logf("%d reorgs, %d reversals, %d restorations", got.reorgs, got.reverted, got.restored)
+		})
+	}
 }
 
 func TestReorgDuringCatchUp(t *testing.T) {
@@ -616,11 +661,10 @@ func (f *flappingSource) GetLedger(ctx context.Context, seq uint32) (xdr.LedgerC
 	return f.canonical[seq], nil
 }
 
-// TestAbandonedLedgerComingBackHaltsBeforeWriting: the stored chain goes canonical (ledger 29) → abandoned branch
-// (29', 30') → canonical (29, 30, 31). Ledger 29's events are stored and reverted, and their ids would come back
-// the same, so ingestion halts with ledger_reappeared, writing nothing of that reorg: the store keeps holding the
-// branch it last followed, rather than a mix of it and the new one. A restart finds the same and halts again.
-func TestAbandonedLedgerComingBackHaltsBeforeWriting(t *testing.T) {
+// TestAbandonedLedgerComingBack: the stored chain goes canonical (ledger 29) → abandoned branch (29', 30') →
+// canonical (29, 30, 31). Ledger 29's events are stored and reverted, and come back with the same ids: they are
+// restored (DESIGN §14), and the store ends as a clean ingest of the canonical chain, with or without restarts.
+func TestAbandonedLedgerComingBack(t *testing.T) {
 	for _, restart := range []bool{false, true} {
 		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
 			cfg := sim.Config{Seed: 61, Ledgers: 40, TxPerLedger: 6, Reorgs: true, Script: []sim.Reorg{{At: 30, Depth: 2}}}
@@ -667,29 +711,25 @@ func TestAbandonedLedgerComingBackHaltsBeforeWriting(t *testing.T) {
 			if st := in.Status(); st.Reorgs != 1 || st.TipHash != src.abandoned[30].LedgerHash().HexString() {
 				t.Fatalf("after the first reorg: %+v", st)
 			}
-			before := readAll(t, h.store)
 
 			src.showAbandoned.Store(false)
 			src.limit.Store(31)
 			if restart {
 				in = h.ingester(t)
 			}
-			err := ingestUntil(t, in, 31)
-			if !errors.Is(err, chain.ErrHalted) {
-				t.Fatalf("run: %v, want a halt", err)
+			if err := ingestUntil(t, in, 31); err != nil {
+				t.Fatal(err)
 			}
-			if st := in.Status(); st.Health != chain.HealthHalted || st.HaltReason != chain.HaltLedgerReappeared || st.Tip != 30 {
+			if st := in.Status(); st.Health != chain.HealthHealthy || st.Tip != 31 || st.TipHash != src.canonical[31].LedgerHash().HexString() {
 				t.Fatalf("status %+v", st)
 			}
-			if after := readAll(t, h.store); len(after) != len(before) {
-				t.Fatalf("the halted reorg wrote %d events", len(after)-len(before))
+			recs := readAll(t, h.store)
+			oneChain(t, recs)
+			o := outcomeOf(t, recs)
+			if o.restored == 0 || o.reorgs != 2 {
+				t.Fatalf("%d restorations, %d reorgs: the flip was not exercised", o.restored, o.reorgs)
 			}
-			if err := ingestUntil(t, h.ingester(t), 31); !errors.Is(err, chain.ErrHalted) {
-				t.Fatalf("restart: %v", err)
-			}
-			if after := readAll(t, h.store); len(after) != len(before) {
-				t.Fatalf("the restart wrote %d events", len(after)-len(before))
-			}
+			sameOutcome(t, o, clean(t, cfg, 31))
 		})
 	}
 }

@@ -99,14 +99,11 @@ func (s *chainState) abandon(hash string, seq uint32) {
 	s.abandoned[hash] = seq
 }
 
-// reappearing finds a ledger that a reorg abandoned among ledgers about to be appended.
-func (s *chainState) reappearing(ledgers []Ledger) (Ledger, bool) {
-	for _, l := range ledgers {
-		if _, ok := s.abandoned[l.Hash]; ok {
-			return l, true
-		}
-	}
-	return Ledger{}, false
+// wasAbandoned tells whether a reorg abandoned the ledger of this hash (within the window): its events are stored
+// and reverted.
+func (s *chainState) wasAbandoned(hash string) bool {
+	_, ok := s.abandoned[hash]
+	return ok
 }
 
 // loadState reads the tail of the ledger stream, newest first, and keeps the newest marker of each ledger of the
@@ -179,6 +176,7 @@ func loadState(ctx context.Context, store Store, stream string, keep int) (chain
 	}
 	for i := len(newestFirst) - 1; i >= 0; i-- {
 		st.window = append(st.window, newestFirst[i])
+		delete(st.abandoned, newestFirst[i].hash) // abandoned once, back since
 	}
 	return st, nil
 }

@@ -37,6 +37,7 @@ const (
 	TypeStreamKeeperCancelled  EventType = "StreamKeeperCancelled"
 	TypeContractEventObserved  EventType = "ContractEventObserved"
 	TypeEventReverted          EventType = "EventReverted"
+	TypeEventRestored          EventType = "EventRestored"
 	TypeChainReorganized       EventType = "ChainReorganized"
 	TypeLedgerClosed           EventType = "LedgerClosed"
 	TypeLedgersVerified        EventType = "LedgersVerified"
@@ -359,6 +360,20 @@ type EventReverted struct {
 	Fork            uint32    `json:"fork"`
 }
 
+// EventRestored applies again an event that an EventReverted compensated: the chain came back to the branch that
+// holds it (A → B → A, as a source behind a load balancer with a stale node can). The event keeps its id (its place
+// on the chain) and its record; only its standing changes. An event stands when the last of its compensations, in
+// the order of the log, is a restoration (or it has none).
+type EventRestored struct {
+	RestoredEventID string    `json:"restoredEventId"`
+	RestoredType    EventType `json:"restoredType"`
+	RestoredLedger  uint32    `json:"restoredLedger"`
+	ContractID      Address   `json:"contractId,omitempty"`
+	StreamID        *uint64   `json:"streamId,omitempty"`
+	Reason          string    `json:"reason"`
+	Fork            uint32    `json:"fork"`
+}
+
 // RevertReasonReorg is the reason of reversals caused by a chain reorganisation.
 const RevertReasonReorg = "reorg"
 
@@ -451,6 +466,7 @@ func (*StreamCloned) Type() EventType           { return TypeStreamCloned }
 func (*StreamKeeperCancelled) Type() EventType  { return TypeStreamKeeperCancelled }
 func (*ContractEventObserved) Type() EventType  { return TypeContractEventObserved }
 func (*EventReverted) Type() EventType          { return TypeEventReverted }
+func (*EventRestored) Type() EventType          { return TypeEventRestored }
 func (*ChainReorganized) Type() EventType       { return TypeChainReorganized }
 func (*LedgerClosed) Type() EventType           { return TypeLedgerClosed }
 func (*LedgersVerified) Type() EventType        { return TypeLedgersVerified }
@@ -487,6 +503,10 @@ func StreamOf(e Event) (StreamRef, bool) {
 			return ref(&v.ChainMeta, *v.StreamID), true
 		}
 	case *EventReverted:
+		if v.StreamID != nil {
+			return StreamRef{ContractID: v.ContractID, StreamID: *v.StreamID}, true
+		}
+	case *EventRestored:
 		if v.StreamID != nil {
 			return StreamRef{ContractID: v.ContractID, StreamID: *v.StreamID}, true
 		}
@@ -631,6 +651,8 @@ func newEvent(t EventType) Event {
 		return &ContractEventObserved{}
 	case TypeEventReverted:
 		return &EventReverted{}
+	case TypeEventRestored:
+		return &EventRestored{}
 	case TypeChainReorganized:
 		return &ChainReorganized{}
 	case TypeLedgerClosed:
@@ -640,4 +662,28 @@ func newEvent(t EventType) Event {
 	default:
 		return nil
 	}
+}
+
+// Standing tells, from a stream's events in the order of the log, which events a compensation took back: an event
+// whose last compensation is an EventReverted. Compensations refer to events by id.
+func Standing(events []Entry) (revertedNow map[string]bool) {
+	revertedNow = map[string]bool{}
+	for _, en := range events {
+		switch c := en.Event.(type) {
+		case *EventReverted:
+			revertedNow[c.RevertedEventID] = true
+		case *EventRestored:
+			delete(revertedNow, c.RestoredEventID)
+		}
+	}
+	return revertedNow
+}
+
+// IsCompensation tells whether e compensates another event (a reversal or a restoration) rather than being one.
+func IsCompensation(e Event) bool {
+	switch e.(type) {
+	case *EventReverted, *EventRestored:
+		return true
+	}
+	return false
 }

@@ -36,6 +36,7 @@ func everyEvent() []Event {
 		&StreamKeeperCancelled{ChainMeta: m, StreamID: 42, Keeper: testAccount, KeeperFee: raw(1), RecipientAmount: raw(2), SenderRefund: raw(3)},
 		&ContractEventObserved{ChainMeta: m, Topic: "offr_new", StreamID: &id, DecodeError: "x"},
 		&EventReverted{RevertedEventID: "e", RevertedType: TypeStreamWithdrawn, RevertedLedger: 7, ContractID: testContract, StreamID: &id, Reason: RevertReasonReorg, Fork: 6},
+		&EventRestored{RestoredEventID: "e", RestoredType: TypeStreamWithdrawn, RestoredLedger: 7, ContractID: testContract, StreamID: &id, Reason: RevertReasonReorg, Fork: 6},
 		&ChainReorganized{NetworkID: "n", Fork: 6, OldTip: 8, NewTip: 9, Replaced: []LedgerReplacement{{Ledger: 7, OldHash: "a", NewHash: "b"}}},
 		&LedgerClosed{NetworkID: "n", Ledger: 7, Hash: "h", PreviousHash: "p", ClosedAt: time.Unix(int64(t0), 0).UTC(), EventCount: 3},
 		&LedgersVerified{NetworkID: "n", First: 8, Last: 900, PreviousHash: "h", Hash: "h2", FirstClosedAt: time.Unix(int64(t0), 0).UTC(),
@@ -67,7 +68,7 @@ func TestEventEncodingRoundTrip(t *testing.T) {
 		}
 		seen[e.Type()] = true
 	}
-	if len(seen) != 20 {
+	if len(seen) != 21 {
 		t.Fatalf("covered %d event types", len(seen))
 	}
 }

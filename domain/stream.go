@@ -474,26 +474,18 @@ type Entry struct {
 	Event Event
 }
 
-// Replay folds a stream's events in order, leaving out every event that a later EventReverted compensates (and
-// the reversals themselves). It is how projections rebuild a stream after a reorg.
+// Replay folds a stream's events in order, leaving out every event that its compensations leave reverted (and the
+// compensations themselves). It is how projections rebuild a stream after a reorg.
 func Replay(entries []Entry) Stream {
 	return ReplayUntil(entries, ^uint32(0))
 }
 
 // ReplayUntil is Replay restricted to events at or below ledger: the state as of that ledger.
 func ReplayUntil(entries []Entry, ledger uint32) Stream {
-	reverted := make(map[string]struct{})
-	for _, en := range entries {
-		if r, ok := en.Event.(*EventReverted); ok {
-			reverted[r.RevertedEventID] = struct{}{}
-		}
-	}
+	reverted := Standing(entries)
 	var s Stream
 	for _, en := range entries {
-		if _, ok := en.Event.(*EventReverted); ok {
-			continue
-		}
-		if _, gone := reverted[en.ID]; gone {
+		if IsCompensation(en.Event) || reverted[en.ID] {
 			continue
 		}
 		if ce, ok := en.Event.(ChainEvent); ok && ce.ChainMetadata().Ledger > ledger {

@@ -599,3 +599,29 @@ func TestChainEventUUIDIsUUIDv5(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayFollowsTheLastCompensation: an event stands again once restored, and goes again when reverted again
+// (A → B → A → B); the replay equals the fold of the standing events.
+func TestReplayFollowsTheLastCompensation(t *testing.T) {
+	c := workedCreate()
+	w := &StreamWithdrawn{ChainMeta: at(12, t0+2*oneDay), StreamID: 42, Recipient: c.Recipient, Amount: NewAmount(10)}
+	id := uint64(42)
+	rev := &EventReverted{RevertedEventID: "w", RevertedType: w.Type(), ContractID: c.ContractID, StreamID: &id}
+	res := &EventRestored{RestoredEventID: "w", RestoredType: w.Type(), ContractID: c.ContractID, StreamID: &id}
+	withdrawn := func(entries ...Entry) string { return ReplayUntil(entries, ^uint32(0)).WithdrawnAmount.String() }
+	base := []Entry{{ID: "c", Event: c}, {ID: "w", Event: w}}
+	if got := withdrawn(base...); got != "10" {
+		t.Fatalf("standing: %s", got)
+	}
+	steps := []struct {
+		entry Entry
+		want  string
+	}{{Entry{ID: "r1", Event: rev}, "0"}, {Entry{ID: "s1", Event: res}, "10"}, {Entry{ID: "r2", Event: rev}, "0"}, {Entry{ID: "s2", Event: res}, "10"}}
+	entries := base
+	for i, st := range steps {
+		entries = append(entries, st.entry)
+		if got := withdrawn(entries...); got != st.want {
+			t.Fatalf("after step %d (%s): withdrawn %s, want %s", i, st.entry.Event.Type(), got, st.want)
+		}
+	}
+}

@@ -167,16 +167,23 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 	if len(recs) == 0 {
 		return apiError(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String())
 	}
+	// An event is reverted when its last compensation is a reversal (the chain may have come back to its branch,
+	// restoring it).
 	revertedBy := map[string]string{}
 	for _, r := range recs {
-		if r.Type != string(domain.TypeEventReverted) {
+		if r.Type != string(domain.TypeEventReverted) && r.Type != string(domain.TypeEventRestored) {
 			continue
 		}
 		e, err := domain.Unmarshal(r.Data)
 		if err != nil {
-			return fmt.Errorf("stored reversal %s: %w", r.ID, err)
+			return fmt.Errorf("stored compensation %s: %w", r.ID, err)
 		}
-		revertedBy[e.(*domain.EventReverted).RevertedEventID] = r.ID
+		switch c := e.(type) {
+		case *domain.EventReverted:
+			revertedBy[c.RevertedEventID] = r.ID
+		case *domain.EventRestored:
+			delete(revertedBy, c.RestoredEventID)
+		}
 	}
 	var views []eventView
 	more := false

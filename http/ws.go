@@ -232,6 +232,11 @@ func (s *Server) message(ctx context.Context, ref domain.StreamRef, ev projectio
 		msg["revertedEventId"] = r.RevertedEventID
 		msg["ledger"] = r.RevertedLedger
 		msg["final"] = false
+	} else if r, ok := ev.Domain.(*domain.EventRestored); ok {
+		// The chain came back to the branch of an event it had taken back: an update, the event standing again.
+		msg["restoredEventId"] = r.RestoredEventID
+		msg["ledger"] = r.RestoredLedger
+		msg["final"] = false
 	} else if ce, ok := ev.Domain.(domain.ChainEvent); ok {
 		ledger := ce.ChainMetadata().Ledger
 		msg["ledger"] = ledger

@@ -27,10 +27,45 @@ import (
 )
 
 // Reorg scripts one reorganisation: ledgers At-Depth+1..At are first seen on an abandoned branch.
+//
+// With Flips, the source changes its mind more than once, as one with a stale node behind a load balancer does,
+// one ledger of tip at a time: FlipBack (A → B → A) shows the canonical chain, then, while the tip is At+1, an
+// abandoned branch forked at At-Depth, then the canonical chain again (its ledgers At-Depth+1..At come back);
+// FlipTwice (A → B → A → B) shows the abandoned branch up to At, the canonical chain at tip At+1, the abandoned
+// branch again at tip At+2 (its ledgers come back), then the canonical chain for good (its ledgers come back).
+// The final chain is the canonical one either way.
 type Reorg struct {
 	At    uint32
 	Depth uint32
+	Flips Flip
 }
+
+// Flip is how often a reorg's source changes its mind.
+type Flip int
+
+const (
+	NoFlip    Flip = iota
+	FlipBack       // A → B → A
+	FlipTwice      // A → B → A → B
+)
+
+// span is how many ledgers of tip a reorg's abandoned branch is shown for beyond At, and so how far it extends.
+func (r Reorg) span() uint32 { return uint32(r.Flips) }
+
+// abandonedShown tells whether the source shows the reorg's abandoned branch while its tip is tip.
+func (r Reorg) abandonedShown(tip uint32) bool {
+	switch r.Flips {
+	case FlipBack:
+		return tip == r.At+1
+	case FlipTwice:
+		return tip <= r.At || tip == r.At+2
+	}
+	return tip <= r.At
+}
+
+// Deepest is how deep the reorgs of r reach below the stored tip: a flip's last change of mind undoes the ledgers
+// of the branch shown before it, which extends beyond At.
+func (r Reorg) Deepest() uint32 { return r.Depth + r.span() }
 
 // Config is a simulated network.
 type Config struct {
@@ -60,6 +95,9 @@ type Config struct {
 	Reorgs         bool
 	ReorgEvery     uint32
 	ReorgDepth     uint32
+	// Flips makes the scheduled reorgs flip (see Reorg), alternately FlipBack and FlipTwice, each no deeper than
+	// ReorgDepth (a FlipBack needs 2, a FlipTwice 3); those that cannot are plain reorgs.
+	Flips bool
 	DeepReorgAt    uint32
 	DeepReorgDepth uint32
 	Script         []Reorg
@@ -172,8 +210,21 @@ func (c *Chain) schedule() error {
 			last = c.cfg.StartLedger + 1_000_000
 		}
 		r := rand.New(rand.NewPCG(c.cfg.Seed, 0x7e0)) // not the world's: the canonical chain must not depend on it
+		n := 0
 		for at := c.cfg.StartLedger + c.cfg.ReorgEvery - 1; at+1 <= last; at += c.cfg.ReorgEvery {
-			all = append(all, Reorg{At: at, Depth: 1 + uint32(r.IntN(int(depth)))})
+			re := Reorg{At: at, Depth: 1 + uint32(r.IntN(int(depth)))}
+			if c.cfg.Flips {
+				re.Flips = Flip(1 + n%2)
+				n++
+				// Within the depth, and over before the chain's last ledger: the source ends on the canonical chain.
+				for re.Flips > NoFlip && (re.span() >= depth || re.At+re.span()+1 > last) {
+					re.Flips--
+				}
+				if re.Flips > NoFlip {
+					re.Depth = min(re.Depth, depth-re.span())
+				}
+			}
+			all = append(all, re)
 		}
 	}
 	if c.cfg.DeepReorgAt > 0 {
@@ -184,11 +235,11 @@ func (c *Chain) schedule() error {
 		if r.Depth == 0 || r.At < c.cfg.StartLedger+r.Depth {
 			return fmt.Errorf("sim: reorg at %d of depth %d starts before the chain", r.At, r.Depth)
 		}
-		c.deepest = max(c.deepest, r.Depth)
+		c.deepest = max(c.deepest, r.Depth+r.span())
 	}
 	for _, r := range all {
 		first := r.At - r.Depth + 1
-		for l := first; l <= r.At; l++ {
+		for l := first; l <= r.At+r.span(); l++ {
 			if other, clash := c.reorgAt(l); clash {
 				return fmt.Errorf("sim: reorgs at %d and %d overlap", other.At, r.At)
 			}
@@ -202,7 +253,7 @@ func (c *Chain) schedule() error {
 // ledgers before it.
 func (c *Chain) reorgAt(l uint32) (Reorg, bool) {
 	for first := l; first+c.deepest > l && first >= c.cfg.StartLedger; first-- {
-		if r, ok := c.reorgs[first]; ok && l <= r.At {
+		if r, ok := c.reorgs[first]; ok && l <= r.At+r.span() {
 			return r, true
 		}
 	}
@@ -259,7 +310,7 @@ func (c *Chain) generate(seq uint32) error {
 func (c *Chain) generateAbandoned(r Reorg) error {
 	w := c.world.fork(rand.New(rand.NewPCG(c.cfg.Seed, uint64(r.At)<<8|0xab)))
 	prev := c.lastHash
-	for l := r.At - r.Depth + 1; l <= r.At; l++ {
+	for l := r.At - r.Depth + 1; l <= r.At+r.span(); l++ {
 		txs, err := w.ledger(l, c.closeTime(l))
 		if err != nil {
 			return fmt.Errorf("sim abandoned ledger %d: %w", l, err)
@@ -354,7 +405,7 @@ func (c *Chain) show(seq uint32) (xdr.LedgerCloseMeta, error) {
 	if err := c.generate(c.tip); err != nil {
 		return xdr.LedgerCloseMeta{}, err
 	}
-	if r, ok := c.reorgAt(seq); ok && c.tip <= r.At {
+	if r, ok := c.reorgAt(seq); ok && r.abandonedShown(c.tip) {
 		if lcm, ok := c.abandoned[seq]; ok {
 			return lcm, nil
 		}

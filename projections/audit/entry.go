@@ -28,6 +28,7 @@ const LeafVersion = 1
 const (
 	ActionApplied  = "applied"
 	ActionReverted = "reverted"
+	ActionRestored = "restored"
 	ActionObserved = "observed"
 	ActionAnomaly  = "anomaly"
 	ActionOperator = "operator"
@@ -42,7 +43,7 @@ type Entry struct {
 	Stream         string                   `json:"stream"`
 	Type           string                   `json:"type"`
 	Action         string                   `json:"action"`
-	Reverts        string                   `json:"reverts,omitempty"` // the event a reversal compensates
+	Reverts        string                   `json:"reverts,omitempty"` // the event a compensation (reversal or restoration) refers to
 	Ledger         uint32                   `json:"ledger,omitempty"`
 	LedgerClosedAt *time.Time               `json:"ledgerClosedAt,omitempty"`
 	TxHash         string                   `json:"txHash,omitempty"`
@@ -113,6 +114,8 @@ func actionOf(e domain.Event) (string, bool) {
 		return "", false
 	case *domain.EventReverted:
 		return ActionReverted, true
+	case *domain.EventRestored:
+		return ActionRestored, true
 	case *domain.ContractEventObserved:
 		return ActionObserved, true
 	case domain.ChainEvent:
@@ -129,8 +132,11 @@ func base(ev projections.Event, action string, seq int64) Entry {
 		closed := m.LedgerClosedAt
 		e.Ledger, e.LedgerClosedAt, e.TxHash, e.ContractID = m.Ledger, &closed, m.TxHash, m.ContractID
 	}
-	if r, ok := ev.Domain.(*domain.EventReverted); ok {
+	switch r := ev.Domain.(type) {
+	case *domain.EventReverted:
 		e.Ledger, e.ContractID, e.Reverts = r.RevertedLedger, r.ContractID, r.RevertedEventID
+	case *domain.EventRestored:
+		e.Ledger, e.ContractID, e.Reverts = r.RestoredLedger, r.ContractID, r.RestoredEventID
 	}
 	if ref, ok := domain.StreamOf(ev.Domain); ok {
 		id := ref.StreamID
@@ -167,6 +173,8 @@ func summary(e domain.Event) string {
 	switch v := e.(type) {
 	case *domain.EventReverted:
 		return fmt.Sprintf("%s %s reverted: reorg with fork at ledger %d", v.RevertedType, v.RevertedEventID, v.Fork)
+	case *domain.EventRestored:
+		return fmt.Sprintf("%s %s restored: the chain came back to its branch (fork at ledger %d)", v.RestoredType, v.RestoredEventID, v.Fork)
 	case *domain.ContractEventObserved:
 		if v.DecodeError != "" {
 			return fmt.Sprintf("observed %q (not decoded: %s)", v.Topic, v.DecodeError)

@@ -46,7 +46,7 @@ type Filter struct {
 
 // Actions are every entry action, for validating filters.
 func Actions() []string {
-	return []string{ActionApplied, ActionReverted, ActionObserved, ActionAnomaly, ActionOperator}
+	return []string{ActionApplied, ActionReverted, ActionRestored, ActionObserved, ActionAnomaly, ActionOperator}
 }
 
 func (f Filter) match(r *Row) bool {

@@ -54,9 +54,15 @@ func (m *Memory) MessagesAfter(_ context.Context, after Cursor, limit int) ([]Me
 	return append([]Message(nil), m.messages[i:end]...), nil
 }
 
-// Pending is the number of events waiting to become final.
+// Pending is the number of events waiting to become final (reverted ones aside).
 func (m *Memory) Pending() int {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return len(m.state.Pending)
+	n := 0
+	for _, p := range m.state.Pending {
+		if !p.Reverted {
+			n++
+		}
+	}
+	return n
 }

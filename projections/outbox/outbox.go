@@ -100,13 +100,15 @@ func (e Endpoint) wants(t string) bool {
 	return false
 }
 
-// Pending is an event waiting to become final.
+// Pending is an event waiting to become final. A reverted one is kept, flagged, until its ledger is final (it can
+// no longer come back then): the chain may return to its branch, and its restoration makes it pending again.
 type Pending struct {
 	EventID  string              `json:"eventId"`
 	Type     string              `json:"type"`
 	Stream   string              `json:"stream"`
 	Ledger   uint32              `json:"ledger"`
 	Position eventstore.Position `json:"position"`
+	Reverted bool                `json:"reverted,omitempty"`
 }
 
 // State is what the outbox needs to know between events: the chain's tip as the ledger markers and reorgs tell it,
@@ -126,13 +128,9 @@ func (s *State) step(ev projections.Event, margin uint32) (released []Message, a
 	case *domain.WebhookEndpointRemoved:
 		delete(s.Endpoints, e.EndpointID)
 	case *domain.EventReverted:
-		for i, p := range s.Pending {
-			if p.EventID == e.RevertedEventID {
-				removed = append(removed, p)
-				s.Pending = append(s.Pending[:i:i], s.Pending[i+1:]...)
-				break
-			}
-		}
+		removed, added = s.flag(e.RevertedEventID, true)
+	case *domain.EventRestored:
+		removed, added = s.flag(e.RestoredEventID, false)
 	case *domain.ChainReorganized:
 		// The tip only comes down: a reorg onto a longer branch, the usual case, is followed by that branch's markers
 		// (releasing then what they always have), while after a rewind (NewTip is the fork) or onto a shorter branch
@@ -160,6 +158,9 @@ func (s *State) step(ev projections.Event, margin uint32) (released []Message, a
 				continue
 			}
 			removed = append(removed, p)
+			if p.Reverted {
+				continue // final and reverted: it never happened
+			}
 			for _, id := range ids {
 				if s.Endpoints[id].wants(p.Type) {
 					released = append(released, Message{ID: DeliveryID(id, p.EventID), EndpointID: id, EventID: p.EventID,
@@ -179,6 +180,20 @@ func (s *State) step(ev projections.Event, margin uint32) (released []Message, a
 		added = append(added, p)
 	}
 	return released, added, removed
+}
+
+// flag marks the pending event id reverted or not (a restoration), as a removal and an addition for stores that
+// write differences.
+func (s *State) flag(id string, reverted bool) (removed, added []Pending) {
+	for i, p := range s.Pending {
+		if p.EventID == id && p.Reverted != reverted {
+			removed = append(removed, p)
+			s.Pending[i].Reverted = reverted
+			added = append(added, s.Pending[i])
+			break
+		}
+	}
+	return removed, added
 }
 
 // Key is a message's (endpoint, event) pair, its identity.

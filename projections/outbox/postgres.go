@@ -41,6 +41,7 @@ func OpenPostgres(ctx context.Context, pool *pgxpool.Pool, schema string, gen in
 	err = pgschema.Create(ctx, pool, schema, `CREATE TABLE IF NOT EXISTS `+p.endpoints+` (endpoint_id text PRIMARY KEY, event_types text[] NOT NULL);
 CREATE TABLE IF NOT EXISTS `+p.pending+` (
     event_id uuid PRIMARY KEY, type text NOT NULL, stream text NOT NULL, ledger bigint NOT NULL, position bigint NOT NULL);
+ALTER TABLE `+p.pending+` ADD COLUMN IF NOT EXISTS reverted boolean NOT NULL DEFAULT false;
 CREATE TABLE IF NOT EXISTS `+p.messages+` (
     seq            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     id             uuid   NOT NULL UNIQUE,
@@ -80,15 +81,15 @@ func (p *Postgres) apply(ctx context.Context, tx pgx.Tx, batch []projections.Eve
 	for _, ev := range batch {
 		rel, add, rem := st.step(ev, p.margin)
 		released = append(released, rel...)
-		for _, a := range add {
-			added[a.EventID] = a
-		}
-		for _, r := range rem {
+		for _, r := range rem { // removals first: a step may remove an event and add it back changed
 			if _, fresh := added[r.EventID]; fresh {
 				delete(added, r.EventID)
 			} else {
 				removed[r.EventID] = true
 			}
+		}
+		for _, a := range add {
+			added[a.EventID] = a
 		}
 		switch ev.Domain.(type) {
 		case *domain.WebhookEndpointAdded, *domain.WebhookEndpointRemoved:
@@ -114,10 +115,10 @@ func (p *Postgres) load(ctx context.Context, tx pgx.Tx) (State, error) {
 	}); err != nil {
 		return State{}, fmt.Errorf("read outbox endpoints: %w", err)
 	}
-	rows, _ = tx.Query(ctx, `SELECT event_id::text, type, stream, ledger, position FROM `+p.pending+` ORDER BY position`)
+	rows, _ = tx.Query(ctx, `SELECT event_id::text, type, stream, ledger, position, reverted FROM `+p.pending+` ORDER BY position`)
 	var pe Pending
 	var ledger, pos int64
-	if _, err := pgx.ForEachRow(rows, []any{&pe.EventID, &pe.Type, &pe.Stream, &ledger, &pos}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&pe.EventID, &pe.Type, &pe.Stream, &ledger, &pos, &pe.Reverted}, func() error {
 		pe.Ledger, pe.Position = uint32(ledger), eventstore.Position(pos)
 		st.Pending = append(st.Pending, pe)
 		return nil
@@ -158,12 +159,14 @@ func (p *Postgres) write(ctx context.Context, tx pgx.Tx, st State, endpointsChan
 	if len(added) > 0 {
 		var ids, types, stream []string
 		var ledgers, positions []int64
+		var reverted []bool
 		for _, a := range added {
 			ids, types, stream = append(ids, a.EventID), append(types, a.Type), append(stream, a.Stream)
 			ledgers, positions = append(ledgers, int64(a.Ledger)), append(positions, int64(a.Position))
+			reverted = append(reverted, a.Reverted)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO `+p.pending+` (event_id, type, stream, ledger, position)
-SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])`, ids, types, stream, ledgers, positions); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO `+p.pending+` (event_id, type, stream, ledger, position, reverted)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::boolean[])`, ids, types, stream, ledgers, positions, reverted); err != nil {
 			return fmt.Errorf("insert outbox pending: %w", err)
 		}
 	}
@@ -210,7 +213,7 @@ func (p *Postgres) StateHash(ctx context.Context) (string, error) {
 	var row string
 	for _, q := range []string{
 		`SELECT endpoint_id || '/' || event_id || '/' || type || '/' || ledger FROM ` + p.messages + ` ORDER BY endpoint_id, event_id`,
-		`SELECT event_id || '/' || type || '/' || ledger FROM ` + p.pending + ` ORDER BY event_id`,
+		`SELECT event_id || '/' || type || '/' || ledger FROM ` + p.pending + ` WHERE NOT reverted ORDER BY event_id`,
 		`SELECT 'tip/' || tip FROM ` + p.state,
 	} {
 		rows, _ := p.pool.Query(ctx, q)

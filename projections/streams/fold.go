@@ -1,8 +1,9 @@
 // Package streams is the stream-state projection (DESIGN §2, §5): the fold of every payment stream's events,
 // in memory (the embedded default) or in PostgreSQL, and point-in-time reads.
 //
-// A reversal (EventReverted, appended after a reorg) is handled by replaying the stream from its stored events
-// without the reverted ones, never by undoing an event: the fold has no inverse, and replaying is what makes the
+// A reversal (EventReverted, appended after a reorg) or a restoration (EventRestored, when the chain comes back to
+// an abandoned branch) is handled by replaying the stream from its stored events with only the standing ones,
+// never by undoing or redoing an event: the fold has no inverse, and replaying is what makes the
 // state after any sequence of reorgs equal to the state of a clean ingest. A reorg appends its reversals together,
 // so the replay happens once per stream per batch, after its last reversal.
 package streams
@@ -54,7 +55,7 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 		if !ok {
 			continue
 		}
-		if _, ok := ev.Domain.(*domain.EventReverted); ok {
+		if domain.IsCompensation(ev.Domain) { // a reversal, or a restoration after the chain came back
 			replayAt[ref] = ev.Position
 			continue
 		}
