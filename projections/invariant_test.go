@@ -59,6 +59,9 @@ func ingest(t testing.TB, sc scenario, reorgs bool, store eventStore, runners ..
 	t.Helper()
 	cfg := sc.cfg
 	cfg.Reorgs = reorgs
+	if !reorgs {
+		cfg.LedgerInterval = 0 // the same chain, at once
+	}
 	network, err := sim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -126,6 +129,7 @@ type projected struct {
 	outbox   string // the outbox's (endpoint, event) pairs
 	messages int
 	reorgs   int
+	restored int
 }
 
 // registerEndpoints appends two webhook endpoints before anything is ingested: one for every event type, one
@@ -147,12 +151,15 @@ func registerEndpoints(t testing.TB, store eventStore) {
 	}
 }
 
-// standing digests the audit log: the events applied or observed and not reverted.
+// standing digests the audit log: the events applied or observed and not reverted (by their last compensation).
 func standing(entries []audit.Entry) string {
 	reverted := map[string]bool{}
 	for _, e := range entries {
-		if e.Action == audit.ActionReverted {
+		switch e.Action {
+		case audit.ActionReverted:
 			reverted[e.Reverts] = true
+		case audit.ActionRestored:
+			delete(reverted, e.Reverts)
 		}
 	}
 	var ids []string
@@ -197,7 +204,7 @@ func projectMemory(t testing.TB, sc scenario, reorgs bool, batch int) projected 
 		t.Fatal(err)
 	}
 	return projected{streams: hash, count: len(s.All()), standing: standing(a.Entries(0, a.Size())),
-		outbox: outboxDigest(msgs), messages: len(msgs), reorgs: st.Reorgs}
+		outbox: outboxDigest(msgs), messages: len(msgs), reorgs: st.Reorgs, restored: restorations(a.Entries(0, a.Size()))}
 }
 
 // TestReorgInvariantMemory is DESIGN §4's invariant as a property: whatever reorgs the chain went through (within
@@ -214,7 +221,7 @@ func TestReorgInvariantMemory(t *testing.T) {
 		want := projectMemory(t, sc, false, 500)
 		got := projectMemory(t, sc, true, batch)
 		reorgs += got.reorgs
-		got.reorgs = 0
+		got.reorgs, got.restored = 0, 0
 		if got != want {
 			t.Fatalf("seed %d (%+v, margin %d, batch %d): reorged %+v, clean %+v", seed, sc.cfg, sc.margin, batch, got, want)
 		}
@@ -226,6 +233,76 @@ func TestReorgInvariantMemory(t *testing.T) {
 		t.Fatalf("only %d reorgs in %d seeds: the property was not exercised", reorgs, seeds)
 	}
 	t.Logf("%d seeds, %d reorgs", seeds, reorgs)
+}
+
+// flipScenario draws a chain whose source flips (A → B → A, A → B → A → B) within the safety margin, paced by
+// the clock so that the ingester, caught up, sees each flip (one ledger of the source's tip long).
+func flipScenario(seed uint64) scenario {
+	r := rand.New(rand.NewPCG(seed, 2))
+	margin := uint32(2 + r.IntN(3))
+	ledgers := uint32(40 + r.IntN(30))
+	cfg := sim.Config{Seed: seed, StartLedger: 2, NetworkPassphrase: network.TestNetworkPassphrase, Streams: 3 + r.IntN(8),
+		TxPerLedger: 2 + r.IntN(3), Ledgers: ledgers, Reorgs: true, ReorgEvery: margin + 3 + uint32(r.IntN(4)),
+		ReorgDepth: margin, Flips: true, LedgerInterval: 5 * time.Millisecond}
+	return scenario{cfg: cfg, margin: margin, last: cfg.StartLedger + ledgers - 1}
+}
+
+// restorations counts the audit log's restorations.
+func restorations(entries []audit.Entry) int {
+	n := 0
+	for _, e := range entries {
+		if e.Action == audit.ActionRestored {
+			n++
+		}
+	}
+	return n
+}
+
+// TestFlipInvariantMemory: the invariant holds when the source returns to branches it had left (DESIGN §14): the
+// restorations make the projections equal those of a clean ingest, and ingestion never halts.
+func TestFlipInvariantMemory(t *testing.T) {
+	restored := 0
+	for seed := uint64(500); seed < 510; seed++ {
+		sc := flipScenario(seed)
+		batch := 1 + int(seed%11)
+		want := projectMemory(t, sc, false, 500)
+		got := projectMemory(t, sc, true, batch)
+		restored += got.restored
+		got.reorgs, got.restored = 0, 0
+		if got != want {
+			t.Fatalf("seed %d (margin %d, batch %d): flipped %+v, clean %+v", seed, sc.margin, batch, got, want)
+		}
+	}
+	if restored == 0 {
+		t.Fatal("no restoration: the flips were not exercised")
+	}
+	t.Logf("%d restorations", restored)
+}
+
+// TestFlipInvariantPostgres is TestFlipInvariantMemory with the store and the projections in PostgreSQL.
+func TestFlipInvariantPostgres(t *testing.T) {
+	pgtest.URL(t)
+	var restored atomic.Int64
+	t.Run("seeds", func(t *testing.T) {
+		for seed := uint64(2001); seed < 2007; seed++ {
+			t.Run(fmt.Sprint(seed), func(t *testing.T) {
+				t.Parallel()
+				sc := flipScenario(seed)
+				batch := 1 + int(seed%13)
+				want := projectMemory(t, sc, false, 500)
+				got := projectPostgres(t, sc, batch)
+				restored.Add(int64(got.restored))
+				got.reorgs, got.restored = 0, 0
+				if got != want {
+					t.Fatalf("seed %d (margin %d, batch %d): flipped on PostgreSQL %+v, clean %+v", seed, sc.margin, batch, got, want)
+				}
+			})
+		}
+	})
+	if restored.Load() == 0 {
+		t.Fatal("no restoration: the flips were not exercised")
+	}
+	t.Logf("%d restorations", restored.Load())
 }
 
 func projectPostgres(t testing.TB, sc scenario, batch int) projected {
@@ -273,7 +350,7 @@ func projectPostgres(t testing.TB, sc scenario, batch int) projected {
 		t.Fatal(err)
 	}
 	return projected{streams: hash, count: n, standing: standing(entries), outbox: outboxDigest(msgs), messages: len(msgs),
-		reorgs: st.Reorgs}
+		reorgs: st.Reorgs, restored: restorations(entries)}
 }
 
 // TestReorgInvariantPostgres is the same property with the event store and the projections in PostgreSQL; the
@@ -294,7 +371,7 @@ func TestReorgInvariantPostgres(t *testing.T) {
 				want := projectMemory(t, sc, false, 500)
 				got := projectPostgres(t, sc, batch)
 				reorgs.Add(int64(got.reorgs))
-				got.reorgs = 0
+				got.reorgs, got.restored = 0, 0
 				if got != want {
 					t.Fatalf("seed %d (margin %d, batch %d): reorged on PostgreSQL %+v, clean %+v", seed, sc.margin, batch, got, want)
 				}

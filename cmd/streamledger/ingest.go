@@ -76,7 +76,7 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		}
 		ic.Open = func() (ledgerbackend.LedgerBackend, error) { return network.Backend(), nil }
 		log.Info("simulated network", "contract", network.ContractID(), "seed", cfg.SimSeed, "streams", cfg.SimStreams,
-			"reorgs", cfg.SimReorgs, "lastLedger", network.LastLedger())
+			"reorgs", cfg.SimReorgs, "flips", cfg.SimFlips, "lastLedger", network.LastLedger())
 	case config.SourceRPC:
 		rpc, err := chain.NewRPCSource(cfg.RPCURL, nil)
 		if err != nil {
@@ -104,7 +104,7 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 // simConfig is the simulated network of the SIM_* settings (the clock-paced epoch aside).
 func simConfig(cfg *config.Config) (sim.Config, error) {
 	simCfg := sim.Config{Seed: cfg.SimSeed, NetworkPassphrase: cfg.NetworkPassphrase, Streams: cfg.SimStreams,
-		TxPerLedger: simTxPerLedger, LedgerInterval: cfg.SimLedgerInterval, Reorgs: cfg.SimReorgs,
+		TxPerLedger: simTxPerLedger, LedgerInterval: cfg.SimLedgerInterval, Reorgs: cfg.SimReorgs, Flips: cfg.SimFlips,
 		ReorgEvery: cfg.SimReorgEvery, ReorgDepth: cfg.SimReorgDepth, DeepReorgAt: cfg.SimDeepReorgAt,
 		DeepReorgDepth: cfg.SafetyMargin + 2}
 	if cfg.SimLedgers > 0 {

@@ -66,6 +66,7 @@ type Config struct {
 	SimLedgers          uint32
 	SimLedgerInterval   time.Duration
 	SimReorgs           bool
+	SimFlips            bool
 	SimReorgEvery       uint32
 	SimReorgDepth       uint32
 	SimDeepReorgAt      uint32
@@ -127,6 +128,8 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.bind("sim-ledger-interval", false)
 	fs.BoolVar(&c.SimReorgs, "sim-reorgs", true, "simulate reorgs (false: only the final canonical chain)")
 	s.bind("sim-reorgs", false)
+	fs.BoolVar(&c.SimFlips, "sim-flips", false, "the simulated source returns to branches it left (A→B→A, A→B→A→B), within the margin")
+	s.bind("sim-flips", false)
 	s.uint32(&c.SimReorgEvery, "sim-reorg-every", 25, "a simulated reorg every N ledgers")
 	fs.Int64Var(&s.simReorgDepth, "sim-reorg-depth", -1, "deepest simulated reorg (default: the safety margin)")
 	s.bind("sim-reorg-depth", false)
