@@ -92,12 +92,12 @@ type Config struct {
 	MetaVersion int
 	// Reorgs enables reorganisations: every ReorgEvery ledgers one of depth 1..ReorgDepth, a deep one of depth
 	// DeepReorgDepth at DeepReorgAt, and the scripted ones in Script.
-	Reorgs         bool
-	ReorgEvery     uint32
-	ReorgDepth     uint32
+	Reorgs     bool
+	ReorgEvery uint32
+	ReorgDepth uint32
 	// Flips makes the scheduled reorgs flip (see Reorg), alternately FlipBack and FlipTwice, each no deeper than
 	// ReorgDepth (a FlipBack needs 2, a FlipTwice 3); those that cannot are plain reorgs.
-	Flips bool
+	Flips          bool
 	DeepReorgAt    uint32
 	DeepReorgDepth uint32
 	Script         []Reorg
