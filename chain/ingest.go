@@ -43,6 +43,7 @@ const (
 	HaltLedgerReappeared     = "ledger_reappeared"
 	HaltInconsistentStore    = "inconsistent_store"
 	HaltBadSource            = "bad_source"
+	HaltNetworkReset         = "network_reset"
 )
 
 // Health is the ingester's state as DESIGN §6 reports it.
@@ -66,6 +67,9 @@ type Config struct {
 	// another after a failure or to re-read a forked range (backends such as RPC only move forward). Nil for a
 	// push-only ingester, or when OpenReader is set.
 	Open func() (ledgerbackend.LedgerBackend, error)
+	// Endpoints, when set, is the source instead of Open: several RPC servers, read from the one that agrees with
+	// the stored chain (DESIGN §14).
+	Endpoints *Endpoints
 	// OpenReader, when set, is the source instead of Open: a reader from ledger from on that verifies and decodes
 	// ledgers itself (the data lake's, which never decodes a whole ledger without events).
 	OpenReader func(ctx context.Context, from uint32) (LedgerReader, error)
@@ -119,6 +123,8 @@ type Status struct {
 	Reorgs              int           `json:"reorgs"`
 	LastReorg           *ReorgSummary `json:"lastReorg,omitempty"`
 	HaltReason          string        `json:"haltReason,omitempty"`
+	// Endpoints are the RPC endpoints of a source of several (DESIGN §14).
+	Endpoints []EndpointStatus `json:"endpoints,omitempty"`
 }
 
 // Ingester appends verified, decoded ledgers to the event store and compensates reorganisations (DESIGN §4).
@@ -197,13 +203,16 @@ func (in *Ingester) Status() Status {
 		r := *s.LastReorg
 		s.LastReorg = &r
 	}
+	if in.cfg.Endpoints != nil {
+		s.Endpoints = in.cfg.Endpoints.Status()
+	}
 	return s
 }
 
 // Run pulls ledgers from the source until ctx ends (nil) or ingestion halts (an error wrapping ErrHalted).
 // Failures of the source or the store are retried with backoff while the status reports them as stalled.
 func (in *Ingester) Run(ctx context.Context) error {
-	if in.cfg.Open == nil && in.cfg.OpenReader == nil {
+	if in.cfg.Open == nil && in.cfg.OpenReader == nil && in.cfg.Endpoints == nil {
 		return errors.New("ingester: no ledger source configured")
 	}
 	failures := 0
@@ -216,9 +225,13 @@ func (in *Ingester) Run(ctx context.Context) error {
 	in.mu.Unlock()
 	for ctx.Err() == nil {
 		err := in.session(ctx, progressed)
-		if errors.Is(err, ErrBadSource) && ctx.Err() == nil {
+		if ctx.Err() == nil && (errors.Is(err, ErrBadSource) || errors.Is(err, ErrNetworkReset)) {
+			reason := HaltBadSource
+			if errors.Is(err, ErrNetworkReset) {
+				reason = HaltNetworkReset
+			}
 			in.mu.Lock()
-			err = in.halt(HaltBadSource, err)
+			err = in.halt(reason, err)
 			in.mu.Unlock()
 		}
 		if errors.Is(err, ErrHalted) {
@@ -274,7 +287,11 @@ func (in *Ingester) session(ctx context.Context, progressed func()) error {
 	if err := in.ensureLoaded(ctx); err != nil {
 		return err
 	}
-	source, err := in.open(ctx, in.next())
+	in.mu.Lock()
+	from := in.nextLocked()
+	anchor := in.anchorFor(from)
+	in.mu.Unlock()
+	source, err := in.open(withAnchor(ctx, anchor), from)
 	if err != nil {
 		return err
 	}
@@ -375,19 +392,45 @@ func (in *Ingester) ensureLoadedLocked(ctx context.Context) error {
 func (in *Ingester) next() uint32 {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	return in.nextLocked()
+}
+
+func (in *Ingester) nextLocked() uint32 {
 	if tip, ok := in.state.tip(); ok {
 		return tip.seq + 1
 	}
 	return in.cfg.StartLedger
 }
 
+// anchorKey carries, through a reader's opening, the hash of the stored ledger before the first one to read: a
+// source of several endpoints checks them against it.
+type anchorKey struct{}
+
+func withAnchor(ctx context.Context, hash string) context.Context {
+	return context.WithValue(ctx, anchorKey{}, hash)
+}
+
+func anchorHash(ctx context.Context) string {
+	h, _ := ctx.Value(anchorKey{}).(string)
+	return h
+}
+
+// anchorFor is the stored hash of ledger from-1 (caller holds mu), "" when the window does not know it.
+func (in *Ingester) anchorFor(from uint32) string {
+	if r, ok := in.state.record(from - 1); ok {
+		return r.hash
+	}
+	return ""
+}
+
 func (in *Ingester) open(ctx context.Context, from uint32) (LedgerReader, error) {
 	if from == 0 {
 		return nil, fmt.Errorf("%w: no start ledger configured and the store holds no ledger", ErrHalted)
 	}
-	if in.cfg.OpenReader != nil && (in.cfg.Open == nil || from <= in.cfg.ReaderEnd) {
+	rpc := in.cfg.Open != nil || in.cfg.Endpoints != nil
+	if in.cfg.OpenReader != nil && (!rpc || from <= in.cfg.ReaderEnd) {
 		r, err := in.cfg.OpenReader(ctx, from)
-		if err != nil || in.cfg.Open == nil {
+		if err != nil || !rpc {
 			return r, err
 		}
 		return &handoff{first: r, end: in.cfg.ReaderEnd, open: in.openBackend}, nil
@@ -395,8 +438,13 @@ func (in *Ingester) open(ctx context.Context, from uint32) (LedgerReader, error)
 	return in.openBackend(ctx, from)
 }
 
-// openBackend opens Open's source from ledger from on.
+// openBackend opens the RPC source (Endpoints, or Open's backend) from ledger from on.
 func (in *Ingester) openBackend(ctx context.Context, from uint32) (LedgerReader, error) {
+	if in.cfg.Endpoints != nil {
+		r := &endpointsReader{e: in.cfg.Endpoints, decode: in.decode}
+		r.anchor(from-1, anchorHash(ctx))
+		return r, nil
+	}
 	b, err := in.cfg.Open()
 	if err != nil {
 		return nil, fmt.Errorf("open ledger source: %w", err)
@@ -473,7 +521,7 @@ func (in *Ingester) reorgAt(ctx context.Context, unlinked Ledger) (LedgerReader,
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	from := max(lastSafe(unlinked.Sequence-1, in.cfg.SafetyMargin), in.state.window[0].seq)
-	fresh, err := in.open(ctx, from)
+	fresh, err := in.open(withAnchor(ctx, in.anchorFor(from)), from)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,6 +19,8 @@ type Metrics struct {
 	lastSafe     prometheus.Gauge
 	halted       prometheus.Gauge
 	target       prometheus.Gauge
+	endpointTips *prometheus.GaugeVec
+	asides       *prometheus.CounterVec
 }
 
 // NewMetrics creates the ingestion metrics and registers them with reg.
@@ -43,9 +46,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "1 while ingestion is halted waiting for an operator."}),
 		target: prometheus.NewGauge(prometheus.GaugeOpts{Name: "streamledger_ingest_backfill_target_ledger",
 			Help: "The ledger a backfill from a data lake runs to (0: none); backfilling while the tip is below it."}),
+		endpointTips: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "streamledger_rpc_endpoint_tip_ledger",
+			Help: "Each RPC endpoint's tip, as last seen."}, []string{"endpoint"}),
+		asides: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamledger_rpc_endpoint_set_aside_total",
+			Help: "RPC endpoints set aside, by endpoint and cause (went_back, lags, disagrees, unreachable)."}, []string{"endpoint", "cause"}),
 	}
 	for _, c := range []prometheus.Collector{m.ledgers, m.events, m.decodeErrors, m.reorgs, m.reverted,
-		m.sourceErrors, m.tip, m.lastSafe, m.halted, m.target} {
+		m.sourceErrors, m.tip, m.lastSafe, m.halted, m.target, m.endpointTips, m.asides} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register ingestion metrics: %w", err)
 		}
@@ -106,4 +113,26 @@ func (m *Metrics) setTarget(seq uint32) {
 	if m != nil {
 		m.target.Set(float64(seq))
 	}
+}
+
+func (m *Metrics) endpointTip(endpoint string, tip uint32) {
+	if m != nil {
+		m.endpointTips.WithLabelValues(endpoint).Set(float64(tip))
+	}
+}
+
+func (m *Metrics) endpointAside(endpoint, reason string) {
+	if m == nil {
+		return
+	}
+	cause := "unreachable"
+	switch {
+	case strings.HasPrefix(reason, "its tip went back"):
+		cause = "went_back"
+	case strings.HasPrefix(reason, "lags"):
+		cause = "lags"
+	case strings.HasPrefix(reason, "serves"):
+		cause = "disagrees"
+	}
+	m.asides.WithLabelValues(endpoint, cause).Inc()
 }

@@ -83,21 +83,28 @@ func (r *backendReader) Close() error { return r.b.Close() }
 // handoff reads from first up to its end (a data lake's last ledger), then from a source opened at end+1 (RPC),
 // which then follows the tip: one reader, so the ingester sees no gap, no duplicate and no failure at the seam.
 type handoff struct {
-	first  LedgerReader
-	end    uint32
-	open   func(ctx context.Context, from uint32) (LedgerReader, error)
-	second LedgerReader
+	first    LedgerReader
+	end      uint32
+	open     func(ctx context.Context, from uint32) (LedgerReader, error)
+	second   LedgerReader
+	lastHash string // of the last ledger the first reader gave: the second's anchor
 }
 
 func (h *handoff) Read(ctx context.Context, from uint32, maxLedgers, maxEvents int) ([]Ledger, error) {
 	if from <= h.end {
 		ledgers, err := h.first.Read(ctx, from, maxLedgers, maxEvents)
-		if n := len(ledgers); err == nil && n > 0 && ledgers[n-1].Sequence > h.end {
-			return nil, fmt.Errorf("reader gave ledger %d past its end %d", ledgers[n-1].Sequence, h.end)
+		if n := len(ledgers); err == nil && n > 0 {
+			if ledgers[n-1].Sequence > h.end {
+				return nil, fmt.Errorf("reader gave ledger %d past its end %d", ledgers[n-1].Sequence, h.end)
+			}
+			h.lastHash = ledgers[n-1].Hash
 		}
 		return ledgers, err
 	}
 	if h.second == nil {
+		if h.lastHash != "" {
+			ctx = withAnchor(ctx, h.lastHash)
+		}
 		r, err := h.open(ctx, from)
 		if err != nil {
 			return nil, err

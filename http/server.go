@@ -286,6 +286,9 @@ func (s *Server) healthView() fiber.Map {
 			indexer["targetLedger"] = st.TargetLedger
 			indexer["ledgersIngested"], indexer["eventsIngested"] = st.Ledgers, st.Events
 		}
+		if st.Endpoints != nil {
+			indexer["endpoints"] = st.Endpoints
+		}
 		switch health {
 		case chain.HealthHalted:
 			status = "halted"

@@ -78,12 +78,9 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		log.Info("simulated network", "contract", network.ContractID(), "seed", cfg.SimSeed, "streams", cfg.SimStreams,
 			"reorgs", cfg.SimReorgs, "flips", cfg.SimFlips, "lastLedger", network.LastLedger())
 	case config.SourceRPC:
-		rpc, err := chain.NewRPCSource(cfg.RPCURL, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --rpc-url / RPC_URL: %v", errUsage, err)
+		if err := openEndpoints(ctx, cfg, &ic, src, metrics); err != nil {
+			return nil, err
 		}
-		ic.Open = rpc.Open
-		src.check.Check = func(ctx context.Context) error { _, err := rpc.Latest(ctx); return err }
 	case config.SourceLake:
 		if err := openLake(ctx, cfg, &ic, src, log); err != nil {
 			return nil, err
@@ -99,6 +96,27 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 	}
 	src.contracts = contracts
 	return src, nil
+}
+
+// openEndpoints makes RPC_URL's endpoints the ingester's RPC source, after checking that each serves the network of
+// NETWORK_PASSPHRASE: one of another network refuses the start, naming both.
+func openEndpoints(ctx context.Context, cfg *config.Config, ic *chain.Config, src *source, metrics *chain.Metrics) error {
+	eps, err := chain.NewEndpoints(cfg.RPCURLs, chain.EndpointsConfig{MaxLag: cfg.RPCMaxLag, Metrics: metrics})
+	if err != nil {
+		return fmt.Errorf("%w: --rpc-url / RPC_URL: %v", errUsage, err)
+	}
+	if err := eps.CheckNetwork(ctx, cfg.NetworkPassphrase); err != nil {
+		eps.Close()
+		if errors.Is(err, chain.ErrNetworkMismatch) {
+			return fmt.Errorf("%w: --rpc-url / RPC_URL and --network-passphrase / NETWORK_PASSPHRASE disagree: %v", errUsage, err)
+		}
+		return fmt.Errorf("--rpc-url / RPC_URL: %w", err)
+	}
+	ic.Endpoints = eps
+	src.check.Check = func(ctx context.Context) error { _, err := eps.Latest(ctx); return err }
+	closeBefore := src.close
+	src.close = func() { closeBefore(); eps.Close() }
+	return nil
 }
 
 // simConfig is the simulated network of the SIM_* settings (the clock-paced epoch aside).
@@ -146,16 +164,13 @@ func openLake(ctx context.Context, cfg *config.Config, ic *chain.Config, src *so
 	ic.OpenReader = func(_ context.Context, from uint32) (chain.LedgerReader, error) {
 		return l.Reader(ic.Decoder, from, end, runtime.GOMAXPROCS(0))
 	}
-	if cfg.RPCURL != "" {
-		rpc, err := chain.NewRPCSource(cfg.RPCURL, nil)
-		if err != nil {
-			l.Close()
-			return fmt.Errorf("%w: --rpc-url / RPC_URL: %v", errUsage, err)
-		}
-		ic.Open = rpc.Open
-		src.check.Check = func(ctx context.Context) error { _, err := rpc.Latest(ctx); return err }
-	}
 	src.close = func() { l.Close() }
+	if len(cfg.RPCURLs) > 0 {
+		if err := openEndpoints(ctx, cfg, ic, src, ic.Metrics); err != nil {
+			l.Close()
+			return err
+		}
+	}
 	log.Info("data lake", "lake", cfg.LakeURL, "holds", fmt.Sprintf("%d..%d", l.First(), l.Last()), "from", start, "to", end,
 		"then", map[bool]string{true: "rpc", false: "serve reads"}[cfg.RPCURL != ""])
 	return nil

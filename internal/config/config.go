@@ -55,6 +55,8 @@ type Config struct {
 	EventStoreURL       string
 	Source              string
 	RPCURL              string
+	RPCURLs             []string
+	RPCMaxLag           uint32
 	LakeURL             string
 	EndLedger           uint32
 	NetworkPassphrase   string
@@ -104,7 +106,8 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.str(&c.DatabaseURL, "database-url", "", "PostgreSQL URL (events with --store postgres, read models with postgres and esdb)", true)
 	s.str(&c.EventStoreURL, "eventstore-url", "", "EventStoreDB connection string (esdb://…)", true)
 	s.str(&c.Source, "source", SourceSim, "ledger source: sim, rpc, lake or push", false)
-	s.str(&c.RPCURL, "rpc-url", "", "Stellar RPC URL (with --source rpc; with --source lake, where ingestion goes on after the lake)", false)
+	s.str(&c.RPCURL, "rpc-url", "", "Stellar RPC URLs, comma-separated (with --source rpc; with --source lake, where ingestion goes on after the lake)", false)
+	s.uint32(&c.RPCMaxLag, "rpc-max-lag", 10, "an RPC endpoint this many ledgers behind the others is set aside for a while")
 	s.str(&c.LakeURL, "lake-url", "", "SEP-54 data lake (with --source lake): file:///dir, s3://bucket/prefix?region=…[&endpoint=…], gs://bucket/prefix", false)
 	s.str(&c.NetworkPassphrase, "network-passphrase", TestnetPassphrase, "network passphrase", false)
 	s.str(&s.contractIDs, "contract-ids", "", "Fluxora contract ids (C…), comma-separated", false)
@@ -300,8 +303,6 @@ func (s *Settings) validate() error {
 	case SourceRPC:
 		if c.RPCURL == "" {
 			bad("rpc-url", "", "required with --source rpc")
-		} else if !strings.HasPrefix(c.RPCURL, "http://") && !strings.HasPrefix(c.RPCURL, "https://") {
-			bad("rpc-url", c.RPCURL, "want an http:// or https:// URL")
 		}
 		if len(c.ContractIDs) == 0 {
 			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source rpc")
@@ -313,9 +314,6 @@ func (s *Settings) validate() error {
 		case !strings.HasPrefix(c.LakeURL, "file://") && !strings.HasPrefix(c.LakeURL, "s3://") && !strings.HasPrefix(c.LakeURL, "gs://"):
 			bad("lake-url", c.LakeURL, "want file:///dir, s3://bucket/prefix?region=… or gs://bucket/prefix")
 		}
-		if c.RPCURL != "" && !strings.HasPrefix(c.RPCURL, "http://") && !strings.HasPrefix(c.RPCURL, "https://") {
-			bad("rpc-url", c.RPCURL, "want an http:// or https:// URL")
-		}
 		if len(c.ContractIDs) == 0 {
 			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source lake")
 		}
@@ -324,6 +322,19 @@ func (s *Settings) validate() error {
 		}
 	default:
 		bad("source", c.Source, "want sim, rpc, lake or push")
+	}
+	for _, u := range strings.Split(c.RPCURL, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			bad("rpc-url", c.RPCURL, "want http:// or https:// URLs, comma-separated (%q is not one)", u)
+			continue
+		}
+		c.RPCURLs = append(c.RPCURLs, u)
+	}
+	if c.RPCMaxLag == 0 {
+		bad("rpc-max-lag", "0", "want at least 1 ledger")
 	}
 	if c.EndLedger != 0 && c.Source != SourceLake {
 		bad("end-ledger", fmt.Sprint(c.EndLedger), "only with --source lake")
