@@ -367,6 +367,9 @@ func (j Job) eventTime() time.Time {
 	return p.Timestamp
 }
 
+// forgetter is an outbox that can drop the messages already dispatched (the one in memory).
+type forgetter interface{ Forget(upTo outbox.Cursor) }
+
 // dispatchBatch is how many outbox messages one dispatch step turns into deliveries.
 const dispatchBatch = 500
 
@@ -421,6 +424,9 @@ func (s *Service) Dispatch(ctx context.Context) (int, error) {
 		after = outbox.CursorOf(msgs[len(msgs)-1])
 		if err := s.cfg.Store.SetDispatchCursor(ctx, after); err != nil {
 			return read, err
+		}
+		if f, ok := s.cfg.Outbox.(forgetter); ok {
+			f.Forget(after) // an outbox in memory need not keep what is dispatched
 		}
 		read += len(msgs)
 	}

@@ -1,7 +1,9 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,10 +56,14 @@ type Store interface {
 // mode: deliveries, attempt logs and secrets survive a restart, so a restart neither loses nor re-sends a delivery).
 // Leases stay in memory: a crash releases them, which is what a lease is for. Every change is written to the file
 // before it is made visible, under the store's lock.
+//
+// With a file, memory holds only the deliveries still pending (what Claim hands out); delivered and dead ones are
+// read from the file when asked for, so memory follows the backlog, not the history.
 type MemoryStore struct {
 	mu        sync.Mutex
-	jobs      map[string]*Job
-	ids       []string // in enqueue order
+	jobs      map[string]*Job // every job; with a file, the pending ones
+	ids       []string        // the ids of jobs, in enqueue order
+	lastSeq   uint64
 	endpoints map[string]Endpoint
 	cursor    outbox.Cursor
 	file      *bbolt.DB // nil: memory only
@@ -70,10 +76,13 @@ func NewMemoryStore() *MemoryStore {
 
 var (
 	bucketJobs      = []byte("deliveries")
+	bucketBySeq     = []byte("deliveries-by-seq") // big-endian seq → delivery id: listings, newest first
 	bucketEndpoints = []byte("endpoints")
 	bucketMeta      = []byte("meta")
 	keyCursor       = []byte("dispatch-cursor")
 )
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // storedEndpoint is an endpoint as the file keeps it, secrets included.
 type storedEndpoint struct {
@@ -92,7 +101,8 @@ func OpenFileStore(path string) (*MemoryStore, error) {
 	s := NewMemoryStore()
 	s.file = db
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{bucketJobs, bucketEndpoints, bucketMeta} {
+		indexed := tx.Bucket(bucketBySeq) != nil // files written before the index get it now
+		for _, b := range [][]byte{bucketJobs, bucketBySeq, bucketEndpoints, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -102,8 +112,16 @@ func OpenFileStore(path string) (*MemoryStore, error) {
 			if err := json.Unmarshal(v, &j); err != nil {
 				return err
 			}
-			s.jobs[j.ID] = &j
-			s.ids = append(s.ids, j.ID)
+			s.lastSeq = max(s.lastSeq, j.Seq)
+			if !indexed {
+				if err := tx.Bucket(bucketBySeq).Put(seqKey(j.Seq), []byte(j.ID)); err != nil {
+					return err
+				}
+			}
+			if j.State == Pending {
+				s.jobs[j.ID] = &j
+				s.ids = append(s.ids, j.ID)
+			}
 			return nil
 		}); err != nil {
 			return err
@@ -159,12 +177,16 @@ func putJSON(tx *bbolt.Tx, bucket, key []byte, v any) error {
 	return tx.Bucket(bucket).Put(key, raw)
 }
 
-// saveJobs writes jobs to the file (the lease excluded) and then makes them visible.
+// saveJobs writes jobs to the file (the lease excluded) and then makes them visible: in memory while pending (or
+// always, without a file).
 func (s *MemoryStore) saveJobs(jobs ...Job) error {
 	err := s.write(func(tx *bbolt.Tx) error {
 		for _, j := range jobs {
 			j.LeaseUntil = time.Time{}
 			if err := putJSON(tx, bucketJobs, []byte(j.ID), j); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketBySeq).Put(seqKey(j.Seq), []byte(j.ID)); err != nil {
 				return err
 			}
 		}
@@ -174,12 +196,50 @@ func (s *MemoryStore) saveJobs(jobs ...Job) error {
 		return err
 	}
 	for _, j := range jobs {
-		if _, ok := s.jobs[j.ID]; !ok {
-			s.ids = append(s.ids, j.ID)
+		_, known := s.jobs[j.ID]
+		if s.file != nil && j.State != Pending {
+			if known {
+				delete(s.jobs, j.ID)
+				s.ids = slices.DeleteFunc(s.ids, func(id string) bool { return id == j.ID })
+			}
+			continue
+		}
+		if !known {
+			i, _ := slices.BinarySearchFunc(s.ids, j.Seq, func(id string, seq uint64) int { return cmp.Compare(s.jobs[id].Seq, seq) })
+			s.ids = slices.Insert(s.ids, i, j.ID)
 		}
 		s.jobs[j.ID] = &j
 	}
 	return nil
+}
+
+// stored reads a job that is not in memory from the file.
+func (s *MemoryStore) stored(id string) (Job, bool, error) {
+	if s.file == nil {
+		return Job{}, false, nil
+	}
+	var j Job
+	found := false
+	err := s.file.View(func(tx *bbolt.Tx) error {
+		raw := tx.Bucket(bucketJobs).Get([]byte(id))
+		if raw == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(raw, &j)
+	})
+	if err != nil {
+		return Job{}, false, fmt.Errorf("read delivery %s: %w", id, err)
+	}
+	return j, found, nil
+}
+
+// lookup is a job from memory or, failing that, the file.
+func (s *MemoryStore) lookup(id string) (Job, bool, error) {
+	if j, ok := s.jobs[id]; ok {
+		return *j, true, nil
+	}
+	return s.stored(id)
 }
 
 // Enqueue adds deliveries due now; a delivery id already queued is left as it is.
@@ -189,15 +249,24 @@ func (s *MemoryStore) Enqueue(_ context.Context, jobs []Job, now time.Time) erro
 	var fresh []Job
 	seen := map[string]bool{}
 	for _, j := range jobs {
-		if _, ok := s.jobs[j.ID]; ok || seen[j.ID] {
+		if seen[j.ID] {
+			continue
+		}
+		if _, ok, err := s.lookup(j.ID); err != nil {
+			return err
+		} else if ok {
 			continue
 		}
 		seen[j.ID] = true
-		j.Seq = uint64(len(s.ids) + len(fresh) + 1)
+		j.Seq = s.lastSeq + uint64(len(fresh)) + 1
 		j.State, j.NextAt, j.CreatedAt, j.Attempts, j.Log = Pending, now, now, 0, nil
 		fresh = append(fresh, j)
 	}
-	return s.saveJobs(fresh...)
+	if err := s.saveJobs(fresh...); err != nil {
+		return err
+	}
+	s.lastSeq += uint64(len(fresh))
+	return nil
 }
 
 // Claim leases up to limit due jobs, oldest first.
@@ -242,11 +311,13 @@ func (s *MemoryStore) Finish(_ context.Context, id string, a Attempt, state JobS
 func (s *MemoryStore) Redeliver(_ context.Context, id string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.jobs[id]
+	j, ok, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return fmt.Errorf("redeliver %s: %w", id, ErrNotFound)
 	}
-	j := *cur
 	j.State, j.NextAt, j.Attempts = Pending, now, 0
 	return s.saveJobs(j)
 }
@@ -255,13 +326,12 @@ func (s *MemoryStore) Redeliver(_ context.Context, id string, now time.Time) err
 func (s *MemoryStore) Get(_ context.Context, id string) (Job, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, ok := s.jobs[id]
-	if !ok {
-		return Job{}, false, nil
+	j, ok, err := s.lookup(id)
+	if err != nil || !ok {
+		return Job{}, false, err
 	}
-	out := *j
-	out.Log = slices.Clone(j.Log)
-	return out, true, nil
+	j.Log = slices.Clone(j.Log)
+	return j, true, nil
 }
 
 // List returns up to limit jobs matching f, newest first, without their bodies and attempt logs.
@@ -269,15 +339,45 @@ func (s *MemoryStore) List(_ context.Context, f DeliveryFilter, limit int) ([]Jo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Job
-	for i := len(s.ids) - 1; i >= 0 && len(out) < limit; i-- {
-		j := s.jobs[s.ids[i]]
-		if f.match(j) {
-			c := *j
-			c.Body, c.Log = nil, nil
-			out = append(out, c)
+	if s.file == nil {
+		for i := len(s.ids) - 1; i >= 0 && len(out) < limit; i-- {
+			j := s.jobs[s.ids[i]]
+			if f.match(j) {
+				c := *j
+				c.Body, c.Log = nil, nil
+				out = append(out, c)
+			}
 		}
+		return out, nil
 	}
-	return out, nil
+	// Newest first through the seq index; a pending job is shown as memory has it (its lease aside, the same).
+	err := s.file.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketBySeq).Cursor()
+		k, id := c.Last()
+		if f.BeforeSeq != 0 {
+			if k, id = c.Seek(seqKey(f.BeforeSeq)); k == nil {
+				k, id = c.Last()
+			} else {
+				k, id = c.Prev()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, id = c.Prev() {
+			var j Job
+			if m, ok := s.jobs[string(id)]; ok {
+				j = *m
+			} else if raw := tx.Bucket(bucketJobs).Get(id); raw == nil {
+				continue
+			} else if err := json.Unmarshal(raw, &j); err != nil {
+				return fmt.Errorf("read delivery %s: %w", id, err)
+			}
+			if f.match(&j) {
+				j.Body, j.Log = nil, nil
+				out = append(out, j)
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 func (s *MemoryStore) saveEndpoint(e Endpoint) error {

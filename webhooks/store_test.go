@@ -182,3 +182,69 @@ func TestFileStoreSurvivesARestart(t *testing.T) {
 		t.Fatalf("sequence after restart: %d, want 3", j.Seq)
 	}
 }
+
+// TestFileStoreKeepsOnlyTheBacklogInMemory: with a file, delivered and dead deliveries leave memory (their bodies and
+// logs stay in the file, and every read still finds them); memory holds the pending ones, also after a restart,
+// and a delivery id already stored is never queued twice.
+func TestFileStoreKeepsOnlyTheBacklogInMemory(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	now := time.Unix(1_767_225_600, 0).UTC()
+	s := openFileStore(t, dir)
+	const n = 500
+	var jobs []Job
+	for i := range n {
+		jobs = append(jobs, Job{ID: fmt.Sprint("j", i), EndpointID: "a", EventID: fmt.Sprint("e", i), Body: make([]byte, 1024)})
+	}
+	enqueue(t, s, now, jobs...)
+	for i := range n - 3 {
+		state := Succeeded
+		if i%10 == 0 {
+			state = Dead
+		}
+		if err := s.Finish(ctx, id(fmt.Sprint("j", i)), Attempt{Number: 1, At: now, Status: 200}, state, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resident := func(s *MemoryStore) int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(s.ids) != len(s.jobs) {
+			t.Fatalf("%d ids for %d jobs", len(s.ids), len(s.jobs))
+		}
+		return len(s.jobs)
+	}
+	if got := resident(s); got != 3 {
+		t.Fatalf("%d deliveries in memory, want the 3 pending", got)
+	}
+	if j := get(t, s, "j7"); j.State != Succeeded || len(j.Body) != 1024 || len(j.Log) != 1 {
+		t.Fatalf("a delivered job from the file: %+v", j)
+	}
+	dead, err := s.List(ctx, DeliveryFilter{State: Dead}, 1000)
+	if err != nil || len(dead) != 50 || dead[0].EventID != "e490" {
+		t.Fatalf("dead: %d (%v), first %+v", len(dead), err, dead)
+	}
+	enqueue(t, s, now, Job{ID: "j7", EndpointID: "a"}) // already delivered: not queued again
+	if j := get(t, s, "j7"); j.State != Succeeded || resident(s) != 3 {
+		t.Fatalf("a delivered id was queued again: %+v", j)
+	}
+	if err := s.Redeliver(ctx, id("j10"), now); err != nil {
+		t.Fatal(err)
+	}
+	if claimed, _ := s.Claim(ctx, now, 100, time.Minute); len(claimed) != 4 || claimed[0].ID != id("j10") {
+		t.Fatalf("claimed %d, first %+v", len(claimed), claimed)
+	}
+	s.Close()
+	s = openFileStore(t, dir)
+	if got := resident(s); got != 4 {
+		t.Fatalf("after a restart: %d deliveries in memory, want 4", got)
+	}
+	enqueue(t, s, now, Job{ID: "new", EndpointID: "a"})
+	if j := get(t, s, "new"); j.Seq != n+1 {
+		t.Fatalf("the next sequence is %d, want %d", j.Seq, n+1)
+	}
+	all, err := s.List(ctx, DeliveryFilter{}, 3)
+	if err != nil || len(all) != 3 || all[0].ID != id("new") || all[1].ID != id(fmt.Sprint("j", n-1)) {
+		t.Fatalf("newest first: %+v (%v)", all, err)
+	}
+}

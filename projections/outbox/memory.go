@@ -54,6 +54,19 @@ func (m *Memory) MessagesAfter(_ context.Context, after Cursor, limit int) ([]Me
 	return append([]Message(nil), m.messages[i:end]...), nil
 }
 
+// Forget drops the messages up to and including cursor upTo, which their reader (the webhook dispatcher) has turned
+// into deliveries: memory then follows what is left to dispatch, not the history (the log keeps every event, and a
+// rebuild releases the messages again).
+func (m *Memory) Forget(upTo Cursor) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := sort.Search(len(m.messages), func(i int) bool { return upTo.Before(CursorOf(m.messages[i])) })
+	for _, msg := range m.messages[:n] {
+		delete(m.keys, msg.Key())
+	}
+	m.messages = append([]Message(nil), m.messages[n:]...)
+}
+
 // Pending is the number of events waiting to become final (reverted ones aside).
 func (m *Memory) Pending() int {
 	m.mu.RLock()

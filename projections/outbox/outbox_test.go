@@ -320,3 +320,28 @@ func TestMatchingIsWhatAnEndpointRegisteredFromTheStartWouldGet(t *testing.T) {
 		t.Fatalf("matching final events: %v, want [w1 w2b] (w2 reverted, w4 not final, c1 filtered out)", got)
 	}
 }
+
+// TestMemoryForgetsWhatIsDispatched: messages up to a cursor leave memory, the later ones stay readable after it.
+func TestMemoryForgetsWhatIsDispatched(t *testing.T) {
+	m := NewMemory(1)
+	m.messages = []Message{
+		{EndpointID: "a", EventID: "1", FinalPosition: 10, EventPosition: 5},
+		{EndpointID: "b", EventID: "1", FinalPosition: 10, EventPosition: 5},
+		{EndpointID: "a", EventID: "2", FinalPosition: 12, EventPosition: 11},
+	}
+	for _, msg := range m.messages {
+		m.keys[msg.Key()] = true
+	}
+	m.Forget(CursorOf(m.messages[1]))
+	if len(m.messages) != 1 || m.messages[0].EventID != "2" || len(m.keys) != 1 {
+		t.Fatalf("after forgetting: %+v %v", m.messages, m.keys)
+	}
+	got, err := m.MessagesAfter(context.Background(), Cursor{FinalPosition: 10, EventPosition: 5, EndpointID: "b"}, 10)
+	if err != nil || len(got) != 1 || got[0].EventID != "2" {
+		t.Fatalf("after the cursor: %+v %v", got, err)
+	}
+	m.Forget(Cursor{})
+	if len(m.messages) != 1 {
+		t.Fatal("forgetting up to the start dropped messages")
+	}
+}
