@@ -7,7 +7,7 @@ BENCHTIME   ?= 1s
 
 export DATABASE_URL
 
-.PHONY: build run test bench lint fuzz clean
+.PHONY: build run test bench lint fuzz soak clean
 
 build: ## build bin/streamledger
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/streamledger ./cmd/streamledger
@@ -20,6 +20,9 @@ test: ## every test: unit, property, fuzz seeds, integration (PostgreSQL at DATA
 
 bench: ## benchmarks; each reports events/s or requests/s
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...
+
+soak: ## the embedded default over a million simulated events with a webhook endpoint: memory at 100k vs 1M events
+	$(GO) test -tags soak -run TestSoak -v -count=1 -timeout 60m ./cmd/streamledger
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
