@@ -57,8 +57,8 @@ type Store interface {
 // Leases stay in memory: a crash releases them, which is what a lease is for. Every change is written to the file
 // before it is made visible, under the store's lock.
 //
-// With a file, memory holds only the deliveries still pending (what Claim hands out); delivered and dead ones are
-// read from the file when asked for, so memory follows the backlog, not the history.
+// With a file, memory holds only an index of the deliveries still pending (what Claim hands out: no bodies, no
+// attempt logs); bodies, logs and the delivered and dead deliveries are read from the file when asked for.
 type MemoryStore struct {
 	mu        sync.Mutex
 	jobs      map[string]*Job // every job; with a file, the pending ones
@@ -208,6 +208,9 @@ func (s *MemoryStore) saveJobs(jobs ...Job) error {
 			i, _ := slices.BinarySearchFunc(s.ids, j.Seq, func(id string, seq uint64) int { return cmp.Compare(s.jobs[id].Seq, seq) })
 			s.ids = slices.Insert(s.ids, i, j.ID)
 		}
+		if s.file != nil {
+			j.Body, j.Log = nil, nil // in the file
+		}
 		s.jobs[j.ID] = &j
 	}
 	return nil
@@ -234,12 +237,19 @@ func (s *MemoryStore) stored(id string) (Job, bool, error) {
 	return j, found, nil
 }
 
-// lookup is a job from memory or, failing that, the file.
+// lookup is a whole job: from memory without a file, else from the file (with its lease, which only memory has).
 func (s *MemoryStore) lookup(id string) (Job, bool, error) {
-	if j, ok := s.jobs[id]; ok {
-		return *j, true, nil
+	if s.file == nil {
+		if j, ok := s.jobs[id]; ok {
+			return *j, true, nil
+		}
+		return Job{}, false, nil
 	}
-	return s.stored(id)
+	j, ok, err := s.stored(id)
+	if m, resident := s.jobs[id]; ok && resident {
+		j.LeaseUntil = m.LeaseUntil
+	}
+	return j, ok, err
 }
 
 // Enqueue adds deliveries due now; a delivery id already queued is left as it is.
@@ -287,6 +297,28 @@ func (s *MemoryStore) Claim(_ context.Context, now time.Time, limit int, lease t
 		c.Log = nil
 		out = append(out, c)
 	}
+	if s.file != nil && len(out) > 0 { // the bodies are in the file
+		err := s.file.View(func(tx *bbolt.Tx) error {
+			for i := range out {
+				raw := tx.Bucket(bucketJobs).Get([]byte(out[i].ID))
+				var stored Job
+				if raw == nil {
+					return fmt.Errorf("delivery %s is not in the file", out[i].ID)
+				}
+				if err := json.Unmarshal(raw, &stored); err != nil {
+					return fmt.Errorf("read delivery %s: %w", out[i].ID, err)
+				}
+				out[i].Body = stored.Body
+			}
+			return nil
+		})
+		if err != nil {
+			for _, c := range out { // not handed out after all
+				s.jobs[c.ID].LeaseUntil = time.Time{}
+			}
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -294,11 +326,13 @@ func (s *MemoryStore) Claim(_ context.Context, now time.Time, limit int, lease t
 func (s *MemoryStore) Finish(_ context.Context, id string, a Attempt, state JobState, next time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	cur, ok := s.jobs[id]
+	j, ok, err := s.lookup(id)
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return fmt.Errorf("finish delivery %s: %w", id, ErrNotFound)
 	}
-	j := *cur
 	if a.Number > 0 {
 		j.Attempts = a.Number
 		j.Log = append(slices.Clip(j.Log), a)

@@ -217,6 +217,16 @@ func TestFileStoreKeepsOnlyTheBacklogInMemory(t *testing.T) {
 	if got := resident(s); got != 3 {
 		t.Fatalf("%d deliveries in memory, want the 3 pending", got)
 	}
+	s.mu.Lock()
+	for _, j := range s.jobs {
+		if j.Body != nil {
+			t.Fatal("a pending delivery's body is held in memory")
+		}
+	}
+	s.mu.Unlock()
+	if j := get(t, s, fmt.Sprint("j", n-1)); j.State != Pending || len(j.Body) != 1024 {
+		t.Fatalf("a pending job from the file: %+v", j)
+	}
 	if j := get(t, s, "j7"); j.State != Succeeded || len(j.Body) != 1024 || len(j.Log) != 1 {
 		t.Fatalf("a delivered job from the file: %+v", j)
 	}
@@ -231,7 +241,7 @@ func TestFileStoreKeepsOnlyTheBacklogInMemory(t *testing.T) {
 	if err := s.Redeliver(ctx, id("j10"), now); err != nil {
 		t.Fatal(err)
 	}
-	if claimed, _ := s.Claim(ctx, now, 100, time.Minute); len(claimed) != 4 || claimed[0].ID != id("j10") {
+	if claimed, _ := s.Claim(ctx, now, 100, time.Minute); len(claimed) != 4 || claimed[0].ID != id("j10") || len(claimed[1].Body) != 1024 {
 		t.Fatalf("claimed %d, first %+v", len(claimed), claimed)
 	}
 	s.Close()
