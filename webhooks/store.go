@@ -62,7 +62,8 @@ type Store interface {
 type MemoryStore struct {
 	mu        sync.Mutex
 	jobs      map[string]*Job // every job; with a file, the pending ones
-	ids       []string        // the ids of jobs, in enqueue order
+	ids       []string        // the ids of jobs, in enqueue order; with a file, also of some no longer pending
+	gone      int             // how many of ids are no longer in jobs (dropped lazily: a delete per delivery was O(n))
 	lastSeq   uint64
 	endpoints map[string]Endpoint
 	cursor    outbox.Cursor
@@ -200,13 +201,21 @@ func (s *MemoryStore) saveJobs(jobs ...Job) error {
 		if s.file != nil && j.State != Pending {
 			if known {
 				delete(s.jobs, j.ID)
-				s.ids = slices.DeleteFunc(s.ids, func(id string) bool { return id == j.ID })
+				s.gone++
 			}
 			continue
 		}
-		if !known {
-			i, _ := slices.BinarySearchFunc(s.ids, j.Seq, func(id string, seq uint64) int { return cmp.Compare(s.jobs[id].Seq, seq) })
-			s.ids = slices.Insert(s.ids, i, j.ID)
+		if !known && j.Seq > s.lastSeq { // newly enqueued: the newest
+			s.compact()
+			s.ids = append(s.ids, j.ID)
+		} else if !known {
+			s.compact()
+			i, _ := slices.BinarySearchFunc(s.ids, j.Seq, func(id string, seq uint64) int { return cmp.Compare(s.seqOf(id), seq) })
+			if i < len(s.ids) && s.ids[i] == j.ID { // it left and came back (redelivered): its place is kept
+				s.gone--
+			} else {
+				s.ids = slices.Insert(s.ids, i, j.ID)
+			}
 		}
 		if s.file != nil {
 			j.Body, j.Log = nil, nil // in the file
@@ -214,6 +223,25 @@ func (s *MemoryStore) saveJobs(jobs ...Job) error {
 		s.jobs[j.ID] = &j
 	}
 	return nil
+}
+
+// seqOf is the seq of a job in ids, which may have left memory (then it is read back: only while placing a
+// redelivered job among them).
+func (s *MemoryStore) seqOf(id string) uint64 {
+	if j, ok := s.jobs[id]; ok {
+		return j.Seq
+	}
+	j, _, _ := s.stored(id)
+	return j.Seq
+}
+
+// compact drops from ids the jobs no longer in memory, once they are half of it.
+func (s *MemoryStore) compact() {
+	if s.gone == 0 || s.gone < len(s.ids)/2 {
+		return
+	}
+	s.ids = slices.DeleteFunc(s.ids, func(id string) bool { _, ok := s.jobs[id]; return !ok })
+	s.gone = 0
 }
 
 // stored reads a job that is not in memory from the file.
@@ -285,7 +313,10 @@ func (s *MemoryStore) Claim(_ context.Context, now time.Time, limit int, lease t
 	defer s.mu.Unlock()
 	var out []Job
 	for _, id := range s.ids {
-		j := s.jobs[id]
+		j, ok := s.jobs[id]
+		if !ok {
+			continue // delivered or dead: left memory
+		}
 		if len(out) == limit {
 			break
 		}
