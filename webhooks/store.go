@@ -418,13 +418,13 @@ func (s *MemoryStore) List(_ context.Context, f DeliveryFilter, limit int) ([]Jo
 	// Newest first through the seq index; a pending job is shown as memory has it (its lease aside, the same).
 	err := s.file.View(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketBySeq).Cursor()
-		k, id := c.Last()
-		if f.BeforeSeq != 0 {
-			if k, id = c.Seek(seqKey(f.BeforeSeq)); k == nil {
-				k, id = c.Last()
-			} else {
-				k, id = c.Prev()
-			}
+		var k, id []byte
+		if f.BeforeSeq == 0 {
+			k, id = c.Last()
+		} else if at, _ := c.Seek(seqKey(f.BeforeSeq)); at == nil { // every seq is before it
+			k, id = c.Last()
+		} else {
+			k, id = c.Prev()
 		}
 		for ; k != nil && len(out) < limit; k, id = c.Prev() {
 			var j Job
