@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain"
@@ -79,4 +80,33 @@ func TestLakeHandsOverToRPC(t *testing.T) {
 		t.Fatalf("%d ledgers stored, want 80", len(covered))
 	}
 	sameOutcome(t, outcomeOf(t, recs), want)
+}
+
+// TestBackfillingUntilTheTarget: below its target the ingester says backfilling (not stalled, not healthy), and
+// healthy once there.
+func TestBackfillingUntilTheTarget(t *testing.T) {
+	cfg := sim.Config{Seed: 83, Ledgers: 60}
+	c := simChain(t, cfg)
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+	for _, target := range []uint32{1000, 3} { // never reached, and reached at once
+		store := memory.New()
+		in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: 2, SafetyMargin: 1, Target: target,
+			MaxBatchLedgers: 10, Open: func() (ledgerbackend.LedgerBackend, error) { return c.Backend(), nil }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := in.Status(); st.Health != chain.HealthStarting || st.TargetLedger != target {
+			t.Fatalf("before the first ledger: %+v", st)
+		}
+		if err := ingestUntil(t, in, 31); err != nil {
+			t.Fatal(err)
+		}
+		want := chain.HealthBackfilling
+		if target == 3 {
+			want = chain.HealthHealthy
+		}
+		if st := in.Status(); st.Health != want {
+			t.Fatalf("target %d, tip %d: %s, want %s", target, st.Tip, st.Health, want)
+		}
+	}
 }
