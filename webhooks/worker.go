@@ -96,8 +96,12 @@ func (w *Worker) Run(ctx context.Context) error {
 	tick := time.NewTicker(w.cfg.Poll)
 	defer tick.Stop()
 	for {
-		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		n, err := w.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
 			w.cfg.Logger.Warn("webhook worker", "err", err)
+		}
+		if err == nil && n == w.cfg.Concurrency && ctx.Err() == nil {
+			continue // a full batch: more may be due, and a backlog is drained at once, not a batch per poll
 		}
 		select {
 		case <-ctx.Done():

@@ -279,3 +279,38 @@ func TestWorkersShareTheQueueAndSurviveACrash(t *testing.T) {
 		}
 	})
 }
+
+// TestBacklogIsDrainedWithoutWaitingForThePoll: a backlog larger than one batch is delivered batch after batch,
+// not one batch per poll (here an hour).
+func TestBacklogIsDrainedWithoutWaitingForThePoll(t *testing.T) {
+	_, q, reg, rc, now := setup(t, func() Store { return NewMemoryStore() })
+	w, err := NewWorker(WorkerConfig{Queue: q, Endpoints: reg, Client: NewClient(true), Now: func() time.Time { return *now },
+		Poll: time.Hour, Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobs []Job
+	for i := range 50 {
+		jobs = append(jobs, Job{ID: fmt.Sprint("backlog-", i), EndpointID: "ok"})
+	}
+	enqueue(t, q, *now, jobs...)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for {
+		delivered := 0
+		for i := range 50 {
+			delivered += rc.count(id(fmt.Sprint("backlog-", i)))
+		}
+		if delivered == 50 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("%d of 50 delivered: the backlog waits for the poll", delivered)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}
