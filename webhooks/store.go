@@ -354,22 +354,33 @@ func (s *MemoryStore) Claim(_ context.Context, now time.Time, limit int, lease t
 }
 
 // Finish records an attempt and the job's new state, and releases the lease.
-func (s *MemoryStore) Finish(_ context.Context, id string, a Attempt, state JobState, next time.Time) error {
+func (s *MemoryStore) Finish(ctx context.Context, id string, a Attempt, state JobState, next time.Time) error {
+	return s.FinishMany(ctx, []Result{{ID: id, Attempt: a, State: state, Next: next}})
+}
+
+// FinishMany records the results of a batch of attempts in one write (with a file: one transaction, one sync).
+func (s *MemoryStore) FinishMany(_ context.Context, results []Result) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j, ok, err := s.lookup(id)
-	if err != nil {
-		return err
+	jobs := make([]Job, 0, len(results))
+	var errs []error
+	for _, r := range results {
+		j, ok, err := s.lookup(r.ID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			errs = append(errs, fmt.Errorf("finish delivery %s: %w", r.ID, ErrNotFound))
+			continue
+		}
+		if r.Attempt.Number > 0 {
+			j.Attempts = r.Attempt.Number
+			j.Log = append(slices.Clip(j.Log), r.Attempt)
+		}
+		j.State, j.NextAt, j.LeaseUntil = r.State, r.Next, time.Time{}
+		jobs = append(jobs, j)
 	}
-	if !ok {
-		return fmt.Errorf("finish delivery %s: %w", id, ErrNotFound)
-	}
-	if a.Number > 0 {
-		j.Attempts = a.Number
-		j.Log = append(slices.Clip(j.Log), a)
-	}
-	j.State, j.NextAt, j.LeaseUntil = state, next, time.Time{}
-	return s.saveJobs(j)
+	return errors.Join(append(errs, s.saveJobs(jobs...))...)
 }
 
 // Redeliver queues a job again, due now, with the same delivery id; its attempt log stays.

@@ -258,3 +258,24 @@ func TestFileStoreKeepsOnlyTheBacklogInMemory(t *testing.T) {
 		t.Fatalf("newest first: %+v (%v)", all, err)
 	}
 }
+
+// TestFinishMany: a batch of results is recorded whole, and one for an unknown delivery is reported without
+// losing the others.
+func TestFinishMany(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_767_225_600, 0).UTC()
+	s := openFileStore(t, t.TempDir())
+	enqueue(t, s, now, Job{ID: "a", EndpointID: "e"}, Job{ID: "b", EndpointID: "e"}, Job{ID: "c", EndpointID: "e"})
+	err := s.FinishMany(ctx, []Result{
+		{ID: id("a"), Attempt: Attempt{Number: 1, At: now, Status: 200}, State: Succeeded},
+		{ID: id("nope"), Attempt: Attempt{Number: 1, At: now}, State: Succeeded},
+		{ID: id("b"), Attempt: Attempt{Number: 1, At: now, Status: 500}, State: Pending, Next: now.Add(time.Minute)},
+	})
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("err %v, want ErrNotFound for the unknown delivery", err)
+	}
+	if a, b, c := get(t, s, "a"), get(t, s, "b"), get(t, s, "c"); a.State != Succeeded || len(a.Log) != 1 ||
+		b.State != Pending || !b.NextAt.Equal(now.Add(time.Minute)) || b.Attempts != 1 || c.Attempts != 0 {
+		t.Fatalf("a %+v\nb %+v\nc %+v", a, b, c)
+	}
+}

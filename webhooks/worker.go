@@ -111,7 +111,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// RunOnce claims the due jobs and attempts each (concurrently), and returns how many it attempted.
+// Result is what an attempt did to its delivery: the attempt, the delivery's new state and its next due time.
+type Result struct {
+	ID      string
+	Attempt Attempt
+	State   JobState
+	Next    time.Time
+}
+
+// batchFinisher is a queue that records the results of a batch of attempts at once (the file store: one
+// transaction, one sync, for the batch instead of one each).
+type batchFinisher interface {
+	FinishMany(ctx context.Context, results []Result) error
+}
+
+// RunOnce claims the due jobs, attempts each (concurrently), records what they did, and returns how many it
+// attempted.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	jobs, err := w.cfg.Queue.Claim(ctx, w.cfg.Now(), w.cfg.Concurrency, leaseFor)
 	if err != nil {
@@ -119,42 +134,59 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(jobs))
+	results := make([]*Result, len(jobs))
 	for i, j := range jobs {
-		wg.Go(func() { errs[i] = w.attempt(ctx, j) })
+		wg.Go(func() { results[i], errs[i] = w.attempt(ctx, j) })
 	}
 	wg.Wait()
-	return len(jobs), errors.Join(errs...)
-}
-
-func (w *Worker) attempt(ctx context.Context, j Job) error {
-	ep, ok, err := w.cfg.Endpoints.Endpoint(ctx, j.EndpointID)
-	if err != nil {
-		return fmt.Errorf("endpoint %s: %w", j.EndpointID, err)
-	}
-	now := w.cfg.Now()
 	// An attempt that was made is recorded even when the worker is stopping: otherwise its lease would run out and
 	// the receiver get it again sooner than the schedule says.
 	record, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	var done []Result
+	for _, r := range results {
+		if r != nil {
+			done = append(done, *r)
+		}
+	}
+	if bf, ok := w.cfg.Queue.(batchFinisher); ok && len(done) > 0 {
+		errs = append(errs, bf.FinishMany(record, done))
+	} else {
+		for _, r := range done {
+			errs = append(errs, w.cfg.Queue.Finish(record, r.ID, r.Attempt, r.State, r.Next))
+		}
+	}
+	return len(jobs), errors.Join(errs...)
+}
+
+// attempt makes one attempt of j and says what it did (nil with an error when it could not be made).
+func (w *Worker) attempt(ctx context.Context, j Job) (*Result, error) {
+	ep, ok, err := w.cfg.Endpoints.Endpoint(ctx, j.EndpointID)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %s: %w", j.EndpointID, err)
+	}
+	now := w.cfg.Now()
 	if !ok || !ep.Enabled {
 		a := Attempt{DeliveryID: j.ID, Number: j.Attempts, At: now, Error: "endpoint removed or disabled", Outcome: Gone}
-		return w.cfg.Queue.Finish(record, j.ID, a, Disabled, time.Time{})
+		return &Result{ID: j.ID, Attempt: a, State: Disabled}, nil
 	}
 	a := Send(ctx, w.cfg.Client, ep.URL, ep.SigningSecrets(now), j.ID, j.EventType, j.Body, j.Attempts+1, w.cfg.Now)
 	w.cfg.Logger.Info("webhook attempt", "deliveryId", j.ID, "endpoint", ep.ID, "attempt", a.Number, "status", a.Status,
 		"latencyMs", a.Latency.Milliseconds(), "outcome", a.Outcome, "err", a.Error)
 	switch a.Outcome {
 	case Delivered:
-		return w.cfg.Queue.Finish(record, j.ID, a, Succeeded, time.Time{})
+		return &Result{ID: j.ID, Attempt: a, State: Succeeded}, nil
 	case Gone:
+		record, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		if err := w.cfg.Endpoints.Disable(record, ep.ID, "the receiver answered 410 Gone"); err != nil {
-			return err
+			return nil, err // not recorded: the lease runs out and the attempt is made again
 		}
-		return w.cfg.Queue.Finish(record, j.ID, a, Disabled, time.Time{})
+		return &Result{ID: j.ID, Attempt: a, State: Disabled}, nil
 	}
 	next, more := NextAttempt(a.Number, a.At, a.RetryAfter, w.cfg.Jitter)
 	if !more {
-		return w.cfg.Queue.Finish(record, j.ID, a, Dead, time.Time{})
+		return &Result{ID: j.ID, Attempt: a, State: Dead}, nil
 	}
-	return w.cfg.Queue.Finish(record, j.ID, a, Pending, next)
+	return &Result{ID: j.ID, Attempt: a, State: Pending, Next: next}, nil
 }
