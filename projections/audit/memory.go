@@ -52,6 +52,9 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	if err != nil {
 		return err
 	}
+	for i := range fresh {
+		fresh[i].detach()
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.entries = append(m.entries, fresh...)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,13 +56,15 @@ func changes(batch []projections.Event, last eventstore.Position) ([]change, eve
 			fork := e.Fork
 			out = append(out, change{drop: &fork})
 			last = ev.Position
+		// The hashes are copied: decoded events share their records' bytes, which an index kept in memory would
+		// otherwise keep alive whole.
 		case *domain.LedgerClosed:
-			out = append(out, change{set: []Ledger{{First: e.Ledger, FirstClosedAt: e.ClosedAt, Sequence: e.Ledger, Hash: e.Hash,
-				PreviousHash: e.PreviousHash, ClosedAt: e.ClosedAt, EventCount: e.EventCount, Position: ev.Position, From: last}}})
+			out = append(out, change{set: []Ledger{{First: e.Ledger, FirstClosedAt: e.ClosedAt, Sequence: e.Ledger, Hash: strings.Clone(e.Hash),
+				PreviousHash: strings.Clone(e.PreviousHash), ClosedAt: e.ClosedAt, EventCount: e.EventCount, Position: ev.Position, From: last}}})
 			last = ev.Position
 		case *domain.LedgersVerified:
-			out = append(out, change{set: []Ledger{{First: e.First, FirstClosedAt: e.FirstClosedAt, Sequence: e.Last, Hash: e.Hash,
-				PreviousHash: e.PreviousHash, ClosedAt: e.ClosedAt, Position: ev.Position, From: last}}})
+			out = append(out, change{set: []Ledger{{First: e.First, FirstClosedAt: e.FirstClosedAt, Sequence: e.Last, Hash: strings.Clone(e.Hash),
+				PreviousHash: strings.Clone(e.PreviousHash), ClosedAt: e.ClosedAt, Position: ev.Position, From: last}}})
 			last = ev.Position
 		}
 	}
