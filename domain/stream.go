@@ -1,8 +1,10 @@
 package domain
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // StreamStatus is a stream's lifecycle state. Closed streams are deleted on chain; we keep them as closed.
@@ -90,6 +92,22 @@ type Stream struct {
 	Version               uint64       `json:"version"`
 	LastEventID           string       `json:"lastEventId"`
 	Anomalies             []Anomaly    `json:"anomalies,omitempty"`
+}
+
+// Detached is the state with its own copies of its strings and bytes: events decoded from stored records share
+// their bytes, and a state kept for long (a projection in memory) would otherwise keep those records alive.
+func (s Stream) Detached() Stream {
+	s.ContractID = Address(strings.Clone(string(s.ContractID)))
+	s.Sender, s.Recipient = Address(strings.Clone(string(s.Sender))), Address(strings.Clone(string(s.Recipient)))
+	s.PauseReason, s.LastEventID = strings.Clone(s.PauseReason), strings.Clone(s.LastEventID)
+	s.Memo = bytes.Clone(s.Memo)
+	if s.Anomalies != nil {
+		s.Anomalies = slices.Clone(s.Anomalies)
+		for i := range s.Anomalies {
+			s.Anomalies[i].EventID = strings.Clone(s.Anomalies[i].EventID)
+		}
+	}
+	return s
 }
 
 // Ref names the stream.

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -623,5 +624,22 @@ func TestReplayFollowsTheLastCompensation(t *testing.T) {
 		if got := withdrawn(entries...); got != st.want {
 			t.Fatalf("after step %d (%s): withdrawn %s, want %s", i, st.entry.Event.Type(), got, st.want)
 		}
+	}
+}
+
+// TestDetachedIsEqualAndOwnsItsMemory: a detached state equals the original and shares none of its bytes.
+func TestDetachedIsEqualAndOwnsItsMemory(t *testing.T) {
+	c := workedCreate()
+	c.Memo = []byte("memo")
+	s := fold(c)
+	s.Anomalies = []Anomaly{{Code: AnomalyValueMismatch, EventID: "e", Detail: "d"}}
+	d := s.Detached()
+	if !reflect.DeepEqual(d, s) {
+		t.Fatalf("detached %+v\nwant %+v", d, s)
+	}
+	d.Memo[0] = 'M'
+	d.Anomalies[0].Code = "X"
+	if s.Memo[0] != 'm' || s.Anomalies[0].Code != AnomalyValueMismatch {
+		t.Fatal("the detached state shares bytes with the original")
 	}
 }

@@ -63,7 +63,7 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 		if c.Gone {
 			delete(m.folds, ref)
 		} else {
-			m.folds[ref] = c.State
+			m.folds[ref] = c.State.Detached()
 		}
 	}
 	m.Advance(batch)

@@ -56,7 +56,7 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 		if c.Gone {
 			delete(m.streams, ref)
 		} else {
-			m.streams[ref] = c.State
+			m.streams[ref] = c.State.Detached() // kept for long: not holding its events' records
 		}
 		if had == c.Gone {
 			m.sorted = nil
