@@ -2,18 +2,13 @@ package chain_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	protocol "github.com/stellar/go-stellar-sdk/protocols/rpc"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain"
@@ -21,90 +16,6 @@ import (
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
 )
-
-// stubRPC is a Stellar RPC server in miniature whose tip the test moves (even backwards), serving whatever chain
-// ledger gives: getHealth, getNetwork, getLatestLedger, getLedgers.
-type stubRPC struct {
-	latest  atomic.Uint32
-	down    atomic.Bool
-	ledger  func(ctx context.Context, seq uint32) (xdr.LedgerCloseMeta, error)
-	network string
-}
-
-func (s *stubRPC) serve(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.down.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		var req struct {
-			ID     json.RawMessage `json:"id"`
-			Method string          `json:"method"`
-			Params json.RawMessage `json:"params"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		reply := func(result any, rpcErr map[string]any) {
-			resp := map[string]any{"jsonrpc": "2.0", "id": req.ID}
-			if rpcErr != nil {
-				resp["error"] = rpcErr
-			} else {
-				resp["result"] = result
-			}
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(resp)
-		}
-		latest := s.latest.Load()
-		switch req.Method {
-		case protocol.GetHealthMethodName:
-			reply(protocol.GetHealthResponse{Status: "healthy", LatestLedger: latest, OldestLedger: 2, LedgerRetentionWindow: latest - 1}, nil)
-		case protocol.GetNetworkMethodName:
-			reply(protocol.GetNetworkResponse{Passphrase: s.network, ProtocolVersion: 23}, nil)
-		case protocol.GetLatestLedgerMethodName:
-			lcm, err := s.ledger(r.Context(), latest)
-			if err != nil {
-				reply(nil, map[string]any{"code": -32603, "message": err.Error()})
-				return
-			}
-			reply(protocol.GetLatestLedgerResponse{Hash: lcm.LedgerHash().HexString(), Sequence: latest,
-				ProtocolVersion: lcm.ProtocolVersion(), LedgerCloseTime: lcm.LedgerCloseTime()}, nil)
-		case protocol.GetLedgersMethodName:
-			var p protocol.GetLedgersRequest
-			if err := json.Unmarshal(req.Params, &p); err != nil {
-				reply(nil, map[string]any{"code": -32602, "message": err.Error()})
-				return
-			}
-			if p.StartLedger < 2 || p.StartLedger > latest {
-				reply(nil, map[string]any{"code": -32602, "message": "start ledger must be between the oldest ledger and the latest"})
-				return
-			}
-			limit := uint32(5)
-			if p.Pagination != nil && p.Pagination.Limit > 0 {
-				limit = uint32(p.Pagination.Limit)
-			}
-			resp := protocol.GetLedgersResponse{LatestLedger: latest, OldestLedger: 2}
-			for seq := p.StartLedger; seq <= latest && seq < p.StartLedger+limit; seq++ {
-				lcm, err := s.ledger(r.Context(), seq)
-				if err != nil {
-					reply(nil, map[string]any{"code": -32603, "message": err.Error()})
-					return
-				}
-				header, _ := xdr.MarshalBase64(lcm.LedgerHeaderHistoryEntry())
-				meta, _ := xdr.MarshalBase64(lcm)
-				resp.Ledgers = append(resp.Ledgers, protocol.LedgerInfo{Hash: lcm.LedgerHash().HexString(),
-					Sequence: seq, LedgerCloseTime: lcm.LedgerCloseTime(), LedgerHeader: header, LedgerMetadata: meta})
-				resp.Cursor = strconv.FormatUint(uint64(seq), 10)
-			}
-			reply(resp, nil)
-		default:
-			reply(nil, map[string]any{"code": -32601, "message": "method not found"})
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 // TestSeveralEndpoints: three RPC servers, one stale (its tip goes back), one lying (another chain from a ledger the
 // store holds as final) and one good. Ingestion follows the good chain to its end, reports no reorg for the lies,
@@ -153,17 +64,9 @@ func TestSeveralEndpoints(t *testing.T) {
 	}
 	liar.down.Store(true)
 
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{canonical.ContractID()}})
-	store := memory.New()
-	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, Endpoints: eps, StartLedger: 2, SafetyMargin: 2,
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
+	store, in, done := followEndpoints(ctx, t, eps, canonical.ContractID())
 	waitTip := func(tip uint32) {
 		t.Helper()
 		for in.Status().Tip < tip {
@@ -261,17 +164,9 @@ func TestNetworkReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eps.Close()
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{old.ContractID()}})
-	store := memory.New()
-	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, Endpoints: eps, StartLedger: 2, SafetyMargin: 2,
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx) }()
+	store, in, done := followEndpoints(ctx, t, eps, old.ContractID())
 	for in.Status().Tip < 70 && ctx.Err() == nil {
 		time.Sleep(time.Millisecond)
 	}
@@ -286,4 +181,20 @@ func TestNetworkReset(t *testing.T) {
 	if after := len(readAll(t, store)); after != before {
 		t.Fatalf("%d events written after the reset", after-before)
 	}
+}
+
+// followEndpoints runs an ingester of contract's events over eps, into a fresh memory store, until ctx ends; Run's
+// result arrives on the channel.
+func followEndpoints(ctx context.Context, t *testing.T, eps *chain.Endpoints, contract domain.Address) (*memory.Store, *chain.Ingester, <-chan error) {
+	t.Helper()
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{contract}})
+	store := memory.New()
+	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, Endpoints: eps, StartLedger: 2, SafetyMargin: 2,
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx) }()
+	return store, in, done
 }

@@ -20,16 +20,33 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 )
 
-// rpcServer is a Stellar RPC server in miniature: JSON-RPC 2.0 over HTTP serving the simulated chain's ledgers
-// 2..latest through getHealth, getLatestLedger and getLedgers, with the protocols/rpc types. While unavailable
-// is positive it answers 503 and counts down.
+// stubRPC is a Stellar RPC server in miniature: JSON-RPC 2.0 over HTTP with the protocols/rpc types, serving
+// getHealth, getNetwork, getLatestLedger and getLedgers for ledgers oldest..latest of whatever chain ledger gives.
+// The test moves its tip (even backwards), takes it down, or has it answer 503 while unavailable counts down.
+type stubRPC struct {
+	latest      atomic.Uint32
+	down        atomic.Bool
+	unavailable *atomic.Int32
+	oldest      uint32
+	ledger      func(ctx context.Context, seq uint32) (xdr.LedgerCloseMeta, error)
+	network     string
+}
+
+// rpcServer serves the simulated chain's ledgers from its start to latest; while unavailable is positive it
+// answers 503 and counts down.
 func rpcServer(t *testing.T, c *sim.Chain, latest uint32, unavailable *atomic.Int32) *httptest.Server {
 	t.Helper()
 	if _, err := c.Ledger(context.Background(), latest); err != nil {
 		t.Fatal(err)
 	}
+	s := &stubRPC{network: passphrase, ledger: c.Ledger, oldest: c.StartLedger(), unavailable: unavailable}
+	s.latest.Store(latest)
+	return s.serve(t)
+}
+
+func (s *stubRPC) serve(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if unavailable != nil && unavailable.Add(-1) >= 0 {
+		if s.down.Load() || (s.unavailable != nil && s.unavailable.Add(-1) >= 0) {
 			http.Error(w, "upstream core not synced", http.StatusServiceUnavailable)
 			return
 		}
@@ -52,13 +69,19 @@ func rpcServer(t *testing.T, c *sim.Chain, latest uint32, unavailable *atomic.In
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(resp)
 		}
-		oldest := c.StartLedger()
+		latest, oldest := s.latest.Load(), max(s.oldest, 2)
 		switch req.Method {
 		case protocol.GetHealthMethodName:
 			reply(protocol.GetHealthResponse{Status: "healthy", LatestLedger: latest, OldestLedger: oldest,
 				LedgerRetentionWindow: latest - oldest + 1}, nil)
+		case protocol.GetNetworkMethodName:
+			reply(protocol.GetNetworkResponse{Passphrase: s.network, ProtocolVersion: 23}, nil)
 		case protocol.GetLatestLedgerMethodName:
-			lcm, _ := c.Ledger(r.Context(), latest)
+			lcm, err := s.ledger(r.Context(), latest)
+			if err != nil {
+				reply(nil, map[string]any{"code": -32603, "message": err.Error()})
+				return
+			}
 			reply(protocol.GetLatestLedgerResponse{Hash: lcm.LedgerHash().HexString(), Sequence: latest,
 				ProtocolVersion: lcm.ProtocolVersion(), LedgerCloseTime: lcm.LedgerCloseTime()}, nil)
 		case protocol.GetLedgersMethodName:
@@ -77,7 +100,7 @@ func rpcServer(t *testing.T, c *sim.Chain, latest uint32, unavailable *atomic.In
 			}
 			resp := protocol.GetLedgersResponse{LatestLedger: latest, OldestLedger: oldest}
 			for seq := p.StartLedger; seq <= latest && seq < p.StartLedger+limit; seq++ {
-				lcm, err := c.Ledger(r.Context(), seq)
+				lcm, err := s.ledger(r.Context(), seq)
 				if err != nil {
 					reply(nil, map[string]any{"code": -32603, "message": err.Error()})
 					return
