@@ -282,27 +282,37 @@ func TestFlipInvariantMemory(t *testing.T) {
 // TestFlipInvariantPostgres is TestFlipInvariantMemory with the store and the projections in PostgreSQL.
 func TestFlipInvariantPostgres(t *testing.T) {
 	pgtest.URL(t)
-	var restored atomic.Int64
+	reorgs, restored := againstPostgres(t, 2001, 6, 13, flipScenario)
+	if restored == 0 {
+		t.Fatal("no restoration: the flips were not exercised")
+	}
+	t.Logf("%d reorgs, %d restorations", reorgs, restored)
+}
+
+// againstPostgres projects the scenarios of seeds first..first+n-1 with the store and the projections in
+// PostgreSQL, appending in batches of 1..batches ledgers, and checks each equals the clean ingest in memory (the
+// projections' state hashes do not depend on the backend). It returns the reorgs and restorations seen in all.
+func againstPostgres(t *testing.T, first uint64, n, batches int, scenarioOf func(seed uint64) scenario) (reorgs, restored int64) {
+	t.Helper()
+	var reorged, restorations atomic.Int64
 	t.Run("seeds", func(t *testing.T) {
-		for seed := uint64(2001); seed < 2007; seed++ {
+		for seed := first; seed < first+uint64(n); seed++ {
 			t.Run(fmt.Sprint(seed), func(t *testing.T) {
 				t.Parallel()
-				sc := flipScenario(seed)
-				batch := 1 + int(seed%13)
+				sc := scenarioOf(seed)
+				batch := 1 + int(seed%uint64(batches))
 				want := projectMemory(t, sc, false, 500)
 				got := projectPostgres(t, sc, batch)
-				restored.Add(int64(got.restored))
+				reorged.Add(int64(got.reorgs))
+				restorations.Add(int64(got.restored))
 				got.reorgs, got.restored = 0, 0
 				if got != want {
-					t.Fatalf("seed %d (margin %d, batch %d): flipped on PostgreSQL %+v, clean %+v", seed, sc.margin, batch, got, want)
+					t.Fatalf("seed %d (margin %d, batch %d): on PostgreSQL %+v, clean %+v", seed, sc.margin, batch, got, want)
 				}
 			})
 		}
 	})
-	if restored.Load() == 0 {
-		t.Fatal("no restoration: the flips were not exercised")
-	}
-	t.Logf("%d restorations", restored.Load())
+	return reorged.Load(), restorations.Load()
 }
 
 func projectPostgres(t testing.TB, sc scenario, batch int) projected {
@@ -361,25 +371,9 @@ func TestReorgInvariantPostgres(t *testing.T) {
 	if testing.Short() {
 		seeds = 10
 	}
-	var reorgs atomic.Int64
-	t.Run("seeds", func(t *testing.T) {
-		for seed := uint64(1001); seed < uint64(1001+seeds); seed++ {
-			t.Run(fmt.Sprint(seed), func(t *testing.T) {
-				t.Parallel()
-				sc := randomScenario(seed)
-				batch := 1 + int(seed%17)
-				want := projectMemory(t, sc, false, 500)
-				got := projectPostgres(t, sc, batch)
-				reorgs.Add(int64(got.reorgs))
-				got.reorgs, got.restored = 0, 0
-				if got != want {
-					t.Fatalf("seed %d (margin %d, batch %d): reorged on PostgreSQL %+v, clean %+v", seed, sc.margin, batch, got, want)
-				}
-			})
-		}
-	})
-	if reorgs.Load() < int64(seeds)*3 {
-		t.Fatalf("only %d reorgs in %d seeds", reorgs.Load(), seeds)
+	reorgs, _ := againstPostgres(t, 1001, seeds, 17, randomScenario)
+	if reorgs < int64(seeds)*3 {
+		t.Fatalf("only %d reorgs in %d seeds", reorgs, seeds)
 	}
-	t.Logf("%d seeds, %d reorgs", seeds, reorgs.Load())
+	t.Logf("%d seeds, %d reorgs", seeds, reorgs)
 }
