@@ -29,14 +29,7 @@ func TestIndexFollowsTheCurrentBranch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := NewMemory()
-	simtest.CatchUp(t, store, mem, 7)
-	url := pgtest.URL(t)
-	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	simtest.CatchUp(t, store, pg, 5)
+	mem, pg := caughtUp(ctx, t, store, 7, 5)
 	for seq := uint32(2); seq <= 71; seq++ {
 		want, err := canonical.Canonical(seq)
 		if err != nil {
@@ -173,14 +166,7 @@ func TestIndexHoldsVerifiedRanges(t *testing.T) {
 		}
 		return lcm.LedgerHash().HexString()
 	}
-	mem := NewMemory()
-	simtest.CatchUp(t, store, mem, 11)
-	url := pgtest.URL(t)
-	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	simtest.CatchUp(t, store, pg, 13)
+	mem, pg := caughtUp(ctx, t, store, 11, 13)
 	inRanges := 0
 	for seq := uint32(2); seq <= 121; seq++ {
 		var got [2]Ledger
@@ -214,4 +200,18 @@ func TestIndexHoldsVerifiedRanges(t *testing.T) {
 	if _, _, ok, _ := mem.Get(ctx, 122); ok {
 		t.Fatal("a ledger never ingested")
 	}
+}
+
+// caughtUp is the index in memory and in PostgreSQL, each caught up with store in its own batch size.
+func caughtUp(ctx context.Context, t *testing.T, store projections.Reader, memBatch, pgBatch int) (*Memory, *Postgres) {
+	t.Helper()
+	mem := NewMemory()
+	simtest.CatchUp(t, store, mem, memBatch)
+	url := pgtest.URL(t)
+	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.CatchUp(t, store, pg, pgBatch)
+	return mem, pg
 }
