@@ -32,12 +32,7 @@ func TestLakeHandsOverToRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	srv := rpcServer(t, c, 81, nil)
-	src, err := chain.NewRPCSource(srv.URL, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src := rpcSource(t, c, 81, nil)
 	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
 	store := memory.New()
 	var retries atomic.Int32 // the seam is no failure: nothing is retried

@@ -44,6 +44,18 @@ func rpcServer(t *testing.T, c *sim.Chain, latest uint32, unavailable *atomic.In
 	return s.serve(t)
 }
 
+// rpcSource is an RPCSource over rpcServer(t, c, latest, unavailable), closed when the test ends.
+func rpcSource(t *testing.T, c *sim.Chain, latest uint32, unavailable *atomic.Int32) *chain.RPCSource {
+	t.Helper()
+	srv := rpcServer(t, c, latest, unavailable)
+	src, err := chain.NewRPCSource(srv.URL, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
 func (s *stubRPC) serve(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.down.Load() || (s.unavailable != nil && s.unavailable.Add(-1) >= 0) {
@@ -126,12 +138,7 @@ func TestRPCSource(t *testing.T) {
 	c := simChain(t, cfg)
 	var unavailable atomic.Int32
 	unavailable.Store(3)
-	srv := rpcServer(t, c, 61, &unavailable)
-	src, err := chain.NewRPCSource(srv.URL, srv.Client())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
+	src := rpcSource(t, c, 61, &unavailable)
 
 	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
 	store := memory.New()
