@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stellar/go-stellar-sdk/network"
+	"github.com/stellar/go-stellar-sdk/xdr"
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -237,8 +239,23 @@ func TestStreamEvents(t *testing.T) {
 // TestLedgerInAVerifiedRange: a final ledger without events, kept as part of a verified range, is answered with the
 // range (validated against the OpenAPI document like every response), its own hash only where the range knows it.
 func TestLedgerInAVerifiedRange(t *testing.T) {
+	cfg := sim.Config{Seed: 9, NetworkPassphrase: network.TestNetworkPassphrase, Streams: 4, TxPerLedger: 1, Ledgers: 120}
 	store := memory.New()
-	simtest.Ingest(t, sim.Config{Seed: 9, Streams: 4, TxPerLedger: 1, Ledgers: 120}, 1, store)
+	simtest.Ingest(t, cfg, 1, store)
+	// The oracle for the hashes: the simulated chain's own ledgers.
+	canonical, err := sim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := func(seq int) xdr.LedgerHeaderHistoryEntry {
+		lcm, err := canonical.Canonical(uint32(seq))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lcm.LedgerHeaderHistoryEntry()
+	}
+	hashOf := func(seq int) string { return header(seq).Hash.HexString() }
+	previousOf := func(seq int) string { return header(seq).Header.PreviousLedgerHash.HexString() }
 	index := ledgers.NewMemory()
 	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: index})
 	if err != nil {
@@ -257,13 +274,16 @@ func TestLedgerInAVerifiedRange(t *testing.T) {
 		d := res.body["data"].(map[string]any)
 		vr, ok := d["verifiedRange"].(map[string]any)
 		if !ok {
-			if d["hash"] == nil || d["previousHash"] == nil {
+			if d["hash"] != hashOf(seq) || d["previousHash"] != previousOf(seq) {
 				t.Fatalf("ledger %d: %s", seq, res.raw)
 			}
 			continue
 		}
 		ranges++
 		first, last := int(vr["first"].(float64)), int(vr["last"].(float64))
+		if vr["hash"] != hashOf(last) || vr["previousHash"] != previousOf(first) {
+			t.Fatalf("ledger %d: range %v, want hashes %s..%s", seq, vr, previousOf(first), hashOf(last))
+		}
 		if first > seq || last < seq || first == last || d["eventCount"] != float64(0) || len(d["events"].([]any)) != 0 || d["final"] != true {
 			t.Fatalf("ledger %d: %s", seq, res.raw)
 		}
