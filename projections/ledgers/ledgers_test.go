@@ -197,8 +197,15 @@ func TestIndexHoldsVerifiedRanges(t *testing.T) {
 	if inRanges == 0 {
 		t.Fatal("no ledger in a verified range: the fixture needs ledgers without events")
 	}
-	if _, _, ok, _ := mem.Get(ctx, 122); ok {
-		t.Fatal("a ledger never ingested")
+	// Before the first ledger held and after the tip: nothing, though an entry lies above the first.
+	for _, seq := range []uint32{1, 122} {
+		for name, idx := range map[string]interface {
+			Get(context.Context, uint32) (Ledger, uint32, bool, error)
+		}{"memory": mem, "postgres": pg} {
+			if l, _, ok, err := idx.Get(ctx, seq); ok || err != nil {
+				t.Fatalf("%s: ledger %d, never ingested: %+v (%v)", name, seq, l, err)
+			}
+		}
 	}
 }
 
