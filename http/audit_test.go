@@ -76,7 +76,10 @@ func TestAuditExportAndManifestVerify(t *testing.T) {
 	if r := h.do(t, "GET", "/api/audit/export", nil, "X-API-Key", "reader-key"); r.status != 403 || errorOf(t, r) != CodeForbidden {
 		t.Fatalf("with a stream reader's key: %d %s", r.status, r.raw)
 	}
-	entries := log.Entries(0, log.Size())
+	entries, err := log.Entries(0, log.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
 	var stream audit.Entry
 	for _, e := range entries {
 		if e.StreamID != nil {
@@ -150,7 +153,10 @@ func TestAuditCheckpointAndProofs(t *testing.T) {
 	if r.status != 200 || err != nil || head.Size != log.Size() || cp["verifierKey"] != vkey || cp["rootHash"] != head.Root.String() {
 		t.Fatalf("checkpoint: %d %s %v", r.status, r.raw, err)
 	}
-	entries := log.Entries(0, log.Size())
+	entries, err := log.Entries(0, log.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, seq := range []int64{0, 5, log.Size() - 1} {
 		r := h.auditGet(t, fmt.Sprintf("/api/audit/proof/%d?treeSize=%d", seq, log.Size()))
 		d := data(t, r)

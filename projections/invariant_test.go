@@ -203,8 +203,12 @@ func projectMemory(t testing.TB, sc scenario, reorgs bool, batch int) projected 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return projected{streams: hash, count: len(s.All()), standing: standing(a.Entries(0, a.Size())),
-		outbox: outboxDigest(msgs), messages: len(msgs), reorgs: st.Reorgs, restored: restorations(a.Entries(0, a.Size()))}
+	entries, err := a.Entries(0, a.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return projected{streams: hash, count: len(s.All()), standing: standing(entries),
+		outbox: outboxDigest(msgs), messages: len(msgs), reorgs: st.Reorgs, restored: restorations(entries)}
 }
 
 // TestReorgInvariantMemory is DESIGN §4's invariant as a property: whatever reorgs the chain went through (within

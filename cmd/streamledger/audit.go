@@ -85,6 +85,7 @@ func runAuditExport(ctx context.Context, env *runEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer log.Close()
 	var m audit.Manifest
 	start := time.Now()
 	err = log.Snapshot(ctx, 0, func(v audit.View) error {
@@ -159,7 +160,10 @@ func openAuditLog(ctx context.Context, env *runEnv, store eventstore.Store) (aud
 	if err != nil {
 		return nil, nil, "", err
 	}
-	log := audit.NewMemory(store)
+	log, err := audit.NewScratch(store, scratchDir(env.cfg))
+	if err != nil {
+		return nil, nil, "", err
+	}
 	metrics, err := projections.NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		return nil, nil, "", err
@@ -170,6 +174,7 @@ func openAuditLog(ctx context.Context, env *runEnv, store eventstore.Store) (aud
 		return nil, nil, "", err
 	}
 	if err := r.CatchUp(ctx); err != nil {
+		log.Close()
 		return nil, nil, "", fmt.Errorf("rebuild the audit log: %w", err)
 	}
 	return log, signer, vkey, nil
@@ -177,6 +182,7 @@ func openAuditLog(ctx context.Context, env *runEnv, store eventstore.Store) (aud
 
 type auditSource interface {
 	Snapshot(ctx context.Context, treeSize int64, fn func(audit.View) error) error
+	Close() error
 }
 
 // progressView reports the entries an export has scanned.

@@ -125,7 +125,10 @@ func auditEntries(t *testing.T, store interface {
 	t.Helper()
 	log := audit.NewMemory(store)
 	simtest.CatchUp(t, store, log, 500)
-	entries := log.Entries(0, log.Size())
+	entries, err := log.Entries(0, log.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range entries {
 		entries[i].RecordedAt = time.Time{}
 	}

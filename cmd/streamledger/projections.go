@@ -52,9 +52,24 @@ type readModels struct {
 	auditSigner note.Signer
 	auditVerify string
 
+	closers []func() error // once every runner has stopped: removes the scratch files of the embedded read models
+
 	mu       sync.Mutex
 	runners  map[string]*projections.Runner // the runner of each projection's live generation
 	observed map[string]projections.Status  // a standby's view of the projections the leader runs
+}
+
+// scratchDir holds the scratch files of the read models that the embedded store rebuilds at every start. Only the
+// process holding the store's lock uses it, so a file left by a crash is simply truncated by the next start.
+func scratchDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "scratch") }
+
+// close removes the scratch files; the runners must have stopped.
+func (rm *readModels) close() error {
+	var errs []error
+	for _, c := range rm.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }
 
 // setRunner records the runner of a projection's live generation; nil when none runs here.
@@ -151,6 +166,9 @@ func (o liveOutbox) MessagesAfter(ctx context.Context, after outbox.Cursor, limi
 
 // liveAudit reads the live generation of the PostgreSQL audit log.
 type liveAudit struct{ m *pgReadModels }
+
+// Close is nothing to do: the generations stay in PostgreSQL.
+func (liveAudit) Close() error { return nil }
 
 func (a liveAudit) log(ctx context.Context) (*audit.Postgres, error) {
 	p, err := a.m.live(ctx, audit.Name)
@@ -285,7 +303,18 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	rm := &readModels{auditSigner: signer, auditVerify: vkey,
 		checks: []api.Check{{Name: "readStore", Check: func(context.Context) error { return nil }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
-	streamsMem, index, messages, auditLog := streams.NewMemory(store), ledgers.NewMemory(), outbox.NewMemory(cfg.SafetyMargin), audit.NewMemory(store)
+	// The audit log and the ledger index grow with the history: they are kept in scratch files, the rest in memory.
+	auditLog, err := audit.NewScratch(store, scratchDir(cfg))
+	if err != nil {
+		return nil, err
+	}
+	index, err := ledgers.NewScratch(scratchDir(cfg))
+	if err != nil {
+		auditLog.Close()
+		return nil, err
+	}
+	rm.closers = append(rm.closers, auditLog.Close, index.Close)
+	streamsMem, messages := streams.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)
 	rm.streams, rm.ledgers, rm.outbox, rm.audit = streamsMem.Reader(), index, messages, auditLog
 	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,

@@ -61,6 +61,13 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
+	defer func() { // whichever way serve ends: stop what runs, then remove the read models' scratch files
+		stop()
+		wg.Wait()
+		if err := rm.close(); err != nil {
+			env.log.Warn("remove the read models' scratch files", "err", err)
+		}
+	}()
 	hooks, err := startWebhooks(ctx, &wg, env.cfg, store, rm, lead, env.log.With("component", "webhooks"))
 	if err != nil {
 		return stoppedWhileStarting(err)

@@ -2,8 +2,10 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -35,7 +37,7 @@ func filled(t testing.TB) (*memory.Store, *Memory) {
 func TestEntriesCoverEveryAction(t *testing.T) {
 	_, log := filled(t)
 	seen := map[string]int{}
-	for i, e := range log.Entries(0, log.Size()) {
+	for i, e := range entriesOf(t, log, 0, log.Size()) {
 		if e.Seq != int64(i) {
 			t.Fatalf("entry %d has seq %d", i, e.Seq)
 		}
@@ -54,7 +56,7 @@ func TestProofs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := log.Entries(0, head.Size)
+	all := entriesOf(t, log, 0, head.Size)
 	for _, seq := range []int64{0, 1, head.Size / 2, head.Size - 1} {
 		proof, err := log.InclusionProof(context.Background(), seq, head.Size)
 		if err != nil {
@@ -122,7 +124,7 @@ func rootOf(t *testing.T, entries []Entry) tlog.Hash {
 func TestTamperingIsDetected(t *testing.T) {
 	_, log := filled(t)
 	head, _ := log.Head()
-	all := log.Entries(0, head.Size)
+	all := entriesOf(t, log, 0, head.Size)
 	if rootOf(t, all) != head.Root {
 		t.Fatal("the untouched entries do not give the head's root")
 	}
@@ -232,7 +234,7 @@ CREATE TABLE `+pgx.Identifier{schema, "audit_hashes_g1"}.Sanitize()+` (idx bigin
 				t.Fatalf("a log of %d entries does not reach the second level of tiles", got.Size)
 			}
 			es, err := pg.Entries(ctx, 0, got.Size)
-			if err != nil || !reflect.DeepEqual(es, mem.Entries(0, want.Size)) {
+			if err != nil || !reflect.DeepEqual(es, entriesOf(t, mem, 0, want.Size)) {
 				t.Fatalf("entries differ (%v)", err)
 			}
 			for seq := int64(0); seq < got.Size; seq += 7 {
@@ -275,7 +277,7 @@ func TestFoldsSnapshotAcrossRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := mem.Entries(0, mem.Size())
+	want := entriesOf(t, mem, 0, mem.Size())
 	anomalies := 0
 	for _, e := range want {
 		if e.Action == ActionAnomaly {
@@ -374,7 +376,7 @@ func TestFailedBatchesLeaveNoTrace(t *testing.T) {
 					t.Fatalf("after %d attempts: %v", attempts, err)
 				}
 			}
-			want := mem.Entries(0, mem.Size())
+			want := entriesOf(t, mem, 0, mem.Size())
 			got, err := pg.Entries(ctx, 0, int64(len(want))+1)
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Fatalf("%d entries (%v), memory has %d", len(got), err, len(want))
@@ -409,7 +411,7 @@ func TestAnomaliesAndOperatorActions(t *testing.T) {
 	appendEvent(domain.WebhookEndpointsStream, domain.DerivedEventUUID("t", "ep"), &domain.WebhookEndpointAdded{EndpointID: "e1", URL: "https://example.com"})
 	log := NewMemory(store)
 	simtest.CatchUp(t, store, log, 10)
-	es := log.Entries(0, log.Size())
+	es := entriesOf(t, log, 0, log.Size())
 	var actions []string
 	for _, e := range es {
 		actions = append(actions, e.Action)
@@ -471,5 +473,64 @@ func TestTileReaderReadsEachTileOnce(t *testing.T) {
 	root, err := tlog.TreeHash(head.Size, r)
 	if err != nil || root != head.Root {
 		t.Fatalf("root from the cached tiles differs (%v)", err)
+	}
+}
+
+// entriesOf reads entries [from, to) of a log in memory.
+func entriesOf(t testing.TB, log *Memory, from, to int64) []Entry {
+	t.Helper()
+	es, err := log.Entries(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+// A log kept in scratch files holds what the log in memory holds, and its root is RFC 6962's Merkle tree hash
+// computed here from the leaves by the definition (MTH, section 2.1), not by tlog.
+func TestScratchLogMatchesTheDefinition(t *testing.T) {
+	store, mem := filled(t)
+	dir := t.TempDir()
+	log, err := NewScratch(store, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.CatchUp(t, store, log, 4)
+	leaves, err := log.Leaves(0, log.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := mem.Leaves(0, mem.Size())
+	if err != nil || !reflect.DeepEqual(leaves, want) || len(leaves) < 100 {
+		t.Fatalf("%d leaves in files, %d in memory (%v)", len(leaves), len(want), err)
+	}
+	var mth func(leaves [][]byte) [32]byte
+	mth = func(leaves [][]byte) [32]byte {
+		if len(leaves) == 1 {
+			return sha256.Sum256(append([]byte{0}, leaves[0]...))
+		}
+		k := 1
+		for k*2 < len(leaves) {
+			k *= 2
+		}
+		l, r := mth(leaves[:k]), mth(leaves[k:])
+		return sha256.Sum256(append(append([]byte{1}, l[:]...), r[:]...))
+	}
+	for _, size := range []int64{1, 2, 3, 7, 64, 65, log.Size()} {
+		var cut Checkpoint
+		err := log.Snapshot(context.Background(), size, func(v View) error {
+			root, err := tlog.TreeHash(v.Size(), v.Hashes())
+			cut = Checkpoint{Size: v.Size(), Root: root}
+			return err
+		})
+		if err != nil || cut.Root != tlog.Hash(mth(leaves[:size])) {
+			t.Fatalf("root of the first %d entries: %x (%v), want %x", size, cut.Root, err, mth(leaves[:size]))
+		}
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("Close left %v", left)
 	}
 }

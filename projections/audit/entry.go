@@ -9,7 +9,6 @@ package audit
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -53,15 +52,6 @@ type Entry struct {
 	Amounts        map[string]domain.Amount `json:"amounts,omitempty"`
 	Summary        string                   `json:"summary"`
 	RecordedAt     time.Time                `json:"recordedAt"`
-}
-
-// detach copies the entry's strings: decoded events share the bytes of their stored records, and an entry kept for
-// the life of the log (the log in memory) would otherwise keep each whole record alive (half the embedded default's
-// memory over a million events).
-func (e *Entry) detach() {
-	e.EventID, e.Stream, e.Type = strings.Clone(e.EventID), strings.Clone(e.Stream), strings.Clone(e.Type)
-	e.Reverts, e.TxHash = strings.Clone(e.Reverts), strings.Clone(e.TxHash)
-	e.ContractID = domain.Address(strings.Clone(string(e.ContractID)))
 }
 
 // Leaf is the entry's leaf bytes.

@@ -106,7 +106,7 @@ func fuzzLog(f *testing.F) (*Memory, note.Signer, string) {
 // give the same row.
 func FuzzRowFromLeaf(f *testing.F) {
 	_, log := filled(f)
-	for _, e := range log.Entries(0, 40) {
+	for _, e := range entriesOf(f, log, 0, 40) {
 		leaf, _ := e.Leaf()
 		f.Add(leaf)
 	}
@@ -137,7 +137,7 @@ func FuzzRowFromLeaf(f *testing.F) {
 // Stored leaves take the direct path.
 func TestStoredLeavesAreReadDirectly(t *testing.T) {
 	_, log := filled(t)
-	for _, e := range log.Entries(0, log.Size()) {
+	for _, e := range entriesOf(t, log, 0, log.Size()) {
 		leaf, _ := e.Leaf()
 		var r Row
 		if !fastRow(leaf, &r) {

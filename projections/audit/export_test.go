@@ -82,17 +82,21 @@ func TestNeutralizeRoundTrips(t *testing.T) {
 func TestCSVInjectionVectorsInAnExport(t *testing.T) {
 	vectors := []string{"=HYPERLINK(\"http://evil.example\",\"click\")", "+1", "-1+1", "@SUM(A1:A9)", "\t=cmd|' /C calc'!A0",
 		" =x", "say \"hi\", then\r\nleave", "'already quoted"}
-	log := &Memory{}
+	log := NewMemory(nil)
+	var es []Entry
 	for i, v := range vectors {
-		e := Entry{V: LeafVersion, Seq: int64(i), Position: 1, EventID: domain.DerivedEventUUID("t", v), Stream: v, Type: v,
-			Action: ActionOperator, Summary: v, RecordedAt: time.Unix(1_767_225_600, 0).UTC()}
-		log.entries = append(log.entries, e)
+		es = append(es, Entry{V: LeafVersion, Seq: int64(i), Position: 1, EventID: domain.DerivedEventUUID("t", v), Stream: v, Type: v,
+			Action: ActionOperator, Summary: v, RecordedAt: time.Unix(1_767_225_600, 0).UTC()})
 	}
-	leaves, err := leavesOf(log.entries)
+	leaves, err := leavesOf(es)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if log.hashes, err = appendHashes(log.hashReader(), 0, leaves); err != nil {
+	hashes, err := appendHashes(log.hashReader(), 0, leaves)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := log.store(leaves, hashes); err != nil {
 		t.Fatal(err)
 	}
 	signer, vkey := testKey(t)
@@ -128,8 +132,8 @@ func TestCSVInjectionVectorsInAnExport(t *testing.T) {
 }
 
 // filterCases are filters over the simulated log of filled.
-func filterCases(log *Memory) map[string]Filter {
-	all := log.Entries(0, log.Size())
+func filterCases(t testing.TB, log *Memory) map[string]Filter {
+	all := entriesOf(t, log, 0, log.Size())
 	var withStream Entry
 	for _, e := range all {
 		if e.StreamID != nil && e.Action == ActionApplied {
@@ -162,8 +166,8 @@ func TestExportEqualsTheLogAndVerifies(t *testing.T) {
 	}
 	simtest.CatchUp(t, store, pg, 50)
 	signer, vkey := testKey(t)
-	all := log.Entries(0, log.Size())
-	for name, f := range filterCases(log) {
+	all := entriesOf(t, log, 0, log.Size())
+	for name, f := range filterCases(t, log) {
 		for _, format := range []string{FormatCSV, FormatJSONL} {
 			q := Query{Format: format, Filter: f}
 			file, m := export(t, log, q, signer, vkey)
@@ -223,7 +227,7 @@ func entriesEqual(a, b Entry) bool {
 func TestVerifyCatchesTampering(t *testing.T) {
 	_, log := filled(t)
 	signer, vkey := testKey(t)
-	stream := filterCases(log)["one stream"]
+	stream := filterCases(t, log)["one stream"]
 	for _, q := range []Query{{Format: FormatCSV}, {Format: FormatCSV, Filter: stream}, {Format: FormatJSONL, Filter: stream}} {
 		file, m := export(t, log, q, signer, vkey)
 		if v := verify(t, file, m, vkey); !v.OK {

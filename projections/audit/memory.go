@@ -2,30 +2,69 @@ package audit
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/internal/spill"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
 
-// Memory keeps the audit log in memory (the embedded default, rebuilt from the event log at start).
+// Memory keeps the audit log in this process, rebuilt from the event log at every start (the embedded default):
+// the entries' leaves and the tree hashes in scratch files (NewScratch), so that memory does not grow with the log,
+// or in memory (NewMemory). Only the latest stream states that anomaly detection folds stay in memory.
 type Memory struct {
 	projections.MemoryCheckpoint
 	reader streams.StreamReader
 
 	mu      sync.RWMutex
-	entries []Entry
-	hashes  []tlog.Hash // tlog's stored hashes, in their append-only order
+	size    int64       // entries
+	leafEnd int64       // the bytes of leaves
+	nhashes int64       // tlog's stored hashes, in their append-only order
+	leaves  *spill.File // the entries' leaf bytes, one after the other
+	ends    *spill.File // where each entry's leaf ends in leaves: 8 bytes, big-endian, an entry
+	hashes  *spill.File // the stored hashes, 32 bytes each
 	folds   map[domain.StreamRef]domain.Stream
 }
 
-// NewMemory returns an empty audit log; reader serves the stream replays that anomaly detection needs.
+// NewMemory returns an empty audit log in memory; reader serves the stream replays that anomaly detection needs.
 func NewMemory(reader streams.StreamReader) *Memory {
-	return &Memory{reader: reader, folds: map[domain.StreamRef]domain.Stream{}}
+	m, err := NewScratch(reader, "")
+	if err != nil {
+		panic(err) // creating buffers in memory does not fail
+	}
+	return m
+}
+
+// NewScratch returns an empty audit log whose entries and hashes are kept in scratch files in dir (created, and
+// truncated: the log is rebuilt from the events). Close removes them.
+func NewScratch(reader streams.StreamReader, dir string) (*Memory, error) {
+	m := &Memory{reader: reader, folds: map[domain.StreamRef]domain.Stream{}}
+	var err error
+	for name, f := range map[string]**spill.File{"audit-leaves": &m.leaves, "audit-ends": &m.ends, "audit-hashes": &m.hashes} {
+		if *f, err = spill.Create(dir, name); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Close removes the scratch files.
+func (m *Memory) Close() error {
+	var errs []error
+	for _, f := range []*spill.File{m.leaves, m.ends, m.hashes} {
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Name is "audit".
@@ -52,13 +91,11 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	if err != nil {
 		return err
 	}
-	for i := range fresh {
-		fresh[i].detach()
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.entries = append(m.entries, fresh...)
-	m.hashes = append(m.hashes, pending...)
+	if err := m.store(leaves, pending); err != nil {
+		return err
+	}
 	for ref, c := range changes {
 		if c.Gone {
 			delete(m.folds, ref)
@@ -67,6 +104,35 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 		}
 	}
 	m.Advance(batch)
+	return nil
+}
+
+// store appends leaves and their stored hashes. A failed write leaves the counts as they were: what was written past
+// them is overwritten by the next batch.
+func (m *Memory) store(leaves [][]byte, hashes []tlog.Hash) error {
+	end := m.leafEnd
+	data := make([]byte, 0, 512*len(leaves))
+	ends := make([]byte, 0, 8*len(leaves))
+	for _, leaf := range leaves {
+		data = append(data, leaf...)
+		ends = binary.BigEndian.AppendUint64(ends, uint64(end+int64(len(data))))
+	}
+	hs := make([]byte, 0, tlog.HashSize*len(hashes))
+	for _, h := range hashes {
+		hs = append(hs, h[:]...)
+	}
+	if err := m.leaves.WriteAt(data, end); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err := m.ends.WriteAt(ends, 8*m.size); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err := m.hashes.WriteAt(hs, tlog.HashSize*m.nhashes); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	m.size += int64(len(leaves))
+	m.leafEnd += int64(len(data))
+	m.nhashes += int64(len(hashes))
 	return nil
 }
 
@@ -126,31 +192,68 @@ func (r *pendingReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 func (m *Memory) Size() int64 {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return int64(len(m.entries))
+	return m.size
+}
+
+// Leaves returns the leaves of entries [from, to).
+func (m *Memory) Leaves(from, to int64) ([][]byte, error) {
+	to = min(to, m.Size())
+	if from < 0 || from >= to {
+		return nil, nil
+	}
+	// ends holds where entries from-1 … to-1 end; the entry before the first ends at 0.
+	n := to - from
+	ends := make([]byte, 8*(n+1))
+	var err error
+	if from == 0 {
+		err = m.ends.ReadAt(ends[8:], 0)
+	} else {
+		err = m.ends.ReadAt(ends, 8*(from-1))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	at := func(i int64) int64 { return int64(binary.BigEndian.Uint64(ends[8*i:])) }
+	start := at(0)
+	data := make([]byte, at(n)-start)
+	if err := m.leaves.ReadAt(data, start); err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	out := make([][]byte, n)
+	for i := range n {
+		out[i] = data[at(i)-start : at(i+1)-start : at(i+1)-start]
+	}
+	return out, nil
 }
 
 // Entries returns entries [from, to).
-func (m *Memory) Entries(from, to int64) []Entry {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	to = min(to, int64(len(m.entries)))
-	if from >= to {
-		return nil
+func (m *Memory) Entries(from, to int64) ([]Entry, error) {
+	leaves, err := m.Leaves(from, to)
+	if err != nil {
+		return nil, err
 	}
-	return append([]Entry(nil), m.entries[from:to]...)
+	out := make([]Entry, len(leaves))
+	for i, leaf := range leaves {
+		if err := json.Unmarshal(leaf, &out[i]); err != nil {
+			return nil, fmt.Errorf("audit: entry %d: %w", from+int64(i), err)
+		}
+	}
+	return out, nil
 }
 
 func (m *Memory) hashReader() tlog.HashReader {
 	m.mu.RLock()
-	stored := m.hashes
+	stored := m.nhashes
 	m.mu.RUnlock()
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(indexes))
 		for i, idx := range indexes {
-			if idx >= int64(len(stored)) {
+			if idx < 0 || idx >= stored {
 				return nil, fmt.Errorf("audit: tree hash %d is not stored", idx)
 			}
-			out[i] = stored[idx]
+			if err := m.hashes.ReadAt(out[i][:], tlog.HashSize*idx); err != nil {
+				return nil, fmt.Errorf("audit: tree hash %d: %w", idx, err)
+			}
 		}
 		return out, nil
 	})
@@ -210,14 +313,14 @@ func (v memoryView) Scan(ctx context.Context, f Filter, fn func(r *Row) error) e
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		for _, e := range v.m.Entries(from, min(from+chunk, v.size)) {
-			leaf, err := e.Leaf()
-			if err != nil {
-				return err
-			}
-			r, err := RowOf(&e, leaf)
-			if err != nil {
-				return err
+		leaves, err := v.m.Leaves(from, min(from+chunk, v.size))
+		if err != nil {
+			return err
+		}
+		for _, leaf := range leaves {
+			var r Row
+			if err := rowFromLeaf(leaf, &r); err != nil {
+				return fmt.Errorf("audit: stored entry: %w", err)
 			}
 			if !f.match(&r) {
 				continue

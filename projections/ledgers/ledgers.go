@@ -9,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/pgschema"
+	"github.com/streamledger/streamledger/internal/spill"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -56,15 +55,13 @@ func changes(batch []projections.Event, last eventstore.Position) ([]change, eve
 			fork := e.Fork
 			out = append(out, change{drop: &fork})
 			last = ev.Position
-		// The hashes are copied: decoded events share their records' bytes, which an index kept in memory would
-		// otherwise keep alive whole.
 		case *domain.LedgerClosed:
-			out = append(out, change{set: []Ledger{{First: e.Ledger, FirstClosedAt: e.ClosedAt, Sequence: e.Ledger, Hash: strings.Clone(e.Hash),
-				PreviousHash: strings.Clone(e.PreviousHash), ClosedAt: e.ClosedAt, EventCount: e.EventCount, Position: ev.Position, From: last}}})
+			out = append(out, change{set: []Ledger{{First: e.Ledger, FirstClosedAt: e.ClosedAt, Sequence: e.Ledger, Hash: e.Hash,
+				PreviousHash: e.PreviousHash, ClosedAt: e.ClosedAt, EventCount: e.EventCount, Position: ev.Position, From: last}}})
 			last = ev.Position
 		case *domain.LedgersVerified:
-			out = append(out, change{set: []Ledger{{First: e.First, FirstClosedAt: e.FirstClosedAt, Sequence: e.Last, Hash: strings.Clone(e.Hash),
-				PreviousHash: strings.Clone(e.PreviousHash), ClosedAt: e.ClosedAt, Position: ev.Position, From: last}}})
+			out = append(out, change{set: []Ledger{{First: e.First, FirstClosedAt: e.FirstClosedAt, Sequence: e.Last, Hash: e.Hash,
+				PreviousHash: e.PreviousHash, ClosedAt: e.ClosedAt, Position: ev.Position, From: last}}})
 			last = ev.Position
 		}
 	}
@@ -74,18 +71,40 @@ func changes(batch []projections.Event, last eventstore.Position) ([]change, eve
 // Range reports whether l is a verified range rather than one ledger.
 func (l Ledger) Range() bool { return l.First < l.Sequence }
 
-// Memory is the index in memory.
+// Memory is the index in this process, rebuilt from the log at every start (the embedded default): its ledgers,
+// in sequence order, are fixed-size records in a scratch file (NewScratch), so that memory does not grow with the
+// chain, or in memory (NewMemory).
 type Memory struct {
 	projections.MemoryCheckpoint
 	mu         sync.RWMutex
-	ledgers    map[uint32]Ledger
-	order      []uint32 // the keys of ledgers, ascending: finds the range that holds a ledger
+	file       *spill.File
+	n          int64  // records
+	last       Ledger // record n-1: most ledgers are appended after it
 	tip        uint32
 	lastMarker eventstore.Position
 }
 
-// NewMemory returns an empty index.
-func NewMemory() *Memory { return &Memory{ledgers: map[uint32]Ledger{}} }
+// NewMemory returns an empty index in memory.
+func NewMemory() *Memory {
+	m, err := NewScratch("")
+	if err != nil {
+		panic(err) // creating a buffer in memory does not fail
+	}
+	return m
+}
+
+// NewScratch returns an empty index kept in a scratch file in dir (created, and truncated: the index is rebuilt
+// from the log). Close removes it.
+func NewScratch(dir string) (*Memory, error) {
+	f, err := spill.Create(dir, "ledgers")
+	if err != nil {
+		return nil, fmt.Errorf("ledgers: %w", err)
+	}
+	return &Memory{file: f}, nil
+}
+
+// Close removes the scratch file.
+func (m *Memory) Close() error { return m.file.Close() }
 
 // Name is "ledgers".
 func (m *Memory) Name() string { return Name }
@@ -97,19 +116,19 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
 	cs, last := changes(batch, m.lastMarker)
 	for _, c := range cs {
 		if c.drop != nil {
-			keep, _ := slices.BinarySearch(m.order, *c.drop+1)
-			for _, seq := range m.order[keep:] {
-				delete(m.ledgers, seq)
+			keep, err := m.search(func(l Ledger) bool { return l.Sequence > *c.drop })
+			if err != nil {
+				return err
 			}
-			m.order = m.order[:keep]
+			if err := m.truncate(keep); err != nil {
+				return err
+			}
 			m.tip = min(m.tip, *c.drop)
 		}
 		for _, l := range c.set {
-			if _, ok := m.ledgers[l.Sequence]; !ok {
-				i, _ := slices.BinarySearch(m.order, l.Sequence)
-				m.order = slices.Insert(m.order, i, l.Sequence)
+			if err := m.set(l); err != nil {
+				return err
 			}
-			m.ledgers[l.Sequence] = l
 			m.tip = max(m.tip, l.Sequence)
 		}
 	}
@@ -118,38 +137,120 @@ func (m *Memory) Apply(_ context.Context, batch []projections.Event) error {
 	return nil
 }
 
+// set writes l in its place: after the last record (the usual case), over the record of the same ledger, or
+// between two records (the ones after it move up).
+func (m *Memory) set(l Ledger) error {
+	rec, err := encode(l)
+	if err != nil {
+		return err
+	}
+	if m.n == 0 || m.last.Sequence < l.Sequence {
+		if err := m.file.WriteAt(rec, m.n*recordSize); err != nil {
+			return fmt.Errorf("ledgers: %w", err)
+		}
+		m.n++
+		m.last = l
+		return nil
+	}
+	i, err := m.search(func(r Ledger) bool { return r.Sequence >= l.Sequence })
+	if err != nil {
+		return err
+	}
+	at, err := m.record(i)
+	if err != nil {
+		return err
+	}
+	if at.Sequence != l.Sequence {
+		moved := make([]byte, (m.n-i)*recordSize)
+		if err := m.file.ReadAt(moved, i*recordSize); err != nil {
+			return fmt.Errorf("ledgers: %w", err)
+		}
+		rec = append(rec, moved...)
+		m.n++
+	}
+	if err := m.file.WriteAt(rec, i*recordSize); err != nil {
+		return fmt.Errorf("ledgers: %w", err)
+	}
+	m.last, err = m.record(m.n - 1)
+	return err
+}
+
+// truncate keeps the first n records.
+func (m *Memory) truncate(n int64) error {
+	if n == m.n {
+		return nil
+	}
+	if err := m.file.Truncate(n * recordSize); err != nil {
+		return fmt.Errorf("ledgers: %w", err)
+	}
+	m.n, m.last = n, Ledger{}
+	if n == 0 {
+		return nil
+	}
+	var err error
+	m.last, err = m.record(n - 1)
+	return err
+}
+
+// search is the index of the first record for which pred, false up to some record and true from it on, holds
+// (m.n: none).
+func (m *Memory) search(pred func(Ledger) bool) (int64, error) {
+	lo, hi := int64(0), m.n
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		l, err := m.record(mid)
+		if err != nil {
+			return 0, err
+		}
+		if pred(l) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
+}
+
+func (m *Memory) record(i int64) (Ledger, error) {
+	var b [recordSize]byte
+	if err := m.file.ReadAt(b[:], i*recordSize); err != nil {
+		return Ledger{}, fmt.Errorf("ledgers: record %d: %w", i, err)
+	}
+	return decode(b[:]), nil
+}
+
 // Get returns ledger seq (or the verified range that holds it), and the highest ledger seen (for finality).
 func (m *Memory) Get(_ context.Context, seq uint32) (Ledger, uint32, bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if l, ok := m.ledgers[seq]; ok {
-		return l, m.tip, true, nil
+	i, err := m.search(func(l Ledger) bool { return l.Sequence >= seq })
+	if err != nil || i == m.n {
+		return Ledger{}, m.tip, false, err
 	}
-	if i, _ := slices.BinarySearch(m.order, seq); i < len(m.order) {
-		if l := m.ledgers[m.order[i]]; l.First <= seq {
-			return l, m.tip, true, nil
-		}
+	l, err := m.record(i)
+	if err != nil || l.First > seq {
+		return Ledger{}, m.tip, false, err
 	}
-	return Ledger{}, m.tip, false, nil
+	return l, m.tip, true, nil
 }
 
 // Start returns a position after which a reader finds every event of the current branch's ledgers from seq on
 // and, when since is not zero, closed at or after since: the place where the first such indexed ledger's events
 // begin. When the index holds no such ledger (it is behind the log, or the range is beyond the tip) it is the
-// last indexed marker, and 0 for an empty index.
+// last indexed marker, and 0 for an empty index. Close times never decrease along a chain (the protocol requires
+// it), so both conditions are binary searches.
 func (m *Memory) Start(_ context.Context, seq uint32, since time.Time) (eventstore.Position, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	first, found := Ledger{}, false
-	for _, l := range m.ledgers {
-		if l.Sequence >= seq && !l.ClosedAt.Before(since) && (!found || l.Sequence < first.Sequence) {
-			first, found = l, true
-		}
+	i, err := m.search(func(l Ledger) bool { return l.Sequence >= seq && !l.ClosedAt.Before(since) })
+	if err != nil {
+		return 0, err
 	}
-	if found {
-		return first.From, nil
+	if i == m.n {
+		return m.lastMarker, nil
 	}
-	return m.lastMarker, nil
+	l, err := m.record(i)
+	return l.From, err
 }
 
 // Postgres is the index in PostgreSQL, one table per generation.
