@@ -99,6 +99,9 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 	var plan eventstore.Plan
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		logB, streams, ids := tx.Bucket(bucketLog), tx.Bucket(bucketStreams), tx.Bucket(bucketIDs)
+		// Positions only grow: pages split full (bbolt's default of half suits random keys) and the log takes half
+		// the pages.
+		logB.FillPercent = 1
 		stored := make(map[string]eventstore.Stored)
 		for _, id := range eventstore.BatchIDs(batch) {
 			p := ids.Get(uuidKey(id))
@@ -219,12 +222,15 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int)
 	}
 	var out []eventstore.Recorded
 	err := s.db.View(func(tx *bbolt.Tx) error {
+		pages := newReadPages(tx)
+		defer pages.drop()
 		c := tx.Bucket(bucketLog).Cursor()
 		for k, v := c.Seek(u64(uint64(after) + 1)); k != nil && len(out) < max; k, v = c.Next() {
-			rec, err := eventstore.DecodeRecord(eventstore.Position(binary.BigEndian.Uint64(k)), v)
+			rec, err := eventstore.DecodeRecord(eventstore.Position(binary.BigEndian.Uint64(k)), v) // copies v
 			if err != nil {
 				return err
 			}
+			pages.add(v)
 			out = append(out, rec)
 		}
 		return ctx.Err()
