@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/streamledger/streamledger/internal/boltpages"
 	"github.com/streamledger/streamledger/projections/outbox"
 )
 
@@ -57,33 +59,63 @@ type Store interface {
 // Leases stay in memory: a crash releases them, which is what a lease is for. Every change is written to the file
 // before it is made visible, under the store's lock.
 //
-// With a file, memory holds only an index of the deliveries still pending (what Claim hands out: no bodies, no
-// attempt logs); bodies, logs and the delivered and dead deliveries are read from the file when asked for.
+// With a file, memory holds only an index of the oldest pending deliveries of each endpoint (what Claim hands out:
+// no bodies, no attempt logs), at most window of them an endpoint; the file holds the rest of the backlog, which a
+// backlog that outgrows delivery (a backfill of history to a slow endpoint) leaves there until memory has room again.
+// The window is per endpoint so that an endpoint that is down, its deliveries waiting for their retries, never keeps
+// another's out. Bodies, logs and the delivered and dead deliveries are read from the file when asked for.
 type MemoryStore struct {
 	mu        sync.Mutex
-	jobs      map[string]*Job // every job; with a file, the pending ones
+	jobs      map[string]*Job // every job; with a file, the pending ones in the endpoints' windows
 	ids       []string        // the ids of jobs, in enqueue order; with a file, also of some no longer pending
 	gone      int             // how many of ids are no longer in jobs (dropped lazily: a delete per delivery was O(n))
 	lastSeq   uint64
+	backlog   map[string]*backlog // with a file: each endpoint's pending deliveries, in memory and in the file
+	window    int
 	endpoints map[string]Endpoint
 	cursor    outbox.Cursor
 	file      *bbolt.DB // nil: memory only
+	release   *boltpages.Releaser
 }
+
+// releaseEvery is how many file transactions pass between two releases of the file's resident pages: each
+// delivery's update touches a page somewhere in the file (delivery ids are random), and the kernel maps the
+// page's neighbours too.
+const releaseEvery = 8
+
+// backlog is where an endpoint's pending deliveries are: every one of seq up to loadedTo is in memory, and, unless
+// spilled, every one after it too.
+type backlog struct {
+	loadedTo uint64
+	spilled  bool
+	resident int
+}
+
+// pendingWindow is how many pending deliveries a file store holds in memory: enough for the worker's claims to
+// stay busy, few enough that a backlog of millions stays in the file.
+const pendingWindow = 4096
 
 // NewMemoryStore returns an empty store that lives as long as the process.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{jobs: map[string]*Job{}, endpoints: map[string]Endpoint{}}
+	return &MemoryStore{jobs: map[string]*Job{}, endpoints: map[string]Endpoint{}, backlog: map[string]*backlog{},
+		window: pendingWindow}
 }
 
 var (
 	bucketJobs      = []byte("deliveries")
 	bucketBySeq     = []byte("deliveries-by-seq") // big-endian seq → delivery id: listings, newest first
+	bucketPending   = []byte("pending")           // endpoint id 0x00 big-endian seq → delivery id: the backlog
 	bucketEndpoints = []byte("endpoints")
 	bucketMeta      = []byte("meta")
 	keyCursor       = []byte("dispatch-cursor")
 )
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+// pendingKey files a pending delivery under its endpoint (ids hold no 0x00), in seq order.
+func pendingKey(endpointID string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(endpointID), 0), seq)
+}
 
 // storedEndpoint is an endpoint as the file keeps it, secrets included.
 type storedEndpoint struct {
@@ -94,40 +126,43 @@ type storedEndpoint struct {
 
 // OpenFileStore opens (creating when missing, readable by the owner only: it holds secrets) the store kept in the
 // file at path.
-func OpenFileStore(path string) (*MemoryStore, error) {
+func OpenFileStore(path string) (*MemoryStore, error) { return openFile(path, pendingWindow) }
+
+// openFile opens the store in the file at path, holding at most window pending deliveries an endpoint in memory.
+func openFile(path string, window int) (*MemoryStore, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("open webhooks file %s: %w", path, err)
 	}
 	s := NewMemoryStore()
-	s.file = db
+	s.file, s.release, s.window = db, boltpages.NewReleaser(db, releaseEvery), window
 	err = db.Update(func(tx *bbolt.Tx) error {
-		indexed := tx.Bucket(bucketBySeq) != nil // files written before the index get it now
-		for _, b := range [][]byte{bucketJobs, bucketBySeq, bucketEndpoints, bucketMeta} {
+		// Files written before an index get it now, in one pass over the deliveries.
+		indexed := tx.Bucket(bucketBySeq) != nil && tx.Bucket(bucketPending) != nil
+		for _, b := range [][]byte{bucketJobs, bucketBySeq, bucketPending, bucketEndpoints, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketJobs).ForEach(func(_, v []byte) error {
-			var j Job
-			if err := json.Unmarshal(v, &j); err != nil {
-				return err
-			}
-			s.lastSeq = max(s.lastSeq, j.Seq)
-			if !indexed {
-				if err := tx.Bucket(bucketBySeq).Put(seqKey(j.Seq), []byte(j.ID)); err != nil {
+		if !indexed {
+			if err := tx.Bucket(bucketJobs).ForEach(func(_, v []byte) error {
+				var j Job
+				if err := json.Unmarshal(v, &j); err != nil {
 					return err
 				}
+				return indexJob(tx, &j)
+			}); err != nil {
+				return err
 			}
-			if j.State == Pending {
-				s.jobs[j.ID] = &j
-				s.ids = append(s.ids, j.ID)
-			}
-			return nil
-		}); err != nil {
-			return err
 		}
-		sort.Slice(s.ids, func(a, b int) bool { return s.jobs[s.ids[a]].Seq < s.jobs[s.ids[b]].Seq })
+		if k, _ := tx.Bucket(bucketBySeq).Cursor().Last(); k != nil {
+			s.lastSeq = binary.BigEndian.Uint64(k)
+		}
+		// Every endpoint with a backlog starts with it in the file; refill below brings the oldest in.
+		c := tx.Bucket(bucketPending).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Seek(append(k[:len(k)-9:len(k)-9], 1)) { // the seek passes the endpoint
+			s.backlog[string(k[:len(k)-9])] = &backlog{spilled: true}
+		}
 		if err := tx.Bucket(bucketEndpoints).ForEach(func(_, v []byte) error {
 			var se storedEndpoint
 			if err := json.Unmarshal(v, &se); err != nil {
@@ -144,11 +179,76 @@ func OpenFileStore(path string) (*MemoryStore, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.refill()
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("load webhooks file %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// indexJob files a delivery in the seq index and, while pending, in the backlog.
+func indexJob(tx *bbolt.Tx, j *Job) error {
+	if err := tx.Bucket(bucketBySeq).Put(seqKey(j.Seq), []byte(j.ID)); err != nil {
+		return err
+	}
+	key := pendingKey(j.EndpointID, j.Seq)
+	if j.State == Pending {
+		return tx.Bucket(bucketPending).Put(key, []byte(j.ID))
+	}
+	return tx.Bucket(bucketPending).Delete(key)
+}
+
+// refill brings pending deliveries from the file into memory, oldest first, for every endpoint that has fewer than
+// half its window in memory and more in the file.
+func (s *MemoryStore) refill() error {
+	if s.file == nil {
+		return nil
+	}
+	for endpoint, b := range s.backlog {
+		if !b.spilled || b.resident > s.window/2 {
+			continue
+		}
+		if err := s.file.View(func(tx *bbolt.Tx) error { return s.refillFrom(tx, endpoint, b) }); err != nil {
+			return fmt.Errorf("read the webhook backlog of endpoint %s: %w", endpoint, err)
+		}
+	}
+	return nil
+}
+
+func (s *MemoryStore) refillFrom(tx *bbolt.Tx, endpoint string, b *backlog) error {
+	deliveries := tx.Bucket(bucketJobs)
+	prefix := append([]byte(endpoint), 0)
+	c := tx.Bucket(bucketPending).Cursor()
+	k, id := c.Seek(pendingKey(endpoint, b.loadedTo+1))
+	for ; k != nil && bytes.HasPrefix(k, prefix) && b.resident < s.window; k, id = c.Next() {
+		raw := deliveries.Get(id)
+		if raw == nil {
+			return fmt.Errorf("pending delivery %s is not in the file", id)
+		}
+		var j Job
+		if err := json.Unmarshal(raw, &j); err != nil {
+			return fmt.Errorf("read delivery %s: %w", id, err)
+		}
+		j.Body, j.Log, j.LeaseUntil = nil, nil, time.Time{}
+		s.compact()
+		// Refills of two endpoints interleave in seq: Claim's order is kept by placing each in it.
+		if n := len(s.ids); n == 0 || s.seqOf(s.ids[n-1]) < j.Seq {
+			s.ids = append(s.ids, j.ID)
+		} else {
+			i, _ := slices.BinarySearchFunc(s.ids, j.Seq, func(id string, seq uint64) int { return cmp.Compare(s.seqOf(id), seq) })
+			s.ids = slices.Insert(s.ids, i, j.ID)
+		}
+		s.jobs[j.ID] = &j
+		b.resident++
+		b.loadedTo = j.Seq
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		b.spilled = false
+	}
+	return nil
 }
 
 // Close closes the file, if there is one.
@@ -167,6 +267,7 @@ func (s *MemoryStore) write(fn func(tx *bbolt.Tx) error) error {
 	if err := s.file.Update(fn); err != nil {
 		return fmt.Errorf("write webhooks file: %w", err)
 	}
+	_ = s.release.Wrote(1) // a failure leaves pages resident, nothing else
 	return nil
 }
 
@@ -187,7 +288,7 @@ func (s *MemoryStore) saveJobs(jobs ...Job) error {
 			if err := putJSON(tx, bucketJobs, []byte(j.ID), j); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketBySeq).Put(seqKey(j.Seq), []byte(j.ID)); err != nil {
+			if err := indexJob(tx, &j); err != nil {
 				return err
 			}
 		}
@@ -198,12 +299,29 @@ func (s *MemoryStore) saveJobs(jobs ...Job) error {
 	}
 	for _, j := range jobs {
 		_, known := s.jobs[j.ID]
+		b := s.backlog[j.EndpointID]
+		if b == nil && s.file != nil {
+			b = &backlog{}
+			s.backlog[j.EndpointID] = b
+		}
 		if s.file != nil && j.State != Pending {
 			if known {
 				delete(s.jobs, j.ID)
 				s.gone++
+				b.resident--
 			}
 			continue
+		}
+		if s.file != nil && !known {
+			switch {
+			case j.Seq <= b.loadedTo: // redelivered: memory holds its neighbours
+			case !b.spilled && b.resident < s.window: // every older one is in memory, and there is room
+				b.loadedTo = j.Seq
+			default: // the backlog is in the file: refill brings it in its turn
+				b.spilled = true
+				continue
+			}
+			b.resident++
 		}
 		if !known && j.Seq > s.lastSeq { // newly enqueued: the newest
 			s.compact()
@@ -311,6 +429,9 @@ func (s *MemoryStore) Enqueue(_ context.Context, jobs []Job, now time.Time) erro
 func (s *MemoryStore) Claim(_ context.Context, now time.Time, limit int, lease time.Duration) ([]Job, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.refill(); err != nil {
+		return nil, err
+	}
 	var out []Job
 	for _, id := range s.ids {
 		j, ok := s.jobs[id]

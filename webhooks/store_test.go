@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -277,5 +279,106 @@ func TestFinishMany(t *testing.T) {
 	if a, b, c := get(t, s, "a"), get(t, s, "b"), get(t, s, "c"); a.State != Succeeded || len(a.Log) != 1 ||
 		b.State != Pending || !b.NextAt.Equal(now.Add(time.Minute)) || b.Attempts != 1 || c.Attempts != 0 {
 		t.Fatalf("a %+v\nb %+v\nc %+v", a, b, c)
+	}
+}
+
+// TestFileStoreBacklogBeyondTheWindow: with more pending deliveries than memory holds, the rest wait in the file and
+// come in their turn. An endpoint that is down (its deliveries waiting for retries) fills only its own window, the
+// other endpoint's deliveries are all claimed, oldest first, each once, and a restart loses none. The oracle is the
+// enqueue order itself.
+func TestFileStoreBacklogBeyondTheWindow(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "webhooks.db")
+	ctx := context.Background()
+	now := time.Unix(1_767_225_600, 0).UTC()
+	const window, n = 4, 60
+	s, err := openFile(path, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jobs []Job
+	for i := range n { // seq i+1: odd seqs to the endpoint that is down, even ones to the one that is up
+		jobs = append(jobs, Job{ID: fmt.Sprint("j", i), EndpointID: []string{"down", "up"}[i%2], EventID: fmt.Sprint("e", i)})
+	}
+	enqueue(t, s, now, jobs...)
+	resident := func(s *MemoryStore) map[string]int {
+		t.Helper()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		per := map[string]int{}
+		for _, j := range s.jobs {
+			per[j.EndpointID]++
+		}
+		for e, c := range per {
+			if c > window || s.backlog[e].resident != c {
+				t.Fatalf("endpoint %s: %d deliveries in memory (counted %d), window %d", e, c, s.backlog[e].resident, window)
+			}
+		}
+		return per
+	}
+	// claim claims until nothing is due, the endpoint "down" failing while down; it returns the seqs claimed.
+	claim := func(s *MemoryStore, at time.Time, down bool) (seqs []uint64) {
+		t.Helper()
+		for {
+			claimed, err := s.Claim(ctx, at, 3, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(claimed) == 0 {
+				return seqs
+			}
+			var results []Result
+			for _, j := range claimed {
+				seqs = append(seqs, j.Seq)
+				r := Result{ID: j.ID, Attempt: Attempt{Number: j.Attempts + 1, At: at, Status: 200}, State: Succeeded}
+				if down && j.EndpointID == "down" {
+					r.Attempt.Status, r.State, r.Next = 503, Pending, at.Add(time.Hour)
+				}
+				results = append(results, r)
+			}
+			if err := s.FinishMany(ctx, results); err != nil {
+				t.Fatal(err)
+			}
+			resident(s)
+		}
+	}
+	seqs := func(from, step uint64, count int) (out []uint64) {
+		for i := range count {
+			out = append(out, from+step*uint64(i))
+		}
+		return out
+	}
+	got := claim(s, now, true)
+	var up, down []uint64
+	for _, seq := range got {
+		if seq%2 == 0 {
+			up = append(up, seq)
+		} else {
+			down = append(down, seq)
+		}
+	}
+	if !slices.Equal(up, seqs(2, 2, n/2)) || !slices.Equal(down, seqs(1, 2, window)) || !slices.IsSorted(got[:2*window]) {
+		t.Fatalf("claimed %v: every delivery of the endpoint that is up, the window of the one that is down, oldest first", got)
+	}
+	if err := s.Redeliver(ctx, id("j1"), now); err != nil { // seq 2, long delivered
+		t.Fatal(err)
+	}
+	if got := claim(s, now, true); !slices.Equal(got, []uint64{2}) {
+		t.Fatalf("after a redelivery: %v", got)
+	}
+	s.Close()
+
+	s, err = openFile(path, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if r := resident(s); r["down"] != window || r["up"] != 0 {
+		t.Fatalf("after a restart: %v in memory", r)
+	}
+	if got := claim(s, now.Add(2*time.Hour), false); !slices.Equal(got, seqs(1, 2, n/2)) {
+		t.Fatalf("once the endpoint is up again: %v", got)
+	}
+	if r := resident(s); len(r) != 0 {
+		t.Fatalf("everything delivered, and %v still in memory", r)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	bbolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/boltpages"
 )
 
 var (
@@ -36,9 +37,14 @@ var (
 
 // Store is the bbolt-backed event store.
 type Store struct {
-	db     *bbolt.DB
-	notify *eventstore.Notifier
+	db      *bbolt.DB
+	notify  *eventstore.Notifier
+	release *boltpages.Releaser
 }
+
+// releaseEvery is how many bytes of records are appended between two releases of the file's resident pages:
+// appends touch pages all over the id index (its keys are random), and the kernel maps each page's neighbours too.
+const releaseEvery = 4 << 20
 
 // Open opens (creating if needed) the store file at path. It fails fast when another process holds the file.
 func Open(path string) (*Store, error) {
@@ -64,7 +70,7 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("initialise embedded store %s: %w", path, err)
 	}
-	return &Store{db: db, notify: eventstore.NewNotifier()}, nil
+	return &Store{db: db, notify: eventstore.NewNotifier(), release: boltpages.NewReleaser(db, releaseEvery)}, nil
 }
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
@@ -97,6 +103,7 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 		return nil, err
 	}
 	var plan eventstore.Plan
+	written := 0
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		logB, streams, ids := tx.Bucket(bucketLog), tx.Bucket(bucketStreams), tx.Bucket(bucketIDs)
 		// Positions only grow: pages split full (bbolt's default of half suits random keys) and the log takes half
@@ -130,9 +137,11 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 		}
 		for _, w := range plan.Writes {
 			pos := u64(uint64(w.Position))
-			if err := logB.Put(pos, eventstore.AppendRecord(make([]byte, 0, eventstore.RecordSize(w)), w)); err != nil {
+			rec := eventstore.AppendRecord(make([]byte, 0, eventstore.RecordSize(w)), w)
+			if err := logB.Put(pos, rec); err != nil {
 				return err
 			}
+			written += len(rec)
 			if err := streams.Put(streamKey(w.Stream, w.Version), pos); err != nil {
 				return err
 			}
@@ -147,6 +156,7 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 	}
 	if len(plan.Writes) > 0 {
 		s.notify.Signal()
+		_ = s.release.Wrote(written) // a failure leaves pages resident, nothing else
 	}
 	return plan.Results, nil
 }
@@ -222,15 +232,15 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, max int)
 	}
 	var out []eventstore.Recorded
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		pages := newReadPages(tx)
-		defer pages.drop()
+		pages := boltpages.NewReads(tx)
+		defer pages.Drop()
 		c := tx.Bucket(bucketLog).Cursor()
 		for k, v := c.Seek(u64(uint64(after) + 1)); k != nil && len(out) < max; k, v = c.Next() {
 			rec, err := eventstore.DecodeRecord(eventstore.Position(binary.BigEndian.Uint64(k)), v) // copies v
 			if err != nil {
 				return err
 			}
-			pages.add(v)
+			pages.Add(v)
 			out = append(out, rec)
 		}
 		return ctx.Err()

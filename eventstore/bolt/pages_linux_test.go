@@ -3,7 +3,6 @@
 package bolt
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/internal/boltpages"
 )
 
 // Reading the whole log leaves few of its pages in the process's resident set: the kernel's accounting
@@ -53,36 +53,12 @@ func TestReadingTheLogGivesItsPagesBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rss := mappedRSS(t, path)
+	rss, err := boltpages.Resident(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("read %d events: %d KiB resident of a %d KiB file", read, rss>>10, fi.Size()>>10)
 	if read != 20_000 || rss*5 > fi.Size() {
 		t.Fatalf("read %d events; %d KiB of the %d KiB file stay resident", read, rss>>10, fi.Size()>>10)
 	}
-}
-
-// mappedRSS is the resident size of the process's mappings of path.
-func mappedRSS(t *testing.T, path string) int64 {
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var rss int64
-	inFile := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) >= 5 && strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			inFile = fields[len(fields)-1] == path
-			continue
-		}
-		if inFile && len(fields) == 3 && fields[0] == "Rss:" {
-			kb, _ := strconv.ParseInt(fields[1], 10, 64)
-			rss += kb << 10
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rss
 }
