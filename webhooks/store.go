@@ -78,9 +78,9 @@ type MemoryStore struct {
 	release   *boltpages.Releaser
 }
 
-// releaseEvery is how many file transactions pass between two releases of the file's resident pages: each
-// delivery's update touches a page somewhere in the file (delivery ids are random), and the kernel maps the
-// page's neighbours too.
+// releaseEvery is how many file transactions (and reads of bodies or of the backlog) pass between two releases of
+// the file's resident pages: each delivery's update touches a page somewhere in the file (delivery ids are
+// random), and the kernel maps the page's neighbours too.
 const releaseEvery = 8
 
 // backlog is where an endpoint's pending deliveries are: every one of seq up to loadedTo is in memory, and, unless
@@ -214,6 +214,7 @@ func (s *MemoryStore) refill() error {
 		if err := s.file.View(func(tx *bbolt.Tx) error { return s.refillFrom(tx, endpoint, b) }); err != nil {
 			return fmt.Errorf("read the webhook backlog of endpoint %s: %w", endpoint, err)
 		}
+		_ = s.release.Touched(1)
 	}
 	return nil
 }
@@ -267,7 +268,7 @@ func (s *MemoryStore) write(fn func(tx *bbolt.Tx) error) error {
 	if err := s.file.Update(fn); err != nil {
 		return fmt.Errorf("write webhooks file: %w", err)
 	}
-	_ = s.release.Wrote(1) // a failure leaves pages resident, nothing else
+	_ = s.release.Touched(1) // a failure leaves pages resident, nothing else
 	return nil
 }
 
@@ -470,6 +471,7 @@ func (s *MemoryStore) Claim(_ context.Context, now time.Time, limit int, lease t
 			}
 			return nil, err
 		}
+		_ = s.release.Touched(1) // the bodies lie all over the file
 	}
 	return out, nil
 }

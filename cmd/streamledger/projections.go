@@ -59,6 +59,10 @@ type readModels struct {
 	observed map[string]projections.Status  // a standby's view of the projections the leader runs
 }
 
+// outboxBound is how many webhook messages the embedded outbox holds for the dispatcher before its projection waits
+// (twenty dispatch batches).
+const outboxBound = 10_000
+
 // scratchDir holds the scratch files of the read models that the embedded store rebuilds at every start. Only the
 // process holding the store's lock uses it, so a file left by a crash is simply truncated by the next start.
 func scratchDir(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "scratch") }
@@ -315,6 +319,7 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	}
 	rm.closers = append(rm.closers, auditLog.Close, index.Close)
 	streamsMem, messages := streams.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)
+	messages.Bound(outboxBound)
 	rm.streams, rm.ledgers, rm.outbox, rm.audit = streamsMem.Reader(), index, messages, auditLog
 	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,

@@ -42,8 +42,9 @@ type Store struct {
 	release *boltpages.Releaser
 }
 
-// releaseEvery is how many bytes of records are appended between two releases of the file's resident pages:
-// appends touch pages all over the id index (its keys are random), and the kernel maps each page's neighbours too.
+// releaseEvery is how many bytes of records are appended or read by stream between two releases of the file's
+// resident pages: appends touch pages all over the id index (its keys are random), a stream's events lie all over
+// the log, and the kernel maps each page's neighbours too.
 const releaseEvery = 4 << 20
 
 // Open opens (creating if needed) the store file at path. It fails fast when another process holds the file.
@@ -156,7 +157,7 @@ func (s *Store) AppendMany(ctx context.Context, batch []eventstore.StreamAppend)
 	}
 	if len(plan.Writes) > 0 {
 		s.notify.Signal()
-		_ = s.release.Wrote(written) // a failure leaves pages resident, nothing else
+		_ = s.release.Touched(written) // a failure leaves pages resident, nothing else
 	}
 	return plan.Results, nil
 }
@@ -197,6 +198,7 @@ func (s *Store) readStream(ctx context.Context, stream string, from eventstore.V
 		return nil, err
 	}
 	var out []eventstore.Recorded
+	read := 0
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		logB := tx.Bucket(bucketLog)
 		prefix := append([]byte(stream), 0)
@@ -219,9 +221,11 @@ func (s *Store) readStream(ctx context.Context, stream string, from eventstore.V
 				return err
 			}
 			out = append(out, rec)
+			read += os.Getpagesize() // a stream's records lie apart: each read brings in a page of its own
 		}
 		return ctx.Err()
 	})
+	_ = s.release.Touched(read) // a failure leaves pages resident, nothing else
 	return out, mapErr(err)
 }
 

@@ -11,21 +11,22 @@ import (
 	bbolt "go.etcd.io/bbolt"
 )
 
-// Releaser gives back every page of a file's mapping once enough has been written since the last time: writers
-// touch pages all over a file whose keys are random (ids, delivery ids), and would otherwise keep them all.
+// Releaser gives back every page of a file's mapping once enough has been touched since the last time: writers of
+// random keys (ids, delivery ids) and readers that jump around (a stream's events, a delivery's body) touch pages
+// all over the file, and would otherwise keep them all.
 type Releaser struct {
 	db    *bbolt.DB
 	every int64
 	since atomic.Int64
 }
 
-// NewReleaser releases db's pages each time what Wrote counts (bytes, or transactions: the caller's unit) reaches
-// every.
+// NewReleaser releases db's pages each time what Touched counts (bytes, or transactions: the caller's unit)
+// reaches every.
 func NewReleaser(db *bbolt.DB, every int64) *Releaser { return &Releaser{db: db, every: every} }
 
-// Wrote counts n more written; past the threshold it gives the pages back. The error is only reported: pages that
-// stay resident cost memory, not correctness.
-func (r *Releaser) Wrote(n int) error {
+// Touched counts n more written or read at random; past the threshold it gives the pages back. The error is only
+// reported: pages that stay resident cost memory, not correctness.
+func (r *Releaser) Touched(n int) error {
 	if r.since.Add(int64(n)) < r.every {
 		return nil
 	}

@@ -40,7 +40,7 @@ func TestReleaserBoundsTheResidentPages(t *testing.T) {
 				t.Fatal(err)
 			}
 			if release {
-				if err := r.Wrote(500 * len(value)); err != nil {
+				if err := r.Touched(500 * len(value)); err != nil {
 					t.Fatal(err)
 				}
 			}
