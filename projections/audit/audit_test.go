@@ -534,3 +534,52 @@ func TestScratchLogMatchesTheDefinition(t *testing.T) {
 		t.Fatalf("Close left %v", left)
 	}
 }
+
+// A log whose cache of stream states holds two streams (so that nearly every stream is replayed from the log when
+// its next event comes) writes the same entries as one that keeps every state, through reorgs and then through
+// withdrawals beyond what each stream holds, whose anomalies state what the stream held.
+func TestFoldCacheMissesReplayTheSameState(t *testing.T) {
+	store, full := filled(t)
+	small := NewMemory(store)
+	small.maxFolds = 2
+	simtest.CatchUp(t, store, small, 7)
+	cached := len(small.folds)
+	ctx := context.Background()
+	n := 0
+	for ref, f := range full.folds {
+		w := &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: ref.ContractID, Ledger: 10_000,
+			LedgerClosedAt: time.Unix(1_900_000_000, 0).UTC(), EventIndex: uint32(n)},
+			StreamID: ref.StreamID, Recipient: f.state.Recipient, Amount: domain.NewAmount(1 << 62)}
+		data, err := domain.Marshal(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Append(ctx, ref.StoreStream(), eventstore.Any, eventstore.NewEvent{ID: domain.DerivedEventUUID("t", ref.String()),
+			Type: string(w.Type()), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	simtest.CatchUp(t, store, small, 7)
+	simtest.CatchUp(t, store, full, 7)
+	if cached+4 > n {
+		t.Fatalf("%d folds cached in the small log for %d streams: too few withdrawals meet a replayed state", cached, n)
+	}
+	got, err := small.Leaves(0, small.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := full.Leaves(0, full.Size())
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d entries with a small cache, %d with a full one (%v)", len(got), len(want), err)
+	}
+	anomalies := 0
+	for _, e := range entriesOf(t, small, 0, small.Size()) {
+		if e.Action == ActionAnomaly {
+			anomalies++
+		}
+	}
+	if anomalies < n {
+		t.Fatalf("%d anomalies for %d withdrawals beyond the deposit", anomalies, n)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -18,7 +19,7 @@ import (
 
 // Memory keeps the audit log in this process, rebuilt from the event log at every start (the embedded default):
 // the entries' leaves and the tree hashes in scratch files (NewScratch), so that memory does not grow with the log,
-// or in memory (NewMemory). Only the latest stream states that anomaly detection folds stay in memory.
+// or in memory (NewMemory). Only a cache of the stream states that anomaly detection folds stays in memory.
 type Memory struct {
 	projections.MemoryCheckpoint
 	reader streams.StreamReader
@@ -30,8 +31,20 @@ type Memory struct {
 	leaves  *spill.File // the entries' leaf bytes, one after the other
 	ends    *spill.File // where each entry's leaf ends in leaves: 8 bytes, big-endian, an entry
 	hashes  *spill.File // the stored hashes, 32 bytes each
-	folds   map[domain.StreamRef]domain.Stream
+	// folds caches the stream states anomaly detection folds: the streams of a long history are many, and a stream
+	// not in the cache is replayed from the log up to the checkpoint, which is the state the fold would hold.
+	folds    map[domain.StreamRef]*cachedFold
+	maxFolds int
+	batches  uint64
 }
+
+type cachedFold struct {
+	state domain.Stream
+	used  uint64 // the batch that last touched it
+}
+
+// foldCache is how many stream states the audit log in memory keeps: more than the streams a batch touches.
+const foldCache = 4096
 
 // NewMemory returns an empty audit log in memory; reader serves the stream replays that anomaly detection needs.
 func NewMemory(reader streams.StreamReader) *Memory {
@@ -45,7 +58,7 @@ func NewMemory(reader streams.StreamReader) *Memory {
 // NewScratch returns an empty audit log whose entries and hashes are kept in scratch files in dir (created, and
 // truncated: the log is rebuilt from the events). Close removes them.
 func NewScratch(reader streams.StreamReader, dir string) (*Memory, error) {
-	m := &Memory{reader: reader, folds: map[domain.StreamRef]domain.Stream{}}
+	m := &Memory{reader: reader, folds: map[domain.StreamRef]*cachedFold{}, maxFolds: foldCache}
 	var err error
 	for name, f := range map[string]**spill.File{"audit-leaves": &m.leaves, "audit-ends": &m.ends, "audit-hashes": &m.hashes} {
 		if *f, err = spill.Create(dir, name); err != nil {
@@ -73,10 +86,18 @@ func (m *Memory) Name() string { return Name }
 // Apply appends the batch's entries and their tree hashes, atomically with the checkpoint.
 func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	raised := map[string][]domain.Anomaly{}
+	before, _ := m.Checkpoint(ctx)
 	changes, err := streams.Fold(ctx, m.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) {
 		m.mu.RLock()
-		defer m.mu.RUnlock()
-		return m.folds[ref], nil
+		f, ok := m.folds[ref]
+		m.mu.RUnlock()
+		if ok {
+			return f.state, nil
+		}
+		if before == 0 {
+			return domain.Stream{}, nil
+		}
+		return streams.Replay(ctx, m.reader, ref, before)
 	}, func(ev projections.Event, a domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], a) })
 	if err != nil {
 		return err
@@ -96,15 +117,35 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	if err := m.store(leaves, pending); err != nil {
 		return err
 	}
+	m.batches++
 	for ref, c := range changes {
 		if c.Gone {
 			delete(m.folds, ref)
 		} else {
-			m.folds[ref] = c.State.Detached()
+			m.folds[ref] = &cachedFold{state: c.State.Detached(), used: m.batches}
 		}
 	}
+	m.evict()
 	m.Advance(batch)
 	return nil
+}
+
+// evict drops the least recently used half of the cached folds once there are more than maxFolds.
+func (m *Memory) evict() {
+	if len(m.folds) <= m.maxFolds {
+		return
+	}
+	used := make([]uint64, 0, len(m.folds))
+	for _, f := range m.folds {
+		used = append(used, f.used)
+	}
+	slices.Sort(used)
+	cut := used[len(used)/2]
+	for ref, f := range m.folds {
+		if f.used < cut {
+			delete(m.folds, ref)
+		}
+	}
 }
 
 // store appends leaves and their stored hashes. A failed write leaves the counts as they were: what was written past
