@@ -82,7 +82,9 @@ type Status struct {
 	Position  eventstore.Position `json:"position"`
 	LagEvents uint64              `json:"lagEvents"`
 	LagMs     int64               `json:"lagMs"`
-	LastError string              `json:"lastError,omitempty"`
+	// Starting: the runner has not read the store's head yet, so its lag is not known (not zero).
+	Starting  bool   `json:"starting,omitempty"`
+	LastError string `json:"lastError,omitempty"`
 }
 
 // Runner feeds a projection: catch-up from its checkpoint, then live, in batches. After a failure it starts
@@ -99,6 +101,7 @@ type Runner struct {
 	mu       sync.Mutex
 	position eventstore.Position
 	head     eventstore.Position
+	headRead bool      // head has been read once
 	behind   time.Time // recording time of the oldest event not yet applied; zero when caught up
 	lastErr  string
 }
@@ -131,7 +134,7 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 func (r *Runner) Status() Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := Status{Name: r.cfg.Projection.Name(), Position: r.position, LastError: r.lastErr}
+	s := Status{Name: r.cfg.Projection.Name(), Position: r.position, LastError: r.lastErr, Starting: !r.headRead}
 	if r.head > r.position {
 		s.LagEvents = uint64(r.head - r.position)
 	}
@@ -213,8 +216,13 @@ func (r *Runner) session(ctx context.Context, until eventstore.Position, applied
 	if err != nil {
 		return fmt.Errorf("%s: read checkpoint: %w", name, err)
 	}
+	head, err := r.cfg.Store.Head(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: read head: %w", name, err)
+	}
 	r.mu.Lock()
 	r.position = after
+	r.head, r.headRead = max(r.head, head), true
 	r.mu.Unlock()
 	for {
 		// Catch up with whole pages first (large batches are what make set-based writes pay), read and decoded
@@ -373,7 +381,7 @@ func (r *Runner) applyDecoded(ctx context.Context, batch []Event, applied func()
 	name := r.cfg.Projection.Name()
 	if head, err := r.cfg.Store.Head(ctx); err == nil {
 		r.mu.Lock()
-		r.head = head
+		r.head, r.headRead = head, true
 		r.behind = batch[0].RecordedAt
 		r.mu.Unlock()
 	}

@@ -225,3 +225,33 @@ func TestCatchUpPagesOfLargeEventsHoldFewerOfThem(t *testing.T) {
 		}
 	}
 }
+
+// A runner that has not read the store's head says so: its lag of zero is not known yet, and a health check that
+// waits for zero lag must not take it for caught up.
+func TestStatusSaysWhenTheLagIsNotKnownYet(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	for seq := range uint32(3) {
+		data, err := domain.Marshal(&domain.LedgerClosed{Ledger: seq + 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Append(ctx, "ledgers", eventstore.Any, eventstore.NewEvent{ID: uuid.NewString(),
+			Type: string(domain.TypeLedgerClosed), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: &recording{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Status(); !st.Starting || st.LagEvents != 0 {
+		t.Fatalf("before it ran: %+v", st)
+	}
+	if err := r.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Status(); st.Starting || st.Position != 3 || st.LagEvents != 0 {
+		t.Fatalf("after a catch-up: %+v", st)
+	}
+}

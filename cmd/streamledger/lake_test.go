@@ -61,11 +61,14 @@ func serveUntilTip(t *testing.T, env map[string]string, last uint32) (map[string
 		health = getHealth(t, base)
 		idx, _ := health["indexer"].(map[string]any)
 		done := idx != nil && idx["tipLedger"] == float64(last)
-		if projs, ok := health["projections"].([]any); done && ok {
-			for _, p := range projs {
-				if p.(map[string]any)["lagEvents"] != float64(0) {
-					done = false
-				}
+		// Every projection must be listed, and caught up: until this serve leads, none runs and the list is empty.
+		projs, _ := health["projections"].([]any)
+		if len(projs) != len(projectionNames) {
+			done = false
+		}
+		for _, p := range projs {
+			if p := p.(map[string]any); p["lagEvents"] != float64(0) || p["starting"] == true {
+				done = false
 			}
 		}
 		if done {
