@@ -145,6 +145,9 @@ func (d *Decoder) Decode(lcm xdr.LedgerCloseMeta) (l Ledger, err error) {
 					return Ledger{}, fmt.Errorf("ledger %d tx %s: %w", seq, txHash, err)
 				}
 				l.Events = append(l.Events, decoded)
+				if d, ok := decoded.Event.(*domain.StreamShareDelegated); ok {
+					l.Events = append(l.Events, delegatedFrom(decoded.ID, d))
+				}
 			}
 		}
 	}
@@ -225,6 +228,15 @@ func (d *Decoder) decodeOne(enc *scValEncoder, l *Ledger, contract domain.Addres
 		Stream: StreamOf(e),
 		Event:  e,
 	}, nil
+}
+
+// delegatedFrom is the event that opens the history of the child stream a delegation creates (the contract emits
+// no `created` for it), filed in the child's stream: with the delegation's chain metadata, so a reorg that
+// reverts one reverts both, and an id derived from the delegation's.
+func delegatedFrom(delegationID string, d *domain.StreamShareDelegated) Decoded {
+	e := &domain.StreamDelegatedFrom{ChainMeta: d.ChainMeta, StreamID: d.ChildStreamID, ParentStreamID: d.ParentStreamID,
+		DelegationEventID: delegationID}
+	return Decoded{ID: domain.DelegatedFromID(delegationID), Stream: StreamOf(e), Event: e}
 }
 
 // StreamOf is the event-store stream a chain event is appended to: its payment stream's, or its contract's.

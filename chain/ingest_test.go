@@ -142,9 +142,7 @@ func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
 			continue
 		}
 		o.standing = append(o.standing, r.ID)
-		if ref, ok := domain.StreamOf(e); ok {
-			folds[ref] = domain.Apply(folds[ref], r.ID, e)
-		}
+		domain.ApplyInOrder(folds, r.ID, e)
 	}
 	for ref, s := range folds {
 		b, _ := json.Marshal(s)

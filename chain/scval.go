@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -210,4 +211,153 @@ func variant(v xdr.ScVal, name string) (uint64, error) {
 		return 0, fmt.Errorf("%w: payload id is %s, want u64", errShape, (*vec)[1].Type)
 	}
 	return uint64(id), nil
+}
+
+func (f *fields) boolean(name string) bool {
+	v, ok := f.get(name)
+	if !ok {
+		return false
+	}
+	b, ok := v.GetB()
+	if !ok {
+		f.fail(name, v, "a bool")
+	}
+	return b
+}
+
+func (f *fields) u32(name string) uint32 {
+	v, ok := f.get(name)
+	if !ok {
+		return 0
+	}
+	n, ok := v.GetU32()
+	if !ok {
+		f.fail(name, v, "u32")
+	}
+	return uint32(n)
+}
+
+// optAddress reads an Option<Address>: Void is None.
+func (f *fields) optAddress(name string) *domain.Address {
+	v, ok := f.get(name)
+	if !ok || v.Type == xdr.ScValTypeScvVoid {
+		return nil
+	}
+	a, err := addressOf(v)
+	if err != nil {
+		f.err = fmt.Errorf("field %q: %w", name, err)
+		return nil
+	}
+	return &a
+}
+
+// optU64 reads an Option<u64>: Void is None.
+func (f *fields) optU64(name string) *uint64 {
+	v, ok := f.get(name)
+	if !ok || v.Type == xdr.ScValTypeScvVoid {
+		return nil
+	}
+	n, ok := v.GetU64()
+	if !ok {
+		f.fail(name, v, "u64 or void")
+		return nil
+	}
+	out := uint64(n)
+	return &out
+}
+
+// hash32 reads a BytesN<32> as hex.
+func (f *fields) hash32(name string) string {
+	v, ok := f.get(name)
+	if !ok {
+		return ""
+	}
+	h, err := hash32Of(v)
+	if err != nil {
+		f.err = fmt.Errorf("field %q: %w", name, err)
+	}
+	return h
+}
+
+func hash32Of(v xdr.ScVal) (string, error) {
+	b, ok := v.GetBytes()
+	if !ok || len(b) != 32 {
+		return "", fmt.Errorf("%w: %s of %d bytes, want 32 bytes", errShape, v.Type, len(b))
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// tuple reads a tuple payload, which arrives as a vec of n values.
+func tuple(v xdr.ScVal, n int) ([]xdr.ScVal, error) {
+	vec, ok := v.GetVec()
+	if !ok || vec == nil {
+		return nil, fmt.Errorf("%w: payload is %s, want a vec (a tuple)", errShape, v.Type)
+	}
+	if len(*vec) != n {
+		return nil, fmt.Errorf("%w: payload tuple has %d elements, want %d", errShape, len(*vec), n)
+	}
+	return *vec, nil
+}
+
+// tupleReader reads a tuple's elements in order, keeping the first error.
+type tupleReader struct {
+	vals []xdr.ScVal
+	i    int
+	err  error
+}
+
+func (t *tupleReader) next() (xdr.ScVal, bool) {
+	if t.err != nil {
+		return xdr.ScVal{}, false
+	}
+	t.i++
+	return t.vals[t.i-1], true
+}
+
+func (t *tupleReader) failAt(v xdr.ScVal, want string) {
+	if t.err == nil {
+		t.err = fmt.Errorf("%w: tuple element %d is %s, want %s", errShape, t.i-1, v.Type, want)
+	}
+}
+
+func (t *tupleReader) u64() uint64 {
+	v, ok := t.next()
+	n, isU64 := v.GetU64()
+	if ok && !isU64 {
+		t.failAt(v, "u64")
+	}
+	return uint64(n)
+}
+
+func (t *tupleReader) u32() uint32 {
+	v, ok := t.next()
+	n, isU32 := v.GetU32()
+	if ok && !isU32 {
+		t.failAt(v, "u32")
+	}
+	return uint32(n)
+}
+
+func (t *tupleReader) address() domain.Address {
+	v, ok := t.next()
+	if !ok {
+		return ""
+	}
+	a, err := addressOf(v)
+	if err != nil && t.err == nil {
+		t.err = fmt.Errorf("tuple element %d: %w", t.i-1, err)
+	}
+	return a
+}
+
+func (t *tupleReader) hash32() string {
+	v, ok := t.next()
+	if !ok {
+		return ""
+	}
+	h, err := hash32Of(v)
+	if err != nil && t.err == nil {
+		t.err = fmt.Errorf("tuple element %d: %w", t.i-1, err)
+	}
+	return h
 }

@@ -169,7 +169,18 @@ func decodeEvent(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (e doma
 			observed.StreamID = &v
 		}
 	}
+	if other, ok := otherTopics[observed.Topic]; ok {
+		observed.StreamID = nil // a second topic here is an offer's, a template's, an address: never a stream's
+		if e, decodeErr = other(m, topics, data); decodeErr == nil {
+			return e, observed.Topic, nil
+		}
+		observed.DecodeError = decodeErr.Error()
+		return observed, observed.Topic, decodeErr
+	}
 	decode, known := topicDecoders[observed.Topic]
+	if !known {
+		decode, known = streamTopicsMore[observed.Topic]
+	}
 	if !known {
 		return observed, observed.Topic, nil
 	}

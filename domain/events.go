@@ -660,7 +660,7 @@ func newEvent(t EventType) Event {
 	case TypeLedgersVerified:
 		return &LedgersVerified{}
 	default:
-		return nil
+		return newFluxoraEvent(t)
 	}
 }
 

@@ -14,6 +14,7 @@ func everyEvent() []Event {
 	m := at(7, t0)
 	m.TopicsXDR, m.ValueXDR, m.ChainEventID = []string{"AAAADwAAAAdjcmVhdGVkAA=="}, "AAAAAQ==", ChainEventID(7, 1, 0, 0)
 	id := uint64(42)
+	owner := Address(testAccount)
 	return []Event{
 		&StreamCreated{ChainMeta: m, StreamID: 42, Sender: testAccount, Recipient: testAccount2, DepositAmount: MaxAmount,
 			RatePerSecond: raw(1), StartTime: t0, CliffTime: t0, EndTime: t0 + 1, WithdrawDustThreshold: raw(5),
@@ -41,6 +42,34 @@ func everyEvent() []Event {
 		&LedgerClosed{NetworkID: "n", Ledger: 7, Hash: "h", PreviousHash: "p", ClosedAt: time.Unix(int64(t0), 0).UTC(), EventCount: 3},
 		&LedgersVerified{NetworkID: "n", First: 8, Last: 900, PreviousHash: "h", Hash: "h2", FirstClosedAt: time.Unix(int64(t0), 0).UTC(),
 			ClosedAt: time.Unix(int64(t0)+4460, 0).UTC()},
+		&StreamShareDelegated{ChainMeta: m, ParentStreamID: 42, ChildStreamID: 43, Delegator: testAccount2, Delegatee: testAccount,
+			ShareBps: 2500, NewParentRate: raw(8), ChildRate: raw(2)},
+		&StreamDelegatedFrom{ChainMeta: m, StreamID: 43, ParentStreamID: 42, DelegationEventID: "d"},
+		&StreamRenewed{ChainMeta: m, OldStreamID: 42, NewStreamID: 44},
+		&StreamClaimOwnerChanged{ChainMeta: m, StreamID: 42, OldOwner: &owner, NewOwner: testAccount2},
+		&StreamSenderTransferred{ChainMeta: m, StreamID: 42, OldSender: testAccount, NewSender: testAccount2},
+		&StreamDecommissioned{ChainMeta: m, StreamID: 42, Decommissioned: true},
+		&StreamHealthChanged{ChainMeta: m, StreamID: 42, Underfunded: true, RemainingBalance: raw(5), SecondsRemaining: 9},
+		&StreamAutoClaimSet{ChainMeta: m, StreamID: 42, Destination: testAccount},
+		&StreamAutoClaimRevoked{ChainMeta: m, StreamID: 42},
+		&StreamAutoClaimTriggered{ChainMeta: m, StreamID: 42, Destination: testAccount, Amount: raw(3)},
+		&StreamRateCapEnforced{ChainMeta: m, StreamID: 42, AttemptedRate: raw(9), MaxRatePerSecond: raw(5)},
+		&StreamOfferCreated{ChainMeta: m, OfferID: 5, Sender: testAccount, Recipient: testAccount2, DepositAmount: raw(10),
+			RatePerSecond: raw(1), StartTime: 1, CliffTime: 1, EndTime: 11, ExpiryTime: &id, CreatedAt: 1},
+		&StreamOfferAccepted{ChainMeta: m, OfferID: 5, EffectiveStartTime: 2, Recipient: testAccount2},
+		&StreamOfferCancelled{ChainMeta: m, OfferID: 5, By: testAccount, RefundAmount: raw(10)},
+		&StreamTemplateDefined{ChainMeta: m, TemplateID: 3, Owner: testAccount, StartDelay: 1, CliffDelay: 2, Duration: 3},
+		&StreamIDsReleased{ChainMeta: m, Holder: testAccount, StartID: 100, Count: 10, Consumed: 4, Reclaimed: 6},
+		&GlobalPauseChanged{ChainMeta: m, Paused: true},
+		&GlobalResumed{ChainMeta: m, ResumedAt: t0},
+		&CreationPauseChanged{ChainMeta: m, Paused: true},
+		&ProtocolPaused{ChainMeta: m, Admin: testAccount, Reason: "audit", PausedAt: t0},
+		&ProtocolResumed{ChainMeta: m, Admin: testAccount, ResumedAt: t0},
+		&ExcessSwept{ChainMeta: m, To: testAccount, Amount: raw(7)},
+		&ContractAdminUpdated{ChainMeta: m, OldAdmin: testAccount, NewAdmin: testAccount2},
+		&ContractUpgraded{ChainMeta: m, NewWasmHash: strings.Repeat("ab", 32), NewVersion: 4, UpgradedAt: t0, UpgradedBy: testAccount},
+		&ContractUpgradedLegacy{ChainMeta: m, NewWasmHash: strings.Repeat("ab", 32), OldVersion: 3, NewVersion: 3, Admin: testAccount},
+		&ContractMigrationRecorded{ChainMeta: m, FromVersion: 3, ToVersion: 4, Timestamp: t0},
 	}
 }
 
@@ -68,7 +97,7 @@ func TestEventEncodingRoundTrip(t *testing.T) {
 		}
 		seen[e.Type()] = true
 	}
-	if len(seen) != 21 {
+	if len(seen) != 21+26 {
 		t.Fatalf("covered %d event types", len(seen))
 	}
 }
@@ -77,13 +106,16 @@ func TestEventStreamOf(t *testing.T) {
 	for _, e := range everyEvent() {
 		ref, ok := StreamOf(e)
 		switch e.Type() {
-		case TypeChainReorganized, TypeLedgerClosed, TypeLedgersVerified:
+		case TypeChainReorganized, TypeLedgerClosed, TypeLedgersVerified, TypeStreamOfferCreated, TypeStreamOfferAccepted,
+			TypeStreamOfferCancelled, TypeStreamTemplateDefined, TypeStreamIDsReleased, TypeGlobalPauseChanged, TypeGlobalResumed,
+			TypeCreationPauseChanged, TypeProtocolPaused, TypeProtocolResumed, TypeExcessSwept, TypeContractAdminUpdated,
+			TypeContractUpgraded, TypeContractUpgradedLegacy, TypeContractMigrationRecorded:
 			if ok {
 				t.Errorf("%s belongs to no stream", e.Type())
 			}
-		case TypeStreamCloned:
+		case TypeStreamCloned, TypeStreamDelegatedFrom:
 			if ref.StreamID != 43 {
-				t.Errorf("cloned belongs to the new stream, got %d", ref.StreamID)
+				t.Errorf("%s belongs to the new stream, got %d", e.Type(), ref.StreamID)
 			}
 		default:
 			if !ok || ref.StreamID != 42 || ref.ContractID != testContract {

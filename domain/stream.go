@@ -92,6 +92,13 @@ type Stream struct {
 	Version               uint64       `json:"version"`
 	LastEventID           string       `json:"lastEventId"`
 	Anomalies             []Anomaly    `json:"anomalies,omitempty"`
+	// What the rest of the contract's events say about the stream (fluxora_events.go).
+	ParentStreamID       *uint64 `json:"parentStreamId,omitempty"` // a child stream: created by a delegation from it
+	RenewedTo            *uint64 `json:"renewedTo,omitempty"`      // its successor, once renewed
+	ClaimOwner           Address `json:"claimOwner,omitempty"`     // who withdraws, when not the recipient
+	Decommissioned       bool    `json:"decommissioned,omitempty"`
+	AutoClaimDestination Address `json:"autoClaimDestination,omitempty"`
+	Underfunded          bool    `json:"underfunded,omitempty"`
 }
 
 // Detached is the state with its own copies of its strings and bytes: events decoded from stored records share
@@ -100,6 +107,8 @@ func (s Stream) Detached() Stream {
 	s.ContractID = Address(strings.Clone(string(s.ContractID)))
 	s.Sender, s.Recipient = Address(strings.Clone(string(s.Sender))), Address(strings.Clone(string(s.Recipient)))
 	s.PauseReason, s.LastEventID = strings.Clone(s.PauseReason), strings.Clone(s.LastEventID)
+	s.ClaimOwner = Address(strings.Clone(string(s.ClaimOwner)))
+	s.AutoClaimDestination = Address(strings.Clone(string(s.AutoClaimDestination)))
 	s.Memo = bytes.Clone(s.Memo)
 	if s.Anomalies != nil {
 		s.Anomalies = slices.Clone(s.Anomalies)
@@ -210,7 +219,7 @@ func (a *applier) apply(e Event) {
 	if a.s.ContractID == "" {
 		a.s.ContractID, a.s.StreamID = ref.ContractID, ref.StreamID
 	}
-	if _, creating := e.(*StreamCreated); !creating {
+	if !creates(e) {
 		switch {
 		case !a.s.Known:
 			a.flag(AnomalyUnknownStream, "%s for stream %s, which was never created", e.Type(), ref)
@@ -257,12 +266,46 @@ func (a *applier) apply(e Event) {
 		a.clonedFrom(v)
 	case *StreamKeeperCancelled:
 		a.keeperCancelled(v)
+	case *StreamShareDelegated:
+		a.delegated(v)
+	case *StreamDelegatedFrom:
+		if a.s.ParentStreamID == nil || *a.s.ParentStreamID != v.ParentStreamID {
+			a.flag(AnomalyValueMismatch, "delegated from stream %d, the state has no such parent", v.ParentStreamID)
+		}
+	case *StreamRenewed:
+		next := v.NewStreamID
+		a.s.RenewedTo = &next
+	case *StreamClaimOwnerChanged:
+		a.s.ClaimOwner = v.NewOwner
+	case *StreamSenderTransferred:
+		if a.s.Sender != v.OldSender {
+			a.flag(AnomalyValueMismatch, "old sender %s, the state has %s", v.OldSender, a.s.Sender)
+		}
+		a.s.Sender = v.NewSender
+	case *StreamDecommissioned:
+		a.s.Decommissioned = v.Decommissioned
+	case *StreamHealthChanged:
+		a.s.Underfunded = v.Underfunded
+	case *StreamAutoClaimSet:
+		a.s.AutoClaimDestination = v.Destination
+	case *StreamAutoClaimRevoked:
+		a.s.AutoClaimDestination = ""
 	case *ContractEventObserved:
 		if v.DecodeError != "" {
 			a.flag(AnomalyDecodeError, "%q could not be decoded: %s", v.Topic, v.DecodeError)
 		}
 	}
 	a.bump()
+}
+
+// creates reports whether e brings a stream into being (a child stream's state is set from its parent's before its
+// StreamDelegatedFrom is applied).
+func creates(e Event) bool {
+	switch e.(type) {
+	case *StreamCreated:
+		return true
+	}
+	return false
 }
 
 func (a *applier) bump() {
@@ -500,6 +543,16 @@ func Replay(entries []Entry) Stream {
 
 // ReplayUntil is Replay restricted to events at or below ledger: the state as of that ledger.
 func ReplayUntil(entries []Entry, ledger uint32) Stream {
+	s, _ := ReplayWith(entries, ledger, nil)
+	return s
+}
+
+// Origin gives the state a child stream starts from: its parent's as of the delegation, split (DelegatedChild).
+type Origin func(*StreamDelegatedFrom) (Stream, error)
+
+// ReplayWith is ReplayUntil for a stream that may be a delegation's child: origin, when not nil, gives the state
+// its StreamDelegatedFrom starts from (it reads the parent's events, which are not in entries).
+func ReplayWith(entries []Entry, ledger uint32, origin Origin) (Stream, error) {
 	reverted := Standing(entries)
 	var s Stream
 	for _, en := range entries {
@@ -509,7 +562,13 @@ func ReplayUntil(entries []Entry, ledger uint32) Stream {
 		if ce, ok := en.Event.(ChainEvent); ok && ce.ChainMetadata().Ledger > ledger {
 			continue
 		}
+		if from, ok := en.Event.(*StreamDelegatedFrom); ok && !s.Known && origin != nil {
+			var err error
+			if s, err = origin(from); err != nil {
+				return Stream{}, err
+			}
+		}
 		s = Apply(s, en.ID, en.Event)
 	}
-	return s
+	return s, nil
 }

@@ -87,12 +87,16 @@ func TestAuditExportAndManifestVerify(t *testing.T) {
 			break
 		}
 	}
+	mid := len(entries) / 2
+	for entries[mid].LedgerClosedAt == nil { // a reversal or an operator entry has no close time
+		mid++
+	}
 	for _, query := range []string{
 		"format=csv",
 		"format=jsonl&from=10&to=40",
 		fmt.Sprintf("streamId=%s:%d", stream.ContractID, *stream.StreamID),
 		"action=reverted&format=jsonl",
-		"from=" + entries[len(entries)/2].LedgerClosedAt.Format(time.RFC3339),
+		"from=" + entries[mid].LedgerClosedAt.Format(time.RFC3339),
 	} {
 		r := h.auditGet(t, "/api/audit/export?"+query)
 		if r.status != 200 || r.header.Get("X-Audit-Tree-Size") != fmt.Sprint(log.Size()) {

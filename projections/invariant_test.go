@@ -130,6 +130,24 @@ type projected struct {
 	messages int
 	reorgs   int
 	restored int
+	children int // streams a delegation created
+	// delegations reverted by a reorg (the reorged run only): with children, what shows delegation was exercised
+	revertedDelegations int
+}
+
+// delegationCounts are the children in the streams and the reverted delegations in the audit log.
+func delegationCounts(all []domain.Stream, entries []audit.Entry) (children, reverted int) {
+	for _, s := range all {
+		if s.ParentStreamID != nil {
+			children++
+		}
+	}
+	for _, e := range entries {
+		if e.Action == audit.ActionReverted && strings.Contains(e.Summary, string(domain.TypeStreamShareDelegated)) {
+			reverted++
+		}
+	}
+	return children, reverted
 }
 
 // registerEndpoints appends two webhook endpoints before anything is ingested: one for every event type, one
@@ -207,8 +225,10 @@ func projectMemory(t testing.TB, sc scenario, reorgs bool, batch int) projected 
 	if err != nil {
 		t.Fatal(err)
 	}
+	children, reverted := delegationCounts(s.All(), entries)
 	return projected{streams: hash, count: len(s.All()), standing: standing(entries),
-		outbox: outboxDigest(msgs), messages: len(msgs), reorgs: st.Reorgs, restored: restorations(entries)}
+		outbox: outboxDigest(msgs), messages: len(msgs), reorgs: st.Reorgs, restored: restorations(entries),
+		children: children, revertedDelegations: reverted}
 }
 
 // TestReorgInvariantMemory is DESIGN §4's invariant as a property: whatever reorgs the chain went through (within
@@ -218,14 +238,15 @@ func TestReorgInvariantMemory(t *testing.T) {
 	if testing.Short() {
 		seeds = 20
 	}
-	reorgs := 0
+	reorgs, children, revertedDelegations := 0, 0, 0
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		sc := randomScenario(seed)
 		batch := 1 + int(seed%13) // small batches put reorgs across batch boundaries
 		want := projectMemory(t, sc, false, 500)
 		got := projectMemory(t, sc, true, batch)
 		reorgs += got.reorgs
-		got.reorgs, got.restored = 0, 0
+		children, revertedDelegations = children+want.children, revertedDelegations+got.revertedDelegations
+		got.reorgs, got.restored, got.revertedDelegations = 0, 0, 0
 		if got != want {
 			t.Fatalf("seed %d (%+v, margin %d, batch %d): reorged %+v, clean %+v", seed, sc.cfg, sc.margin, batch, got, want)
 		}
@@ -236,7 +257,11 @@ func TestReorgInvariantMemory(t *testing.T) {
 	if reorgs < seeds*3 {
 		t.Fatalf("only %d reorgs in %d seeds: the property was not exercised", reorgs, seeds)
 	}
-	t.Logf("%d seeds, %d reorgs", seeds, reorgs)
+	if children == 0 || revertedDelegations == 0 {
+		t.Fatalf("%d delegated children, %d delegations reverted in %d seeds: delegation was not exercised", children,
+			revertedDelegations, seeds)
+	}
+	t.Logf("%d seeds, %d reorgs, %d delegated children, %d delegations reverted", seeds, reorgs, children, revertedDelegations)
 }
 
 // flipScenario draws a chain whose source flips (A → B → A, A → B → A → B) within the safety margin, paced by
@@ -272,7 +297,7 @@ func TestFlipInvariantMemory(t *testing.T) {
 		want := projectMemory(t, sc, false, 500)
 		got := projectMemory(t, sc, true, batch)
 		restored += got.restored
-		got.reorgs, got.restored = 0, 0
+		got.reorgs, got.restored, got.revertedDelegations = 0, 0, 0
 		if got != want {
 			t.Fatalf("seed %d (margin %d, batch %d): flipped %+v, clean %+v", seed, sc.margin, batch, got, want)
 		}
@@ -309,7 +334,7 @@ func againstPostgres(t *testing.T, first uint64, n, batches int, scenarioOf func
 				got := projectPostgres(t, sc, batch)
 				reorged.Add(int64(got.reorgs))
 				restorations.Add(int64(got.restored))
-				got.reorgs, got.restored = 0, 0
+				got.reorgs, got.restored, want.revertedDelegations = 0, 0, 0
 				if got != want {
 					t.Fatalf("seed %d (margin %d, batch %d): on PostgreSQL %+v, clean %+v", seed, sc.margin, batch, got, want)
 				}
@@ -359,12 +384,13 @@ func projectPostgres(t testing.TB, sc scenario, batch int) projected {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n int
-	if err := store.Pool().QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{schema, "streams_g1"}.Sanitize()).Scan(&n); err != nil {
+	var n, children int
+	if err := store.Pool().QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE state->>'parentStreamId' IS NOT NULL) FROM "+
+		pgx.Identifier{schema, "streams_g1"}.Sanitize()).Scan(&n, &children); err != nil {
 		t.Fatal(err)
 	}
 	return projected{streams: hash, count: n, standing: standing(entries), outbox: outboxDigest(msgs), messages: len(msgs),
-		reorgs: st.Reorgs, restored: restorations(entries)}
+		reorgs: st.Reorgs, restored: restorations(entries), children: children}
 }
 
 // TestReorgInvariantPostgres is the same property with the event store and the projections in PostgreSQL; the

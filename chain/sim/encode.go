@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/hex"
 	"fmt"
 	"sort"
 
@@ -94,7 +95,7 @@ func Encode(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) {
 			"recipient_amount": I128(v.RecipientAmount), "sender_refund": I128(v.SenderRefund),
 		}), nil
 	}
-	return nil, xdr.ScVal{}, fmt.Errorf("encode: %s is not a contract event", e.Type())
+	return encodeMore(e)
 }
 
 // Sym is an ScVal Symbol.
@@ -201,4 +202,101 @@ func optMetadata(entries []domain.MetadataEntry) xdr.ScVal {
 	}
 	p := &m
 	return xdr.ScVal{Type: xdr.ScValTypeScvMap, Map: &p}
+}
+
+// encodeMore encodes the rest of the contract's events (docs/contracts.md) as the contract publishes them.
+func encodeMore(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) {
+	topic := func(name string, id uint64) []xdr.ScVal { return []xdr.ScVal{Sym(name), U64(id)} }
+	only := func(name string) []xdr.ScVal { return []xdr.ScVal{Sym(name)} }
+	byAddr := func(name string, a domain.Address) []xdr.ScVal { return []xdr.ScVal{Sym(name), Addr(a)} }
+	type fields = map[string]xdr.ScVal
+	switch v := e.(type) {
+	case *domain.StreamShareDelegated:
+		return topic("del_share", v.ParentStreamID), Struct(fields{
+			"parent_stream_id": U64(v.ParentStreamID), "child_stream_id": U64(v.ChildStreamID), "delegator": Addr(v.Delegator),
+			"delegatee": Addr(v.Delegatee), "share_bps": U32(v.ShareBps), "new_parent_rate": I128(v.NewParentRate),
+			"child_rate": I128(v.ChildRate),
+		}), nil
+	case *domain.StreamRenewed:
+		return []xdr.ScVal{Sym("renewed"), U64(v.OldStreamID), U64(v.NewStreamID)}, Struct(fields{
+			"old_stream_id": U64(v.OldStreamID), "new_stream_id": U64(v.NewStreamID)}), nil
+	case *domain.StreamClaimOwnerChanged:
+		old := Void()
+		if v.OldOwner != nil {
+			old = Addr(*v.OldOwner)
+		}
+		return topic("claim_own", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "old_owner": old, "new_owner": Addr(v.NewOwner)}), nil
+	case *domain.StreamSenderTransferred:
+		return topic("sndr_xfr", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "old_sender": Addr(v.OldSender),
+			"new_sender": Addr(v.NewSender)}), nil
+	case *domain.StreamDecommissioned:
+		return topic("decomm", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "decommissioned": Bool(v.Decommissioned)}), nil
+	case *domain.StreamHealthChanged:
+		return topic("health", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "is_underfunded": Bool(v.Underfunded),
+			"remaining_balance": I128(v.RemainingBalance), "seconds_remaining": U64(v.SecondsRemaining)}), nil
+	case *domain.StreamAutoClaimSet:
+		return topic("ac_set", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "destination": Addr(v.Destination)}), nil
+	case *domain.StreamAutoClaimRevoked:
+		return topic("ac_revoke", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID)}), nil
+	case *domain.StreamAutoClaimTriggered:
+		return topic("ac_trig", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "destination": Addr(v.Destination),
+			"amount": I128(v.Amount)}), nil
+	case *domain.StreamRateCapEnforced:
+		return topic("rate_cap", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "attempted_rate": I128(v.AttemptedRate),
+			"max_rate_per_second": I128(v.MaxRatePerSecond)}), nil
+	case *domain.StreamOfferCreated:
+		expiry := Void()
+		if v.ExpiryTime != nil {
+			expiry = U64(*v.ExpiryTime)
+		}
+		return topic("offr_crt", v.OfferID), Struct(fields{"offer_id": U64(v.OfferID), "sender": Addr(v.Sender),
+			"recipient": Addr(v.Recipient), "deposit_amount": I128(v.DepositAmount), "rate_per_second": I128(v.RatePerSecond),
+			"start_time": U64(v.StartTime), "cliff_time": U64(v.CliffTime), "end_time": U64(v.EndTime), "expiry_time": expiry,
+			"created_at": U64(v.CreatedAt)}), nil
+	case *domain.StreamOfferAccepted:
+		return topic("offr_acc", v.OfferID), Struct(fields{"offer_id": U64(v.OfferID), "effective_start_time": U64(v.EffectiveStartTime),
+			"recipient": Addr(v.Recipient)}), nil
+	case *domain.StreamOfferCancelled:
+		return topic("offr_cxl", v.OfferID), Struct(fields{"offer_id": U64(v.OfferID), "by": Addr(v.By),
+			"refund_amount": I128(v.RefundAmount)}), nil
+	case *domain.StreamTemplateDefined:
+		return topic("tmpl_def", v.TemplateID), Struct(fields{"template_id": U64(v.TemplateID), "owner": Addr(v.Owner),
+			"start_delay": U64(v.StartDelay), "cliff_delay": U64(v.CliffDelay), "duration": U64(v.Duration)}), nil
+	case *domain.StreamIDsReleased:
+		return byAddr("res_rel", v.Holder), Vec(U64(v.StartID), U64(v.Count), U64(v.Consumed), U64(v.Reclaimed)), nil
+	case *domain.GlobalPauseChanged:
+		return only("gl_pause"), Struct(fields{"paused": Bool(v.Paused)}), nil
+	case *domain.GlobalResumed:
+		return only("gl_resume"), Struct(fields{"resumed_at": U64(v.ResumedAt)}), nil
+	case *domain.CreationPauseChanged:
+		return only("ct_pause"), Struct(fields{"paused": Bool(v.Paused)}), nil
+	case *domain.ProtocolPaused:
+		return byAddr("pr_pause", v.Admin), Struct(fields{"reason": Str(v.Reason), "paused_at": U64(v.PausedAt)}), nil
+	case *domain.ProtocolResumed:
+		return byAddr("pr_resume", v.Admin), Struct(fields{"resumed_at": U64(v.ResumedAt)}), nil
+	case *domain.ExcessSwept:
+		return byAddr("ex_swept", v.To), Struct(fields{"to": Addr(v.To), "amount": I128(v.Amount)}), nil
+	case *domain.ContractAdminUpdated:
+		return only("AdminUpd"), Vec(Addr(v.OldAdmin), Addr(v.NewAdmin)), nil
+	case *domain.ContractUpgraded:
+		return only("upgraded"), Struct(fields{"new_wasm_hash": hash32(v.NewWasmHash), "new_version": U32(v.NewVersion),
+			"upgraded_at": U64(v.UpgradedAt), "upgraded_by": Addr(v.UpgradedBy)}), nil
+	case *domain.ContractUpgradedLegacy:
+		return only("upgrade"), Vec(hash32(v.NewWasmHash), U32(v.OldVersion), U32(v.NewVersion), Addr(v.Admin)), nil
+	case *domain.ContractMigrationRecorded:
+		return only("migrated"), Vec(U32(v.FromVersion), U32(v.ToVersion), U64(v.Timestamp)), nil
+	}
+	return nil, xdr.ScVal{}, fmt.Errorf("encode: %s is not a contract event", e.Type())
+}
+
+// Bool is an ScVal bool.
+func Bool(b bool) xdr.ScVal { return xdr.ScVal{Type: xdr.ScValTypeScvBool, B: &b} }
+
+// hash32 is a BytesN<32> from its hex; a malformed hex panics, which Encode reports as an error.
+func hash32(h string) xdr.ScVal {
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != 32 {
+		panic(fmt.Sprintf("wasm hash %q is not 32 bytes of hex", h))
+	}
+	return Bytes(b)
 }

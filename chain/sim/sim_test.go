@@ -77,9 +77,7 @@ func TestCanonicalChainIsValidAndClean(t *testing.T) {
 				if obs, ok := ev.Event.(*domain.ContractEventObserved); ok && obs.DecodeError != "" {
 					t.Fatalf("decode error: %s", obs.DecodeError)
 				}
-				if ref, ok := domain.StreamOf(ev.Event); ok {
-					streams[ref] = domain.Apply(streams[ref], ev.ID, ev.Event)
-				}
+				domain.ApplyInOrder(streams, ev.ID, ev.Event)
 			}
 		}
 		for ref, s := range streams {
@@ -91,7 +89,8 @@ func TestCanonicalChainIsValidAndClean(t *testing.T) {
 			domain.TypeStreamCancelled, domain.TypeStreamCompleted, domain.TypeStreamClosed, domain.TypeStreamPaused,
 			domain.TypeStreamResumed, domain.TypeStreamRateUpdated, domain.TypeStreamRateDecreased,
 			domain.TypeStreamEndShortened, domain.TypeStreamEndExtended, domain.TypeStreamToppedUp,
-			domain.TypeStreamRecipientUpdated, domain.TypeStreamCloned, domain.TypeContractEventObserved} {
+			domain.TypeStreamRecipientUpdated, domain.TypeStreamCloned, domain.TypeContractEventObserved,
+			domain.TypeStreamShareDelegated, domain.TypeStreamDelegatedFrom} {
 			if types[want] == 0 {
 				t.Errorf("meta v%d: 400 ledgers without a %s (%v)", metaVersion, want, types)
 			}

@@ -331,7 +331,7 @@ func (w *world) act(id uint64) error {
 		if live {
 			ni := w.rng.IntN(len(w.accounts))
 			if ni == sender || ni == recipient {
-				return nil
+				return w.delegate(id, s) // half the time this call would change nothing: delegate a share instead
 			}
 			w.call(recipient, "update_recipient")
 			return w.emit(&domain.StreamRecipientUpdated{ChainMeta: m, StreamID: id, OldRecipient: s.Recipient,
@@ -350,5 +350,46 @@ func (w *world) act(id uint64) error {
 			}
 		}
 	}
+	return nil
+}
+
+// delegate gives half of stream id's rate to another account (`del_share`): the contract splits the stream at now
+// and creates a child stream without a `created` (FLUXORA_CONTRACT.md), which may itself be delegated later.
+func (w *world) delegate(id uint64, s domain.Stream) error {
+	if s.Status != domain.StatusActive || s.Kind != domain.KindLinear || w.now < s.StartTime || w.now >= s.EndTime ||
+		s.RatePerSecond.Cmp(domain.NewAmount(2)) < 0 {
+		return nil
+	}
+	hi, lo := s.RatePerSecond.Parts()
+	if hi != 0 || lo > 1<<50 {
+		return nil
+	}
+	const bps = 5000
+	childRate := domain.NewAmount(int64(lo) * bps / 10000)
+	newRate, _ := s.RatePerSecond.Sub(childRate)
+	recipient := w.accountIndex(s.Recipient)
+	delegatee := w.accounts[(recipient+1)%len(w.accounts)].address
+	if delegatee == s.Sender {
+		delegatee = w.accounts[(recipient+2)%len(w.accounts)].address
+	}
+	if delegatee == s.Recipient || delegatee == s.Sender {
+		return nil
+	}
+	d := &domain.StreamShareDelegated{ChainMeta: w.meta, ParentStreamID: id, ChildStreamID: w.nextID, Delegator: s.Recipient,
+		Delegatee: delegatee, ShareBps: bps, NewParentRate: newRate, ChildRate: childRate}
+	child := domain.DelegatedChild(s, d)
+	if after := domain.Apply(s, "", d); after.DepositAmount.Cmp(s.DepositAmount) > 0 || len(after.Anomalies) > len(s.Anomalies) {
+		return nil // the contract refuses a split the deposit cannot fund
+	}
+	w.nextID++
+	w.call(recipient, "delegate_share")
+	if err := w.emit(d); err != nil {
+		return err
+	}
+	// The child's history as the engine files it: its StreamDelegatedFrom, derived by the ingester.
+	w.streams[d.ChildStreamID] = domain.Apply(child, fmt.Sprintf("%d-%d-%d-child", w.seq, len(w.txs), w.event),
+		&domain.StreamDelegatedFrom{ChainMeta: w.meta, StreamID: d.ChildStreamID, ParentStreamID: id})
+	i, _ := slices.BinarySearch(w.live, d.ChildStreamID)
+	w.live = slices.Insert(w.live, i, d.ChildStreamID)
 	return nil
 }

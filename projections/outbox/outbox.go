@@ -42,7 +42,7 @@ func Types() []string {
 // events, reversals, markers).
 func WebhookType(e domain.Event) (string, bool) {
 	switch e.(type) {
-	case *domain.StreamCreated:
+	case *domain.StreamCreated, *domain.StreamDelegatedFrom: // a delegation's child comes into being
 		return TypeCreated, true
 	case *domain.StreamWithdrawn:
 		return TypeWithdrawn, true
@@ -57,7 +57,10 @@ func WebhookType(e domain.Event) (string, bool) {
 	case *domain.StreamResumed:
 		return TypeResumed, true
 	case *domain.StreamRateUpdated, *domain.StreamRateDecreased, *domain.StreamEndShortened, *domain.StreamEndExtended,
-		*domain.StreamToppedUp, *domain.StreamRecipientUpdated, *domain.StreamCloned:
+		*domain.StreamToppedUp, *domain.StreamRecipientUpdated, *domain.StreamCloned, *domain.StreamShareDelegated,
+		*domain.StreamRenewed, *domain.StreamClaimOwnerChanged, *domain.StreamSenderTransferred, *domain.StreamDecommissioned,
+		*domain.StreamHealthChanged, *domain.StreamAutoClaimSet, *domain.StreamAutoClaimRevoked,
+		*domain.StreamAutoClaimTriggered, *domain.StreamRateCapEnforced:
 		return TypeUpdated, true
 	}
 	return "", false

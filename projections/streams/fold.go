@@ -73,6 +73,13 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 			c = &Change{State: s}
 			changes[ref] = c
 		}
+		if from, ok := ev.Domain.(*domain.StreamDelegatedFrom); ok && !c.State.Known {
+			s, err := origin(ctx, reader)(from)
+			if err != nil {
+				return nil, err
+			}
+			c.State = s
+		}
 		before := len(c.State.Anomalies)
 		c.State, c.Gone = domain.Apply(c.State, ev.ID, ev.Domain), false
 		if raised != nil {
@@ -121,7 +128,50 @@ func Replay(ctx context.Context, reader StreamReader, ref domain.StreamRef, unti
 	if err != nil {
 		return domain.Stream{}, err
 	}
-	return domain.Replay(es), nil
+	return domain.ReplayWith(es, ^uint32(0), origin(ctx, reader))
+}
+
+// origin reads where a child stream starts: its parent's state from the parent's standing events before the
+// delegation, split by it. The parent's events are in the parent's store stream, so a child's replay reads them.
+func origin(ctx context.Context, reader StreamReader) domain.Origin {
+	return func(from *domain.StreamDelegatedFrom) (domain.Stream, error) {
+		parent := domain.StreamRef{ContractID: from.ContractID, StreamID: from.ParentStreamID}
+		es, err := entries(ctx, reader, parent, 0)
+		if err != nil {
+			return domain.Stream{}, err
+		}
+		reverted := domain.Standing(es)
+		var before []domain.Entry
+		for _, en := range es {
+			if en.ID == from.DelegationEventID {
+				d, ok := en.Event.(*domain.StreamShareDelegated)
+				if !ok || reverted[en.ID] {
+					break
+				}
+				// Compensations stay out of the prefix: standing-ness comes from the whole stream.
+				s, err := domain.ReplayWith(standingOnly(before, reverted), ^uint32(0), origin(ctx, reader))
+				if err != nil {
+					return domain.Stream{}, err
+				}
+				return domain.DelegatedChild(s, d), nil
+			}
+			before = append(before, en)
+		}
+		// The delegation is not a standing event of the parent (a reorg that reverted it reverts this event too): the
+		// child starts unknown, and applying its first event says so as an anomaly.
+		return domain.Stream{}, nil
+	}
+}
+
+// standingOnly is entries without the reverted events and without compensations.
+func standingOnly(entries []domain.Entry, reverted map[string]bool) []domain.Entry {
+	out := make([]domain.Entry, 0, len(entries))
+	for _, en := range entries {
+		if !reverted[en.ID] && !domain.IsCompensation(en.Event) {
+			out = append(out, en)
+		}
+	}
+	return out
 }
 
 // AsOfLedger is a stream's state as of ledger L: the fold of its events at or below L that were not reverted.
@@ -131,8 +181,8 @@ func AsOfLedger(ctx context.Context, reader StreamReader, ref domain.StreamRef, 
 	if err != nil {
 		return domain.Stream{}, false, err
 	}
-	s = domain.ReplayUntil(es, ledger)
-	return s, s.Known, nil
+	s, err = domain.ReplayWith(es, ledger, origin(ctx, reader))
+	return s, s.Known, err
 }
 
 // AsOfTime is a stream's state as of time t: the fold of its events from ledgers closed at or before t.
@@ -152,6 +202,6 @@ func AsOfTime(ctx context.Context, reader StreamReader, ref domain.StreamRef, t 
 	if !found {
 		return domain.Stream{}, false, nil
 	}
-	s := domain.ReplayUntil(es, ledger)
-	return s, s.Known, nil
+	s, err := domain.ReplayWith(es, ledger, origin(ctx, reader))
+	return s, s.Known, err
 }
