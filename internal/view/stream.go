@@ -46,6 +46,13 @@ type Stream struct {
 	Anomalies                []domain.Anomaly `json:"anomalies"`
 	WithdrawDustThreshold    string           `json:"withdrawDustThreshold"`
 	WithdrawDustThresholdRaw string           `json:"withdrawDustThresholdRaw"`
+	// What the rest of the contract's events said (docs/contracts.md); absent until one did.
+	ParentStreamID       *uint64        `json:"parentStreamId,omitempty"`
+	RenewedTo            *uint64        `json:"renewedTo,omitempty"`
+	ClaimOwner           domain.Address `json:"claimOwner,omitempty"`
+	Decommissioned       bool           `json:"decommissioned,omitempty"`
+	AutoClaimDestination domain.Address `json:"autoClaimDestination,omitempty"`
+	Underfunded          bool           `json:"underfunded,omitempty"`
 }
 
 // NewStream shows s as of time at, with amounts in decimals places.
@@ -70,6 +77,8 @@ func NewStream(s domain.Stream, at time.Time, decimals int) Stream {
 		AsOf: at.UTC(), CreatedLedger: s.CreatedLedger, UpdatedLedger: s.UpdatedLedger, Version: s.Version,
 		LastEventID: s.LastEventID, Anomalies: s.Anomalies,
 		WithdrawDustThreshold: dec(s.WithdrawDustThreshold), WithdrawDustThresholdRaw: s.WithdrawDustThreshold.String(),
+		ParentStreamID: s.ParentStreamID, RenewedTo: s.RenewedTo, ClaimOwner: s.ClaimOwner, Decommissioned: s.Decommissioned,
+		AutoClaimDestination: s.AutoClaimDestination, Underfunded: s.Underfunded,
 	}
 	if v.Anomalies == nil {
 		v.Anomalies = []domain.Anomaly{}
