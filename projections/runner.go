@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/retry"
@@ -21,13 +22,14 @@ type Event struct {
 }
 
 // Decode decodes a stored event. Events the domain does not know (a newer writer's) are an error: a projection
-// that skipped them would silently diverge. The event shares rec.Data's memory, which is read-only.
+// that skipped them would silently diverge. The event shares rec.Data's memory, which is read-only. A contract
+// event an older decoder kept as observed is read with today's decoder (chain.Interpret).
 func Decode(rec eventstore.Recorded) (Event, error) {
 	e, err := domain.UnmarshalShared(rec.Data)
 	if err != nil {
 		return Event{}, fmt.Errorf("decode event %s at position %d: %w", rec.ID, rec.Position, err)
 	}
-	return Event{Recorded: rec, Domain: e}, nil
+	return Event{Recorded: rec, Domain: chain.Interpret(e)}, nil
 }
 
 // Projection is a read model built from the event log. Apply must make the batch's changes and the new

@@ -184,8 +184,25 @@ func waitForTip(t *testing.T, base string, tip uint32) {
 			Status    string `json:"status"`
 			TipLedger uint32 `json:"tipLedger"`
 		} `json:"indexer"`
+		Projections []struct {
+			LagEvents uint64 `json:"lagEvents"`
+			Starting  bool   `json:"starting"`
+		} `json:"projections"`
 	}
-	for deadline := time.Now().Add(30 * time.Second); health.Indexer.TipLedger < tip; time.Sleep(20 * time.Millisecond) {
+	// The tip, and every projection listed and caught up: a test that stops serve then reads what the projections
+	// wrote must not stop it before they ran.
+	caughtUp := func() bool {
+		if health.Indexer.TipLedger < tip || len(health.Projections) != len(projectionNames) {
+			return false
+		}
+		for _, p := range health.Projections {
+			if p.Starting || p.LagEvents > 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(30 * time.Second); !caughtUp(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("health never reached ledger %d: %+v", tip, health)
 		}

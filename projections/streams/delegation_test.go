@@ -2,9 +2,13 @@ package streams
 
 import (
 	"context"
+	"encoding/base64"
 	"testing"
 	"time"
 
+	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -105,4 +109,76 @@ func TestDelegatedChildLiveAndReplayed(t *testing.T) {
 	if p.DepositAmount != domain.NewAmount(10_000) || p.RatePerSecond != domain.NewAmount(10) {
 		t.Fatalf("parent after the reorg: %+v", p)
 	}
+}
+
+// Decoder evolution: a delegation stored by a decoder that did not know del_share (as ContractEventObserved, with
+// its raw XDR, and no StreamDelegatedFrom after it) is read with today's decoder when the projection is rebuilt:
+// the parent gets its new terms and the child appears, with the numbers worked by hand. The log is not rewritten.
+func TestObservedDelegationIsTypedOnReplay(t *testing.T) {
+	const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
+	const (
+		sender    = domain.Address("GAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPSABOV")
+		recipient = domain.Address("GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM")
+		delegatee = domain.Address("GCLJPGEZTKNZZHM6T6QKDIVDUSS2NJ5IVGVKXLFNV2X3BMNSWO2LLAJB")
+		t0        = uint64(1_767_225_600)
+	)
+	ctx := context.Background()
+	at := func(ledger uint32, ts uint64) domain.ChainMeta {
+		return domain.ChainMeta{NetworkID: "n", ContractID: contract, Ledger: ledger, LedgerClosedAt: time.Unix(int64(ts), 0).UTC()}
+	}
+	parent, child := domain.StreamRef{ContractID: contract, StreamID: 7}, domain.StreamRef{ContractID: contract, StreamID: 8}
+	store := memory.New()
+	add := func(stream, id string, e domain.Event) {
+		t.Helper()
+		data, err := domain.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Append(ctx, stream, eventstore.Any, eventstore.NewEvent{ID: id, Type: string(e.Type()), Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(parent.StoreStream(), "0c3e3a0e-0000-5000-8000-000000000001", &domain.StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: sender,
+		Recipient: recipient, DepositAmount: domain.NewAmount(10_000), RatePerSecond: domain.NewAmount(10), StartTime: t0, CliffTime: t0,
+		EndTime: t0 + 1000})
+	add(parent.StoreStream(), "0c3e3a0e-0000-5000-8000-000000000002", &domain.StreamWithdrawn{ChainMeta: at(11, t0+200), StreamID: 7,
+		Recipient: recipient, Amount: domain.NewAmount(2_000)})
+	// What the decoder of before kept of the del_share event: its topic, the u64 second topic, and the raw XDR.
+	topics, value, err := sim.Encode(&domain.StreamShareDelegated{ParentStreamID: 7, ChildStreamID: 8, Delegator: recipient,
+		Delegatee: delegatee, ShareBps: 2500, NewParentRate: domain.NewAmount(8), ChildRate: domain.NewAmount(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := at(12, t0+400)
+	for _, tp := range topics {
+		meta.TopicsXDR = append(meta.TopicsXDR, xdrBase64(t, tp))
+	}
+	meta.ValueXDR = xdrBase64(t, value)
+	id := uint64(7)
+	add(parent.StoreStream(), "0c3e3a0e-0000-5000-8000-000000000003", &domain.ContractEventObserved{ChainMeta: meta, Topic: "del_share", StreamID: &id})
+
+	live := NewMemory(store)
+	catchUp(t, store, live, 100)
+	p, _ := live.Get(parent)
+	c, ok := live.Get(child)
+	if p.DepositAmount != domain.NewAmount(8_800) || p.RatePerSecond != domain.NewAmount(8) || len(p.Anomalies) != 0 {
+		t.Fatalf("parent: %+v", p)
+	}
+	if !ok || c.DepositAmount != domain.NewAmount(1_200) || c.RatePerSecond != domain.NewAmount(2) || c.Recipient != delegatee ||
+		c.Accrued(t0+600) != domain.NewAmount(400) {
+		t.Fatalf("child: %+v %v", c, ok)
+	}
+	recs, _ := store.ReadAll(ctx, 0, 10)
+	if recs[2].Type != string(domain.TypeContractEventObserved) {
+		t.Fatalf("the log was rewritten: %s", recs[2].Type)
+	}
+}
+
+func xdrBase64(t *testing.T, v xdr.ScVal) string {
+	t.Helper()
+	b, err := v.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
@@ -73,6 +74,11 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 			c = &Change{State: s}
 			changes[ref] = c
 		}
+		if d, ok := ev.Domain.(*domain.StreamShareDelegated); ok {
+			// The child starts from the parent's state just before the delegation: seeded here, so that a delegation
+			// an older decoder stored as observed (no StreamDelegatedFrom follows it) creates its child on a replay.
+			changes[d.ChildRef()] = &Change{State: domain.DelegatedChild(c.State, d)}
+		}
 		if from, ok := ev.Domain.(*domain.StreamDelegatedFrom); ok && !c.State.Known {
 			s, err := origin(ctx, reader)(from)
 			if err != nil {
@@ -113,7 +119,7 @@ func entries(ctx context.Context, reader StreamReader, ref domain.StreamRef, unt
 			if err != nil {
 				return nil, fmt.Errorf("stream %s event %s: %w", ref, rec.ID, err)
 			}
-			out = append(out, domain.Entry{ID: rec.ID, Event: e})
+			out = append(out, domain.Entry{ID: rec.ID, Event: chain.Interpret(e)})
 		}
 		if len(page) < 1000 {
 			return out, nil
