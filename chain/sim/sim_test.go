@@ -90,7 +90,8 @@ func TestCanonicalChainIsValidAndClean(t *testing.T) {
 			domain.TypeStreamResumed, domain.TypeStreamRateUpdated, domain.TypeStreamRateDecreased,
 			domain.TypeStreamEndShortened, domain.TypeStreamEndExtended, domain.TypeStreamToppedUp,
 			domain.TypeStreamRecipientUpdated, domain.TypeStreamCloned, domain.TypeContractEventObserved,
-			domain.TypeStreamShareDelegated, domain.TypeStreamDelegatedFrom} {
+			domain.TypeStreamShareDelegated, domain.TypeStreamDelegatedFrom, domain.TypeStreamClaimOwnerChanged,
+			domain.TypeStreamAutoClaimSet, domain.TypeStreamAutoClaimRevoked, domain.TypeContractAdminUpdated} {
 			if types[want] == 0 {
 				t.Errorf("meta v%d: 400 ledgers without a %s (%v)", metaVersion, want, types)
 			}

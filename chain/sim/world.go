@@ -167,6 +167,12 @@ func (w *world) transaction() error {
 		return nil
 	case len(w.streams) < w.target && w.rng.IntN(3) > 0, len(w.streams) == 0:
 		return w.create()
+	case w.rng.IntN(50) == 0:
+		// A contract-level event: the admin role moves to another account (filed in the contract's stream).
+		old, next := w.rng.IntN(len(w.accounts)), w.rng.IntN(len(w.accounts))
+		w.call(old, "set_admin")
+		return w.emit(&domain.ContractAdminUpdated{ChainMeta: w.meta, OldAdmin: w.accounts[old].address,
+			NewAdmin: w.accounts[next].address})
 	}
 	ids := w.liveIDs()
 	return w.act(ids[w.rng.IntN(len(ids))])
@@ -232,7 +238,7 @@ func (w *world) act(id uint64) error {
 	live := s.Status == domain.StatusActive || s.Status == domain.StatusPaused
 	linear := s.Kind == domain.KindLinear
 	sender, recipient := w.accountIndex(s.Sender), w.accountIndex(s.Recipient)
-	switch w.rng.IntN(12) {
+	switch w.rng.IntN(13) {
 	case 0, 1, 2, 3:
 		if s.Status == domain.StatusCompleted || (s.Status == domain.StatusPaused && w.now < s.EndTime) {
 			return nil
@@ -337,6 +343,10 @@ func (w *world) act(id uint64) error {
 			return w.emit(&domain.StreamRecipientUpdated{ChainMeta: m, StreamID: id, OldRecipient: s.Recipient,
 				NewRecipient: w.accounts[ni].address})
 		}
+	case 12:
+		if live {
+			return w.claimAndAutoClaim(id, s, recipient)
+		}
 	case 11:
 		claimable := s.Status == domain.StatusCancelled && s.Withdrawable(s.CancelledAt).Sign() > 0
 		if s.Status == domain.StatusCompleted || (s.Status == domain.StatusCancelled && !claimable) {
@@ -392,4 +402,26 @@ func (w *world) delegate(id uint64, s domain.Stream) error {
 	i, _ := slices.BinarySearch(w.live, d.ChildStreamID)
 	w.live = slices.Insert(w.live, i, d.ChildStreamID)
 	return nil
+}
+
+// claimAndAutoClaim moves the right to claim (claim_own) or sets or revokes the auto-claim destination (ac_set,
+// ac_revoke): events that change who gets paid, not how much.
+func (w *world) claimAndAutoClaim(id uint64, s domain.Stream, recipient int) error {
+	other := w.accounts[w.rng.IntN(len(w.accounts))].address
+	switch {
+	case w.rng.IntN(3) == 0:
+		var old *domain.Address
+		if s.ClaimOwner != "" {
+			o := s.ClaimOwner
+			old = &o
+		}
+		w.call(recipient, "transfer_claim_ownership")
+		return w.emit(&domain.StreamClaimOwnerChanged{ChainMeta: w.meta, StreamID: id, OldOwner: old, NewOwner: other})
+	case s.AutoClaimDestination != "" && w.rng.IntN(2) == 0:
+		w.call(recipient, "revoke_auto_claim")
+		return w.emit(&domain.StreamAutoClaimRevoked{ChainMeta: w.meta, StreamID: id})
+	default:
+		w.call(recipient, "set_auto_claim")
+		return w.emit(&domain.StreamAutoClaimSet{ChainMeta: w.meta, StreamID: id, Destination: other})
+	}
 }

@@ -204,8 +204,12 @@ func waitForTip(t *testing.T, base string, tip uint32) {
 	}
 	for deadline := time.Now().Add(30 * time.Second); !caughtUp(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("health never reached ledger %d: %+v", tip, health)
+			var raw map[string]any
+			getJSON(t, base+"/health", 200, &raw)
+			t.Fatalf("health never reached ledger %d: %+v", tip, raw)
 		}
+		// Decoding into the last answer would keep what this one leaves out (an omitted "starting").
+		health.Projections = nil
 		getJSON(t, base+"/health", 200, &health)
 	}
 	if health.Status != "ok" || health.Indexer.Status != "healthy" {
