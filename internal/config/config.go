@@ -90,10 +90,10 @@ type Settings struct {
 	fs  *flag.FlagSet
 	cfg *Config
 
-	contractIDs, apiKeys, logLevel, wsOrigins, trustedProxies string
-	simReorgDepth                                             int64
-	env                                                       map[string]string // flag name → env var
-	secret                                                    map[string]bool
+	contractIDs, contracts, apiKeys, logLevel, wsOrigins, trustedProxies string
+	simReorgDepth                                                        int64
+	env                                                                  map[string]string // flag name → env var
+	secret                                                               map[string]bool
 }
 
 // Register adds every setting of Config to fs.
@@ -110,7 +110,8 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.uint32(&c.RPCMaxLag, "rpc-max-lag", 10, "an RPC endpoint this many ledgers behind the others is set aside for a while")
 	s.str(&c.LakeURL, "lake-url", "", "SEP-54 data lake (with --source lake): file:///dir, s3://bucket/prefix?region=…[&endpoint=…], gs://bucket/prefix", false)
 	s.str(&c.NetworkPassphrase, "network-passphrase", TestnetPassphrase, "network passphrase", false)
-	s.str(&s.contractIDs, "contract-ids", "", "Fluxora contract ids (C…), comma-separated", false)
+	s.str(&s.contracts, "contracts", "", "contracts and the modules that read them, comma-separated: fluxora:C…", false)
+	s.str(&s.contractIDs, "contract-ids", "", "Fluxora contract ids (C…), comma-separated (the same as --contracts fluxora:C…)", false)
 	// --contract C… is the short form DESIGN's examples use; it adds to --contract-ids and may repeat.
 	fs.Func("contract", "a Fluxora contract id (C…); repeatable, adds to --contract-ids", func(v string) error {
 		if s.contractIDs != "" {
@@ -241,6 +242,26 @@ func (s *Settings) settingError(name, value string, reason error) error {
 	return fmt.Errorf("%w: --%s / %s = %s: %v", ErrInvalid, name, EnvName(name), shown, reason)
 }
 
+// parseContract reads one --contracts entry, module:C…, for the modules this build has (DESIGN §12): fluxora.
+// liquifact (with C… or wasm:<hash>) is named by the design and refused until its module exists.
+func parseContract(entry string) (domain.Address, error) {
+	module, rest, ok := strings.Cut(entry, ":")
+	if !ok {
+		return "", errors.New("want module:C…, e.g. fluxora:C…")
+	}
+	switch module {
+	case "fluxora":
+		if strings.HasPrefix(rest, "wasm:") {
+			return "", errors.New("the fluxora module indexes contracts by id (C…), not by WASM hash")
+		}
+		return domain.ParseAddressOf(rest, domain.ContractAddress)
+	case "liquifact":
+		return "", errors.New("the liquifact module is not in this build yet")
+	default:
+		return "", fmt.Errorf("unknown module %q (this build has fluxora)", module)
+	}
+}
+
 func (s *Settings) validate() error {
 	c := s.cfg
 	var errs []error
@@ -293,19 +314,32 @@ func (s *Settings) validate() error {
 		}
 		c.ContractIDs = append(c.ContractIDs, a)
 	}
+	for _, entry := range strings.Split(s.contracts, ",") {
+		if entry = strings.TrimSpace(entry); entry == "" {
+			continue
+		}
+		a, err := parseContract(entry)
+		if err != nil {
+			bad("contracts", s.contracts, "%q: %v", entry, err)
+			continue
+		}
+		if !slices.Contains(c.ContractIDs, a) {
+			c.ContractIDs = append(c.ContractIDs, a)
+		}
+	}
 	switch c.Source {
 	case SourceSim:
 	case SourcePush:
 		// Without contracts every contract's events would be decoded as Fluxora's.
 		if len(c.ContractIDs) == 0 {
-			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source push")
+			bad("contract-ids", s.contractIDs, "at least one contract is required with --source push (or --contracts / CONTRACTS = fluxora:C…)")
 		}
 	case SourceRPC:
 		if c.RPCURL == "" {
 			bad("rpc-url", "", "required with --source rpc")
 		}
 		if len(c.ContractIDs) == 0 {
-			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source rpc")
+			bad("contract-ids", s.contractIDs, "at least one contract is required with --source rpc (or --contracts / CONTRACTS = fluxora:C…)")
 		}
 	case SourceLake:
 		switch {
@@ -315,7 +349,7 @@ func (s *Settings) validate() error {
 			bad("lake-url", c.LakeURL, "want file:///dir, s3://bucket/prefix?region=… or gs://bucket/prefix")
 		}
 		if len(c.ContractIDs) == 0 {
-			bad("contract-ids", s.contractIDs, "at least one contract id is required with --source lake")
+			bad("contract-ids", s.contractIDs, "at least one contract is required with --source lake (or --contracts / CONTRACTS = fluxora:C…)")
 		}
 		if c.EndLedger != 0 && c.EndLedger < c.StartLedger {
 			bad("end-ledger", fmt.Sprint(c.EndLedger), "before --start-ledger / START_LEDGER (%d)", c.StartLedger)

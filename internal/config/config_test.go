@@ -94,6 +94,11 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		{map[string]string{"END_LEDGER": "8"}, []string{"--end-ledger / END_LEDGER", "only with --source lake"}},
 		{map[string]string{"RATE_LIMIT": "-1"}, []string{"--rate-limit / RATE_LIMIT"}},
 		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.com"}, []string{"--trusted-proxies / TRUSTED_PROXIES", "proxy.example.com"}},
+		{map[string]string{"CONTRACTS": contract}, []string{"--contracts / CONTRACTS", "module:C…"}},
+		{map[string]string{"CONTRACTS": "liquifact:" + contract}, []string{"--contracts / CONTRACTS", "liquifact", "not in this build"}},
+		{map[string]string{"CONTRACTS": "fluxora:wasm:" + strings.Repeat("ab", 32)}, []string{"--contracts / CONTRACTS", "not by WASM hash"}},
+		{map[string]string{"CONTRACTS": "streams:" + contract}, []string{"--contracts / CONTRACTS", `unknown module "streams"`}},
+		{map[string]string{"CONTRACTS": "fluxora:GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"}, []string{"--contracts / CONTRACTS", "wrong kind"}},
 	}
 	for _, tt := range tests {
 		_, _, err := load(t, nil, tt.env)
@@ -109,6 +114,20 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "0123456789abcdef") {
 			t.Errorf("%v: error leaks a secret: %v", tt.env, err)
 		}
+	}
+}
+
+// CONTRACTS maps contracts to modules (DESIGN §12); fluxora's join CONTRACT_IDS, which keeps meaning Fluxora, and
+// satisfy a real source's need for contracts.
+func TestContractsMapToModules(t *testing.T) {
+	const other = "CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP"
+	cfg, _, err := load(t, nil, map[string]string{"SOURCE": "push", "CONTRACTS": " fluxora:" + other + ", fluxora:" + contract,
+		"CONTRACT_IDS": contract})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cfg.ContractIDs) != fmt.Sprint([]string{contract, other}) {
+		t.Fatalf("contracts %v", cfg.ContractIDs)
 	}
 }
 
