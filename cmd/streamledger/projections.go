@@ -59,6 +59,19 @@ type readModels struct {
 	observed map[string]projections.Status  // a standby's view of the projections the leader runs
 }
 
+// dispatchCursor is how far the embedded webhooks store has turned the outbox into deliveries.
+func dispatchCursor(ctx context.Context, cfg *config.Config) (outbox.Cursor, error) {
+	s, err := webhooks.OpenFileStore(webhooksFile(cfg))
+	if err != nil {
+		return outbox.Cursor{}, err
+	}
+	defer s.Close()
+	return s.DispatchCursor(ctx)
+}
+
+// webhooksFile is the embedded webhooks store: endpoints, deliveries, the dispatch cursor.
+func webhooksFile(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "webhooks.db") }
+
 // outboxBound is how many webhook messages the embedded outbox holds for the dispatcher before its projection waits
 // (twenty dispatch batches).
 const outboxBound = 10_000
@@ -320,6 +333,14 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	rm.closers = append(rm.closers, auditLog.Close, index.Close)
 	streamsMem, messages := streams.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)
 	messages.Bound(outboxBound)
+	// The outbox is rebuilt from the whole log: what the dispatcher took before this start is not held again.
+	dispatched, err := dispatchCursor(ctx, cfg)
+	if err != nil {
+		auditLog.Close()
+		index.Close()
+		return nil, err
+	}
+	messages.SkipThrough(dispatched)
 	rm.streams, rm.ledgers, rm.outbox, rm.audit = streamsMem.Reader(), index, messages, auditLog
 	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -149,7 +148,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		}
 		whStore = s
 	} else {
-		s, err := webhooks.OpenFileStore(filepath.Join(cfg.DataDir, "webhooks.db"))
+		s, err := webhooks.OpenFileStore(webhooksFile(cfg))
 		if err != nil {
 			return nil, err
 		}

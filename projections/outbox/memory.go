@@ -21,6 +21,7 @@ type Memory struct {
 	limit    int           // see Bound
 	read     bool          // a reader has read: the dispatcher is running
 	room     chan struct{} // Forget made room
+	skip     Cursor        // see SkipThrough
 }
 
 // NewMemory returns an empty outbox for a chain whose events are final margin ledgers behind the tip.
@@ -37,6 +38,14 @@ func (m *Memory) Bound(limit int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.limit = limit
+}
+
+// SkipThrough makes Apply leave out the messages at or before c: the ones its reader has already taken (a rebuild
+// at start releases the whole history's messages again, and would hold them until the reader's first read).
+func (m *Memory) SkipThrough(c Cursor) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.skip = c
 }
 
 // waitForRoom returns, holding the lock, once Apply may add messages.
@@ -68,6 +77,9 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	for _, ev := range batch {
 		released, _, _ := m.state.step(ev, m.margin)
 		for _, msg := range released {
+			if !m.skip.Before(CursorOf(msg)) { // taken already
+				continue
+			}
 			if !m.keys[msg.Key()] {
 				m.keys[msg.Key()] = true
 				m.messages = append(m.messages, msg)

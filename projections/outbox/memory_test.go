@@ -52,3 +52,33 @@ func TestBoundedMemoryWaitsForTheDispatcher(t *testing.T) {
 		t.Fatalf("everything forgotten, and %v left (%d held)", left, len(m.messages))
 	}
 }
+
+// A rebuild at start releases the history's messages again; with the dispatcher's cursor the outbox keeps only
+// those after it, and they are exactly the full outbox's messages after the cursor.
+func TestMemoryRebuildSkipsWhatWasDispatched(t *testing.T) {
+	var l log
+	l.add("ep", &domain.WebhookEndpointAdded{EndpointID: "all"})
+	for i := uint32(10); i < 20; i++ {
+		l.withdrawal(fmt.Sprint("w", i), i)
+		l.ledger(i)
+	}
+	ctx := context.Background()
+	full := NewMemory(1)
+	if err := full.Apply(ctx, l.events); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := full.MessagesAfter(ctx, Cursor{}, 100)
+	if len(all) != 9 {
+		t.Fatalf("%d messages, want the 9 final withdrawals", len(all))
+	}
+	cursor := CursorOf(all[5])
+	rebuilt := NewMemory(1)
+	rebuilt.SkipThrough(cursor)
+	if err := rebuilt.Apply(ctx, l.events); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := rebuilt.MessagesAfter(ctx, Cursor{}, 100)
+	if len(rebuilt.messages) != 3 || fmt.Sprint(kept) != fmt.Sprint(all[6:]) {
+		t.Fatalf("kept %d: %v, want %v", len(rebuilt.messages), kept, all[6:])
+	}
+}
