@@ -78,10 +78,10 @@ type MemoryStore struct {
 	release   *boltpages.Releaser
 }
 
-// releaseEvery is how many file transactions (and reads of bodies or of the backlog) pass between two releases of
-// the file's resident pages: each delivery's update touches a page somewhere in the file (delivery ids are
-// random), and the kernel maps the page's neighbours too.
-const releaseEvery = 8
+// releaseEvery is how many deliveries read or written at random pass between two releases of the file's resident
+// pages: each touches a page somewhere in the file (delivery ids are random), and the kernel maps the page's
+// neighbours too (64 KiB a fault): a few MiB between releases.
+const releaseEvery = 64
 
 // backlog is where an endpoint's pending deliveries are: every one of seq up to loadedTo is in memory, and, unless
 // spilled, every one after it too.
@@ -211,10 +211,11 @@ func (s *MemoryStore) refill() error {
 		if !b.spilled || b.resident > s.window/2 {
 			continue
 		}
+		before := b.resident
 		if err := s.file.View(func(tx *bbolt.Tx) error { return s.refillFrom(tx, endpoint, b) }); err != nil {
 			return fmt.Errorf("read the webhook backlog of endpoint %s: %w", endpoint, err)
 		}
-		_ = s.release.Touched(1)
+		_ = s.release.Touched(b.resident - before)
 	}
 	return nil
 }
@@ -298,6 +299,7 @@ func (s *MemoryStore) saveJobs(jobs ...Job) error {
 	if err != nil {
 		return err
 	}
+	_ = s.release.Touched(len(jobs)) // a failure leaves pages resident, nothing else
 	for _, j := range jobs {
 		_, known := s.jobs[j.ID]
 		b := s.backlog[j.EndpointID]
@@ -405,6 +407,7 @@ func (s *MemoryStore) Enqueue(_ context.Context, jobs []Job, now time.Time) erro
 	defer s.mu.Unlock()
 	var fresh []Job
 	seen := map[string]bool{}
+	_ = s.release.Touched(len(jobs)) // each is looked up in the file
 	for _, j := range jobs {
 		if seen[j.ID] {
 			continue
@@ -471,7 +474,7 @@ func (s *MemoryStore) Claim(_ context.Context, now time.Time, limit int, lease t
 			}
 			return nil, err
 		}
-		_ = s.release.Touched(1) // the bodies lie all over the file
+		_ = s.release.Touched(len(out)) // the bodies lie all over the file
 	}
 	return out, nil
 }

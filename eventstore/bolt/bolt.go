@@ -45,7 +45,7 @@ type Store struct {
 // releaseEvery is how many bytes of records are appended or read by stream between two releases of the file's
 // resident pages: appends touch pages all over the id index (its keys are random), a stream's events lie all over
 // the log, and the kernel maps each page's neighbours too.
-const releaseEvery = 4 << 20
+const releaseEvery = 1 << 20
 
 // Open opens (creating if needed) the store file at path. It fails fast when another process holds the file.
 func Open(path string) (*Store, error) {
