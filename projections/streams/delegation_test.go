@@ -14,34 +14,42 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 )
 
-// A delegation's child stream, folded live (in batches of every size), replayed from the log (its history starts
-// with the StreamDelegatedFrom, its state with its parent's events) and read as of a ledger, is the stream of the
-// case worked by hand in domain/delegation_test.go; a reorg that reverts the delegation takes the child away and
-// gives the parent its old terms back.
-func TestDelegatedChildLiveAndReplayed(t *testing.T) {
-	const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
-	const (
-		sender    = domain.Address("GAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPSABOV")
-		recipient = domain.Address("GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM")
-		delegatee = domain.Address("GCLJPGEZTKNZZHM6T6QKDIVDUSS2NJ5IVGVKXLFNV2X3BMNSWO2LLAJB")
-		t0        = uint64(1_767_225_600)
-	)
-	ctx := context.Background()
-	at := func(ledger uint32, ts uint64) domain.ChainMeta {
-		return domain.ChainMeta{NetworkID: "n", ContractID: contract, Ledger: ledger, LedgerClosedAt: time.Unix(int64(ts), 0).UTC()}
-	}
-	parent, child := domain.StreamRef{ContractID: contract, StreamID: 7}, domain.StreamRef{ContractID: contract, StreamID: 8}
-	store := memory.New()
-	add := func(stream, id string, e domain.Event) {
+// The parties and times of the delegation worked by hand in domain/delegation_test.go.
+const (
+	contract  = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
+	sender    = domain.Address("GAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPSABOV")
+	recipient = domain.Address("GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM")
+	delegatee = domain.Address("GCLJPGEZTKNZZHM6T6QKDIVDUSS2NJ5IVGVKXLFNV2X3BMNSWO2LLAJB")
+	t0        = uint64(1_767_225_600)
+)
+
+// at places an event of the contract at ledger, closing at unix time ts.
+func at(ledger uint32, ts uint64) domain.ChainMeta {
+	return domain.ChainMeta{NetworkID: "n", ContractID: contract, Ledger: ledger, LedgerClosedAt: time.Unix(int64(ts), 0).UTC()}
+}
+
+// appender appends one domain event at a time to a stream of store.
+func appender(t *testing.T, store *memory.Store) func(stream, id string, e domain.Event) {
+	return func(stream, id string, e domain.Event) {
 		t.Helper()
 		data, err := domain.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.Append(ctx, stream, eventstore.Any, eventstore.NewEvent{ID: id, Type: string(e.Type()), Data: data}); err != nil {
+		if _, err := store.Append(context.Background(), stream, eventstore.Any, eventstore.NewEvent{ID: id, Type: string(e.Type()), Data: data}); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// A delegation's child stream, folded live (in batches of every size), replayed from the log (its history starts
+// with the StreamDelegatedFrom, its state with its parent's events) and read as of a ledger, is the stream of the
+// case worked by hand in domain/delegation_test.go; a reorg that reverts the delegation takes the child away and
+// gives the parent its old terms back.
+func TestDelegatedChildLiveAndReplayed(t *testing.T) {
+	ctx, store := context.Background(), memory.New()
+	add := appender(t, store)
+	parent, child := domain.StreamRef{ContractID: contract, StreamID: 7}, domain.StreamRef{ContractID: contract, StreamID: 8}
 	id := func(name string) string { return domain.DerivedEventUUID("test", name) }
 	add(parent.StoreStream(), id("created"), &domain.StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: sender, Recipient: recipient,
 		DepositAmount: domain.NewAmount(10_000), RatePerSecond: domain.NewAmount(10), StartTime: t0, CliffTime: t0, EndTime: t0 + 1000})
@@ -115,29 +123,9 @@ func TestDelegatedChildLiveAndReplayed(t *testing.T) {
 // its raw XDR, and no StreamDelegatedFrom after it) is read with today's decoder when the projection is rebuilt:
 // the parent gets its new terms and the child appears, with the numbers worked by hand. The log is not rewritten.
 func TestObservedDelegationIsTypedOnReplay(t *testing.T) {
-	const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
-	const (
-		sender    = domain.Address("GAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPSABOV")
-		recipient = domain.Address("GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM")
-		delegatee = domain.Address("GCLJPGEZTKNZZHM6T6QKDIVDUSS2NJ5IVGVKXLFNV2X3BMNSWO2LLAJB")
-		t0        = uint64(1_767_225_600)
-	)
-	ctx := context.Background()
-	at := func(ledger uint32, ts uint64) domain.ChainMeta {
-		return domain.ChainMeta{NetworkID: "n", ContractID: contract, Ledger: ledger, LedgerClosedAt: time.Unix(int64(ts), 0).UTC()}
-	}
+	ctx, store := context.Background(), memory.New()
+	add := appender(t, store)
 	parent, child := domain.StreamRef{ContractID: contract, StreamID: 7}, domain.StreamRef{ContractID: contract, StreamID: 8}
-	store := memory.New()
-	add := func(stream, id string, e domain.Event) {
-		t.Helper()
-		data, err := domain.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.Append(ctx, stream, eventstore.Any, eventstore.NewEvent{ID: id, Type: string(e.Type()), Data: data}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	add(parent.StoreStream(), "0c3e3a0e-0000-5000-8000-000000000001", &domain.StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: sender,
 		Recipient: recipient, DepositAmount: domain.NewAmount(10_000), RatePerSecond: domain.NewAmount(10), StartTime: t0, CliffTime: t0,
 		EndTime: t0 + 1000})
