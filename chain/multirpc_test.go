@@ -89,6 +89,16 @@ func TestSeveralEndpoints(t *testing.T) {
 	liarChain.Ledger(ctx, 100) // its tip, where the abandoned branch shows
 	liar.latest.Store(100)
 	liar.down.Store(false)
+	asides := func(endpoint, cause string) float64 {
+		return counterValue(t, reg, "streamledger_rpc_endpoint_set_aside_total", map[string]string{"endpoint": endpoint, "cause": cause})
+	}
+	// The good endpoint waits until the liar has been heard and set aside: on a busy machine the ingester could
+	// otherwise reach the end before it ever asked the liar.
+	for deadline := time.Now().Add(10 * time.Second); asides(urls[0], "disagrees") == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the liar was never set aside for disagreeing: %+v", eps.Status())
+		}
+	}
 	for seq := uint32(61); seq <= 101; seq++ {
 		good.latest.Store(seq)
 		time.Sleep(2 * time.Millisecond)
@@ -105,9 +115,6 @@ func TestSeveralEndpoints(t *testing.T) {
 	recs := readAll(t, store)
 	oneChain(t, recs)
 	sameOutcome(t, outcomeOf(t, recs), want)
-	asides := func(endpoint, cause string) float64 {
-		return counterValue(t, reg, "streamledger_rpc_endpoint_set_aside_total", map[string]string{"endpoint": endpoint, "cause": cause})
-	}
 	if n := asides(urls[0], "disagrees"); n == 0 {
 		t.Fatalf("the liar was never set aside for disagreeing: %+v", eps.Status())
 	}
