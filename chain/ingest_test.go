@@ -21,6 +21,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/eventstore/storetest"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 const passphrase = network.TestNetworkPassphrase
@@ -69,6 +70,12 @@ func (h harness) ingester(t testing.TB) *chain.Ingester {
 // ingestUntil runs an ingester until its tip reaches last (or it stops), and returns what Run returned.
 func ingestUntil(t testing.TB, in *chain.Ingester, last uint32) error {
 	t.Helper()
+	return ingestPaced(t, in, last, nil)
+}
+
+// ingestPaced is ingestUntil that calls poll, if not nil, each time it looks at the ingester's status.
+func ingestPaced(t testing.TB, in *chain.Ingester, last uint32, poll func(chain.Status)) error {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	done := make(chan error, 1)
@@ -79,9 +86,13 @@ func ingestUntil(t testing.TB, in *chain.Ingester, last uint32) error {
 			return err
 		case <-time.After(time.Millisecond):
 		}
-		if in.Status().Tip >= last {
+		st := in.Status()
+		if st.Tip >= last {
 			cancel()
 			return <-done
+		}
+		if poll != nil {
+			poll(st)
 		}
 		if ctx.Err() != nil {
 			t.Fatalf("ingestion did not reach ledger %d: %+v", last, in.Status())
@@ -351,14 +362,16 @@ func TestRepeatedReorgs(t *testing.T) {
 func TestFlips(t *testing.T) {
 	for _, depth := range []uint32{2, 3, 4} {
 		t.Run(fmt.Sprintf("margin=%d", depth), func(t *testing.T) {
-			// Paced by the clock: a flip lasts a ledger of the source's tip, which an ingester reading ahead of its
-			// appends would read past (it would then never see the flip, rightly, but the test would test nothing).
+			// Paced by a clock, and that clock by the ingester: a flip lasts a ledger of the source's tip, which an
+			// ingester reading ahead of its appends would read past (it would then never see the flip, rightly, but
+			// the test would test nothing); a wall clock would let a slow ingester miss flips too.
 			cfg := sim.Config{Seed: 33 + uint64(depth), Ledgers: 100, TxPerLedger: 4, Reorgs: true, ReorgEvery: 7, ReorgDepth: depth,
 				Flips: true, LedgerInterval: 10 * time.Millisecond}
 			want := clean(t, cfg, 101)
+			lockstep := simtest.NewLockstep(&cfg)
 			h := harness{chain: simChain(t, cfg), store: memory.New(), margin: depth}
 			in := h.ingester(t)
-			if err := ingestUntil(t, in, 101); err != nil {
+			if err := ingestPaced(t, in, 101, func(st chain.Status) { lockstep.Step(h.chain, st.Tip) }); err != nil {
 				t.Fatal(err)
 			}
 			if st := in.Status(); st.Health != chain.HealthHealthy {
