@@ -10,9 +10,9 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/postgres"
 	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 // BenchmarkDecode measures verification plus decoding of simulated ledgers (meta v4, ~40 contract calls per
@@ -28,7 +28,7 @@ func BenchmarkDecode(b *testing.B) {
 		}
 		lcms = append(lcms, lcm)
 	}
-	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(b, c.ContractID())})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func BenchmarkIngestPostgres(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+		d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(b, c.ContractID())})
 		in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: 2, SafetyMargin: 1,
 			Open: func() (ledgerbackend.LedgerBackend, error) { return c.Backend(), nil }})
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/stellar/go-stellar-sdk/ingest"
-	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/domain"
@@ -41,8 +40,8 @@ type Decoded struct {
 // DecoderConfig configures a Decoder.
 type DecoderConfig struct {
 	NetworkPassphrase string
-	// Contracts are the contracts whose events are kept; empty keeps every contract's events.
-	Contracts []domain.Address
+	// Contracts are the contracts whose events are decoded, each by its module; required.
+	Contracts *Contracts
 	// OnDecodeError is told about every event of a known topic that did not decode (for a metric); may be nil.
 	OnDecodeError func(topic string)
 }
@@ -51,7 +50,7 @@ type DecoderConfig struct {
 type Decoder struct {
 	passphrase    string
 	networkID     string
-	contracts     map[xdr.ContractId]domain.Address
+	contracts     *Contracts
 	onDecodeError func(topic string)
 }
 
@@ -60,22 +59,15 @@ func NewDecoder(cfg DecoderConfig) (*Decoder, error) {
 	if cfg.NetworkPassphrase == "" {
 		return nil, errors.New("decoder: empty network passphrase")
 	}
-	d := &Decoder{
+	if cfg.Contracts == nil {
+		return nil, fmt.Errorf("decoder: %w", ErrNoContracts)
+	}
+	return &Decoder{
 		passphrase:    cfg.NetworkPassphrase,
 		networkID:     domain.NetworkID(cfg.NetworkPassphrase),
+		contracts:     cfg.Contracts,
 		onDecodeError: cfg.OnDecodeError,
-	}
-	if len(cfg.Contracts) > 0 {
-		d.contracts = make(map[xdr.ContractId]domain.Address, len(cfg.Contracts))
-		for _, c := range cfg.Contracts {
-			raw, err := strkey.Decode(strkey.VersionByteContract, string(c))
-			if err != nil || len(raw) != len(xdr.ContractId{}) {
-				return nil, fmt.Errorf("decoder: contract %q is not a contract address", c)
-			}
-			d.contracts[xdr.ContractId(raw)] = c
-		}
-	}
-	return d, nil
+	}, nil
 }
 
 // NetworkID is the id of the decoder's network (hex SHA-256 of its passphrase).
@@ -145,8 +137,8 @@ func (d *Decoder) Decode(lcm xdr.LedgerCloseMeta) (l Ledger, err error) {
 					return Ledger{}, fmt.Errorf("ledger %d tx %s: %w", seq, txHash, err)
 				}
 				l.Events = append(l.Events, decoded)
-				if d, ok := decoded.Event.(*domain.StreamShareDelegated); ok {
-					l.Events = append(l.Events, delegatedFrom(decoded.ID, d))
+				for _, implied := range contract.module.Implied(decoded.ID, decoded.Event) {
+					l.Events = append(l.Events, Decoded{ID: implied.ID, Stream: StreamOf(implied.Event), Event: implied.Event})
 				}
 			}
 		}
@@ -181,26 +173,22 @@ func verifyHeader(lcm xdr.LedgerCloseMeta, entry xdr.LedgerHeaderHistoryEntry) e
 	return nil
 }
 
-func (d *Decoder) keep(ev xdr.ContractEvent) (domain.Address, bool) {
+// keep tells whether an event is a followed contract's, and which.
+func (d *Decoder) keep(ev xdr.ContractEvent) (binding, bool) {
 	if ev.Type != xdr.ContractEventTypeContract || ev.ContractId == nil {
-		return "", false
+		return binding{}, false
 	}
-	if d.contracts == nil {
-		s, err := strkey.Encode(strkey.VersionByteContract, ev.ContractId[:])
-		return domain.Address(s), err == nil
-	}
-	c, ok := d.contracts[*ev.ContractId]
-	return c, ok
+	return d.contracts.lookup(*ev.ContractId)
 }
 
-func (d *Decoder) decodeOne(enc *scValEncoder, l *Ledger, contract domain.Address, txHash string, txOrder, op, idx uint32, ev xdr.ContractEvent) (Decoded, error) {
+func (d *Decoder) decodeOne(enc *scValEncoder, l *Ledger, contract binding, txHash string, txOrder, op, idx uint32, ev xdr.ContractEvent) (Decoded, error) {
 	body, ok := ev.Body.GetV0()
 	if !ok {
 		return Decoded{}, fmt.Errorf("%w: contract event body version %d", ErrInvalidLedger, ev.Body.V)
 	}
 	meta := domain.ChainMeta{
 		NetworkID:      d.networkID,
-		ContractID:     contract,
+		ContractID:     contract.address,
 		Ledger:         l.Sequence,
 		LedgerHash:     l.Hash,
 		LedgerClosedAt: l.ClosedAt,
@@ -219,7 +207,7 @@ func (d *Decoder) decodeOne(enc *scValEncoder, l *Ledger, contract domain.Addres
 		return Decoded{}, fmt.Errorf("%w: event value does not encode: %v", ErrInvalidLedger, err)
 	}
 
-	e, topic, decodeErr := decodeEvent(meta, body.Topics, body.Data)
+	e, topic, decodeErr := contract.module.Decode(meta, body.Topics, body.Data)
 	if decodeErr != nil && d.onDecodeError != nil {
 		d.onDecodeError(topic)
 	}
@@ -228,15 +216,6 @@ func (d *Decoder) decodeOne(enc *scValEncoder, l *Ledger, contract domain.Addres
 		Stream: StreamOf(e),
 		Event:  e,
 	}, nil
-}
-
-// delegatedFrom is the event that opens the history of the child stream a delegation creates (the contract emits
-// no `created` for it), filed in the child's stream: with the delegation's chain metadata, so a reorg that
-// reverts one reverts both, and an id derived from the delegation's.
-func delegatedFrom(delegationID string, d *domain.StreamShareDelegated) Decoded {
-	e := &domain.StreamDelegatedFrom{ChainMeta: d.ChainMeta, StreamID: d.ChildStreamID, ParentStreamID: d.ParentStreamID,
-		DelegationEventID: delegationID}
-	return Decoded{ID: domain.DelegatedFromID(delegationID), Stream: StreamOf(e), Event: e}
 }
 
 // StreamOf is the event-store stream a chain event is appended to: its payment stream's, or its contract's.

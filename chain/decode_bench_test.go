@@ -10,7 +10,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain/sim"
-	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 )
 
 // BenchmarkDecodeEvents measures the decoding of Fluxora contract events from their XDR into domain events with
@@ -21,7 +21,7 @@ func BenchmarkDecodeEvents(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: []domain.Address{c.ContractID()}})
+	d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: fluxoraContracts(b, c.ContractID())})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func BenchmarkDecodeEvents(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		ev := events[i%len(events)]
-		if _, err := d.decodeOne(enc, l, c.ContractID(), "cd", 1, 0, uint32(i%3), ev); err != nil {
+		if _, err := d.decodeOne(enc, l, binding{address: c.ContractID(), module: fluxora.Module{}}, "cd", 1, 0, uint32(i%3), ev); err != nil {
 			b.Fatal(err)
 		}
 	}

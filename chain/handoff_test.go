@@ -14,6 +14,7 @@ import (
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 // TestLakeHandsOverToRPC: history from a data lake (ledgers 2..41), then RPC from ledger 42 on, following its tip:
@@ -33,7 +34,7 @@ func TestLakeHandsOverToRPC(t *testing.T) {
 	}
 	defer l.Close()
 	src := rpcSource(t, c, 81, nil)
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, c.ContractID())})
 	store := memory.New()
 	var retries atomic.Int32 // the seam is no failure: nothing is retried
 	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: 2, SafetyMargin: 1, Target: 41, ReaderEnd: 41,
@@ -82,7 +83,7 @@ func TestLakeHandsOverToRPC(t *testing.T) {
 func TestBackfillingUntilTheTarget(t *testing.T) {
 	cfg := sim.Config{Seed: 83, Ledgers: 60}
 	c := simChain(t, cfg)
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, c.ContractID())})
 	for _, target := range []uint32{1000, 3} { // never reached, and reached at once
 		store := memory.New()
 		in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: 2, SafetyMargin: 1, Target: target,

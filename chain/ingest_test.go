@@ -51,7 +51,7 @@ type harness struct {
 
 func (h harness) ingester(t testing.TB) *chain.Ingester {
 	t.Helper()
-	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{h.chain.ContractID()}})
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, h.chain.ContractID())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +504,7 @@ func TestFailingSourceIsRetriedAndReportedStalled(t *testing.T) {
 	var failing atomic.Bool
 	failing.Store(true)
 	var sleeps atomic.Int32
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase})
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, c.ContractID())})
 	in, err := chain.NewIngester(chain.Config{Store: memory.New(), Decoder: d, StartLedger: 2, SafetyMargin: 1,
 		Open: func() (ledgerbackend.LedgerBackend, error) { return flakySource{c.Backend(), &failing}, nil },
 		Sleep: func(ctx context.Context, d time.Duration) error {
@@ -539,7 +539,7 @@ func TestStalledWhileFailing(t *testing.T) {
 	c := simChain(t, sim.Config{Seed: 72, Ledgers: 10})
 	var failing atomic.Bool
 	failing.Store(true)
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase})
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, c.ContractID())})
 	block := make(chan struct{})
 	in, _ := chain.NewIngester(chain.Config{Store: memory.New(), Decoder: d, StartLedger: 2, SafetyMargin: 1,
 		Open: func() (ledgerbackend.LedgerBackend, error) { return flakySource{c.Backend(), &failing}, nil },

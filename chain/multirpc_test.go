@@ -15,6 +15,7 @@ import (
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 // TestSeveralEndpoints: three RPC servers, one stale (its tip goes back), one lying (another chain from a ledger the
@@ -194,7 +195,7 @@ func TestNetworkReset(t *testing.T) {
 // result arrives on the channel.
 func followEndpoints(ctx context.Context, t *testing.T, eps *chain.Endpoints, contract domain.Address) (*memory.Store, *chain.Ingester, <-chan error) {
 	t.Helper()
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{contract}})
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, contract)})
 	store := memory.New()
 	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, Endpoints: eps, StartLedger: 2, SafetyMargin: 2,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})

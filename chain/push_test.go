@@ -13,8 +13,8 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 func pushed(t *testing.T, lcms []xdr.LedgerCloseMeta) []chain.PushedLedger {
@@ -51,7 +51,7 @@ func ledgersAsSeen(t *testing.T, c *sim.Chain, from, to uint32) []xdr.LedgerClos
 
 func pushIngester(t *testing.T, c *sim.Chain, store chain.Store, margin uint32) *chain.Ingester {
 	t.Helper()
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, c.ContractID())})
 	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, SafetyMargin: margin})
 	if err != nil {
 		t.Fatal(err)

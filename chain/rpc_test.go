@@ -16,8 +16,8 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 // stubRPC is a Stellar RPC server in miniature: JSON-RPC 2.0 over HTTP with the protocols/rpc types, serving
@@ -140,7 +140,7 @@ func TestRPCSource(t *testing.T) {
 	unavailable.Store(3)
 	src := rpcSource(t, c, 61, &unavailable)
 
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, c.ContractID())})
 	store := memory.New()
 	var retries atomic.Int32
 	in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, Open: src.Open, StartLedger: 2, SafetyMargin: 1,

@@ -103,7 +103,7 @@ func try[T any](fn func() T) (v T, err error) {
 // touched tells whether a successful transaction of the ledger emitted an event of a configured contract.
 func (d *Decoder) touched(raw []byte, view xdr.LedgerCloseMetaView) (bool, error) {
 	mentioned := false
-	for id := range d.contracts {
+	for id := range d.contracts.byID {
 		if bytes.Contains(raw, id[:]) {
 			mentioned = true
 			break
@@ -135,7 +135,7 @@ func (d *Decoder) touched(raw []byte, view xdr.LedgerCloseMetaView) (bool, error
 					}
 					opt := ev.MustContractId().MustRaw()
 					if len(opt) == 4+32 && opt[3] == 1 {
-						if _, ok := d.contracts[xdr.ContractId(opt[4:])]; ok {
+						if _, ok := d.contracts.lookup(xdr.ContractId(opt[4:])); ok {
 							return true
 						}
 					}

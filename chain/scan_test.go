@@ -52,7 +52,7 @@ func TestScanEqualsDecode(t *testing.T) {
 	}
 	other := otherContract(t)
 	for _, contracts := range [][]domain.Address{{c.ContractID()}, {other}, {c.ContractID(), other}} {
-		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: contracts})
+		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: fluxoraContracts(t, contracts...)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func TestScanEqualsDecode(t *testing.T) {
 	}
 	refs := referenceEvents(t, raw)
 	for _, contracts := range [][]domain.Address{{other}, {domain.Address(refs[0].contract)}} {
-		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase, Contracts: contracts})
+		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase, Contracts: fluxoraContracts(t, contracts...)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func TestScanEqualsDecode(t *testing.T) {
 // TestScanRefusesATamperedHeader: a header that does not hash to its stated hash is refused, naming the ledger.
 func TestScanRefusesATamperedHeader(t *testing.T) {
 	raw := pubnetLedger(t)
-	d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase, Contracts: []domain.Address{otherContract(t)}})
+	d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase, Contracts: fluxoraContracts(t, otherContract(t))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func FuzzScan(f *testing.F) {
 		raw, _ := lcm.MarshalBinary()
 		f.Add(raw)
 	}
-	d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: []domain.Address{c.ContractID()}})
+	d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: fluxoraContracts(f, c.ContractID())})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -687,3 +687,10 @@ func IsCompensation(e Event) bool {
 	}
 	return false
 }
+
+// Implied is an event a contract event implies although the contract emits none for it (a delegation opens its
+// child stream's history), with an id derived from the contract event's. A module says which (DESIGN §12).
+type Implied struct {
+	ID    string
+	Event Event
+}

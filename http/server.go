@@ -86,7 +86,9 @@ type Config struct {
 	// Projections report the runners' status.
 	Projections func() []projections.Status
 	// Live feeds the WebSocket hub (the event store); nil disables /ws/streams.
-	Live           LiveSource
+	Live LiveSource
+	// Interpreter reads the contract events the hub sends with today's decoders (DESIGN §12); nil: as stored.
+	Interpreter    projections.Interpreter
 	WSAuthRequired bool
 	// NoticeInterval is how often WebSocket clients' service.degraded notices are checked (default 2 s).
 	NoticeInterval time.Duration

@@ -26,6 +26,7 @@ import (
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/streams"
 )
@@ -491,7 +492,11 @@ func TestPushThroughTheIngester(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: "Test SDF Network ; September 2015"})
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: "Test SDF Network ; September 2015",
+		Contracts: simtest.Fluxora(t, network.ContractID())})
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := chain.NewIngester(chain.Config{Store: memory.New(), Decoder: d, SafetyMargin: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -538,7 +543,12 @@ func TestPushRealLedgers(t *testing.T) {
 	if err := xdr.SafeUnmarshal(raw, &lcm); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase})
+	// Any contract: what is pushed is checked and stored whatever it holds.
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase,
+		Contracts: simtest.Fluxora(t, "CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	in, err := chain.NewIngester(chain.Config{Store: memory.New(), Decoder: d, SafetyMargin: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -559,7 +569,11 @@ func TestPushRealLedgers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d2, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: "Test SDF Network ; September 2015"})
+	d2, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: "Test SDF Network ; September 2015",
+		Contracts: simtest.Fluxora(t, network2.ContractID())})
+	if err != nil {
+		t.Fatal(err)
+	}
 	in2, err := chain.NewIngester(chain.Config{Store: memory.New(), Decoder: d2, SafetyMargin: 1})
 	if err != nil {
 		t.Fatal(err)

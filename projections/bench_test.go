@@ -19,7 +19,6 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/eventstore/postgres"
@@ -221,7 +220,7 @@ func benchPipeline(b *testing.B, names []string) {
 			}
 			projs = append(projs, p)
 		}
-		d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: []domain.Address{simNet.ContractID()}})
+		d, _ := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: simtest.Fluxora(b, simNet.ContractID())})
 		in, err := chain.NewIngester(chain.Config{Store: store, Decoder: d, StartLedger: simNet.StartLedger(), SafetyMargin: 1,
 			Open: func() (ledgerbackend.LedgerBackend, error) { return simNet.Backend(), nil }})
 		if err != nil {

@@ -25,9 +25,9 @@ func NewDecodeCache(size int) *DecodeCache {
 // parallelDecode is the batch size from which decoding is spread over the cores.
 const parallelDecode = 256
 
-// decode decodes a batch, from the cache where it can and on every core for the rest. An event that wants
-// (when not nil) declines is left undecoded: nil Domain.
-func (c *DecodeCache) decode(recs []eventstore.Recorded, wants func(*eventstore.Recorded) bool) ([]Event, error) {
+// decode decodes a batch with in (see Decode), from the cache where it can and on every core for the rest. An event
+// that wants (when not nil) declines is left undecoded: nil Domain. The runners sharing a cache share in too.
+func (c *DecodeCache) decode(recs []eventstore.Recorded, wants func(*eventstore.Recorded) bool, in Interpreter) ([]Event, error) {
 	out := make([]Event, len(recs))
 	var missing []int // indexes to decode; nil: all of them
 	if c != nil || wants != nil {
@@ -76,7 +76,7 @@ func (c *DecodeCache) decode(recs []eventstore.Recorded, wants func(*eventstore.
 			for k := w; k < n; k += workers {
 				i := index(k)
 				var err error
-				if out[i], err = Decode(recs[i]); err != nil {
+				if out[i], err = Decode(recs[i], in); err != nil {
 					failed[w], errs[w] = i, err
 					return
 				}

@@ -74,7 +74,7 @@ func ingest(t testing.TB, sc scenario, reorgs bool, store eventStore, runners ..
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: []domain.Address{network.ContractID()}})
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: simtest.Fluxora(t, network.ContractID())})
 	if err != nil {
 		t.Fatal(err)
 	}

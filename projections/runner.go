@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/retry"
@@ -21,15 +20,24 @@ type Event struct {
 	Domain domain.Event
 }
 
+// Interpreter reads a stored event with today's decoders (DESIGN §12, decoder evolution): a contract event an
+// older decoder kept as observed becomes the typed event its module makes of it now. chain.Contracts is one.
+type Interpreter interface {
+	Interpret(domain.Event) domain.Event
+}
+
 // Decode decodes a stored event. Events the domain does not know (a newer writer's) are an error: a projection
 // that skipped them would silently diverge. The event shares rec.Data's memory, which is read-only. A contract
-// event an older decoder kept as observed is read with today's decoder (chain.Interpret).
-func Decode(rec eventstore.Recorded) (Event, error) {
+// event an older decoder kept as observed is read by in (nil reads every event as it was stored).
+func Decode(rec eventstore.Recorded, in Interpreter) (Event, error) {
 	e, err := domain.UnmarshalShared(rec.Data)
 	if err != nil {
 		return Event{}, fmt.Errorf("decode event %s at position %d: %w", rec.ID, rec.Position, err)
 	}
-	return Event{Recorded: rec, Domain: chain.Interpret(e)}, nil
+	if in != nil {
+		e = in.Interpret(e)
+	}
+	return Event{Recorded: rec, Domain: e}, nil
 }
 
 // Projection is a read model built from the event log. Apply must make the batch's changes and the new
@@ -65,6 +73,8 @@ type RunnerConfig struct {
 	PageBytes int
 	// Decoded, when set, is shared by the runners of one process so that each event is decoded once.
 	Decoded *DecodeCache
+	// Interpreter reads contract events with today's decoders (see Decode); nil reads them as stored.
+	Interpreter Interpreter
 	// RetryInitial and RetryMax bound the backoff after a failed batch (defaults 200 ms and 30 s).
 	RetryInitial, RetryMax time.Duration
 	Logger                 *slog.Logger
@@ -316,7 +326,7 @@ func (r *Runner) catchUpPages(ctx context.Context, from, until eventstore.Positi
 				recs, p.full = recs[:len(recs)-1], false
 			}
 			if err == nil && len(recs) > 0 {
-				p.events, p.err = r.cfg.Decoded.decode(recs, r.wants)
+				p.events, p.err = r.cfg.Decoded.decode(recs, r.wants, r.cfg.Interpreter)
 			}
 			select {
 			case pages <- p:
@@ -371,7 +381,7 @@ func (r *Runner) measure(recs []eventstore.Recorded) {
 
 // applyBatch decodes and applies one batch, and records where the projection stands.
 func (r *Runner) applyBatch(ctx context.Context, recs []eventstore.Recorded, applied func()) error {
-	batch, err := r.cfg.Decoded.decode(recs, r.wants)
+	batch, err := r.cfg.Decoded.decode(recs, r.wants, r.cfg.Interpreter)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.cfg.Projection.Name(), err)
 	}

@@ -59,8 +59,10 @@ type ServiceConfig struct {
 	// reads the whole log.
 	Ledgers  LedgerIndex
 	Decimals int // of the token's amounts in payloads (default 7)
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Interpreter reads contract events with today's decoders (DESIGN §12); nil reads them as stored.
+	Interpreter projections.Interpreter
+	Now         func() time.Time
+	Logger      *slog.Logger
 }
 
 // LedgerIndex says where in the log the events of a range of ledgers begin (ledgers.Memory and ledgers.Postgres).
@@ -329,7 +331,7 @@ func (s *Service) Recover(ctx context.Context, id string, r Range) (int, error) 
 	}
 	queued := 0
 	now := s.cfg.Now()
-	err = outbox.Matching(ctx, s.cfg.Log, s.cfg.Margin, e.Routing(), after, func(m outbox.Message) error {
+	err = outbox.Matching(ctx, s.cfg.Log, s.cfg.Interpreter, s.cfg.Margin, e.Routing(), after, func(m outbox.Message) error {
 		if r.ledgerOutside(m.Ledger) {
 			return nil
 		}
@@ -496,7 +498,7 @@ func (s *Service) payloadData(ctx context.Context, m outbox.Message) (PayloadDat
 	if len(recs) != 1 || recs[0].Position != m.EventPosition || !strings.EqualFold(recs[0].ID, m.EventID) {
 		return PayloadData{}, fmt.Errorf("outbox message %s: no event %s at position %d", m.ID, m.EventID, m.EventPosition)
 	}
-	ev, err := projections.Decode(recs[0])
+	ev, err := projections.Decode(recs[0], s.cfg.Interpreter)
 	if err != nil {
 		return PayloadData{}, err
 	}

@@ -147,7 +147,7 @@ func canonical(t *testing.T, types ...string) []string {
 	simtest.Ingest(t, sim.Config{Seed: 7, Streams: 6, TxPerLedger: 3, Ledgers: 120, ReorgEvery: 9, ReorgDepth: testMargin},
 		testMargin, clean)
 	var out []string
-	err := outbox.Matching(context.Background(), clean, testMargin, outbox.Endpoint{ID: "x", EventTypes: types}, 0,
+	err := outbox.Matching(context.Background(), clean, nil, testMargin, outbox.Endpoint{ID: "x", EventTypes: types}, 0,
 		func(m outbox.Message) error {
 			out = append(out, m.EventID)
 			return nil
@@ -249,7 +249,7 @@ func TestRecoverSinceUntil(t *testing.T) {
 
 	var want []string
 	var at []time.Time
-	err := outbox.Matching(ctx, f.log, testMargin, e.Routing(), 0, func(m outbox.Message) error {
+	err := outbox.Matching(ctx, f.log, nil, testMargin, e.Routing(), 0, func(m outbox.Message) error {
 		if m.Ledger >= 40 && m.Ledger <= 80 {
 			want = append(want, m.EventID)
 			j, _, err := f.svc.job(ctx, m)

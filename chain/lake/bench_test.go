@@ -24,6 +24,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/postgres"
 	"github.com/streamledger/streamledger/eventstore/storetest"
 	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 // benchLake is a lake made once per benchmark run.
@@ -94,7 +95,7 @@ func lakeFor(b *testing.B, name string, sources uint32, txPerLedger, fillers int
 }
 
 func benchDecoder(b *testing.B, l *benchLake) *chain.Decoder {
-	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: []domain.Address{l.contract}})
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: simtest.Fluxora(b, l.contract)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/lake"
 	"github.com/streamledger/streamledger/chain/sim"
-	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 const passphrase = network.TestNetworkPassphrase
@@ -48,7 +48,7 @@ func makeLake(t testing.TB, c *sim.Chain, perFile uint32, filler []byte, fillers
 
 func decoder(t testing.TB, c *sim.Chain) *chain.Decoder {
 	t.Helper()
-	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: []domain.Address{c.ContractID()}})
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: passphrase, Contracts: simtest.Fluxora(t, c.ContractID())})
 	if err != nil {
 		t.Fatal(err)
 	}

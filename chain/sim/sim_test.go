@@ -14,6 +14,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/internal/simtest"
 )
 
 func newChain(t *testing.T, cfg sim.Config) *sim.Chain {
@@ -51,7 +52,7 @@ func TestCanonicalChainIsValidAndClean(t *testing.T) {
 	for _, metaVersion := range []int{3, 4} {
 		c := newChain(t, sim.Config{Seed: 7, Ledgers: 400, MetaVersion: metaVersion})
 		d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase,
-			Contracts: []domain.Address{c.ContractID()}})
+			Contracts: simtest.Fluxora(t, c.ContractID())})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,9 @@ const simTxPerLedger = 3
 type source struct {
 	ingester  *chain.Ingester
 	contracts []domain.Address
-	check     api.Check
+	// bound are the contracts with their modules: the decoder's, and the interpreter of what is stored.
+	bound *chain.Contracts
+	check api.Check
 	// close releases the source (a data lake's datastore); never nil.
 	close func()
 }
@@ -86,7 +88,10 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 			return nil, err
 		}
 	}
-	ic.Decoder, err = chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: contracts,
+	if src.bound, err = bindContracts(contracts); err != nil {
+		return nil, err
+	}
+	ic.Decoder, err = chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: src.bound,
 		OnDecodeError: metrics.DecodeError})
 	if err != nil {
 		return nil, err

@@ -216,7 +216,7 @@ func TestBackfillEqualsSimulatorIngestPostgres(t *testing.T) {
 		}
 		defer s.Close()
 		stores[i] = s
-		m, err := newPGReadModels(ctx, s.Pool(), s, 1)
+		m, err := newPGReadModels(ctx, s.Pool(), s, 1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
-	"github.com/streamledger/streamledger/internal/leader"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
 	"github.com/streamledger/streamledger/projections/ledgers"
@@ -136,7 +135,7 @@ func (rm *readModels) setObserved(name string, st *projections.Status) {
 type liveStreams struct{ m *pgReadModels }
 
 func (s liveStreams) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
-	p, err := s.m.live(ctx, streams.Name)
+	p, err := s.m.Live(ctx, streams.Name)
 	if err != nil {
 		return domain.Stream{}, false, err
 	}
@@ -144,7 +143,7 @@ func (s liveStreams) Get(ctx context.Context, ref domain.StreamRef) (domain.Stre
 }
 
 func (s liveStreams) List(ctx context.Context, f streams.Filter, pg streams.Page) ([]domain.Stream, bool, error) {
-	p, err := s.m.live(ctx, streams.Name)
+	p, err := s.m.Live(ctx, streams.Name)
 	if err != nil {
 		return nil, false, err
 	}
@@ -155,7 +154,7 @@ func (s liveStreams) List(ctx context.Context, f streams.Filter, pg streams.Page
 type liveLedgers struct{ m *pgReadModels }
 
 func (l liveLedgers) Get(ctx context.Context, seq uint32) (ledgers.Ledger, uint32, bool, error) {
-	p, err := l.m.live(ctx, ledgers.Name)
+	p, err := l.m.Live(ctx, ledgers.Name)
 	if err != nil {
 		return ledgers.Ledger{}, 0, false, err
 	}
@@ -163,7 +162,7 @@ func (l liveLedgers) Get(ctx context.Context, seq uint32) (ledgers.Ledger, uint3
 }
 
 func (l liveLedgers) Start(ctx context.Context, seq uint32, since time.Time) (eventstore.Position, error) {
-	p, err := l.m.live(ctx, ledgers.Name)
+	p, err := l.m.Live(ctx, ledgers.Name)
 	if err != nil {
 		return 0, err
 	}
@@ -174,7 +173,7 @@ func (l liveLedgers) Start(ctx context.Context, seq uint32, since time.Time) (ev
 type liveOutbox struct{ m *pgReadModels }
 
 func (o liveOutbox) MessagesAfter(ctx context.Context, after outbox.Cursor, limit int) ([]outbox.Message, error) {
-	p, err := o.m.live(ctx, outbox.Name)
+	p, err := o.m.Live(ctx, outbox.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +187,7 @@ type liveAudit struct{ m *pgReadModels }
 func (liveAudit) Close() error { return nil }
 
 func (a liveAudit) log(ctx context.Context) (*audit.Postgres, error) {
-	p, err := a.m.live(ctx, audit.Name)
+	p, err := a.m.Live(ctx, audit.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -219,73 +218,25 @@ func (a liveAudit) ConsistencyProof(ctx context.Context, older, newer int64) (tl
 	return p.ConsistencyProof(ctx, older, newer)
 }
 
-// pgReadModels opens generations of the PostgreSQL projections.
+// pgReadModels are the PostgreSQL projections: their registry (open) wired into the generations that
+// projections manages.
 type pgReadModels struct {
+	*projections.Generations
 	pool   *pgxpool.Pool
 	schema string
 	store  eventstore.Store
 	margin uint32
-	cps    *projections.PGCheckpoints
-
-	// recheck is how long reads trust the live generation they last looked up (liveRecheck).
-	recheck time.Duration
-
-	mu     sync.Mutex
-	opened map[string]projections.Hashed // by "name/generation", for reads
-	seen   map[string]liveSeen           // by name: the live generation as last looked up
 }
 
-// liveSeen is a projection's live generation and when it was looked up.
-type liveSeen struct {
-	p  projections.Hashed
-	at time.Time
-}
-
-// liveRecheck is how long reads trust the live generation they last looked up. Looking it up for every read
-// doubled the queries of each API request. After a switch, reads may come from the retired generation for this
-// long: it holds what the new one held at the switch, so they are at most this much older.
-const liveRecheck = time.Second
-
-// live returns the live generation of a projection, opened once.
-func (m *pgReadModels) live(ctx context.Context, name string) (projections.Hashed, error) {
-	m.mu.Lock()
-	if s, ok := m.seen[name]; ok && time.Since(s.at) < m.recheck {
-		m.mu.Unlock()
-		return s.p, nil
-	}
-	m.mu.Unlock()
-	gen, err := m.cps.Live(ctx, m.pool, name)
-	if err != nil {
-		return nil, err
-	}
-	at := time.Now()
-	key := fmt.Sprintf("%s/%d", name, gen)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p, ok := m.opened[key]
-	if !ok {
-		if p, err = m.open(ctx, name, gen); err != nil {
-			return nil, err
-		}
-		if m.opened == nil {
-			m.opened = map[string]projections.Hashed{}
-		}
-		m.opened[key] = p
-	}
-	if m.seen == nil {
-		m.seen = map[string]liveSeen{}
-	}
-	m.seen[name] = liveSeen{p: p, at: at}
-	return p, nil
-}
-
-func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, margin uint32) (*pgReadModels, error) {
+func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, margin uint32, in projections.Interpreter) (*pgReadModels, error) {
 	const schema = readModelSchema
 	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
 	if err != nil {
 		return nil, err
 	}
-	return &pgReadModels{pool: pool, schema: schema, store: store, margin: margin, cps: cps, recheck: liveRecheck}, nil
+	m := &pgReadModels{pool: pool, schema: schema, store: store, margin: margin}
+	m.Generations = &projections.Generations{Pool: pool, Store: store, Checkpoints: cps, Interpreter: in, Open: m.open}
+	return m, nil
 }
 
 func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projections.Hashed, error) {
@@ -304,7 +255,7 @@ func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projecti
 
 // startMemoryReadModels rebuilds the in-memory projections from the log (the embedded mode keeps no read model on
 // disk), logs the rate, and starts their live runners.
-func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store,
+func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, in projections.Interpreter,
 	reg prometheus.Registerer, log *slog.Logger) (*readModels, error) {
 	metrics, err := projections.NewMetrics(reg)
 	if err != nil {
@@ -343,7 +294,7 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	messages.SkipThrough(dispatched)
 	rm.streams, rm.ledgers, rm.outbox, rm.audit = streamsMem.Reader(), index, messages, auditLog
 	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages} {
-		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
+		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics, Interpreter: in,
 			Decoded: decoded, Logger: log.With("projection", p.Name())})
 		if err != nil {
 			return nil, err
@@ -379,105 +330,22 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 	}
 	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m}, ledgers: liveLedgers{m}, outbox: liveOutbox{m},
 		audit:   liveAudit{m},
-		rebuild: m.rebuild,
+		rebuild: m.Rebuild,
 		checks:  []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {
 		wg.Go(func() {
 			lead.Do(ctx, func(ctx context.Context) {
-				m.follow(ctx, name, metrics, decoded, rm, log.With("projection", name))
+				m.Follow(ctx, name, metrics, decoded, func(r *projections.Runner) { rm.setRunner(name, r) }, log.With("projection", name))
 				rm.setRunner(name, nil) // a standby runs none
 			}, func(ctx context.Context) {
-				m.observe(ctx, name, rm)
+				m.Observe(ctx, name, func(st *projections.Status) { rm.setObserved(name, st) })
 				rm.setObserved(name, nil)
 			})
 		})
 	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
 	return rm, nil
-}
-
-// observe keeps rm's view of a projection that the leader runs, from its stored checkpoint, until ctx ends: what
-// a standby reports in /health (position and lag; a failed read is its lastError).
-func (m *pgReadModels) observe(ctx context.Context, name string, rm *readModels) {
-	for {
-		st := projections.Status{Name: name}
-		if err := m.observed(ctx, &st); err != nil {
-			st.LastError = err.Error()
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		rm.setObserved(name, &st)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(leader.DefaultInterval):
-		}
-	}
-}
-
-// observed fills st from the live generation's checkpoint: lag in events to the store's head, and in time since
-// the first event it has not applied was recorded.
-func (m *pgReadModels) observed(ctx context.Context, st *projections.Status) error {
-	gen, err := m.cps.Live(ctx, m.pool, st.Name)
-	if err != nil {
-		return err
-	}
-	if st.Position, err = m.cps.Read(ctx, m.pool, st.Name, gen); err != nil {
-		return err
-	}
-	head, err := m.store.Head(ctx)
-	if err != nil || head <= st.Position {
-		return err
-	}
-	st.LagEvents = uint64(head - st.Position)
-	next, err := m.store.ReadAll(ctx, st.Position, 1)
-	if err != nil || len(next) == 0 {
-		return err
-	}
-	st.LagMs = time.Since(next[0].RecordedAt).Milliseconds()
-	return nil
-}
-
-// rebuild rebuilds one projection into a new generation and switches it live (the admin API's rebuild).
-func (m *pgReadModels) rebuild(ctx context.Context, name string) (projections.RebuildResult, error) {
-	return projections.Rebuild{Name: name, Store: m.store, Pool: m.pool, Checkpoints: m.cps,
-		Open: func(ctx context.Context, gen int) (projections.Hashed, error) { return m.open(ctx, name, gen) }}.Run(ctx)
-}
-
-// follow runs the live generation of a projection until ctx ends, moving to the new one after a switch.
-func (m *pgReadModels) follow(ctx context.Context, name string, metrics *projections.Metrics, decoded *projections.DecodeCache,
-	rm *readModels, log *slog.Logger) {
-	for ctx.Err() == nil {
-		gen, err := m.cps.Live(ctx, m.pool, name)
-		var p projections.Projection
-		if err == nil {
-			p, err = m.open(ctx, name, gen)
-		}
-		var r *projections.Runner
-		if err == nil {
-			r, err = projections.NewRunner(projections.RunnerConfig{Store: m.store, Projection: p, BatchSize: 2000, Metrics: metrics,
-				Decoded: decoded, Logger: log})
-		}
-		if err == nil {
-			log.Info("projection running", "generation", gen)
-			rm.setRunner(name, r)
-			err = r.Run(ctx)
-		}
-		switch {
-		case ctx.Err() != nil:
-			return
-		case errors.Is(err, projections.ErrRetired):
-			log.Info("projection switched to a new generation", "retired", gen)
-		case err != nil:
-			log.Error("projection could not start; retrying", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(5 * time.Second):
-			}
-		}
-	}
 }
 
 // loadAuditKey uses AUDIT_SIGNING_KEY when set, or the key keep generates once and keeps.

@@ -48,12 +48,16 @@ func runReplay(ctx context.Context, env *runEnv, args []string) error {
 	}
 	defer opened.Close()
 	store := opened.(pgBacked)
-	m, err := newPGReadModels(ctx, store.Pool(), store, env.cfg.SafetyMargin)
+	in, err := interpreterOf(env.cfg)
+	if err != nil {
+		return err
+	}
+	m, err := newPGReadModels(ctx, store.Pool(), store, env.cfg.SafetyMargin, in)
 	if err != nil {
 		return err
 	}
 	for _, name := range names {
-		rb := projections.Rebuild{Name: name, Store: store, Pool: store.Pool(), Checkpoints: m.cps,
+		rb := projections.Rebuild{Name: name, Store: store, Pool: store.Pool(), Checkpoints: m.Checkpoints, Interpreter: in,
 			Open:     func(ctx context.Context, gen int) (projections.Hashed, error) { return m.open(ctx, name, gen) },
 			Progress: progressReporter(env, name)}
 		res, err := rb.Run(ctx)

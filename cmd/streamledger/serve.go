@@ -14,6 +14,7 @@ import (
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/internal/leader"
+	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/webhooks"
 )
 
@@ -56,7 +57,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
-	rm, err := startReadModels(ctx, &wg, env.cfg, store, reg, lead, env.log)
+	rm, err := startReadModels(ctx, &wg, env.cfg, store, src.bound, reg, lead, env.log)
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
@@ -67,7 +68,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 			env.log.Warn("remove the read models' scratch files", "err", err)
 		}
 	}()
-	hooks, err := startWebhooks(ctx, &wg, env.cfg, store, rm, lead, env.log.With("component", "webhooks"))
+	hooks, err := startWebhooks(ctx, &wg, env.cfg, store, rm, src.bound, lead, env.log.With("component", "webhooks"))
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
@@ -79,7 +80,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
 		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
-		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store,
+		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store, Interpreter: src.bound,
 		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins, Webhooks: hooks,
 		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify},
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
@@ -122,12 +123,12 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 // startReadModels starts the projections: in memory, rebuilt from the log, with the embedded store; in
 // PostgreSQL otherwise.
 func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store,
-	reg prometheus.Registerer, lead leadership, log *slog.Logger) (*readModels, error) {
+	in projections.Interpreter, reg prometheus.Registerer, lead leadership, log *slog.Logger) (*readModels, error) {
 	pg, ok := store.(pgBacked)
 	if !ok {
-		return startMemoryReadModels(ctx, wg, cfg, store, reg, log)
+		return startMemoryReadModels(ctx, wg, cfg, store, in, reg, log)
 	}
-	m, err := newPGReadModels(ctx, pg.Pool(), store, cfg.SafetyMargin)
+	m, err := newPGReadModels(ctx, pg.Pool(), store, cfg.SafetyMargin, in)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +139,7 @@ func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config
 // PostgreSQL) and runs the dispatch of the outbox into deliveries (while leading) and the delivery worker (its
 // queue is leased: every serve may deliver) until ctx ends. The file store is closed once they have stopped.
 func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, rm *readModels,
-	lead leadership, log *slog.Logger) (*webhooks.Service, error) {
+	in projections.Interpreter, lead leadership, log *slog.Logger) (*webhooks.Service, error) {
 	var whStore webhooks.Store
 	closeStore := func() {}
 	if pg, ok := store.(pgBacked); ok {
@@ -155,7 +156,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		whStore, closeStore = s, func() { s.Close() }
 	}
 	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin,
-		Ledgers: rm.ledgers, Logger: log})
+		Ledgers: rm.ledgers, Interpreter: in, Logger: log})
 	if err != nil {
 		closeStore()
 		return nil, err

@@ -75,7 +75,7 @@ func (d deployment) finalEvents(t *testing.T) []string {
 	}
 	defer store.Close()
 	var out []string
-	err = outbox.Matching(context.Background(), store, 2, outbox.Endpoint{ID: "all"}, 0, func(m outbox.Message) error {
+	err = outbox.Matching(context.Background(), store, nil, 2, outbox.Endpoint{ID: "all"}, 0, func(m outbox.Message) error {
 		out = append(out, m.EventID)
 		return nil
 	})

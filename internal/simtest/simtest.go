@@ -11,6 +11,8 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -28,7 +30,7 @@ func Ingest(tb testing.TB, cfg sim.Config, margin uint32, store chain.Store) cha
 	if net.LastLedger() == 0 {
 		tb.Fatal("simtest: an endless network cannot be ingested to its end")
 	}
-	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase})
+	d, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: cfg.NetworkPassphrase, Contracts: Fluxora(tb, net.ContractID())})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -65,4 +67,18 @@ func CatchUp(tb testing.TB, store projections.Reader, p projections.Projection, 
 	if err := r.CatchUp(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// Fluxora binds contracts to the Fluxora module, as CONTRACTS=fluxora:C… does.
+func Fluxora(tb testing.TB, contracts ...domain.Address) *chain.Contracts {
+	tb.Helper()
+	bindings := make([]chain.Binding, len(contracts))
+	for i, c := range contracts {
+		bindings[i] = chain.Binding{Contract: c, Module: fluxora.Module{}}
+	}
+	c, err := chain.NewContracts(bindings...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }

@@ -229,7 +229,7 @@ func (p *Postgres) foldSinceSnapshot(ctx context.Context, tx pgx.Tx) (streams.Lo
 				break
 			}
 			if streams.Folded(&rec) {
-				ev, err := projections.Decode(rec)
+				ev, err := streams.Decode(rec)
 				if err != nil {
 					return streams.Loaded{}, nil, 0, err
 				}

@@ -236,8 +236,9 @@ func (c Cursor) Before(d Cursor) bool {
 // run from the start (at later markers, at times): it starts knowing no tip, and the tip it learns is never above
 // the one a run from the start would know, so it never finds an event final earlier; and an event a run from the
 // start finds final has a marker the margin above it after it (its own branch's, in its batch when a reorg is
-// what raised the tip), which this run sees. Events before the position are never released.
-func Matching(ctx context.Context, log Reader, margin uint32, ep Endpoint, after eventstore.Position, fn func(Message) error) error {
+// what raised the tip), which this run sees. Events before the position are never released. in reads contract
+// events with today's decoders (nil: as stored).
+func Matching(ctx context.Context, log Reader, in projections.Interpreter, margin uint32, ep Endpoint, after eventstore.Position, fn func(Message) error) error {
 	st := State{Endpoints: map[string]Endpoint{ep.ID: ep}}
 	for {
 		recs, err := log.ReadAll(ctx, after, 2000)
@@ -249,7 +250,7 @@ func Matching(ctx context.Context, log Reader, margin uint32, ep Endpoint, after
 			if rec.Type == string(domain.TypeWebhookEndpointAdded) || rec.Type == string(domain.TypeWebhookEndpointRemoved) {
 				continue
 			}
-			ev, err := projections.Decode(rec)
+			ev, err := projections.Decode(rec, in)
 			if err != nil {
 				return err
 			}

@@ -218,7 +218,7 @@ func TestMatchingFromAnyPosition(t *testing.T) {
 		reader := newLogReader(t, l.events)
 		released := func(after eventstore.Position) []string {
 			var out []string
-			if err := Matching(context.Background(), reader, 1, Endpoint{ID: "x"}, after, func(m Message) error {
+			if err := Matching(context.Background(), reader, nil, 1, Endpoint{ID: "x"}, after, func(m Message) error {
 				out = append(out, names[m.EventID])
 				return nil
 			}); err != nil {
@@ -305,7 +305,7 @@ func TestMatchingIsWhatAnEndpointRegisteredFromTheStartWouldGet(t *testing.T) {
 	l.ledger(16)
 
 	var got []string
-	err := Matching(context.Background(), newLogReader(t, l.events), 1, Endpoint{ID: "x", EventTypes: []string{TypeWithdrawn}}, 0,
+	err := Matching(context.Background(), newLogReader(t, l.events), nil, 1, Endpoint{ID: "x", EventTypes: []string{TypeWithdrawn}}, 0,
 		func(m Message) error {
 			got = append(got, names[m.EventID])
 			if m.ID != DeliveryID("x", m.EventID) {

@@ -13,7 +13,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
@@ -52,6 +52,9 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 		return nil
 	}
 	for _, ev := range batch {
+		// The fold reads with today's Fluxora decoder whatever runner fed it (decoder evolution, DESIGN §12); ev is
+		// a copy, so the shared decoded event is left as it is.
+		ev.Domain = fluxora.Module{}.Interpret(ev.Domain)
 		ref, ok := domain.StreamOf(ev.Domain)
 		if !ok {
 			continue
@@ -102,6 +105,12 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 	return changes, nil
 }
 
+// Decode decodes a stored event of a payment stream the way the fold reads it: with today's Fluxora decoder, so an
+// event an older decoder kept as observed folds with its meaning now (DESIGN §12).
+func Decode(rec eventstore.Recorded) (projections.Event, error) {
+	return projections.Decode(rec, fluxora.Module{})
+}
+
 // entries reads a stream's stored events up to position until (0: all) as fold entries.
 func entries(ctx context.Context, reader StreamReader, ref domain.StreamRef, until eventstore.Position) ([]domain.Entry, error) {
 	var out []domain.Entry
@@ -119,7 +128,7 @@ func entries(ctx context.Context, reader StreamReader, ref domain.StreamRef, unt
 			if err != nil {
 				return nil, fmt.Errorf("stream %s event %s: %w", ref, rec.ID, err)
 			}
-			out = append(out, domain.Entry{ID: rec.ID, Event: chain.Interpret(e)})
+			out = append(out, domain.Entry{ID: rec.ID, Event: fluxora.Module{}.Interpret(e)})
 		}
 		if len(page) < 1000 {
 			return out, nil

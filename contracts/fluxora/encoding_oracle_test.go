@@ -1,4 +1,4 @@
-package chain
+package fluxora
 
 import (
 	"encoding/json"
@@ -111,9 +111,9 @@ func TestIndependentEncoderDecodesToTheExpectedEvents(t *testing.T) {
 		}
 		var topics []xdr.ScVal
 		for _, tp := range ev.Topics {
-			topics = append(topics, scval(t, tp))
+			topics = append(topics, scvalOf(t, tp))
 		}
-		got, topic, err := decodeEvent(fixtureMeta(), topics, scval(t, ev.Value))
+		got, topic, err := Module{}.Decode(fixtureMeta(), topics, scvalOf(t, ev.Value))
 		if err != nil || topic != name {
 			t.Fatalf("%s: topic %q: %v", name, topic, err)
 		}

@@ -1,4 +1,7 @@
-package chain
+// Package scval reads Soroban contract values (ScVal) the way contract modules need them: a #[contracttype]
+// struct field by field, tuples, enum variants, amounts and addresses, each with an error that names what was
+// expected. It is a Stellar primitive shared by the modules; it knows no contract.
+package scval
 
 import (
 	"encoding/hex"
@@ -10,33 +13,33 @@ import (
 	"github.com/streamledger/streamledger/domain"
 )
 
-// errShape is the cause of every decode error: the contract event did not have the shape its topic promises.
-var errShape = errors.New("unexpected event shape")
+// ErrShape is the cause of every decode error: the contract event did not have the shape its topic promises.
+var ErrShape = errors.New("unexpected event shape")
 
-// maxStructFields bounds the payload maps we read field by field (the largest Fluxora struct has 11 fields).
+// maxStructFields bounds the payload maps we read field by field (the largest Fluxora struct has 11 Fields).
 const maxStructFields = 64
 
-// fields reads a #[contracttype] struct, which arrives as an ScMap keyed by field-name Symbols. It keeps the
-// first error, so a topic decoder reads every field and checks once; extra fields are ignored, because a contract
+// Fields reads a #[contracttype] struct, which arrives as an ScMap keyed by field-name Symbols. It keeps the
+// first error, so a topic decoder reads every field and checks once; extra Fields are ignored, because a contract
 // upgrade may add some and that must not turn a known event into an observed one. Lookups scan the entries: for
-// a dozen fields that beats building a map per event.
-type fields struct {
+// a dozen Fields that beats building a map per event.
+type Fields struct {
 	entries xdr.ScMap
 	err     error
 }
 
-func structOf(v xdr.ScVal) fields {
+func Struct(v xdr.ScVal) Fields {
 	sm, ok := v.GetMap()
 	if !ok || sm == nil {
-		return fields{err: fmt.Errorf("%w: payload is %s, want a map", errShape, v.Type)}
+		return Fields{err: fmt.Errorf("%w: payload is %s, want a map", ErrShape, v.Type)}
 	}
 	if len(*sm) > maxStructFields {
-		return fields{err: fmt.Errorf("%w: payload map has %d entries (at most %d)", errShape, len(*sm), maxStructFields)}
+		return Fields{err: fmt.Errorf("%w: payload map has %d entries (at most %d)", ErrShape, len(*sm), maxStructFields)}
 	}
 	sorted := true
 	for i, entry := range *sm {
 		if entry.Key.Type != xdr.ScValTypeScvSymbol || entry.Key.Sym == nil {
-			return fields{err: fmt.Errorf("%w: map key is %s, want a symbol", errShape, entry.Key.Type)}
+			return Fields{err: fmt.Errorf("%w: map key is %s, want a symbol", ErrShape, entry.Key.Type)}
 		}
 		if i > 0 && *(*sm)[i-1].Key.Sym >= *entry.Key.Sym {
 			sorted = false
@@ -48,15 +51,18 @@ func structOf(v xdr.ScVal) fields {
 		for i, entry := range *sm {
 			for _, earlier := range (*sm)[:i] {
 				if *earlier.Key.Sym == *entry.Key.Sym {
-					return fields{err: fmt.Errorf("%w: field %q appears twice", errShape, *entry.Key.Sym)}
+					return Fields{err: fmt.Errorf("%w: field %q appears twice", ErrShape, *entry.Key.Sym)}
 				}
 			}
 		}
 	}
-	return fields{entries: *sm}
+	return Fields{entries: *sm}
 }
 
-func (f *fields) get(name string) (xdr.ScVal, bool) {
+// Err is the first error met reading the struct, nil when every field read was there with its type.
+func (f *Fields) Err() error { return f.err }
+
+func (f *Fields) get(name string) (xdr.ScVal, bool) {
 	if f.err != nil {
 		return xdr.ScVal{}, false
 	}
@@ -65,15 +71,15 @@ func (f *fields) get(name string) (xdr.ScVal, bool) {
 			return entry.Val, true
 		}
 	}
-	f.err = fmt.Errorf("%w: field %q is missing", errShape, name)
+	f.err = fmt.Errorf("%w: field %q is missing", ErrShape, name)
 	return xdr.ScVal{}, false
 }
 
-func (f *fields) fail(name string, v xdr.ScVal, want string) {
-	f.err = fmt.Errorf("%w: field %q is %s, want %s", errShape, name, v.Type, want)
+func (f *Fields) fail(name string, v xdr.ScVal, want string) {
+	f.err = fmt.Errorf("%w: field %q is %s, want %s", ErrShape, name, v.Type, want)
 }
 
-func (f *fields) u64(name string) uint64 {
+func (f *Fields) U64(name string) uint64 {
 	v, ok := f.get(name)
 	if !ok {
 		return 0
@@ -87,61 +93,61 @@ func (f *fields) u64(name string) uint64 {
 
 // amount reads an i128 amount. Every amount the contract publishes is a balance or a rate, never negative, so a
 // negative one is out of range rather than a value to fold into a stream.
-func (f *fields) amount(name string) domain.Amount {
+func (f *Fields) Amount(name string) domain.Amount {
 	v, ok := f.get(name)
 	if !ok {
 		return domain.Amount{}
 	}
-	a, err := amountOf(v)
+	a, err := AmountOf(v)
 	if err != nil {
 		f.err = fmt.Errorf("field %q: %w", name, err)
 	}
 	return a
 }
 
-func amountOf(v xdr.ScVal) (domain.Amount, error) {
+func AmountOf(v xdr.ScVal) (domain.Amount, error) {
 	p, ok := v.GetI128()
 	if !ok {
-		return domain.Amount{}, fmt.Errorf("%w: %s, want i128", errShape, v.Type)
+		return domain.Amount{}, fmt.Errorf("%w: %s, want i128", ErrShape, v.Type)
 	}
 	a := domain.AmountFromParts(int64(p.Hi), uint64(p.Lo))
 	if a.Sign() < 0 {
-		return domain.Amount{}, fmt.Errorf("%w: amount %s is negative", errShape, a)
+		return domain.Amount{}, fmt.Errorf("%w: amount %s is negative", ErrShape, a)
 	}
 	return a, nil
 }
 
-func (f *fields) address(name string) domain.Address {
+func (f *Fields) Address(name string) domain.Address {
 	v, ok := f.get(name)
 	if !ok {
 		return ""
 	}
-	a, err := addressOf(v)
+	a, err := AddressOf(v)
 	if err != nil {
 		f.err = fmt.Errorf("field %q: %w", name, err)
 	}
 	return a
 }
 
-// addressOf accepts the two kinds of address a stream party can be: an account (G…) or a contract (C…).
-func addressOf(v xdr.ScVal) (domain.Address, error) {
+// AddressOf accepts the two kinds of address a stream party can be: an account (G…) or a contract (C…).
+func AddressOf(v xdr.ScVal) (domain.Address, error) {
 	sa, ok := v.GetAddress()
 	if !ok {
-		return "", fmt.Errorf("%w: %s, want an address", errShape, v.Type)
+		return "", fmt.Errorf("%w: %s, want an address", ErrShape, v.Type)
 	}
 	switch sa.Type {
 	case xdr.ScAddressTypeScAddressTypeAccount, xdr.ScAddressTypeScAddressTypeContract:
 	default:
-		return "", fmt.Errorf("%w: address of type %s, want an account or a contract", errShape, sa.Type)
+		return "", fmt.Errorf("%w: address of type %s, want an account or a contract", ErrShape, sa.Type)
 	}
 	s, err := sa.String()
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", errShape, err)
+		return "", fmt.Errorf("%w: %v", ErrShape, err)
 	}
 	return domain.Address(s), nil
 }
 
-func (f *fields) str(name string) string {
+func (f *Fields) Str(name string) string {
 	v, ok := f.get(name)
 	if !ok {
 		return ""
@@ -154,7 +160,7 @@ func (f *fields) str(name string) string {
 }
 
 // optBytes reads an Option<Bytes>: Void is None.
-func (f *fields) optBytes(name string) []byte {
+func (f *Fields) OptBytes(name string) []byte {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
 		return nil
@@ -167,7 +173,7 @@ func (f *fields) optBytes(name string) []byte {
 }
 
 // optMetadata reads an Option<Map<Bytes, Bytes>>.
-func (f *fields) optMetadata(name string) []domain.MetadataEntry {
+func (f *Fields) OptMetadata(name string) []domain.MetadataEntry {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
 		return nil
@@ -182,7 +188,7 @@ func (f *fields) optMetadata(name string) []domain.MetadataEntry {
 		k, kok := entry.Key.GetBytes()
 		val, vok := entry.Val.GetBytes()
 		if !kok || !vok {
-			f.err = fmt.Errorf("%w: field %q holds a %s → %s entry, want bytes → bytes", errShape, name, entry.Key.Type, entry.Val.Type)
+			f.err = fmt.Errorf("%w: field %q holds a %s → %s entry, want bytes → bytes", ErrShape, name, entry.Key.Type, entry.Val.Type)
 			return nil
 		}
 		out = append(out, domain.MetadataEntry{Key: []byte(k), Value: []byte(val)})
@@ -191,29 +197,29 @@ func (f *fields) optMetadata(name string) []domain.MetadataEntry {
 }
 
 // variant reads a `StreamEvent::X(u64)` payload: ScVec[Symbol("X"), U64(id)].
-func variant(v xdr.ScVal, name string) (uint64, error) {
+func Variant(v xdr.ScVal, name string) (uint64, error) {
 	vec, ok := v.GetVec()
 	if !ok || vec == nil {
-		return 0, fmt.Errorf("%w: payload is %s, want a vec", errShape, v.Type)
+		return 0, fmt.Errorf("%w: payload is %s, want a vec", ErrShape, v.Type)
 	}
 	if len(*vec) != 2 {
-		return 0, fmt.Errorf("%w: payload vec has %d elements, want 2", errShape, len(*vec))
+		return 0, fmt.Errorf("%w: payload vec has %d elements, want 2", ErrShape, len(*vec))
 	}
 	sym, ok := (*vec)[0].GetSym()
 	if !ok {
-		return 0, fmt.Errorf("%w: payload variant is %s, want the symbol %s", errShape, (*vec)[0].Type, name)
+		return 0, fmt.Errorf("%w: payload variant is %s, want the symbol %s", ErrShape, (*vec)[0].Type, name)
 	}
 	if string(sym) != name {
-		return 0, fmt.Errorf("%w: payload variant is %q, want %q", errShape, string(sym), name)
+		return 0, fmt.Errorf("%w: payload variant is %q, want %q", ErrShape, string(sym), name)
 	}
 	id, ok := (*vec)[1].GetU64()
 	if !ok {
-		return 0, fmt.Errorf("%w: payload id is %s, want u64", errShape, (*vec)[1].Type)
+		return 0, fmt.Errorf("%w: payload id is %s, want u64", ErrShape, (*vec)[1].Type)
 	}
 	return uint64(id), nil
 }
 
-func (f *fields) boolean(name string) bool {
+func (f *Fields) Bool(name string) bool {
 	v, ok := f.get(name)
 	if !ok {
 		return false
@@ -225,7 +231,7 @@ func (f *fields) boolean(name string) bool {
 	return b
 }
 
-func (f *fields) u32(name string) uint32 {
+func (f *Fields) U32(name string) uint32 {
 	v, ok := f.get(name)
 	if !ok {
 		return 0
@@ -238,12 +244,12 @@ func (f *fields) u32(name string) uint32 {
 }
 
 // optAddress reads an Option<Address>: Void is None.
-func (f *fields) optAddress(name string) *domain.Address {
+func (f *Fields) OptAddress(name string) *domain.Address {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
 		return nil
 	}
-	a, err := addressOf(v)
+	a, err := AddressOf(v)
 	if err != nil {
 		f.err = fmt.Errorf("field %q: %w", name, err)
 		return nil
@@ -252,7 +258,7 @@ func (f *fields) optAddress(name string) *domain.Address {
 }
 
 // optU64 reads an Option<u64>: Void is None.
-func (f *fields) optU64(name string) *uint64 {
+func (f *Fields) OptU64(name string) *uint64 {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
 		return nil
@@ -267,46 +273,52 @@ func (f *fields) optU64(name string) *uint64 {
 }
 
 // hash32 reads a BytesN<32> as hex.
-func (f *fields) hash32(name string) string {
+func (f *Fields) Hash32(name string) string {
 	v, ok := f.get(name)
 	if !ok {
 		return ""
 	}
-	h, err := hash32Of(v)
+	h, err := Hash32Of(v)
 	if err != nil {
 		f.err = fmt.Errorf("field %q: %w", name, err)
 	}
 	return h
 }
 
-func hash32Of(v xdr.ScVal) (string, error) {
+func Hash32Of(v xdr.ScVal) (string, error) {
 	b, ok := v.GetBytes()
 	if !ok || len(b) != 32 {
-		return "", fmt.Errorf("%w: %s of %d bytes, want 32 bytes", errShape, v.Type, len(b))
+		return "", fmt.Errorf("%w: %s of %d bytes, want 32 bytes", ErrShape, v.Type, len(b))
 	}
 	return hex.EncodeToString(b), nil
 }
 
 // tuple reads a tuple payload, which arrives as a vec of n values.
-func tuple(v xdr.ScVal, n int) ([]xdr.ScVal, error) {
+func Tuple(v xdr.ScVal, n int) ([]xdr.ScVal, error) {
 	vec, ok := v.GetVec()
 	if !ok || vec == nil {
-		return nil, fmt.Errorf("%w: payload is %s, want a vec (a tuple)", errShape, v.Type)
+		return nil, fmt.Errorf("%w: payload is %s, want a vec (a tuple)", ErrShape, v.Type)
 	}
 	if len(*vec) != n {
-		return nil, fmt.Errorf("%w: payload tuple has %d elements, want %d", errShape, len(*vec), n)
+		return nil, fmt.Errorf("%w: payload tuple has %d elements, want %d", ErrShape, len(*vec), n)
 	}
 	return *vec, nil
 }
 
-// tupleReader reads a tuple's elements in order, keeping the first error.
-type tupleReader struct {
+// TupleReader reads a tuple's elements in order, keeping the first error.
+type TupleReader struct {
 	vals []xdr.ScVal
 	i    int
 	err  error
 }
 
-func (t *tupleReader) next() (xdr.ScVal, bool) {
+// NewTupleReader reads vals, the elements of a tuple (see Tuple), in order.
+func NewTupleReader(vals []xdr.ScVal) *TupleReader { return &TupleReader{vals: vals} }
+
+// Err is the first error met reading the tuple.
+func (t *TupleReader) Err() error { return t.err }
+
+func (t *TupleReader) next() (xdr.ScVal, bool) {
 	if t.err != nil {
 		return xdr.ScVal{}, false
 	}
@@ -314,13 +326,13 @@ func (t *tupleReader) next() (xdr.ScVal, bool) {
 	return t.vals[t.i-1], true
 }
 
-func (t *tupleReader) failAt(v xdr.ScVal, want string) {
+func (t *TupleReader) failAt(v xdr.ScVal, want string) {
 	if t.err == nil {
-		t.err = fmt.Errorf("%w: tuple element %d is %s, want %s", errShape, t.i-1, v.Type, want)
+		t.err = fmt.Errorf("%w: tuple element %d is %s, want %s", ErrShape, t.i-1, v.Type, want)
 	}
 }
 
-func (t *tupleReader) u64() uint64 {
+func (t *TupleReader) U64() uint64 {
 	v, ok := t.next()
 	n, isU64 := v.GetU64()
 	if ok && !isU64 {
@@ -329,7 +341,7 @@ func (t *tupleReader) u64() uint64 {
 	return uint64(n)
 }
 
-func (t *tupleReader) u32() uint32 {
+func (t *TupleReader) U32() uint32 {
 	v, ok := t.next()
 	n, isU32 := v.GetU32()
 	if ok && !isU32 {
@@ -338,24 +350,24 @@ func (t *tupleReader) u32() uint32 {
 	return uint32(n)
 }
 
-func (t *tupleReader) address() domain.Address {
+func (t *TupleReader) Address() domain.Address {
 	v, ok := t.next()
 	if !ok {
 		return ""
 	}
-	a, err := addressOf(v)
+	a, err := AddressOf(v)
 	if err != nil && t.err == nil {
 		t.err = fmt.Errorf("tuple element %d: %w", t.i-1, err)
 	}
 	return a
 }
 
-func (t *tupleReader) hash32() string {
+func (t *TupleReader) Hash32() string {
 	v, ok := t.next()
 	if !ok {
 		return ""
 	}
-	h, err := hash32Of(v)
+	h, err := Hash32Of(v)
 	if err != nil && t.err == nil {
 		t.err = fmt.Errorf("tuple element %d: %w", t.i-1, err)
 	}

@@ -1,4 +1,4 @@
-package chain
+package fluxora
 
 import (
 	"bufio"
@@ -22,15 +22,15 @@ func TestEveryDocumentedTopicIsTyped(t *testing.T) {
 	}
 	examples := map[string][2]any{} // topic → topics, value
 	for _, fx := range topicFixtures {
-		name := string(*scval(t, fx.topics[0]).Sym)
-		examples[name] = [2]any{[]xdr.ScVal{scval(t, fx.topics[0]), scval(t, fx.topics[1])}, scval(t, fx.value)}
+		name := string(*scvalOf(t, fx.topics[0]).Sym)
+		examples[name] = [2]any{[]xdr.ScVal{scvalOf(t, fx.topics[0]), scvalOf(t, fx.topics[1])}, scvalOf(t, fx.value)}
 	}
 	for name, ev := range oracleEncoded(t) {
 		var topics []xdr.ScVal
 		for _, tp := range ev.Topics {
-			topics = append(topics, scval(t, tp))
+			topics = append(topics, scvalOf(t, tp))
 		}
-		examples[name] = [2]any{topics, scval(t, ev.Value)}
+		examples[name] = [2]any{topics, scvalOf(t, ev.Value)}
 	}
 	for topic, eventType := range documented {
 		ex, ok := examples[topic]
@@ -38,7 +38,7 @@ func TestEveryDocumentedTopicIsTyped(t *testing.T) {
 			t.Errorf("%s: no example to decode", topic)
 			continue
 		}
-		got, _, err := decodeEvent(fixtureMeta(), ex[0].([]xdr.ScVal), ex[1].(xdr.ScVal))
+		got, _, err := Module{}.Decode(fixtureMeta(), ex[0].([]xdr.ScVal), ex[1].(xdr.ScVal))
 		if err != nil {
 			t.Errorf("%s: %v", topic, err)
 			continue
@@ -51,7 +51,7 @@ func TestEveryDocumentedTopicIsTyped(t *testing.T) {
 
 // documentedTopics reads the topic → domain event table of docs/contracts.md.
 func documentedTopics(t *testing.T) map[string]string {
-	f, err := os.Open(filepath.Join("..", "docs", "contracts.md"))
+	f, err := os.Open(filepath.Join("..", "..", "docs", "contracts.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
