@@ -196,6 +196,7 @@ func New(cfg Config) *Server {
 	s.app.Get("/api/streams/:id", s.require(ScopeStreamsRead), s.stream)
 	s.app.Get("/api/streams/:id/events", s.require(ScopeStreamsRead), s.streamEvents)
 	s.app.Get("/api/ledgers/:seq", s.require(ScopeStreamsRead), s.ledger)
+	s.app.Get("/api/contracts/:id", s.require(ScopeStreamsRead), s.contract)
 	s.app.Post(pushPath, s.require(ScopeIngestWrite), s.push)
 	s.app.Get("/api/admin/projections", s.require(ScopeAdmin), s.projectionsStatus)
 	s.hub.s = s
