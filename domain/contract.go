@@ -2,8 +2,9 @@ package domain
 
 import "time"
 
-// Contract is what a Fluxora stream contract's contract-level events say about it (DESIGN §12): its admin, the
-// upgrades of its code, and its three pause states with when they last changed. Its events are filed in the
+// Contract is what a Fluxora contract's contract-level events say about it (DESIGN §12): its admin, the upgrades
+// of its code, and its three pause states with when they last changed (a factory's admin and creation pause too;
+// a governance contract's admin). Its events are filed in the
 // contract's store stream (ContractStoreStream).
 type Contract struct {
 	ContractID Address
@@ -68,6 +69,12 @@ func ApplyContract(c Contract, id string, e Event) Contract {
 	switch v := e.(type) {
 	case *ContractAdminUpdated:
 		c.Admin = v.NewAdmin
+	case *FactoryAdminUpdated: // the factory's and the governance contract's own admins
+		c.Admin = v.NewAdmin
+	case *GovernanceAdminChanged:
+		c.Admin = v.NewAdmin
+	case *FactoryInitialized:
+		c.Admin = v.Admin
 	case *ContractUpgraded:
 		c.Upgrades = append(c.Upgrades, ContractUpgrade{NewWasmHash: v.NewWasmHash, ExecutingVersion: v.NewVersion, By: v.UpgradedBy,
 			Ledger: m.Ledger, At: unix(v.UpgradedAt)})
@@ -88,6 +95,8 @@ func ApplyContract(c Contract, id string, e Event) Contract {
 	case *GlobalResumed:
 		c.Global = PauseState{Since: unix(v.ResumedAt), Ledger: m.Ledger}
 	case *CreationPauseChanged:
+		c.Creation = PauseState{Paused: v.Paused, Since: at, Ledger: m.Ledger}
+	case *FactoryPauseChanged: // creating streams through the factory
 		c.Creation = PauseState{Paused: v.Paused, Since: at, Ledger: m.Ledger}
 	case *ProtocolPaused:
 		c.Protocol = PauseState{Paused: true, Since: unix(v.PausedAt), Ledger: m.Ledger, By: v.Admin, Reason: v.Reason}

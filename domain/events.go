@@ -660,7 +660,10 @@ func newEvent(t EventType) Event {
 	case TypeLedgersVerified:
 		return &LedgersVerified{}
 	default:
-		return newFluxoraEvent(t)
+		if e := newFluxoraEvent(t); e != nil {
+			return e
+		}
+		return newAdminEvent(t)
 	}
 }
 

@@ -15,6 +15,7 @@ func everyEvent() []Event {
 	m.TopicsXDR, m.ValueXDR, m.ChainEventID = []string{"AAAADwAAAAdjcmVhdGVkAA=="}, "AAAAAQ==", ChainEventID(7, 1, 0, 0)
 	id := uint64(42)
 	owner := Address(testAccount)
+	minRate := NewAmount(1)
 	return []Event{
 		&StreamCreated{ChainMeta: m, StreamID: 42, Sender: testAccount, Recipient: testAccount2, DepositAmount: MaxAmount,
 			RatePerSecond: raw(1), StartTime: t0, CliffTime: t0, EndTime: t0 + 1, WithdrawDustThreshold: raw(5),
@@ -70,6 +71,26 @@ func everyEvent() []Event {
 		&ContractUpgraded{ChainMeta: m, NewWasmHash: strings.Repeat("ab", 32), NewVersion: 4, UpgradedAt: t0, UpgradedBy: testAccount},
 		&ContractUpgradedLegacy{ChainMeta: m, NewWasmHash: strings.Repeat("ab", 32), OldVersion: 3, NewVersion: 3, Admin: testAccount},
 		&ContractMigrationRecorded{ChainMeta: m, FromVersion: 3, ToVersion: 4, Timestamp: t0},
+		&FactoryInitialized{ChainMeta: m, Admin: owner, StreamContract: testContract, MaxDeposit: NewAmount(1_000_000), MinDuration: 60},
+		&FactoryAdminUpdated{ChainMeta: m, OldAdmin: owner, NewAdmin: testContract},
+		&FactoryStreamContractSet{ChainMeta: m, OldContract: testContract, NewContract: testContract},
+		&FactoryAllowlistUpdated{ChainMeta: m, Recipient: owner, Allowed: true},
+		&FactoryCapUpdated{ChainMeta: m, OldCap: NewAmount(10), NewCap: NewAmount(20)},
+		&FactoryMinDurationUpdated{ChainMeta: m, OldMinDuration: 60, NewMinDuration: 120},
+		&FactoryBatchCapUpdated{ChainMeta: m, Enabled: true},
+		&FactoryRateBoundsUpdated{ChainMeta: m, MinRate: &minRate},
+		&FactoryPauseChanged{ChainMeta: m, Paused: true},
+		&FactoryStreamCreated{ChainMeta: m, StreamID: 42, Sender: owner, Recipient: owner, DepositAmount: NewAmount(5), RatePerSecond: NewAmount(1)},
+		&GovernanceThresholdUpdated{ChainMeta: m, OldThreshold: 2, NewThreshold: 3},
+		&GovernanceQuorumConfigured{ChainMeta: m, Threshold: 3, SignerCount: 5},
+		&GovernanceSignerAdded{ChainMeta: m, Signer: owner},
+		&GovernanceSignerRemoved{ChainMeta: m, Signer: owner},
+		&GovernanceAdminChanged{ChainMeta: m, OldAdmin: owner, NewAdmin: testContract},
+		&ProposalCreated{ChainMeta: m, ProposalID: 7, Proposer: owner, Target: testContract},
+		&ProposalApproved{ChainMeta: m, ProposalID: 7, Approver: owner, ApprovalCount: 2},
+		&ProposalQuorumReached{ChainMeta: m, ProposalID: 7, QuorumReachedAt: t0, ExecutableAfter: t0 + 86400},
+		&ProposalExecuted{ChainMeta: m, ProposalID: 7, Executor: owner, Target: testContract, Calldata: []byte{1, 2}},
+		&ProposalCancelled{ChainMeta: m, ProposalID: 7, Canceller: owner},
 	}
 }
 
@@ -97,7 +118,7 @@ func TestEventEncodingRoundTrip(t *testing.T) {
 		}
 		seen[e.Type()] = true
 	}
-	if len(seen) != 21+26 {
+	if len(seen) != 21+26+20 {
 		t.Fatalf("covered %d event types", len(seen))
 	}
 }
@@ -109,7 +130,12 @@ func TestEventStreamOf(t *testing.T) {
 		case TypeChainReorganized, TypeLedgerClosed, TypeLedgersVerified, TypeStreamOfferCreated, TypeStreamOfferAccepted,
 			TypeStreamOfferCancelled, TypeStreamTemplateDefined, TypeStreamIDsReleased, TypeGlobalPauseChanged, TypeGlobalResumed,
 			TypeCreationPauseChanged, TypeProtocolPaused, TypeProtocolResumed, TypeExcessSwept, TypeContractAdminUpdated,
-			TypeContractUpgraded, TypeContractUpgradedLegacy, TypeContractMigrationRecorded:
+			TypeContractUpgraded, TypeContractUpgradedLegacy, TypeContractMigrationRecorded, TypeFactoryInitialized,
+			TypeFactoryAdminUpdated, TypeFactoryStreamContractSet, TypeFactoryAllowlistUpdated, TypeFactoryCapUpdated,
+			TypeFactoryMinDurationUpdated, TypeFactoryBatchCapUpdated, TypeFactoryRateBoundsUpdated, TypeFactoryPauseChanged,
+			TypeFactoryStreamCreated, TypeGovernanceThresholdUpdated, TypeGovernanceQuorumConfigured, TypeGovernanceSignerAdded,
+			TypeGovernanceSignerRemoved, TypeGovernanceAdminChanged, TypeProposalCreated, TypeProposalApproved,
+			TypeProposalQuorumReached, TypeProposalExecuted, TypeProposalCancelled:
 			if ok {
 				t.Errorf("%s belongs to no stream", e.Type())
 			}

@@ -100,7 +100,7 @@ func (s *Server) contract(c *fiber.Ctx) error {
 	if err != nil {
 		return validation("id", "contract id: "+err.Error())
 	}
-	if !contains(contractStrings(s.cfg.Contracts), string(addr)) {
+	if !contains(contractStrings(s.cfg.Contracts), string(addr)) && !contains(contractStrings(s.cfg.Followed), string(addr)) {
 		return apiError(fiber.StatusNotFound, CodeNotFound, "contract "+string(addr)+" is not followed here")
 	}
 	ledger := ^uint32(0)

@@ -87,3 +87,35 @@ func TestContractState(t *testing.T) {
 		}
 	}
 }
+
+// A followed factory is served too: its admin from its initialisation, creation paused through it.
+func TestFactoryContractState(t *testing.T) {
+	const factory = domain.Address("CAOPNR76354QDB5YXT3H6F5FDO6KHLUCIDUJB6LW322BD7JFMBRB6GER")
+	const admin = domain.Address("GAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPSABOV")
+	store := memory.New()
+	closedAt := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var events []eventstore.NewEvent
+	for i, e := range []domain.Event{
+		&domain.FactoryInitialized{ChainMeta: domain.ChainMeta{ContractID: factory, Ledger: 5, LedgerClosedAt: closedAt}, Admin: admin,
+			StreamContract: contract, MaxDeposit: domain.NewAmount(100), MinDuration: 60},
+		&domain.FactoryPauseChanged{ChainMeta: domain.ChainMeta{ContractID: factory, Ledger: 6, LedgerClosedAt: closedAt.Add(5 * time.Second)},
+			Paused: true},
+	} {
+		data, err := domain.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, eventstore.NewEvent{ID: "00000000-0000-5000-8000-00000000010" + string(rune('0'+i)), Type: string(e.Type()), Data: data})
+	}
+	if _, err := store.AppendMany(context.Background(), []eventstore.StreamAppend{{Stream: domain.ContractStoreStream(factory),
+		Expected: eventstore.NoStream, Events: events}}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *Config) { c.Events, c.Followed = store, []domain.Address{contract, factory} })
+	r := h.do(t, "GET", "/api/contracts/"+string(factory), nil)
+	d, _ := r.body["data"].(map[string]any)
+	creation, _ := d["pauses"].(map[string]any)["creation"].(map[string]any)
+	if r.status != 200 || d["admin"] != string(admin) || creation["paused"] != true || creation["since"] != "2026-03-01T00:00:05Z" {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+}

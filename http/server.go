@@ -62,14 +62,17 @@ type Check struct {
 type Config struct {
 	Version           string
 	NetworkPassphrase string
-	Contracts         []domain.Address
-	Decimals          int
-	APIKeys           []APIKey
-	PublicReads       bool
-	MetricsToken      string
-	Logger            *slog.Logger
-	Gatherer          prometheus.Gatherer
-	Streams           StreamReader
+	// Contracts are the stream contracts (a bare stream id means the only one's); Followed every followed
+	// contract (factory and governance ones too), which GET /api/contracts/:id serves.
+	Contracts    []domain.Address
+	Followed     []domain.Address
+	Decimals     int
+	APIKeys      []APIKey
+	PublicReads  bool
+	MetricsToken string
+	Logger       *slog.Logger
+	Gatherer     prometheus.Gatherer
+	Streams      StreamReader
 	// Events reads the event store (stream histories, ledgers' events, point in time).
 	Events EventReader
 	// Ledgers is the ledger index.

@@ -286,6 +286,9 @@ func encodeMore(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) 
 	case *domain.ContractMigrationRecorded:
 		return only("migrated"), Vec(U32(v.FromVersion), U32(v.ToVersion), U64(v.Timestamp)), nil
 	}
+	if topics, data, ok := encodeAdmin(e); ok {
+		return topics, data, nil
+	}
 	return nil, xdr.ScVal{}, fmt.Errorf("encode: %s is not a contract event", e.Type())
 }
 

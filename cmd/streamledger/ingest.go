@@ -36,7 +36,8 @@ const simTxPerLedger = 3
 // source is the ingestion side of serve: the ingester, the contracts it follows and a readiness check of its source.
 type source struct {
 	ingester  *chain.Ingester
-	contracts []domain.Address
+	contracts []domain.Address // the stream contracts (fluxora)
+	followed  []domain.Address // every followed contract
 	// bound are the contracts with their modules: the decoder's, and the interpreter of what is stored.
 	bound *chain.Contracts
 	check api.Check
@@ -50,7 +51,7 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		return nil, err
 	}
 	src := &source{check: api.Check{Name: "source", Check: func(context.Context) error { return nil }}, close: func() {}}
-	contracts := cfg.ContractIDs
+	contracts, streamContracts := cfg.Contracts, cfg.ContractIDs
 	ic := chain.Config{Store: store, StartLedger: cfg.StartLedger, SafetyMargin: cfg.SafetyMargin, Metrics: metrics,
 		Logger: log.With("component", "ingest")}
 	switch cfg.Source {
@@ -72,7 +73,9 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
-		contracts = []domain.Address{network.ContractID()}
+		// The simulator brings its own stream contract.
+		contracts = []config.Contract{{Module: config.ModuleFluxora, ID: network.ContractID()}}
+		streamContracts = []domain.Address{network.ContractID()}
 		if ic.StartLedger == 0 {
 			ic.StartLedger = network.StartLedger()
 		}
@@ -99,7 +102,10 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 	if src.ingester, err = chain.NewIngester(ic); err != nil {
 		return nil, err
 	}
-	src.contracts = contracts
+	src.contracts = streamContracts
+	for _, c := range contracts {
+		src.followed = append(src.followed, c.ID)
+	}
 	return src, nil
 }
 

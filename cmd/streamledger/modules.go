@@ -5,32 +5,47 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/contracts/fluxora"
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/projections"
 )
 
-// bindContracts binds each configured contract to its module: cmd wires the modules into a core that names none
-// (DESIGN §12). CONTRACTS accepts only fluxora today (config refuses the rest, naming the setting), and
-// CONTRACT_IDS means fluxora.
-func bindContracts(ids []domain.Address) (*chain.Contracts, error) {
-	bindings := make([]chain.Binding, len(ids))
-	for i, id := range ids {
-		bindings[i] = chain.Binding{Contract: id, Module: fluxora.Module{}}
+// moduleNamed is the module a CONTRACTS entry names: cmd wires the modules into a core that names none
+// (DESIGN §12). Config has refused any other name, saying which it knows.
+func moduleNamed(name string) (chain.Module, error) {
+	switch name {
+	case config.ModuleFluxora:
+		return fluxora.Module{}, nil
+	case config.ModuleFluxoraFactory:
+		return fluxora.Factory{}, nil
+	case config.ModuleFluxoraGovernance:
+		return fluxora.Governance{}, nil
 	}
-	c, err := chain.NewContracts(bindings...)
+	return nil, fmt.Errorf("%w: CONTRACTS: no module %q in this build", errUsage, name)
+}
+
+// bindContracts binds each configured contract to its module.
+func bindContracts(contracts []config.Contract) (*chain.Contracts, error) {
+	bindings := make([]chain.Binding, len(contracts))
+	for i, c := range contracts {
+		m, err := moduleNamed(c.Module)
+		if err != nil {
+			return nil, err
+		}
+		bindings[i] = chain.Binding{Contract: c.ID, Module: m}
+	}
+	bound, err := chain.NewContracts(bindings...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: CONTRACTS: %v", errUsage, err)
 	}
-	return c, nil
+	return bound, nil
 }
 
 // interpreterOf is what reads the stored contract events of a command that follows no source (replay, audit):
 // the configured contracts' modules. With none configured (the simulator's default), events are read as they
 // were stored: the simulator's were all written by this build's decoder.
 func interpreterOf(cfg *config.Config) (projections.Interpreter, error) {
-	if len(cfg.ContractIDs) == 0 {
+	if len(cfg.Contracts) == 0 {
 		return nil, nil
 	}
-	return bindContracts(cfg.ContractIDs)
+	return bindContracts(cfg.Contracts)
 }

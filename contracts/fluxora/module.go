@@ -85,9 +85,13 @@ func (Module) Implied(id string, e domain.Event) []domain.Implied {
 // makes of it, when it makes one. Everything else, and an observed event this decoder cannot type either, is
 // returned as it is. The log is never rewritten: projections call this as they read, so a replay after an upgrade
 // gives the new meaning.
-func (m Module) Interpret(e domain.Event) domain.Event {
+func (m Module) Interpret(e domain.Event) domain.Event { return interpret(e, knownTopic, m.Decode) }
+
+// interpret is Interpret for a module whose topics known tells and decode types.
+func interpret(e domain.Event, known func(string) bool,
+	decode func(domain.ChainMeta, []xdr.ScVal, xdr.ScVal) (domain.Event, string, error)) domain.Event {
 	observed, ok := e.(*domain.ContractEventObserved)
-	if !ok || observed.ValueXDR == "" || !knownTopic(observed.Topic) {
+	if !ok || observed.ValueXDR == "" || !known(observed.Topic) {
 		return e
 	}
 	topics := make([]xdr.ScVal, len(observed.TopicsXDR))
@@ -100,7 +104,7 @@ func (m Module) Interpret(e domain.Event) domain.Event {
 	if !unmarshalScVal(observed.ValueXDR, &data) {
 		return e
 	}
-	typed, _, err := m.Decode(observed.ChainMeta, topics, data)
+	typed, _, err := decode(observed.ChainMeta, topics, data)
 	if err != nil {
 		return e
 	}

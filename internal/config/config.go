@@ -48,18 +48,20 @@ type APIKey struct {
 
 // Config is the whole configuration of `streamledger serve` and the commands that share its settings.
 type Config struct {
-	ListenAddr          string
-	Store               string
-	DataDir             string
-	DatabaseURL         string
-	EventStoreURL       string
-	Source              string
-	RPCURL              string
-	RPCURLs             []string
-	RPCMaxLag           uint32
-	LakeURL             string
-	EndLedger           uint32
-	NetworkPassphrase   string
+	ListenAddr        string
+	Store             string
+	DataDir           string
+	DatabaseURL       string
+	EventStoreURL     string
+	Source            string
+	RPCURL            string
+	RPCURLs           []string
+	RPCMaxLag         uint32
+	LakeURL           string
+	EndLedger         uint32
+	NetworkPassphrase string
+	// Contracts are the followed contracts with their modules; ContractIDs the stream contracts (fluxora) among them.
+	Contracts           []Contract
 	ContractIDs         []domain.Address
 	StartLedger         uint32
 	SafetyMargin        uint32
@@ -110,7 +112,7 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.uint32(&c.RPCMaxLag, "rpc-max-lag", 10, "an RPC endpoint this many ledgers behind the others is set aside for a while")
 	s.str(&c.LakeURL, "lake-url", "", "SEP-54 data lake (with --source lake): file:///dir, s3://bucket/prefix?region=…[&endpoint=…], gs://bucket/prefix", false)
 	s.str(&c.NetworkPassphrase, "network-passphrase", TestnetPassphrase, "network passphrase", false)
-	s.str(&s.contracts, "contracts", "", "contracts and the modules that read them, comma-separated: fluxora:C…", false)
+	s.str(&s.contracts, "contracts", "", "contracts and the modules that read them, comma-separated: fluxora:C… (stream contracts), fluxora-factory:C…, fluxora-governance:C…", false)
 	s.str(&s.contractIDs, "contract-ids", "", "Fluxora contract ids (C…), comma-separated (the same as --contracts fluxora:C…)", false)
 	// --contract C… is the short form DESIGN's examples use; it adds to --contract-ids and may repeat.
 	fs.Func("contract", "a Fluxora contract id (C…); repeatable, adds to --contract-ids", func(v string) error {
@@ -242,23 +244,38 @@ func (s *Settings) settingError(name, value string, reason error) error {
 	return fmt.Errorf("%w: --%s / %s = %s: %v", ErrInvalid, name, EnvName(name), shown, reason)
 }
 
-// parseContract reads one --contracts entry, module:C…, for the modules this build has (DESIGN §12): fluxora.
-// liquifact (with C… or wasm:<hash>) is named by the design and refused until its module exists.
-func parseContract(entry string) (domain.Address, error) {
+// Modules this build has, by their name in --contracts (DESIGN §12).
+const (
+	ModuleFluxora           = "fluxora"
+	ModuleFluxoraFactory    = "fluxora-factory"
+	ModuleFluxoraGovernance = "fluxora-governance"
+)
+
+// Contract is one followed contract and the module that reads it.
+type Contract struct {
+	Module string
+	ID     domain.Address
+}
+
+// parseContract reads one --contracts entry, module:C…, for the modules this build has: fluxora (a stream
+// contract), fluxora-factory, fluxora-governance. liquifact (with C… or wasm:<hash>) is named by the design and
+// refused until its module exists.
+func parseContract(entry string) (Contract, error) {
 	module, rest, ok := strings.Cut(entry, ":")
 	if !ok {
-		return "", errors.New("want module:C…, e.g. fluxora:C…")
+		return Contract{}, errors.New("want module:C…, e.g. fluxora:C…")
 	}
 	switch module {
-	case "fluxora":
+	case ModuleFluxora, ModuleFluxoraFactory, ModuleFluxoraGovernance:
 		if strings.HasPrefix(rest, "wasm:") {
-			return "", errors.New("the fluxora module indexes contracts by id (C…), not by WASM hash")
+			return Contract{}, fmt.Errorf("the %s module indexes contracts by id (C…), not by WASM hash", module)
 		}
-		return domain.ParseAddressOf(rest, domain.ContractAddress)
+		id, err := domain.ParseAddressOf(rest, domain.ContractAddress)
+		return Contract{Module: module, ID: id}, err
 	case "liquifact":
-		return "", errors.New("the liquifact module is not in this build yet")
+		return Contract{}, errors.New("the liquifact module is not in this build yet")
 	default:
-		return "", fmt.Errorf("unknown module %q (this build has fluxora)", module)
+		return Contract{}, fmt.Errorf("unknown module %q (this build has fluxora, fluxora-factory and fluxora-governance)", module)
 	}
 }
 
@@ -312,33 +329,43 @@ func (s *Settings) validate() error {
 			bad("contract-ids", s.contractIDs, "%v", err)
 			continue
 		}
-		c.ContractIDs = append(c.ContractIDs, a)
+		if !slices.Contains(c.ContractIDs, a) {
+			c.ContractIDs = append(c.ContractIDs, a)
+			c.Contracts = append(c.Contracts, Contract{Module: ModuleFluxora, ID: a})
+		}
 	}
 	for _, entry := range strings.Split(s.contracts, ",") {
 		if entry = strings.TrimSpace(entry); entry == "" {
 			continue
 		}
-		a, err := parseContract(entry)
+		ct, err := parseContract(entry)
 		if err != nil {
 			bad("contracts", s.contracts, "%q: %v", entry, err)
 			continue
 		}
-		if !slices.Contains(c.ContractIDs, a) {
-			c.ContractIDs = append(c.ContractIDs, a)
+		if i := slices.IndexFunc(c.Contracts, func(o Contract) bool { return o.ID == ct.ID }); i >= 0 {
+			if c.Contracts[i].Module != ct.Module {
+				bad("contracts", s.contracts, "%s is bound to both %s and %s", ct.ID, c.Contracts[i].Module, ct.Module)
+			}
+			continue
+		}
+		c.Contracts = append(c.Contracts, ct)
+		if ct.Module == ModuleFluxora {
+			c.ContractIDs = append(c.ContractIDs, ct.ID)
 		}
 	}
 	switch c.Source {
 	case SourceSim:
 	case SourcePush:
-		// Without contracts every contract's events would be decoded as Fluxora's.
-		if len(c.ContractIDs) == 0 {
+		// Without contracts nothing would be decoded.
+		if len(c.Contracts) == 0 {
 			bad("contract-ids", s.contractIDs, "at least one contract is required with --source push (or --contracts / CONTRACTS = fluxora:C…)")
 		}
 	case SourceRPC:
 		if c.RPCURL == "" {
 			bad("rpc-url", "", "required with --source rpc")
 		}
-		if len(c.ContractIDs) == 0 {
+		if len(c.Contracts) == 0 {
 			bad("contract-ids", s.contractIDs, "at least one contract is required with --source rpc (or --contracts / CONTRACTS = fluxora:C…)")
 		}
 	case SourceLake:
@@ -348,7 +375,7 @@ func (s *Settings) validate() error {
 		case !strings.HasPrefix(c.LakeURL, "file://") && !strings.HasPrefix(c.LakeURL, "s3://") && !strings.HasPrefix(c.LakeURL, "gs://"):
 			bad("lake-url", c.LakeURL, "want file:///dir, s3://bucket/prefix?region=… or gs://bucket/prefix")
 		}
-		if len(c.ContractIDs) == 0 {
+		if len(c.Contracts) == 0 {
 			bad("contract-ids", s.contractIDs, "at least one contract is required with --source lake (or --contracts / CONTRACTS = fluxora:C…)")
 		}
 		if c.EndLedger != 0 && c.EndLedger < c.StartLedger {

@@ -53,7 +53,8 @@ func TestEnvironmentAndFlagPrecedence(t *testing.T) {
 	if cfg.SimReorgDepth != 4 {
 		t.Errorf("reorg depth defaults to the margin: %d", cfg.SimReorgDepth)
 	}
-	if cfg.Store != StorePostgres || cfg.SimReorgs || len(cfg.ContractIDs) != 2 || cfg.LogLevel != slog.LevelDebug ||
+	// A contract listed twice is followed once.
+	if cfg.Store != StorePostgres || cfg.SimReorgs || len(cfg.ContractIDs) != 1 || cfg.LogLevel != slog.LevelDebug ||
 		cfg.SimLedgerInterval != 250*time.Millisecond || len(cfg.APIKeys) != 1 || cfg.APIKeys[0].ClientID != "ops" {
 		t.Errorf("config %+v", cfg)
 	}
@@ -128,6 +129,29 @@ func TestContractsMapToModules(t *testing.T) {
 	}
 	if fmt.Sprint(cfg.ContractIDs) != fmt.Sprint([]string{contract, other}) {
 		t.Fatalf("contracts %v", cfg.ContractIDs)
+	}
+}
+
+// The factory and governance contracts have modules of their own; they are followed, not stream contracts, and a
+// contract bound to two modules is refused, naming both.
+func TestFactoryAndGovernanceContracts(t *testing.T) {
+	const factory, governance = "CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP", "CAOPNR76354QDB5YXT3H6F5FDO6KHLUCIDUJB6LW322BD7JFMBRB6GER"
+	cfg, _, err := load(t, nil, map[string]string{"SOURCE": "push", "CONTRACTS": "fluxora-factory:" + factory +
+		",fluxora-governance:" + governance + ",fluxora:" + contract})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Contract{{ModuleFluxoraFactory, factory}, {ModuleFluxoraGovernance, governance}, {ModuleFluxora, contract}}
+	if fmt.Sprint(cfg.Contracts) != fmt.Sprint(want) || fmt.Sprint(cfg.ContractIDs) != fmt.Sprint([]string{contract}) {
+		t.Fatalf("contracts %v, stream contracts %v", cfg.Contracts, cfg.ContractIDs)
+	}
+	// A factory alone satisfies a real source: something is followed.
+	if _, _, err := load(t, nil, map[string]string{"SOURCE": "push", "CONTRACTS": "fluxora-factory:" + factory}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = load(t, nil, map[string]string{"SOURCE": "push", "CONTRACTS": "fluxora-factory:" + factory + ",fluxora:" + factory})
+	if err == nil || !strings.Contains(err.Error(), "bound to both fluxora-factory and fluxora") {
+		t.Fatalf("a contract bound twice: %v", err)
 	}
 }
 

@@ -16,13 +16,13 @@ import (
 // ErrShape is the cause of every decode error: the contract event did not have the shape its topic promises.
 var ErrShape = errors.New("unexpected event shape")
 
-// maxStructFields bounds the payload maps we read field by field (the largest Fluxora struct has 11 Fields).
+// maxStructFields bounds the payload maps read field by field (contract structs have a dozen fields or so).
 const maxStructFields = 64
 
 // Fields reads a #[contracttype] struct, which arrives as an ScMap keyed by field-name Symbols. It keeps the
-// first error, so a topic decoder reads every field and checks once; extra Fields are ignored, because a contract
+// first error, so a topic decoder reads every field and checks once; extra fields are ignored, because a contract
 // upgrade may add some and that must not turn a known event into an observed one. Lookups scan the entries: for
-// a dozen Fields that beats building a map per event.
+// a dozen fields that beats building a map per event.
 type Fields struct {
 	entries xdr.ScMap
 	err     error
@@ -91,7 +91,7 @@ func (f *Fields) U64(name string) uint64 {
 	return uint64(n)
 }
 
-// amount reads an i128 amount. Every amount the contract publishes is a balance or a rate, never negative, so a
+// Amount reads an i128 amount. Every amount the contract publishes is a balance or a rate, never negative, so a
 // negative one is out of range rather than a value to fold into a stream.
 func (f *Fields) Amount(name string) domain.Amount {
 	v, ok := f.get(name)
@@ -159,7 +159,34 @@ func (f *Fields) Str(name string) string {
 	return string(s)
 }
 
-// optBytes reads an Option<Bytes>: Void is None.
+// Bytes reads a Bytes field.
+func (f *Fields) Bytes(name string) []byte {
+	v, ok := f.get(name)
+	if !ok {
+		return nil
+	}
+	b, ok := v.GetBytes()
+	if !ok {
+		f.fail(name, v, "bytes")
+	}
+	return []byte(b)
+}
+
+// OptAmount reads an Option<i128> amount: Void is None.
+func (f *Fields) OptAmount(name string) *domain.Amount {
+	v, ok := f.get(name)
+	if !ok || v.Type == xdr.ScValTypeScvVoid {
+		return nil
+	}
+	a, err := AmountOf(v)
+	if err != nil {
+		f.err = fmt.Errorf("field %q: %w", name, err)
+		return nil
+	}
+	return &a
+}
+
+// OptBytes reads an Option<Bytes>: Void is None.
 func (f *Fields) OptBytes(name string) []byte {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
@@ -172,7 +199,7 @@ func (f *Fields) OptBytes(name string) []byte {
 	return []byte(b)
 }
 
-// optMetadata reads an Option<Map<Bytes, Bytes>>.
+// OptMetadata reads an Option<Map<Bytes, Bytes>>.
 func (f *Fields) OptMetadata(name string) []domain.MetadataEntry {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
@@ -196,7 +223,7 @@ func (f *Fields) OptMetadata(name string) []domain.MetadataEntry {
 	return out
 }
 
-// variant reads a `StreamEvent::X(u64)` payload: ScVec[Symbol("X"), U64(id)].
+// Variant reads a `StreamEvent::X(u64)` payload: ScVec[Symbol("X"), U64(id)].
 func Variant(v xdr.ScVal, name string) (uint64, error) {
 	vec, ok := v.GetVec()
 	if !ok || vec == nil {
@@ -243,7 +270,7 @@ func (f *Fields) U32(name string) uint32 {
 	return uint32(n)
 }
 
-// optAddress reads an Option<Address>: Void is None.
+// OptAddress reads an Option<Address>: Void is None.
 func (f *Fields) OptAddress(name string) *domain.Address {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
@@ -257,7 +284,7 @@ func (f *Fields) OptAddress(name string) *domain.Address {
 	return &a
 }
 
-// optU64 reads an Option<u64>: Void is None.
+// OptU64 reads an Option<u64>: Void is None.
 func (f *Fields) OptU64(name string) *uint64 {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
@@ -272,7 +299,7 @@ func (f *Fields) OptU64(name string) *uint64 {
 	return &out
 }
 
-// hash32 reads a BytesN<32> as hex.
+// Hash32 reads a BytesN<32> as hex.
 func (f *Fields) Hash32(name string) string {
 	v, ok := f.get(name)
 	if !ok {
@@ -293,7 +320,7 @@ func Hash32Of(v xdr.ScVal) (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// tuple reads a tuple payload, which arrives as a vec of n values.
+// Tuple reads a tuple payload, which arrives as a vec of n values.
 func Tuple(v xdr.ScVal, n int) ([]xdr.ScVal, error) {
 	vec, ok := v.GetVec()
 	if !ok || vec == nil {

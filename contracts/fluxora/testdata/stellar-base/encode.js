@@ -73,6 +73,38 @@ const events = {
   })],
   upgrade: [[sym("upgrade")], vec(bytes(wasm), u32(3), u32(3), addr(alice))],
   migrated: [[sym("migrated")], vec(u32(3), u32(4), u64(1767225600))],
+
+  // The factory contract (contracts/factory at 75b15ca): keyed "factory:<topic>".
+  "factory:fct_init": [[sym("fct_init")], struct({
+    admin: addr(alice), stream_contract: addr(vault), max_deposit: i128(1000000000), min_duration: u64(3600),
+  })],
+  "factory:AdminUpd": [[sym("AdminUpd")], struct({ old_admin: addr(alice), new_admin: addr(bob) })],
+  "factory:stm_upd": [[sym("stm_upd")], struct({ old_contract: addr(vault), new_contract: addr(vault) })],
+  "factory:allow_upd": [[sym("allow_upd")], struct({ recipient: addr(bob), allowed: bool(true) })],
+  "factory:cap_upd": [[sym("cap_upd")], struct({ old_cap: i128(1000000000), new_cap: i128(2000000000) })],
+  "factory:dur_upd": [[sym("dur_upd")], struct({ old_min_duration: u64(3600), new_min_duration: u64(7200) })],
+  "factory:batch_cap": [[sym("batch_cap")], struct({ enabled: bool(false) })],
+  "factory:rate_bnd": [[sym("rate_bnd")], struct({ min_rate: i128(1), max_rate: none() })],
+  "factory:factory": [[sym("factory"), sym("paused")], bool(true)],
+  "factory:fct_strm": [[sym("fct_strm")], struct({
+    stream_id: u64(42), sender: addr(alice), recipient: addr(bob), deposit_amount: i128(86400), rate_per_second: i128(1),
+  })],
+
+  // The governance contract (contracts/governance at 75b15ca): keyed "governance:<topic>". Proposal ids are u32.
+  "governance:thr_upd": [[sym("thr_upd")], struct({ old_threshold: u32(2), new_threshold: u32(3) })],
+  "governance:quor_cfg": [[sym("quor_cfg")], struct({ threshold: u32(3), signer_count: u32(5) })],
+  "governance:sgnr_add": [[sym("sgnr_add")], struct({ signer: addr(bob) })],
+  "governance:sgnr_rm": [[sym("sgnr_rm")], struct({ signer: addr(bob) })],
+  "governance:adm_chg": [[sym("adm_chg")], struct({ old: addr(alice), new: addr(bob) })],
+  "governance:proposed": [[sym("proposed"), u32(7)], struct({ proposal_id: u32(7), proposer: addr(alice), target: addr(vault) })],
+  "governance:approved": [[sym("approved"), u32(7)], struct({ proposal_id: u32(7), approver: addr(bob), approval_count: u32(2) })],
+  "governance:quorum": [[sym("quorum"), u32(7)], struct({
+    proposal_id: u32(7), quorum_reached_at: u64(1767225600), executable_after: u64(1767312000),
+  })],
+  "governance:executed": [[sym("executed"), u32(7)], struct({
+    proposal_id: u32(7), executor: addr(alice), target: addr(vault), calldata: bytes([0, 0, 0, 1]),
+  })],
+  "governance:cancelled": [[sym("cancelled"), u32(8)], struct({ proposal_id: u32(8), canceller: addr(alice) })],
 };
 
 const out = {};
