@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +226,39 @@ func TestChainEventIDFormat(t *testing.T) {
 		if got, want := ChainEventID(c.ledger, c.tx, c.op, c.idx), fmt.Sprintf("%019d-%010d", toid, c.idx); got != want {
 			t.Errorf("%+v: %s, want %s", c, got, want)
 		}
+	}
+}
+
+// Every event announces the webhook type DESIGN §8 gives it, and only stream events are announced: observed
+// events, compensations, markers and contract-level events are not.
+func TestWebhookTypes(t *testing.T) {
+	want := map[EventType]string{
+		TypeStreamCreated: "stream.created", TypeStreamDelegatedFrom: "stream.created", TypeStreamWithdrawn: "stream.withdrawn",
+		TypeStreamCancelled: "stream.cancelled", TypeStreamKeeperCancelled: "stream.cancelled", TypeStreamCompleted: "stream.completed",
+		TypeStreamClosed: "stream.closed", TypeStreamPaused: "stream.paused", TypeStreamResumed: "stream.resumed",
+	}
+	for _, updated := range []EventType{TypeStreamRateUpdated, TypeStreamRateDecreased, TypeStreamEndShortened, TypeStreamEndExtended,
+		TypeStreamToppedUp, TypeStreamRecipientUpdated, TypeStreamCloned, TypeStreamShareDelegated, TypeStreamRenewed,
+		TypeStreamClaimOwnerChanged, TypeStreamSenderTransferred, TypeStreamDecommissioned, TypeStreamHealthChanged,
+		TypeStreamAutoClaimSet, TypeStreamAutoClaimRevoked, TypeStreamAutoClaimTriggered, TypeStreamRateCapEnforced} {
+		want[updated] = "stream.updated"
+	}
+	announced := 0
+	for _, e := range everyEvent() {
+		a, ok := e.(Announced)
+		switch w, should := want[e.Type()]; {
+		case should && (!ok || a.WebhookType() != w):
+			t.Errorf("%s announces %v, want %s", e.Type(), a, w)
+		case !should && ok:
+			t.Errorf("%s announces %s, want nothing", e.Type(), a.WebhookType())
+		case ok:
+			announced++
+			if !slices.Contains(StreamWebhookTypes(), a.WebhookType()) {
+				t.Errorf("%s: %s is not among the module's types", e.Type(), a.WebhookType())
+			}
+		}
+	}
+	if announced != len(want) {
+		t.Fatalf("%d events announced, %d expected", announced, len(want))
 	}
 }

@@ -18,7 +18,7 @@ const hooksKey = "hooks-key"
 func newWebhooksHarness(t *testing.T) (*harness, *webhooks.MemoryStore) {
 	t.Helper()
 	store := webhooks.NewMemoryStore()
-	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: store, Log: memory.New(), Outbox: outbox.NewMemory(1),
+	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: store, Log: memory.New(), Outbox: outbox.NewMemory(1), EventTypes: domain.StreamWebhookTypes(),
 		Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestWebhookDeliveriesListing(t *testing.T) {
 	var jobs []webhooks.Job
 	for i := range 5 {
 		jobs = append(jobs, webhooks.Job{ID: domain.DerivedEventUUID("d", fmt.Sprint(i)), EndpointID: ep,
-			EventID: domain.DerivedEventUUID("e", fmt.Sprint(i)), EventType: outbox.TypeCreated, Body: []byte(`{}`)})
+			EventID: domain.DerivedEventUUID("e", fmt.Sprint(i)), EventType: domain.WebhookStreamCreated, Body: []byte(`{}`)})
 	}
 	if err := store.Enqueue(ctx, jobs, now); err != nil {
 		t.Fatal(err)

@@ -167,7 +167,7 @@ func registerEndpoints(t testing.TB, store eventStore) {
 	t.Helper()
 	var evs []eventstore.NewEvent
 	for _, e := range []*domain.WebhookEndpointAdded{{EndpointID: "all", URL: "https://example.com/all"},
-		{EndpointID: "withdrawals", URL: "https://example.com/w", EventTypes: []string{outbox.TypeWithdrawn}}} {
+		{EndpointID: "withdrawals", URL: "https://example.com/w", EventTypes: []string{domain.WebhookStreamWithdrawn}}} {
 		data, err := domain.Marshal(e)
 		if err != nil {
 			t.Fatal(err)

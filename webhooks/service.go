@@ -59,6 +59,9 @@ type ServiceConfig struct {
 	// reads the whole log.
 	Ledgers  LedgerIndex
 	Decimals int // of the token's amounts in payloads (default 7)
+	// EventTypes are the webhook types the modules' events announce (domain.Announced): what endpoints may
+	// subscribe to.
+	EventTypes []string
 	// Interpreter reads contract events with today's decoders (DESIGN §12); nil reads them as stored.
 	Interpreter projections.Interpreter
 	Now         func() time.Time
@@ -80,6 +83,9 @@ type Service struct {
 func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Store == nil || cfg.Log == nil || cfg.Outbox == nil {
 		return nil, errors.New("webhooks: a store, the event log and the outbox are required")
+	}
+	if len(cfg.EventTypes) == 0 {
+		return nil, errors.New("webhooks: the modules' event types are required (endpoints subscribe to them)")
 	}
 	if cfg.Decimals == 0 {
 		cfg.Decimals = 7
@@ -128,8 +134,8 @@ func checkURL(raw string) error {
 	return nil
 }
 
-func checkEventTypes(types []string) ([]string, error) {
-	known := outbox.Types()
+func (s *Service) checkEventTypes(types []string) ([]string, error) {
+	known := s.cfg.EventTypes
 	out := []string{}
 	for i, t := range types {
 		if !slices.Contains(known, t) {
@@ -149,7 +155,7 @@ func (s *Service) Register(ctx context.Context, req NewEndpoint) (Endpoint, erro
 	if err := checkURL(req.URL); err != nil {
 		return Endpoint{}, err
 	}
-	types, err := checkEventTypes(req.EventTypes)
+	types, err := s.checkEventTypes(req.EventTypes)
 	if err != nil {
 		return Endpoint{}, err
 	}

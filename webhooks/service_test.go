@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/simtest"
@@ -85,7 +86,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, log: memory.New(), outbox: outbox.NewMemory(testMargin), store: NewMemoryStore()}
 	var err error
-	f.svc, err = NewService(ServiceConfig{Store: f.store, Log: f.log, Outbox: f.outbox, Margin: testMargin})
+	f.svc, err = NewService(ServiceConfig{Store: f.store, Log: f.log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func canonical(t *testing.T, types ...string) []string {
 func TestDeliversExactlyTheFinalCanonicalEventsOnce(t *testing.T) {
 	f := newFixture(t)
 	f.register("/all")
-	f.register("/withdrawals", outbox.TypeWithdrawn)
+	f.register("/withdrawals", domain.WebhookStreamWithdrawn)
 	f.simulate(true)
 	f.deliver()
 	f.deliver() // a second pass finds nothing new to send
@@ -176,12 +177,12 @@ func TestDeliversExactlyTheFinalCanonicalEventsOnce(t *testing.T) {
 	if got := f.inbox.events("/all"); fmt.Sprint(got) != fmt.Sprint(all) {
 		t.Fatalf("/all received %d events, want the %d final canonical ones", len(got), len(all))
 	}
-	withdrawals := canonical(t, outbox.TypeWithdrawn)
+	withdrawals := canonical(t, domain.WebhookStreamWithdrawn)
 	if got := f.inbox.events("/withdrawals"); len(withdrawals) == 0 || fmt.Sprint(got) != fmt.Sprint(withdrawals) {
 		t.Fatalf("/withdrawals received %d events, want %d", len(got), len(withdrawals))
 	}
 	for _, p := range f.inbox.got["/withdrawals"] {
-		if p.Type != outbox.TypeWithdrawn || p.Data.Stream.ID == "" || p.Data.TxHash == "" || p.Timestamp.IsZero() {
+		if p.Type != domain.WebhookStreamWithdrawn || p.Data.Stream.ID == "" || p.Data.TxHash == "" || p.Timestamp.IsZero() {
 			t.Fatalf("payload: %+v", p)
 		}
 	}
@@ -206,7 +207,7 @@ func TestRegistrationIsValidatedAndRecorded(t *testing.T) {
 			t.Errorf("%+v: %v, want an invalid %s", c.req, err, c.field)
 		}
 	}
-	e := f.register("/a", outbox.TypeCreated, outbox.TypeCreated)
+	e := f.register("/a", domain.WebhookStreamCreated, domain.WebhookStreamCreated)
 	if len(e.Secret) < len(SecretPrefix)+32 || fmt.Sprint(e.EventTypes) != "[stream.created]" {
 		t.Fatalf("registered: %+v", e)
 	}
@@ -241,7 +242,7 @@ func TestRecoverSinceUntil(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.simulate(true)
-	e := f.register("/late", outbox.TypeWithdrawn)
+	e := f.register("/late", domain.WebhookStreamWithdrawn)
 	f.deliver()
 	if got := f.inbox.events("/late"); len(got) != 0 {
 		t.Fatalf("an endpoint registered later received %d earlier events", len(got))
@@ -290,7 +291,7 @@ func TestRecoverSinceUntil(t *testing.T) {
 	}
 
 	// By close time: the first two events of the range.
-	other := f.register("/by-time", outbox.TypeWithdrawn)
+	other := f.register("/by-time", domain.WebhookStreamWithdrawn)
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
 	if n, err := f.svc.Recover(ctx, other.ID, Range{Since: at[0], Until: at[1]}); err != nil || n < 2 {
 		t.Fatalf("recover by time: %d, %v", n, err)
@@ -344,7 +345,7 @@ func TestRecoverReadsFromWhereItsRangeBegins(t *testing.T) {
 				t.Fatal(err)
 			}
 			log := &countingLog{Log: f.log}
-			cfg := ServiceConfig{Store: store, Log: log, Outbox: f.outbox, Margin: testMargin}
+			cfg := ServiceConfig{Store: store, Log: log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()}
 			if indexed {
 				cfg.Ledgers = index
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
@@ -155,7 +156,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		}
 		whStore, closeStore = s, func() { s.Close() }
 	}
-	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin,
+	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin, EventTypes: domain.StreamWebhookTypes(),
 		Ledgers: rm.ledgers, Interpreter: in, Logger: log})
 	if err != nil {
 		closeStore()

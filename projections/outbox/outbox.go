@@ -21,47 +21,11 @@ import (
 // Name is the projection's name.
 const Name = "outbox"
 
-// Webhook event types (the `type` of a delivery body).
-const (
-	TypeCreated   = "stream.created"
-	TypeUpdated   = "stream.updated"
-	TypeWithdrawn = "stream.withdrawn"
-	TypeCancelled = "stream.cancelled"
-	TypeCompleted = "stream.completed"
-	TypeClosed    = "stream.closed"
-	TypePaused    = "stream.paused"
-	TypeResumed   = "stream.resumed"
-)
-
-// Types are every webhook event type, for validating endpoint filters.
-func Types() []string {
-	return []string{TypeCreated, TypeUpdated, TypeWithdrawn, TypeCancelled, TypeCompleted, TypeClosed, TypePaused, TypeResumed}
-}
-
 // WebhookType is the webhook type of a domain event, or false for events that are not delivered (observed
-// events, reversals, markers).
+// events, reversals, markers, contract-level events): a module's events say theirs (domain.Announced).
 func WebhookType(e domain.Event) (string, bool) {
-	switch e.(type) {
-	case *domain.StreamCreated, *domain.StreamDelegatedFrom: // a delegation's child comes into being
-		return TypeCreated, true
-	case *domain.StreamWithdrawn:
-		return TypeWithdrawn, true
-	case *domain.StreamCancelled, *domain.StreamKeeperCancelled:
-		return TypeCancelled, true
-	case *domain.StreamCompleted:
-		return TypeCompleted, true
-	case *domain.StreamClosed:
-		return TypeClosed, true
-	case *domain.StreamPaused:
-		return TypePaused, true
-	case *domain.StreamResumed:
-		return TypeResumed, true
-	case *domain.StreamRateUpdated, *domain.StreamRateDecreased, *domain.StreamEndShortened, *domain.StreamEndExtended,
-		*domain.StreamToppedUp, *domain.StreamRecipientUpdated, *domain.StreamCloned, *domain.StreamShareDelegated,
-		*domain.StreamRenewed, *domain.StreamClaimOwnerChanged, *domain.StreamSenderTransferred, *domain.StreamDecommissioned,
-		*domain.StreamHealthChanged, *domain.StreamAutoClaimSet, *domain.StreamAutoClaimRevoked,
-		*domain.StreamAutoClaimTriggered, *domain.StreamRateCapEnforced:
-		return TypeUpdated, true
+	if a, ok := e.(domain.Announced); ok {
+		return a.WebhookType(), true
 	}
 	return "", false
 }

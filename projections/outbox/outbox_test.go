@@ -90,7 +90,7 @@ func keys(msgs []Message) []string {
 func TestOutbox(t *testing.T) {
 	var l log
 	l.add("ep-all", &domain.WebhookEndpointAdded{EndpointID: "all"})
-	l.add("ep-w", &domain.WebhookEndpointAdded{EndpointID: "w", EventTypes: []string{TypeWithdrawn}})
+	l.add("ep-w", &domain.WebhookEndpointAdded{EndpointID: "w", EventTypes: []string{domain.WebhookStreamWithdrawn}})
 	l.created("c1", 10)
 	l.ledger(10)
 	l.withdrawal("w1", 11)
@@ -305,7 +305,7 @@ func TestMatchingIsWhatAnEndpointRegisteredFromTheStartWouldGet(t *testing.T) {
 	l.ledger(16)
 
 	var got []string
-	err := Matching(context.Background(), newLogReader(t, l.events), nil, 1, Endpoint{ID: "x", EventTypes: []string{TypeWithdrawn}}, 0,
+	err := Matching(context.Background(), newLogReader(t, l.events), nil, 1, Endpoint{ID: "x", EventTypes: []string{domain.WebhookStreamWithdrawn}}, 0,
 		func(m Message) error {
 			got = append(got, names[m.EventID])
 			if m.ID != DeliveryID("x", m.EventID) {

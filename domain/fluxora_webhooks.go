@@ -1,0 +1,57 @@
+package domain
+
+// The Fluxora module's webhook event types (DESIGN §8): what a stream contract's events announce. An event says its
+// own type (Announced), so that the outbox, which delivers any module's, names none.
+
+// Webhook event types of payment streams.
+const (
+	WebhookStreamCreated   = "stream.created"
+	WebhookStreamUpdated   = "stream.updated"
+	WebhookStreamWithdrawn = "stream.withdrawn"
+	WebhookStreamCancelled = "stream.cancelled"
+	WebhookStreamCompleted = "stream.completed"
+	WebhookStreamClosed    = "stream.closed"
+	WebhookStreamPaused    = "stream.paused"
+	WebhookStreamResumed   = "stream.resumed"
+)
+
+// StreamWebhookTypes are the Fluxora module's webhook types, for validating endpoint filters.
+func StreamWebhookTypes() []string {
+	return []string{WebhookStreamCreated, WebhookStreamUpdated, WebhookStreamWithdrawn, WebhookStreamCancelled,
+		WebhookStreamCompleted, WebhookStreamClosed, WebhookStreamPaused, WebhookStreamResumed}
+}
+
+// Announced is an event a webhook announces once it is final: WebhookType is the type endpoints subscribe to.
+// Observed events, compensations, markers and contract-level events are not announced.
+type Announced interface {
+	WebhookType() string
+}
+
+func (*StreamCreated) WebhookType() string       { return WebhookStreamCreated }
+func (*StreamDelegatedFrom) WebhookType() string { return WebhookStreamCreated } // a delegation's child comes into being
+func (*StreamWithdrawn) WebhookType() string     { return WebhookStreamWithdrawn }
+func (*StreamCancelled) WebhookType() string     { return WebhookStreamCancelled }
+func (*StreamKeeperCancelled) WebhookType() string {
+	return WebhookStreamCancelled
+}
+func (*StreamCompleted) WebhookType() string          { return WebhookStreamCompleted }
+func (*StreamClosed) WebhookType() string             { return WebhookStreamClosed }
+func (*StreamPaused) WebhookType() string             { return WebhookStreamPaused }
+func (*StreamResumed) WebhookType() string            { return WebhookStreamResumed }
+func (*StreamRateUpdated) WebhookType() string        { return WebhookStreamUpdated }
+func (*StreamRateDecreased) WebhookType() string      { return WebhookStreamUpdated }
+func (*StreamEndShortened) WebhookType() string       { return WebhookStreamUpdated }
+func (*StreamEndExtended) WebhookType() string        { return WebhookStreamUpdated }
+func (*StreamToppedUp) WebhookType() string           { return WebhookStreamUpdated }
+func (*StreamRecipientUpdated) WebhookType() string   { return WebhookStreamUpdated }
+func (*StreamCloned) WebhookType() string             { return WebhookStreamUpdated }
+func (*StreamShareDelegated) WebhookType() string     { return WebhookStreamUpdated }
+func (*StreamRenewed) WebhookType() string            { return WebhookStreamUpdated }
+func (*StreamClaimOwnerChanged) WebhookType() string  { return WebhookStreamUpdated }
+func (*StreamSenderTransferred) WebhookType() string  { return WebhookStreamUpdated }
+func (*StreamDecommissioned) WebhookType() string     { return WebhookStreamUpdated }
+func (*StreamHealthChanged) WebhookType() string      { return WebhookStreamUpdated }
+func (*StreamAutoClaimSet) WebhookType() string       { return WebhookStreamUpdated }
+func (*StreamAutoClaimRevoked) WebhookType() string   { return WebhookStreamUpdated }
+func (*StreamAutoClaimTriggered) WebhookType() string { return WebhookStreamUpdated }
+func (*StreamRateCapEnforced) WebhookType() string    { return WebhookStreamUpdated }
