@@ -138,7 +138,7 @@ func (d *Decoder) Decode(lcm xdr.LedgerCloseMeta) (l Ledger, err error) {
 				}
 				l.Events = append(l.Events, decoded)
 				for _, implied := range contract.module.Implied(decoded.ID, decoded.Event) {
-					l.Events = append(l.Events, Decoded{ID: implied.ID, Stream: StreamOf(implied.Event), Event: implied.Event})
+					l.Events = append(l.Events, Decoded{ID: implied.ID, Stream: contract.module.StoreStream(implied.Event), Event: implied.Event})
 				}
 			}
 		}
@@ -213,18 +213,7 @@ func (d *Decoder) decodeOne(enc *scValEncoder, l *Ledger, contract binding, txHa
 	}
 	return Decoded{
 		ID:     domain.ChainEventUUID(d.networkID, l.Hash, txHash, op, idx),
-		Stream: StreamOf(e),
+		Stream: contract.module.StoreStream(e),
 		Event:  e,
 	}, nil
-}
-
-// StreamOf is the event-store stream a chain event is appended to: its payment stream's, or its contract's.
-func StreamOf(e domain.Event) string {
-	if ref, ok := domain.StreamOf(e); ok {
-		return ref.StoreStream()
-	}
-	if ce, ok := e.(domain.ChainEvent); ok {
-		return domain.ContractStoreStream(ce.ChainMetadata().ContractID)
-	}
-	return ""
 }

@@ -20,6 +20,9 @@ type Module interface {
 	// ContractEventObserved, a known topic that does not decode is one with DecodeError set, and decodeErr says
 	// so (for the decode-error metric); topic names the event's topic either way.
 	Decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (e domain.Event, topic string, decodeErr error)
+	// StoreStream is the event-store stream a decoded event of the module is filed in (DESIGN §3): its
+	// subject's (a payment stream's, an escrow's) or its contract's.
+	StoreStream(e domain.Event) string
 	// Implied are the events a decoded event with id id implies although the contract emits none for them.
 	Implied(id string, e domain.Event) []domain.Implied
 	// Interpret reads a stored event with today's decoder: an event an older decoder kept as observed becomes

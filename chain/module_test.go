@@ -24,6 +24,7 @@ func (m spyModule) Decode(meta domain.ChainMeta, topics []xdr.ScVal, _ xdr.ScVal
 	return &domain.ContractEventObserved{ChainMeta: meta}, "", nil
 }
 func (spyModule) Implied(string, domain.Event) []domain.Implied { return nil }
+func (spyModule) StoreStream(domain.Event) string               { return "spy" }
 func (spyModule) Interpret(e domain.Event) domain.Event         { return e }
 
 // An event is decoded by the module its contract is bound to, and by no other: the simulator's Fluxora events go

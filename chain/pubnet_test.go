@@ -15,6 +15,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 )
 
@@ -162,7 +163,7 @@ func TestPubnetLedgerMatchesSDKReference(t *testing.T) {
 		if !ok || obs.DecodeError != "" {
 			t.Fatalf("event %d: %T %+v", i, ev.Event, ev.Event)
 		}
-		if ev.Stream != StreamOf(ev.Event) || ev.Stream == "" {
+		if ev.Stream != (fluxora.Module{}).StoreStream(ev.Event) || ev.Stream == "" {
 			t.Fatalf("event %d: stream %q", i, ev.Stream)
 		}
 	}

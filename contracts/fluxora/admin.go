@@ -58,6 +58,17 @@ func (Factory) Decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (d
 	return factoryTopics.decode(m, topics, data)
 }
 
+// StoreStream files every factory event in the factory's store stream.
+func (Factory) StoreStream(e domain.Event) string { return contractStream(e) }
+
+// contractStream is the store stream of the contract that emitted e.
+func contractStream(e domain.Event) string {
+	if ce, ok := e.(domain.ChainEvent); ok {
+		return domain.ContractStoreStream(ce.ChainMetadata().ContractID)
+	}
+	return ""
+}
+
 // Implied: the factory's events imply none.
 func (Factory) Implied(string, domain.Event) []domain.Implied { return nil }
 
@@ -76,6 +87,9 @@ func (Governance) Name() string { return GovernanceName }
 func (Governance) Decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, string, error) {
 	return governanceTopics.decode(m, topics, data)
 }
+
+// StoreStream files every governance event in the governance contract's store stream.
+func (Governance) StoreStream(e domain.Event) string { return contractStream(e) }
 
 // Implied: governance events imply none.
 func (Governance) Implied(string, domain.Event) []domain.Implied { return nil }

@@ -67,6 +67,20 @@ func (Module) Decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (e 
 	return observed, observed.Topic, decodeErr
 }
 
+// StoreStream files a stream's events in the stream's store stream (fluxora-{contract}-{id}), everything else
+// in the contract's.
+func (Module) StoreStream(e domain.Event) string { return storeStream(e) }
+
+func storeStream(e domain.Event) string {
+	if ref, ok := domain.StreamOf(e); ok {
+		return ref.StoreStream()
+	}
+	if ce, ok := e.(domain.ChainEvent); ok {
+		return domain.ContractStoreStream(ce.ChainMetadata().ContractID)
+	}
+	return ""
+}
+
 // Implied are the events a decoded event implies although the contract emits none for them: a delegation opens
 // the history of its child stream (the contract emits no `created` for it). The child's opening is filed in the
 // child's stream, with the delegation's chain metadata, so a reorg that reverts one reverts both, and an id
