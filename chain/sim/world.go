@@ -17,18 +17,22 @@ import (
 // random choices, so every event it emits is one the real contract could emit: a clean ingest of a simulated
 // chain raises no anomaly. It keeps its own view of each stream with the domain fold.
 type world struct {
-	rng      *rand.Rand
-	contract xdr.ContractId
-	token    xdr.ContractId
-	address  domain.Address // the contract's C… address
-	accounts []account
-	byAddr   map[domain.Address]int // index in accounts; read-only after newWorld, so forks share it
-	streams  map[uint64]domain.Stream
-	live     []uint64 // the keys of streams in order: choosing a stream at random must not depend on map order
-	nextID   uint64
-	target   int // live streams to keep
-	txPer    int // mean transactions per ledger
-	seqNums  map[int]int64
+	rng       *rand.Rand
+	admin     *rand.Rand // the second random source, of administer's calls
+	contract  xdr.ContractId
+	token     xdr.ContractId
+	address   domain.Address // the contract's C… address
+	accounts  []account
+	byAddr    map[domain.Address]int // index in accounts; read-only after newWorld, so forks share it
+	streams   map[uint64]domain.Stream
+	live      []uint64 // the keys of streams in order: choosing a stream at random must not depend on map order
+	nextID    uint64
+	target    int // live streams to keep
+	txPer     int // mean transactions per ledger
+	seqNums   map[int]int64
+	version   uint32 // the contract code's version, for upgrades
+	offers    uint64 // the last offer id
+	templates uint64 // the last template id
 
 	// per ledger
 	seq   uint32
@@ -46,6 +50,8 @@ type account struct {
 func newWorld(seed uint64, streams, txPerLedger int) *world {
 	w := &world{
 		rng:      rand.New(rand.NewPCG(seed, 0x5eed)),
+		admin:    rand.New(rand.NewPCG(seed, 0xad)),
+		version:  1,
 		contract: xdr.ContractId(derive(seed, "fluxora")),
 		token:    xdr.ContractId(derive(seed, "token")),
 		streams:  map[uint64]domain.Stream{},
@@ -76,6 +82,7 @@ func derive(seed uint64, what string) [32]byte {
 func (w *world) fork(rng *rand.Rand) *world {
 	c := *w
 	c.rng = rng
+	c.admin = rand.New(rand.NewPCG(rng.Uint64(), 0xad))
 	c.streams = make(map[uint64]domain.Stream, len(w.streams))
 	for id, s := range w.streams {
 		c.streams[id] = s
@@ -99,6 +106,11 @@ func (w *world) ledger(seq uint32, closeTime uint64) ([]simTx, error) {
 	}
 	for range n {
 		if err := w.transaction(); err != nil {
+			return nil, err
+		}
+	}
+	if n > 0 {
+		if err := w.administer(); err != nil {
 			return nil, err
 		}
 	}
