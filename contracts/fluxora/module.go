@@ -99,7 +99,13 @@ func (Module) Implied(id string, e domain.Event) []domain.Implied {
 // makes of it, when it makes one. Everything else, and an observed event this decoder cannot type either, is
 // returned as it is. The log is never rewritten: projections call this as they read, so a replay after an upgrade
 // gives the new meaning.
-func (m Module) Interpret(e domain.Event) domain.Event { return interpret(e, knownTopic, m.Decode) }
+func (m Module) Interpret(e domain.Event) domain.Event {
+	// Most events are typed: answer them before making the method value, which would allocate for every event.
+	if _, ok := e.(*domain.ContractEventObserved); !ok {
+		return e
+	}
+	return interpret(e, knownTopic, m.Decode)
+}
 
 // interpret is Interpret for a module whose topics known tells and decode types.
 func interpret(e domain.Event, known func(string) bool,
