@@ -36,6 +36,10 @@ func (s *Server) routeAudit() {
 	s.app.Get("/api/audit/checkpoint", read, on, s.auditCheckpoint)
 	s.app.Get("/api/audit/proof/:seq", read, on, s.auditProof)
 	s.app.Get("/api/audit/consistency", read, on, s.auditConsistency)
+	s.app.Get(auditLogPrefix+"checkpoint", read, on, s.auditLogCheckpoint)
+	// Tiles and bundles have paths of any depth (C2SP's index elements), which OpenAPI cannot template: the
+	// checkpoint's operation documents them.
+	s.app.Get(auditLogPrefix+"tile/*", read, on, s.auditLogTile)
 }
 
 // auditOn answers the audit routes with 404 on a server without an audit log.

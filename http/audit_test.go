@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -237,6 +238,9 @@ type endlessView struct {
 
 func (v endlessView) Size() int64             { return v.size }
 func (v endlessView) Hashes() tlog.HashReader { return nil }
+func (v endlessView) Leaves(context.Context, int64, int64) ([][]byte, error) {
+	return nil, errors.New("the endless log has no leaves")
+}
 
 func (v endlessView) Scan(ctx context.Context, _ audit.Filter, fn func(*audit.Row) error) (err error) {
 	defer func() { v.l.stopped <- err }()

@@ -76,6 +76,9 @@ func (f Filter) match(r *Row) bool {
 type View interface {
 	Size() int64
 	Hashes() tlog.HashReader
+	// Leaves returns the leaves of entries [from, to) of the cut: the bytes whose RFC 6962 leaf hashes are the
+	// tree's leaves (the entries of the log's C2SP tlog-tiles entry bundles).
+	Leaves(ctx context.Context, from, to int64) ([][]byte, error)
 	// Scan calls fn with the row of every entry of the cut that f selects, in order.
 	Scan(ctx context.Context, f Filter, fn func(r *Row) error) error
 }

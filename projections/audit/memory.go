@@ -347,6 +347,14 @@ type memoryView struct {
 func (v memoryView) Size() int64             { return v.size }
 func (v memoryView) Hashes() tlog.HashReader { return v.hashes }
 
+// Leaves returns the leaves of entries [from, to) of the cut.
+func (v memoryView) Leaves(_ context.Context, from, to int64) ([][]byte, error) {
+	if from < 0 || to > v.size || from > to {
+		return nil, fmt.Errorf("%w: entries [%d, %d) of a tree of %d", ErrOutOfRange, from, to, v.size)
+	}
+	return v.m.Leaves(from, to)
+}
+
 // Scan copies the entries a chunk at a time, so that the log keeps growing while an export runs.
 func (v memoryView) Scan(ctx context.Context, f Filter, fn func(r *Row) error) error {
 	const chunk = 1024

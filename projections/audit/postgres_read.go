@@ -206,6 +206,31 @@ type pgView struct {
 func (v pgView) Size() int64             { return v.size }
 func (v pgView) Hashes() tlog.HashReader { return v.hashes }
 
+// Leaves returns the leaves of entries [from, to) of the cut, read in the view's snapshot.
+func (v pgView) Leaves(ctx context.Context, from, to int64) ([][]byte, error) {
+	if from < 0 || to > v.size || from > to {
+		return nil, fmt.Errorf("%w: entries [%d, %d) of a tree of %d", ErrOutOfRange, from, to, v.size)
+	}
+	rows, _ := v.tx.Query(ctx, `SELECT seq, leaf FROM `+v.p.entries+` WHERE seq >= $1 AND seq < $2 ORDER BY seq`, from, to)
+	out := make([][]byte, 0, to-from)
+	var seq int64
+	var raw []byte
+	_, err := pgx.ForEachRow(rows, []any{&seq, &raw}, func() error {
+		if seq != from+int64(len(out)) {
+			return fmt.Errorf("audit entry %d is missing", from+int64(len(out)))
+		}
+		out = append(out, append([]byte(nil), raw...))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read audit leaves: %w", err)
+	}
+	if int64(len(out)) != to-from {
+		return nil, fmt.Errorf("audit entries [%d, %d): %d stored", from, to, len(out))
+	}
+	return out, nil
+}
+
 // Scan reads the entries through a server-side cursor, a batch at a time: the client holds one batch, never the
 // whole result, and a cancelled ctx (a client that went away) stops the query.
 func (v pgView) Scan(ctx context.Context, f Filter, fn func(r *Row) error) error {

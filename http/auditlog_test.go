@@ -1,0 +1,304 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	stdhttp "net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections/audit"
+)
+
+func TestParseTilePath(t *testing.T) {
+	for path, want := range map[string]tileRequest{
+		"tile/0/000":               {level: 0, index: 0, width: 256},
+		"tile/0/x001/x234/067.p/5": {level: 0, index: 1234067, width: 5},
+		"tile/2/001.p/255":         {level: 2, index: 1, width: 255},
+		"tile/63/999":              {level: 63, index: 999, width: 256},
+		"tile/entries/x003/907":    {entries: true, index: 3907, width: 256},
+		"tile/entries/000.p/1":     {entries: true, index: 0, width: 1},
+	} {
+		got, err := parseTilePath(path)
+		if err != nil || got != want {
+			t.Errorf("%s: %+v %v, want %+v", path, got, err, want)
+		}
+	}
+	for _, path := range []string{"", "tile", "tile/0", "tile/0/1", "tile/0/0000", "tile/00/000", "tile/64/000", "tile/-1/000",
+		"tile/0/001/000", "tile/0/x001", "tile/0/x01/000", "tile/0/000.p/256", "tile/0/000.p/0", "tile/0/000.p/05",
+		"tile/0/000.p", "tile/entries/", "tile/entries/abc", "checkpoint", "tile/0/x001/x002/x003/x004/x005/x006/007"} {
+		if got, err := parseTilePath(path); err == nil {
+			t.Errorf("%q parsed as %+v", path, got)
+		}
+	}
+}
+
+// FuzzParseTilePath: any path is refused or parsed into a tile that formats back to the same path.
+func FuzzParseTilePath(f *testing.F) {
+	for _, s := range []string{"tile/0/000", "tile/0/x001/x234/067.p/5", "tile/entries/x003/907", "tile/1/000.p/255"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		got, err := parseTilePath(path)
+		if err != nil {
+			return
+		}
+		if back := formatTilePath(got); back != path {
+			t.Fatalf("%q parsed as %+v, which is %q", path, got, back)
+		}
+	})
+}
+
+// formatTilePath is the C2SP path of a tile, written independently of the parser.
+func formatTilePath(t tileRequest) string {
+	var elems []string
+	n := t.index
+	for {
+		elems = append([]string{fmt.Sprintf("%03d", n%1000)}, elems...)
+		n /= 1000
+		if n == 0 {
+			break
+		}
+	}
+	for i := range len(elems) - 1 {
+		elems[i] = "x" + elems[i]
+	}
+	kind := fmt.Sprint(t.level)
+	if t.entries {
+		kind = "entries"
+	}
+	p := "tile/" + kind + "/" + strings.Join(elems, "/")
+	if t.width != 256 {
+		p += fmt.Sprintf(".p/%d", t.width)
+	}
+	return p
+}
+
+// tileGet fetches a path of the tile log with the auditor's key (tiles are not JSON: no contract check).
+func tileGet(t *testing.T, h *harness, path string) (int, stdhttp.Header, []byte) {
+	t.Helper()
+	req, _ := stdhttp.NewRequest("GET", path, nil)
+	req.Header.Set("Authorization", "Bearer "+auditKey)
+	resp, err := h.srv.App().Test(req, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, body
+}
+
+// largerAudit is the audit log of a simulated network long enough for full tiles.
+func largerAudit(t *testing.T) (*audit.Memory, *memory.Store) {
+	t.Helper()
+	store := memory.New()
+	simtest.Ingest(t, sim.Config{Seed: 8, Streams: 10, TxPerLedger: 4, Ledgers: 250, Reorgs: true, ReorgEvery: 11, ReorgDepth: 1}, 1, store)
+	log := audit.NewMemory(store)
+	simtest.CatchUp(t, store, log, 500)
+	if log.Size() < 600 {
+		t.Fatalf("only %d audit entries", log.Size())
+	}
+	return log, store
+}
+
+// The tiles and bundles hold what C2SP says, checked against hashes computed here from the entries (SHA-256 of
+// 0x00 and the leaf, RFC 6962): a full level-0 tile, the partial one, bundles, and 404 for what the tree does not
+// span.
+func TestAuditLogTiles(t *testing.T) {
+	log, _ := largerAudit(t)
+	h, _ := newAuditHarness(t, log)
+	size := log.Size()
+	leaves, err := log.Leaves(0, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafHash := func(l []byte) []byte { s := sha256.Sum256(append([]byte{0}, l...)); return s[:] }
+
+	status, header, body := tileGet(t, h, "/api/audit/log/tile/0/000")
+	if status != 200 || len(body) != 256*32 || header.Get("Cache-Control") != cacheImmutable ||
+		header.Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("tile 0/000: %d %d bytes %v", status, len(body), header)
+	}
+	for i := range 256 {
+		if !bytes.Equal(body[32*i:32*i+32], leafHash(leaves[i])) {
+			t.Fatalf("tile 0/000 hash %d is not entry %d's leaf hash", i, i)
+		}
+	}
+	full, partial := size/256, int(size%256)
+	last := fmt.Sprintf("/api/audit/log/tile/0/%03d.p/%d", full, partial)
+	if status, _, body = tileGet(t, h, last); status != 200 || len(body) != 32*partial ||
+		!bytes.Equal(body[:32], leafHash(leaves[full*256])) {
+		t.Fatalf("%s: %d, %d bytes", last, status, len(body))
+	}
+	status, _, body = tileGet(t, h, "/api/audit/log/tile/entries/001")
+	if status != 200 {
+		t.Fatalf("bundle 001: %d", status)
+	}
+	for i := 256; i < 512; i++ {
+		n := int(binary.BigEndian.Uint16(body))
+		if !bytes.Equal(body[2:2+n], leaves[i]) {
+			t.Fatalf("bundle 001 entry %d is not leaf %d", i-256, i)
+		}
+		body = body[2+n:]
+	}
+	if len(body) != 0 {
+		t.Fatalf("bundle 001 has %d bytes more than its 256 entries", len(body))
+	}
+	for _, path := range []string{
+		fmt.Sprintf("/api/audit/log/tile/0/%03d", full),                 // not full yet
+		fmt.Sprintf("/api/audit/log/tile/0/%03d.p/%d", full, partial+1), // wider than the tree
+		fmt.Sprintf("/api/audit/log/tile/entries/%03d", full+1),         // beyond
+		"/api/audit/log/tile/1/000",                                     // needs 65,536 entries
+		"/api/audit/log/tile/0/0",                                       // malformed
+	} {
+		if status, _, _ := tileGet(t, h, path); status != 404 {
+			t.Errorf("%s: %d, want 404", path, status)
+		}
+	}
+	req, _ := stdhttp.NewRequest("GET", "/api/audit/log/tile/0/000", nil)
+	if resp, _ := h.srv.App().Test(req, -1); resp.StatusCode != 401 {
+		t.Fatalf("a tile without a key: %d", resp.StatusCode)
+	}
+	r := h.auditGet(t, "/api/audit/log/checkpoint")
+	if r.status != 200 || !strings.HasPrefix(r.raw, audit.Origin+"\n"+fmt.Sprint(size)+"\n") || r.header.Get("Cache-Control") != cacheCheckpoint {
+		t.Fatalf("checkpoint: %d %q", r.status, r.raw)
+	}
+}
+
+// fsckPath finds Tessera's fsck (go install github.com/transparency-dev/tessera/cmd/fsck@v1.0.4; .ci/run does).
+// Without it the test is skipped, and under CI=true it fails.
+func fsckPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("fsck"); err == nil && strings.Contains(p, "go/bin") {
+		return p
+	}
+	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "fsck")
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Tessera's fsck is missing (%s)", p)
+		}
+		t.Skipf("Tessera's fsck is missing: go install github.com/transparency-dev/tessera/cmd/fsck@v1.0.4")
+	}
+	return p
+}
+
+// runFsck serves h on loopback and runs Tessera's fsck over its tile log. fsck v1.0.4 exits 0 whatever it finds,
+// so it is judged by its log: it must say it checked the log at the expected size successfully, with no "fsck
+// failed", and report its completed ranges.
+func runFsck(t *testing.T, h *harness, vkey string, size int64) (ok bool, out string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = h.srv.App().Listener(ln) }()
+	t.Cleanup(func() { _ = h.srv.App().Shutdown() })
+	key := filepath.Join(t.TempDir(), "audit.vkey")
+	if err := os.WriteFile(key, []byte(vkey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(fsckPath(t), "--storage_url=http://"+ln.Addr().String()+"/api/audit/log/", "--public_key="+key,
+		"--origin="+audit.Origin, "--bearer_token="+auditKey, "--ui=false", "-v=1", "--N=4")
+	raw, err := cmd.CombinedOutput()
+	out = string(raw)
+	if err != nil {
+		t.Fatalf("fsck: %v\n%s", err, out)
+	}
+	ok = strings.Contains(out, fmt.Sprintf("Successfully fsck'd log with size %d ", size)) && strings.Contains(out, "Completed ranges") &&
+		!strings.Contains(out, "fsck failed")
+	return ok, out
+}
+
+// Tessera's fsck, a tlog-tiles client we did not write, checks the whole log served from memory: checkpoint
+// signature, every tile and every entry bundle. A log serving one changed entry fails it.
+func TestFsckChecksTheMemoryLog(t *testing.T) {
+	log, _ := largerAudit(t)
+	h, vkey := newAuditHarness(t, log)
+	ok, out := runFsck(t, h, vkey, log.Size())
+	if !ok {
+		t.Fatalf("fsck did not pass:\n%s", out)
+	}
+	t.Logf("fsck of a log of %d entries:\n%s", log.Size(), lastLines(out, 8))
+	tampered, vkey := newAuditHarness(t, tamperedLog{log, 300})
+	if ok, out = runFsck(t, tampered, vkey, log.Size()); ok {
+		t.Fatalf("fsck passed a log with a changed entry:\n%s", out)
+	}
+	t.Logf("fsck of the log with entry 300 changed:\n%s", lastLines(out, 4))
+}
+
+// lastLines is the end of a log.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// tamperedLog serves entry seq changed (one byte), as a log changed behind its tree's back would.
+type tamperedLog struct {
+	*audit.Memory
+	seq int64
+}
+
+func (l tamperedLog) Snapshot(ctx context.Context, treeSize int64, fn func(audit.View) error) error {
+	return l.Memory.Snapshot(ctx, treeSize, func(v audit.View) error { return fn(tamperedView{v, l.seq}) })
+}
+
+type tamperedView struct {
+	audit.View
+	seq int64
+}
+
+func (v tamperedView) Leaves(ctx context.Context, from, to int64) ([][]byte, error) {
+	leaves, err := v.View.Leaves(ctx, from, to)
+	if err == nil && v.seq >= from && v.seq < to {
+		l := append([]byte(nil), leaves[v.seq-from]...)
+		l[len(l)/2] ^= 1
+		leaves[v.seq-from] = l
+	}
+	return leaves, err
+}
+
+// The same on PostgreSQL: fsck passes the log as stored, and fails it once an entry is changed in the database
+// behind the log's back.
+func TestFsckChecksThePostgresLog(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	_, store := largerAudit(t)
+	pool := pgtest.Pool(t, url)
+	schema := pgtest.Schema(t, url)
+	log, err := audit.OpenPostgres(ctx, pool, schema, 1, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	simtest.CatchUp(t, store, log, 500)
+	head, err := log.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, vkey := newAuditHarness(t, log)
+	if ok, out := runFsck(t, h, vkey, head.Size); !ok {
+		t.Fatalf("fsck did not pass:\n%s", out)
+	}
+	table := pgx.Identifier{schema, "audit_entries_g1"}.Sanitize()
+	if _, err := pool.Exec(ctx, `UPDATE `+table+` SET leaf = replace(leaf::text, '"seq":300', '"seq":300 ')::json WHERE seq = 300`); err != nil {
+		t.Fatal(err)
+	}
+	h2, vkey := newAuditHarness(t, log)
+	if ok, out := runFsck(t, h2, vkey, head.Size); ok {
+		t.Fatalf("fsck passed a log whose entry 300 was changed in the database:\n%s", out)
+	}
+}
