@@ -236,10 +236,14 @@ func hashStrings(hs []tlog.Hash) []string {
 }
 
 // auditProof proves that entry seq is in the tree of treeSize entries (default: now), with that tree's signed
-// checkpoint.
+// checkpoint: as JSON, or with format=tlog-proof as a C2SP tlog-proof to keep and check offline.
 func (s *Server) auditProof(c *fiber.Ctx) error {
-	if err := checkQuery(c, "treeSize"); err != nil {
+	if err := checkQuery(c, "treeSize", "format"); err != nil {
 		return err
+	}
+	format := c.Query("format", "json")
+	if format != "json" && format != "tlog-proof" {
+		return validation("format", "must be json or tlog-proof")
 	}
 	seq, err := strconv.ParseInt(c.Params("seq"), 10, 64)
 	if err != nil || seq < 0 {
@@ -259,6 +263,11 @@ func (s *Server) auditProof(c *fiber.Ctx) error {
 	proof, err := s.cfg.Audit.Log.InclusionProof(c.UserContext(), seq, cp.TreeSize)
 	if err != nil {
 		return auditError(err, "seq")
+	}
+	if format == "tlog-proof" {
+		c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+		c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="audit-%d.tlog-proof"`, seq))
+		return c.Send(audit.TLogProof(seq, proof, []byte(cp.Checkpoint)))
 	}
 	return c.JSON(fiber.Map{"data": fiber.Map{"seq": seq, "treeSize": cp.TreeSize, "proof": hashStrings(proof), "checkpoint": cp}})
 }

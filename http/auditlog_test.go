@@ -302,3 +302,35 @@ func TestFsckChecksThePostgresLog(t *testing.T) {
 		t.Fatalf("fsck passed a log whose entry 300 was changed in the database:\n%s", out)
 	}
 }
+
+// GET /api/audit/proof/{seq}?format=tlog-proof is a C2SP tlog-proof that checks offline against the entry and the
+// pinned key, and against nothing else.
+func TestAuditProofAsTLogProof(t *testing.T) {
+	log := simulatedAudit(t)
+	h, vkey := newAuditHarness(t, log)
+	seq := log.Size() / 2
+	status, header, body := tileGet(t, h, fmt.Sprintf("/api/audit/proof/%d?format=tlog-proof", seq))
+	if status != 200 || !strings.HasPrefix(header.Get("Content-Type"), "text/plain") ||
+		!strings.HasPrefix(string(body), "c2sp.org/tlog-proof@v1\nindex "+fmt.Sprint(seq)+"\n") {
+		t.Fatalf("%d %v %q", status, header, body)
+	}
+	leaves, err := log.Leaves(seq, seq+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, cp, err := audit.VerifyTLogProof(body, leaves[0], vkey)
+	if err != nil || got != seq || cp.Size != log.Size() {
+		t.Fatalf("verify: %d %+v %v", got, cp, err)
+	}
+	other, _ := log.Leaves(seq+1, seq+2)
+	if _, _, err := audit.VerifyTLogProof(body, other[0], vkey); err == nil {
+		t.Fatal("the proof verified another entry")
+	}
+	_, otherKey := newAuditHarness(t, log)
+	if _, _, err := audit.VerifyTLogProof(body, leaves[0], otherKey); err == nil {
+		t.Fatal("the proof verified under another log's key")
+	}
+	if r := h.auditGet(t, "/api/audit/proof/1?format=xml"); r.status != 400 {
+		t.Fatalf("format=xml: %d", r.status)
+	}
+}

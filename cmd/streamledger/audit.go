@@ -231,7 +231,7 @@ func exportProgress(env *runEnv, size int64) func(int64, bool) {
 }
 
 type auditVerifyOptions struct {
-	manifest, key, checkpoint string
+	manifest, key, checkpoint, tlogProof string
 }
 
 func auditVerifyFlags(fs *flag.FlagSet) any {
@@ -241,7 +241,48 @@ func auditVerifyFlags(fs *flag.FlagSet) any {
 		"without it the manifest's own key is trusted")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "a signed checkpoint obtained separately (GET /api/audit/checkpoint?treeSize=N, "+
 		"saved as is or just its note), to verify against instead of the manifest's")
+	fs.StringVar(&o.tlogProof, "tlog-proof", "", "a C2SP tlog-proof of one entry (GET /api/audit/proof/{seq}?format=tlog-proof): "+
+		"FILE is then that entry's exported row (a JSON Lines row), and --key is required")
 	return o
+}
+
+// verifyTLogProof checks one exported row against a C2SP tlog-proof, offline: the row gives the entry's leaf, the
+// proof its inclusion in a tree whose checkpoint the pinned key signed.
+func verifyTLogProof(env *runEnv, o *auditVerifyOptions, rowFile string) error {
+	if o.key == "" {
+		return fmt.Errorf("%w: --key is required with --tlog-proof: a proof brings its own checkpoint, only a pinned key makes it mean anything", errUsage)
+	}
+	bundle, err := os.ReadFile(o.tlogProof)
+	if err != nil {
+		return fmt.Errorf("%w: read the tlog-proof: %v", errUsage, err)
+	}
+	raw, err := os.ReadFile(rowFile)
+	if err != nil {
+		return fmt.Errorf("%w: read the row: %v", errUsage, err)
+	}
+	var row audit.Row
+	if err := json.Unmarshal(raw, &row); err != nil {
+		return fmt.Errorf("%w: %s is not an exported row (a JSON Lines line): %v", errUsage, rowFile, err)
+	}
+	entry, err := row.Entry()
+	if err != nil {
+		return fmt.Errorf("%w: the row: %v", errUsage, err)
+	}
+	leaf, err := entry.Leaf()
+	if err != nil {
+		return err
+	}
+	seq, cp, err := audit.VerifyTLogProof(bundle, leaf, o.key)
+	if err == nil && seq != row.Seq {
+		err = fmt.Errorf("%w: the proof is for entry %d, the row is entry %d", audit.ErrBadProof, seq, row.Seq)
+	}
+	if err != nil {
+		fmt.Fprintf(env.stdout, "FAILED: %s: %v\n", rowFile, err)
+		return errVerifyFailed
+	}
+	fmt.Fprintf(env.stdout, "OK: %s: entry %d of the signed audit log of %d entries (root %s), key %s\n", rowFile, seq, cp.Size,
+		cp.Root, o.key)
+	return nil
 }
 
 // errVerifyFailed is a verification that ran and found the export wrong.
@@ -252,6 +293,9 @@ func runAuditVerify(_ context.Context, env *runEnv, args []string) error {
 	o := env.opts.(*auditVerifyOptions)
 	if len(args) != 1 {
 		return fmt.Errorf("%w: audit verify takes one FILE, got %q", errUsage, args)
+	}
+	if o.tlogProof != "" {
+		return verifyTLogProof(env, o, args[0])
 	}
 	if o.manifest == "" {
 		o.manifest = args[0] + ".manifest.json"
