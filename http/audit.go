@@ -27,6 +27,9 @@ type AuditConfig struct {
 	Log         AuditLog
 	Signer      note.Signer
 	VerifierKey string
+	// Witnessed loads the latest checkpoint witnesses cosigned (nil, or nil bytes: none): the tile log publishes it,
+	// and a checkpoint asked for at its size carries its cosignatures.
+	Witnessed func(ctx context.Context) ([]byte, error)
 }
 
 func (s *Server) routeAudit() {
@@ -178,7 +181,18 @@ func (s *Server) auditManifest(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		m, err = audit.NewManifest(v, q, res, s.cfg.Audit.Signer, s.cfg.Audit.VerifierKey)
+		if m, err = audit.NewManifest(v, q, res, s.cfg.Audit.Signer, s.cfg.Audit.VerifierKey); err != nil {
+			return err
+		}
+		// At the witnessed size, the manifest carries the witnesses' cosignatures too.
+		head, err := audit.OpenCheckpoint([]byte(m.Checkpoint), s.cfg.Audit.VerifierKey)
+		if err != nil {
+			return err
+		}
+		witnessed, err := s.witnessedAt(c.UserContext(), head)
+		if witnessed != nil {
+			m.Checkpoint = string(witnessed)
+		}
 		return err
 	})
 	if err != nil {
@@ -204,12 +218,34 @@ func (s *Server) checkpoint(ctx context.Context, treeSize int64, field string) (
 			return err
 		}
 		head := audit.Checkpoint{Origin: audit.Origin, Size: v.Size(), Root: root}
-		signed, err := head.Sign(s.cfg.Audit.Signer)
+		signed, err := s.witnessedAt(ctx, head)
+		if err == nil && signed == nil {
+			signed, err = head.Sign(s.cfg.Audit.Signer)
+		}
 		cp = checkpointView{Origin: head.Origin, TreeSize: head.Size, RootHash: root.String(), Checkpoint: string(signed),
 			VerifierKey: s.cfg.Audit.VerifierKey}
 		return err
 	})
 	return cp, auditError(err, field)
+}
+
+// witnessedAt is the witnessed checkpoint, with its cosignatures, when it is of the tree head: nil otherwise.
+func (s *Server) witnessedAt(ctx context.Context, head audit.Checkpoint) ([]byte, error) {
+	if s.cfg.Audit.Witnessed == nil {
+		return nil, nil
+	}
+	signed, err := s.cfg.Audit.Witnessed(ctx)
+	if err != nil || signed == nil {
+		return nil, err
+	}
+	w, err := audit.OpenCheckpoint(signed, s.cfg.Audit.VerifierKey)
+	if err != nil {
+		return nil, fmt.Errorf("the witnessed checkpoint: %w", err)
+	}
+	if w.Size != head.Size || w.Root != head.Root {
+		return nil, nil
+	}
+	return signed, nil
 }
 
 func (s *Server) auditCheckpoint(c *fiber.Ctx) error {

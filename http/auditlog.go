@@ -91,8 +91,21 @@ func parseTilePath(path string) (tileRequest, error) {
 	return t, nil
 }
 
-// auditLogCheckpoint serves the log's current signed checkpoint as C2SP tlog-tiles wants it: the note itself.
+// auditLogCheckpoint serves the log's checkpoint as C2SP tlog-tiles wants it, the note itself: with witnesses, the
+// latest one they cosigned, with their cosignatures (the log publishes what they witnessed); without, the current
+// tree's.
 func (s *Server) auditLogCheckpoint(c *fiber.Ctx) error {
+	if s.cfg.Audit.Witnessed != nil {
+		signed, err := s.cfg.Audit.Witnessed(c.UserContext())
+		if err != nil {
+			return err
+		}
+		if signed != nil {
+			c.Set(fiber.HeaderCacheControl, cacheCheckpoint)
+			c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+			return c.Send(signed)
+		}
+	}
 	cp, err := s.checkpoint(c.UserContext(), 0, "treeSize")
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,9 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -332,5 +336,71 @@ func TestAuditProofAsTLogProof(t *testing.T) {
 	}
 	if r := h.auditGet(t, "/api/audit/proof/1?format=xml"); r.status != 400 {
 		t.Fatalf("format=xml: %d", r.status)
+	}
+}
+
+// cosign appends a witness's cosignature (Ed25519 cosignature/v1) to a signed checkpoint, as a witness's
+// add-checkpoint answer is appended; it returns the witness's verifier key.
+func cosign(t *testing.T, signed []byte, name string) ([]byte, string) {
+	t.Helper()
+	skey, vkey, err := note.GenerateKey(nil, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := fnote.NewSignerForCosignatureV1(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, _ := strings.Cut(string(signed), "\n\n")
+	cosigned, err := note.Sign(&note.Note{Text: text + "\n"}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sig, _ := strings.Cut(string(cosigned), "\n\n")
+	return append(append([]byte(nil), signed...), sig...), vkey
+}
+
+// With witnesses, the tile log publishes the checkpoint they cosigned, cosignatures included, and a checkpoint
+// asked for at that size (an export's manifest, a proof) carries them too; other sizes are signed by the log alone.
+func TestWitnessedCheckpointIsPublished(t *testing.T) {
+	log := simulatedAudit(t)
+	signer, vkey, err := audit.LoadOrCreateKey(filepath.Join(t.TempDir(), audit.KeyFile), "streamledger-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := log.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	witnessedAt := audit.Checkpoint{Origin: audit.Origin, Size: head.Size - 5}
+	if err := log.Snapshot(context.Background(), witnessedAt.Size, func(v audit.View) error {
+		witnessedAt.Root, err = tlog.TreeHash(v.Size(), v.Hashes())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := witnessedAt.Sign(signer)
+	cosigned, witnessKey := cosign(t, signed, "witness1.example")
+	h := newHarness(t, func(c *Config) {
+		c.Audit = AuditConfig{Log: log, Signer: signer, VerifierKey: vkey,
+			Witnessed: func(context.Context) ([]byte, error) { return cosigned, nil }}
+		c.APIKeys = append(c.APIKeys, APIKey{Key: auditKey, ClientID: "auditor", Scopes: []string{ScopeAuditRead}})
+	})
+	r := h.auditGet(t, "/api/audit/log/checkpoint")
+	if r.status != 200 || r.raw != string(cosigned) {
+		t.Fatalf("the published checkpoint: %d %q", r.status, r.raw)
+	}
+	if err := audit.RequireCosignatures([]byte(r.raw), vkey, []string{witnessKey}); err != nil {
+		t.Fatal(err)
+	}
+	m := h.auditGet(t, fmt.Sprintf("/api/audit/export/manifest?treeSize=%d", witnessedAt.Size))
+	cp := m.body["data"].(map[string]any)["checkpoint"].(string)
+	if err := audit.RequireCosignatures([]byte(cp), vkey, []string{witnessKey}); err != nil {
+		t.Fatalf("the manifest at the witnessed size: %v\n%s", err, cp)
+	}
+	now := h.auditGet(t, "/api/audit/checkpoint")
+	if err := audit.RequireCosignatures([]byte(now.body["data"].(map[string]any)["checkpoint"].(string)), vkey,
+		[]string{witnessKey}); !errors.Is(err, audit.ErrNotWitnessed) {
+		t.Fatalf("the current checkpoint claims the witness: %v", err)
 	}
 }

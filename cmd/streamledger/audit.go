@@ -232,6 +232,7 @@ func exportProgress(env *runEnv, size int64) func(int64, bool) {
 
 type auditVerifyOptions struct {
 	manifest, key, checkpoint, tlogProof string
+	witnesses                            []string
 }
 
 func auditVerifyFlags(fs *flag.FlagSet) any {
@@ -241,6 +242,11 @@ func auditVerifyFlags(fs *flag.FlagSet) any {
 		"without it the manifest's own key is trusted")
 	fs.StringVar(&o.checkpoint, "checkpoint", "", "a signed checkpoint obtained separately (GET /api/audit/checkpoint?treeSize=N, "+
 		"saved as is or just its note), to verify against instead of the manifest's")
+	fs.Func("witness", "a witness's public key (C2SP tlog-witness, Ed25519 cosignature/v1): the checkpoint must carry its "+
+		"cosignature; repeatable", func(k string) error {
+		o.witnesses = append(o.witnesses, k)
+		return nil
+	})
 	fs.StringVar(&o.tlogProof, "tlog-proof", "", "a C2SP tlog-proof of one entry (GET /api/audit/proof/{seq}?format=tlog-proof): "+
 		"FILE is then that entry's exported row (a JSON Lines row), and --key is required")
 	return o
@@ -275,6 +281,12 @@ func verifyTLogProof(env *runEnv, o *auditVerifyOptions, rowFile string) error {
 	seq, cp, err := audit.VerifyTLogProof(bundle, leaf, o.key)
 	if err == nil && seq != row.Seq {
 		err = fmt.Errorf("%w: the proof is for entry %d, the row is entry %d", audit.ErrBadProof, seq, row.Seq)
+	}
+	if err == nil && len(o.witnesses) > 0 {
+		var signed []byte
+		if signed, err = audit.TLogProofCheckpoint(bundle); err == nil {
+			err = audit.RequireCosignatures(signed, o.key, o.witnesses)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(env.stdout, "FAILED: %s: %v\n", rowFile, err)
@@ -327,6 +339,15 @@ func runAuditVerify(_ context.Context, env *runEnv, args []string) error {
 	if !v.OK {
 		fmt.Fprintf(env.stdout, "FAILED: %s: %s\n", args[0], v.Problem)
 		return errVerifyFailed
+	}
+	if len(o.witnesses) > 0 {
+		if o.key == "" {
+			return fmt.Errorf("%w: --witness needs --key: cosignatures are checked beside the log's own signature", errUsage)
+		}
+		if err := audit.RequireCosignatures([]byte(m.Checkpoint), o.key, o.witnesses); err != nil {
+			fmt.Fprintf(env.stdout, "FAILED: %s: %v\n", args[0], err)
+			return errVerifyFailed
+		}
 	}
 	root, _ := tlog.ParseHash(m.RootHash)
 	key := o.key

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/internal/leader"
 	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/audit"
 	"github.com/streamledger/streamledger/webhooks"
 )
 
@@ -77,13 +80,17 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		lead.Do(ctx, func(ctx context.Context) { runIngestion(ctx, in, env.cfg.Source, terminal(env.stderr), env.log) },
 			func(ctx context.Context) { in.Observe(ctx, leader.DefaultInterval) })
 	})
+	witnessed, err := startWitnessing(ctx, &wg, env.cfg, store, rm, lead, env.log.With("component", "witness"))
+	if err != nil {
+		return stoppedWhileStarting(err)
+	}
 
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts, Followed: src.followed,
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
 		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
 		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store, Interpreter: src.bound,
 		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins, Webhooks: hooks,
-		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify},
+		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify, Witnessed: witnessed},
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
 			src.check}, rm.checks...)}
 	apiCfg.RateLimit, apiCfg.TrustedProxies = env.cfg.RateLimit, env.cfg.TrustedProxies
@@ -181,4 +188,27 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		log.Warn("webhooks may be delivered to private and loopback addresses (WEBHOOK_ALLOW_PRIVATE=true)")
 	}
 	return svc, nil
+}
+
+// startWitnessing sends the audit checkpoints to WITNESS_URLS while this serve leads (DESIGN §15), keeping what
+// they cosign beside the events (a file in DATA_DIR, or a table with the read models), and returns how the API
+// reads it; nil without witnesses.
+func startWitnessing(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, rm *readModels,
+	lead leadership, log *slog.Logger) (func(context.Context) ([]byte, error), error) {
+	if len(cfg.WitnessURLs) == 0 {
+		return nil, nil
+	}
+	var ws audit.WitnessStore = audit.FileWitnessStore{Path: filepath.Join(cfg.DataDir, audit.WitnessedFile)}
+	if pg, ok := store.(pgBacked); ok {
+		s, err := audit.OpenPGWitnessStore(ctx, pg.Pool(), readModelSchema)
+		if err != nil {
+			return nil, err
+		}
+		ws = s
+	}
+	w := &audit.Witnesser{URLs: cfg.WitnessURLs, Log: rm.audit, Signer: rm.auditSigner, Store: ws,
+		Client: &http.Client{Timeout: 30 * time.Second}, Logger: log}
+	wg.Go(func() { lead.Do(ctx, func(ctx context.Context) { w.Run(ctx, cfg.WitnessEvery) }, nil) })
+	log.Info("audit checkpoints go to witnesses", "witnesses", len(cfg.WitnessURLs), "every", cfg.WitnessEvery)
+	return ws.Load, nil
 }

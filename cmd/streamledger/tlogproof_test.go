@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/streamledger/streamledger/chain/sim"
@@ -85,5 +86,64 @@ func TestAuditVerifyTLogProof(t *testing.T) {
 	if code, _, stderr := runCLI([]string{"audit", "verify", "--tlog-proof", proof, rowFile}, nil); code != exitUsage ||
 		!strings.Contains(stderr, "--key is required") {
 		t.Fatalf("without a key: exit %d: %s", code, stderr)
+	}
+}
+
+// audit verify --witness requires the export's checkpoint to carry that witness's cosignature: the witnessed
+// manifest passes with the witness's key, fails with another witness's, and --witness without --key is refused.
+func TestAuditVerifyRequiresWitnesses(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	simtest.Ingest(t, sim.Config{Seed: 6, Streams: 4, TxPerLedger: 3, Ledgers: 30}, 1, store)
+	log := audit.NewMemory(store)
+	simtest.CatchUp(t, store, log, 100)
+	skey, vkey, _ := note.GenerateKey(nil, "streamledger")
+	signer, _ := note.NewSigner(skey)
+	q, err := audit.ParseQuery(audit.QueryParams{Format: "jsonl"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "audit.jsonl")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m audit.Manifest
+	if err := log.Snapshot(ctx, 0, func(v audit.View) error {
+		res, err := audit.Write(ctx, v, q, f)
+		if err != nil {
+			return err
+		}
+		m, err = audit.NewManifest(v, q, res, signer, vkey)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	wskey, wvkey, _ := note.GenerateKey(nil, "witness1.example")
+	wsigner, err := fnote.NewSignerForCosignatureV1(wskey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, _ := strings.Cut(m.Checkpoint, "\n\n")
+	cosigned, err := note.Sign(&note.Note{Text: text + "\n"}, wsigner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sig, _ := strings.Cut(string(cosigned), "\n\n")
+	m.Checkpoint += sig
+	raw, _ := json.Marshal(m)
+	manifest := filepath.Join(dir, "audit.jsonl.manifest.json")
+	if err := os.WriteFile(manifest, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runCLI([]string{"audit", "verify", "--key", vkey, "--witness", wvkey, out}, nil); code != exitOK {
+		t.Fatalf("witnessed: exit %d: %s %s", code, stdout, stderr)
+	}
+	_, other, _ := note.GenerateKey(nil, "witness2.example")
+	expectFailure(t, []string{"audit", "verify", "--key", vkey, "--witness", wvkey, "--witness", other, out}, "not cosigned by the required witnesses")
+	if code, _, stderr := runCLI([]string{"audit", "verify", "--witness", wvkey, out}, nil); code != exitUsage || !strings.Contains(stderr, "--witness needs --key") {
+		t.Fatalf("--witness without --key: exit %d: %s", code, stderr)
 	}
 }

@@ -84,7 +84,10 @@ type Config struct {
 	WebhookAllowPrivate bool
 	CursorSecret        string
 	AuditSigningKey     string
-	LogLevel            slog.Level
+	// WitnessURLs are the C2SP tlog-witnesses the audit checkpoints go to, every WitnessEvery.
+	WitnessURLs  []string
+	WitnessEvery time.Duration
+	LogLevel     slog.Level
 }
 
 // Settings binds a Config to a FlagSet, each flag paired with its environment variable.
@@ -92,10 +95,10 @@ type Settings struct {
 	fs  *flag.FlagSet
 	cfg *Config
 
-	contractIDs, contracts, apiKeys, logLevel, wsOrigins, trustedProxies string
-	simReorgDepth                                                        int64
-	env                                                                  map[string]string // flag name → env var
-	secret                                                               map[string]bool
+	contractIDs, contracts, apiKeys, logLevel, wsOrigins, trustedProxies, witnessURLs string
+	simReorgDepth                                                                     int64
+	env                                                                               map[string]string // flag name → env var
+	secret                                                                            map[string]bool
 }
 
 // Register adds every setting of Config to fs.
@@ -154,6 +157,9 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.bind("webhook-allow-private", false)
 	s.str(&c.CursorSecret, "cursor-secret", "", "HMAC key of pagination cursors (default: generated per start)", true)
 	s.str(&c.AuditSigningKey, "audit-signing-key", "", "audit checkpoint signing key (default: generated once in the data dir)", true)
+	s.str(&s.witnessURLs, "witness-urls", "", "C2SP tlog-witnesses to send the audit checkpoints to (their submission prefixes, comma-separated)", false)
+	fs.DurationVar(&c.WitnessEvery, "witness-every", time.Minute, "how often a new audit checkpoint goes to the witnesses")
+	s.bind("witness-every", false)
 	s.str(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error", false)
 	return s
 }
@@ -383,6 +389,19 @@ func (s *Settings) validate() error {
 		}
 	default:
 		bad("source", c.Source, "want sim, rpc, lake or push")
+	}
+	for _, u := range strings.Split(s.witnessURLs, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			bad("witness-urls", s.witnessURLs, "want http:// or https:// URLs, comma-separated (%q is not one)", u)
+			continue
+		}
+		c.WitnessURLs = append(c.WitnessURLs, u)
+	}
+	if len(c.WitnessURLs) > 0 && c.WitnessEvery < time.Second {
+		bad("witness-every", c.WitnessEvery.String(), "want at least 1s")
 	}
 	for _, u := range strings.Split(c.RPCURL, ",") {
 		if u = strings.TrimSpace(u); u == "" {

@@ -185,3 +185,22 @@ func TestSummaryRedactsSecrets(t *testing.T) {
 		t.Fatalf("summary lists %d settings", len(got))
 	}
 }
+
+func TestWitnessURLs(t *testing.T) {
+	cfg, _, err := load(t, nil, map[string]string{"WITNESS_URLS": "https://w1.example/, http://127.0.0.1:9000", "WITNESS_EVERY": "30s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(cfg.WitnessURLs) != "[https://w1.example/ http://127.0.0.1:9000]" || cfg.WitnessEvery != 30*time.Second {
+		t.Fatalf("witnesses %v every %v", cfg.WitnessURLs, cfg.WitnessEvery)
+	}
+	for env, want := range map[string]string{"WITNESS_URLS": "w1.example", "WITNESS_EVERY": "want at least 1s"} {
+		vars := map[string]string{"WITNESS_URLS": "https://w1.example", "WITNESS_EVERY": "100ms"}
+		if env == "WITNESS_URLS" {
+			vars = map[string]string{"WITNESS_URLS": "w1.example"}
+		}
+		if _, _, err := load(t, nil, vars); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), env) {
+			t.Errorf("%v: %v, want an error naming %s and saying %q", vars, err, env, want)
+		}
+	}
+}

@@ -21,6 +21,15 @@ func TLogProof(seq int64, inclusion tlog.RecordProof, signedCheckpoint []byte) [
 	return p.Marshal()
 }
 
+// TLogProofCheckpoint is the signed checkpoint a tlog-proof carries, cosignatures and all.
+func TLogProofCheckpoint(bundle []byte) ([]byte, error) {
+	var p proof.TLogProof
+	if err := p.Unmarshal(bundle); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadProof, err)
+	}
+	return p.Checkpoint, nil
+}
+
 // VerifyTLogProof checks a tlog-proof of leaf (the entry's bytes, as exported rows recompute them) with the log's
 // verifier key: the checkpoint is signed by that key for this log's origin, and the inclusion proof binds the
 // leaf's hash, at the proof's index, to the checkpoint's root. It returns the index and the checkpoint.
