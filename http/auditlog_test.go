@@ -8,10 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	stdhttp "net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/fscktest"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections/audit"
@@ -183,49 +181,10 @@ func TestAuditLogTiles(t *testing.T) {
 	}
 }
 
-// fsckPath finds Tessera's fsck (go install github.com/transparency-dev/tessera/cmd/fsck@v1.0.4; .ci/run does).
-// Without it the test is skipped, and under CI=true it fails.
-func fsckPath(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("fsck"); err == nil && strings.Contains(p, "go/bin") {
-		return p
-	}
-	gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-	p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "fsck")
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("Tessera's fsck is missing (%s)", p)
-		}
-		t.Skipf("Tessera's fsck is missing: go install github.com/transparency-dev/tessera/cmd/fsck@v1.0.4")
-	}
-	return p
-}
-
-// runFsck serves h on loopback and runs Tessera's fsck over its tile log. fsck v1.0.4 exits 0 whatever it finds,
-// so it is judged by its log: it must say it checked the log at the expected size successfully, with no "fsck
-// failed", and report its completed ranges.
+// runFsck serves h on loopback and runs Tessera's fsck over its tile log (see fscktest.Run).
 func runFsck(t *testing.T, h *harness, vkey string, size int64) (ok bool, out string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = h.srv.App().Listener(ln) }()
-	t.Cleanup(func() { _ = h.srv.App().Shutdown() })
-	key := filepath.Join(t.TempDir(), "audit.vkey")
-	if err := os.WriteFile(key, []byte(vkey), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(fsckPath(t), "--storage_url=http://"+ln.Addr().String()+"/api/audit/log/", "--public_key="+key,
-		"--origin="+audit.Origin, "--bearer_token="+auditKey, "--ui=false", "-v=1", "--N=4")
-	raw, err := cmd.CombinedOutput()
-	out = string(raw)
-	if err != nil {
-		t.Fatalf("fsck: %v\n%s", err, out)
-	}
-	ok = strings.Contains(out, fmt.Sprintf("Successfully fsck'd log with size %d ", size)) && strings.Contains(out, "Completed ranges") &&
-		!strings.Contains(out, "fsck failed")
-	return ok, out
+	return fscktest.Run(t, listen(t, h)+"/api/audit/log/", vkey, audit.Origin, auditKey, size)
 }
 
 // Tessera's fsck, a tlog-tiles client we did not write, checks the whole log served from memory: checkpoint
