@@ -63,11 +63,12 @@ func auditError(err error, field string) error {
 
 // exportQuery reads an export's query: format, filters and the tree size to cut at (0: now).
 func (s *Server) exportQuery(c *fiber.Ctx) (audit.Query, int64, error) {
-	if err := checkQuery(c, "format", "from", "to", "streamId", "contractId", "action", "treeSize"); err != nil {
+	if err := checkQuery(c, "format", "from", "to", "streamId", "contractId", "action", "treeSize", "proofs"); err != nil {
 		return audit.Query{}, 0, err
 	}
 	q, err := audit.ParseQuery(audit.QueryParams{Format: c.Query("format"), From: c.Query("from"), To: c.Query("to"),
-		ContractID: c.Query("contractId"), StreamID: c.Query("streamId"), Action: c.Query("action")}, s.cfg.Contracts)
+		ContractID: c.Query("contractId"), StreamID: c.Query("streamId"), Action: c.Query("action"),
+		Proofs: c.Query("proofs")}, s.cfg.Contracts)
 	var qe *audit.QueryError
 	if errors.As(err, &qe) {
 		return q, 0, validation(qe.Field, qe.Reason)
@@ -155,7 +156,14 @@ func (s *Server) auditExport(c *fiber.Ctx) error {
 		ctx, cancel := context.WithCancel(s.background)
 		defer cancel()
 		err := log.Snapshot(ctx, size, func(v audit.View) error {
-			res, err := audit.Write(ctx, v, q, flushWriter{w: w, cancel: cancel})
+			var signed []byte
+			if q.Proofs {
+				var err error
+				if _, signed, err = s.signedHead(ctx, v); err != nil {
+					return err
+				}
+			}
+			res, err := audit.WriteProven(ctx, v, q, signed, flushWriter{w: w, cancel: cancel})
 			if err == nil {
 				logger.Info("audit export", "requestId", requestID, "rows", res.Rows, "treeSize", size, "sha256", res.SHA256)
 			}
@@ -177,7 +185,14 @@ func (s *Server) auditManifest(c *fiber.Ctx) error {
 	}
 	var m audit.Manifest
 	err = s.cfg.Audit.Log.Snapshot(c.UserContext(), treeSize, func(v audit.View) error {
-		res, err := audit.Write(c.UserContext(), v, q, io.Discard)
+		var signed []byte
+		if q.Proofs {
+			var err error
+			if _, signed, err = s.signedHead(c.UserContext(), v); err != nil {
+				return err
+			}
+		}
+		res, err := audit.WriteProven(c.UserContext(), v, q, signed, io.Discard)
 		if err != nil {
 			return err
 		}
@@ -209,19 +224,27 @@ type checkpointView struct {
 	VerifierKey string `json:"verifierKey"`
 }
 
+// signedHead is the view's tree head and its signed checkpoint: the witnessed one, cosignatures and all, when it is
+// of this tree; signed by the log alone otherwise.
+func (s *Server) signedHead(ctx context.Context, v audit.View) (audit.Checkpoint, []byte, error) {
+	root, err := tlog.TreeHash(v.Size(), v.Hashes())
+	if err != nil {
+		return audit.Checkpoint{}, nil, err
+	}
+	head := audit.Checkpoint{Origin: audit.Origin, Size: v.Size(), Root: root}
+	signed, err := s.witnessedAt(ctx, head)
+	if err == nil && signed == nil {
+		signed, err = head.Sign(s.cfg.Audit.Signer)
+	}
+	return head, signed, err
+}
+
 // checkpoint signs the tree head of size treeSize (0: now).
 func (s *Server) checkpoint(ctx context.Context, treeSize int64, field string) (checkpointView, error) {
 	var cp checkpointView
 	err := s.cfg.Audit.Log.Snapshot(ctx, treeSize, func(v audit.View) error {
-		root, err := tlog.TreeHash(v.Size(), v.Hashes())
-		if err != nil {
-			return err
-		}
-		head := audit.Checkpoint{Origin: audit.Origin, Size: v.Size(), Root: root}
-		signed, err := s.witnessedAt(ctx, head)
-		if err == nil && signed == nil {
-			signed, err = head.Sign(s.cfg.Audit.Signer)
-		}
+		head, signed, err := s.signedHead(ctx, v)
+		root := head.Root
 		cp = checkpointView{Origin: head.Origin, TreeSize: head.Size, RootHash: root.String(), Checkpoint: string(signed),
 			VerifierKey: s.cfg.Audit.VerifierKey}
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -361,5 +362,58 @@ func TestWitnessedCheckpointIsPublished(t *testing.T) {
 	if err := audit.RequireCosignatures([]byte(now.body["data"].(map[string]any)["checkpoint"].(string)), vkey,
 		[]string{witnessKey}); !errors.Is(err, audit.ErrNotWitnessed) {
 		t.Fatalf("the current checkpoint claims the witness: %v", err)
+	}
+}
+
+// An export with proofs=true carries each row's tlog-proof, in the export's tree: each checks offline against its
+// row and the key, the manifest verifies the whole file, and a row whose proof was swapped for another's fails.
+func TestExportRowsCarryTLogProofs(t *testing.T) {
+	log := simulatedAudit(t)
+	h, vkey := newAuditHarness(t, log)
+	r := h.auditGet(t, "/api/audit/export?format=jsonl&proofs=true&from=10")
+	if r.status != 200 {
+		t.Fatalf("export: %d %s", r.status, r.raw)
+	}
+	size := r.header.Get("X-Audit-Tree-Size")
+	lines := strings.Split(strings.TrimSuffix(r.raw, "\n"), "\n")
+	if len(lines) < 20 {
+		t.Fatalf("%d rows", len(lines))
+	}
+	for _, l := range lines {
+		var row struct {
+			Seq       int64  `json:"seq"`
+			TLogProof string `json:"tlogProof"`
+		}
+		if err := json.Unmarshal([]byte(l), &row); err != nil || row.TLogProof == "" {
+			t.Fatalf("row %q: %v", l, err)
+		}
+		leaves, _ := log.Leaves(row.Seq, row.Seq+1)
+		if seq, cp, err := audit.VerifyTLogProof([]byte(row.TLogProof), leaves[0], vkey); err != nil || seq != row.Seq ||
+			fmt.Sprint(cp.Size) != size {
+			t.Fatalf("row %d: %d %+v %v", row.Seq, seq, cp, err)
+		}
+	}
+	mr := h.auditGet(t, "/api/audit/export/manifest?format=jsonl&proofs=true&from=10&treeSize="+size)
+	var env struct {
+		Data audit.Manifest `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(mr.raw), &env); err != nil || !env.Data.Query.Proofs {
+		t.Fatalf("manifest: %v %s", err, mr.raw)
+	}
+	if v, err := audit.Verify(strings.NewReader(r.raw), env.Data, vkey); err != nil || !v.OK {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	// Row 1 with row 2's proof: each proof is genuine, but not for that row.
+	var a, b map[string]any
+	json.Unmarshal([]byte(lines[1]), &a)
+	json.Unmarshal([]byte(lines[2]), &b)
+	a["tlogProof"] = b["tlogProof"]
+	swapped, _ := json.Marshal(a)
+	tampered := strings.Join(append(append(append([]string{}, lines[:1]...), string(swapped)), lines[2:]...), "\n") + "\n"
+	if v, err := audit.Verify(strings.NewReader(tampered), env.Data, vkey); err != nil || v.OK || !strings.Contains(v.Problem, "tlog-proof") {
+		t.Fatalf("a swapped proof: %+v %v", v, err)
+	}
+	if r := h.auditGet(t, "/api/audit/export?proofs=true"); r.status != 400 {
+		t.Fatalf("proofs with CSV: %d", r.status)
 	}
 }

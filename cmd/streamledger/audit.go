@@ -40,6 +40,10 @@ func auditExportFlags(fs *flag.FlagSet) any {
 	fs.StringVar(&o.params.ContractID, "contract-id", "", "only this contract's entries")
 	fs.StringVar(&o.params.StreamID, "stream-id", "", "only this stream's entries ({contractId}:{streamId}, or the number with --contract-id)")
 	fs.StringVar(&o.params.Action, "action", "", "only entries of this action ("+strings.Join(audit.Actions(), ", ")+")")
+	fs.BoolFunc("proofs", "every row carries its C2SP tlog-proof (with --format jsonl)", func(v string) error {
+		o.params.Proofs = v
+		return nil
+	})
 	return o
 }
 
@@ -117,7 +121,17 @@ func writeExport(ctx context.Context, env *runEnv, v audit.View, q audit.Query, 
 	}
 	defer os.Remove(f.Name()) // once renamed, nothing is left to remove
 	w := bufio.NewWriterSize(f, 256<<10)
-	res, err := audit.Write(ctx, v, q, w)
+	var signed []byte
+	if q.Proofs {
+		root, err := tlog.TreeHash(v.Size(), v.Hashes())
+		if err != nil {
+			return audit.Manifest{}, err
+		}
+		if signed, err = (audit.Checkpoint{Origin: audit.Origin, Size: v.Size(), Root: root}).Sign(signer); err != nil {
+			return audit.Manifest{}, err
+		}
+	}
+	res, err := audit.WriteProven(ctx, v, q, signed, w)
 	if err == nil {
 		err = w.Flush()
 	}

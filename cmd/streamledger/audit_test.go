@@ -43,6 +43,17 @@ func TestAuditExportAndVerifyCommands(t *testing.T) {
 			if code != exitOK || !strings.HasPrefix(stdout, "OK: ") {
 				t.Fatalf("verify: exit %d: %s %s", code, stdout, stderr)
 			}
+			// With a tlog-proof in every row, which verify checks too.
+			proven := filepath.Join(t.TempDir(), "audit.jsonl")
+			if code, stdout, stderr := runCLI([]string{"audit", "export", "--out", proven, "--format", "jsonl", "--proofs"}, env); code != exitOK {
+				t.Fatalf("export with proofs: exit %d: %s %s", code, stdout, stderr)
+			}
+			if !strings.Contains(string(mustRead(t, proven)), `"tlogProof":"c2sp.org/tlog-proof@v1\nindex `) {
+				t.Fatal("the rows carry no tlog-proof")
+			}
+			if code, stdout, stderr := runCLI([]string{"audit", "verify", proven, "--key", key.VerifierKey}, nil); code != exitOK {
+				t.Fatalf("verify with proofs: exit %d: %s %s", code, stdout, stderr)
+			}
 
 			file, _ := os.ReadFile(out)
 			lines := strings.SplitAfter(string(file), "\r\n")

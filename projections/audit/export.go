@@ -109,6 +109,8 @@ type Row struct {
 	RecipientAmount string `json:"recipientAmount"`
 	LeafVersion     int    `json:"leafVersion"`
 	LeafHash        string `json:"leafHash"`
+
+	tlogProof string // the row's tlog-proof, as read from a JSON Lines export with proofs
 }
 
 // amountFields are the exported amount columns, by the key an entry's Amounts map uses.
@@ -338,6 +340,14 @@ func newRowWriter(format string, w io.Writer) (rowWriter, error) {
 type Query struct {
 	Format string `json:"format"`
 	Filter
+	// Proofs: every row carries its C2SP tlog-proof (tlogProof) in the export's tree, with its signed checkpoint.
+	Proofs bool `json:"proofs,omitempty"`
+}
+
+// provenRow is a JSON Lines row with its tlog-proof.
+type provenRow struct {
+	Row
+	TLogProof string `json:"tlogProof,omitempty"`
 }
 
 // ManifestVersion versions the manifest's layout.
@@ -369,6 +379,15 @@ type Result struct {
 // SHA-256 and what the proof needs. It holds no more than a batch of rows and the runs of exported sequence
 // numbers in memory.
 func Write(ctx context.Context, view View, q Query, w io.Writer) (Result, error) {
+	return WriteProven(ctx, view, q, nil, w)
+}
+
+// WriteProven is Write for a query that may ask for proofs: each row then carries its C2SP tlog-proof in the
+// view's tree, whose signed checkpoint is signed (the same for every row, and the manifest's).
+func WriteProven(ctx context.Context, view View, q Query, signed []byte, w io.Writer) (Result, error) {
+	if q.Proofs && signed == nil {
+		return Result{}, errors.New("audit export: proofs need the tree's signed checkpoint")
+	}
 	sum := sha256.New()
 	rw, err := newRowWriter(q.Format, io.MultiWriter(w, sum))
 	if err != nil {
@@ -378,7 +397,14 @@ func Write(ctx context.Context, view View, q Query, w io.Writer) (Result, error)
 	err = view.Scan(ctx, q.Filter, func(r *Row) error {
 		res.Rows++
 		res.runs = addRun(res.runs, r.Seq)
-		return rw.write(r)
+		if !q.Proofs {
+			return rw.write(r)
+		}
+		inclusion, err := tlog.ProveRecord(view.Size(), r.Seq, view.Hashes())
+		if err != nil {
+			return fmt.Errorf("prove entry %d: %w", r.Seq, err)
+		}
+		return rw.(jsonlWriter).enc.Encode(provenRow{Row: *r, TLogProof: string(TLogProof(r.Seq, inclusion, signed))})
 	})
 	if err != nil {
 		return Result{}, err
@@ -486,6 +512,20 @@ func Verify(file io.Reader, m Manifest, verifierKey string) (Verdict, error) {
 		if hex.EncodeToString(h[:]) != r.LeafHash {
 			return fail("row %d (seq %d) is altered: its fields do not hash to its leafHash", i, r.Seq)
 		}
+		switch {
+		case m.Query.Proofs && r.tlogProof == "":
+			return fail("row %d (seq %d) has no tlog-proof, and the manifest says every row has one", i, r.Seq)
+		case !m.Query.Proofs && r.tlogProof != "":
+			return fail("row %d (seq %d) has a tlog-proof the manifest does not announce", i, r.Seq)
+		case m.Query.Proofs:
+			seq, pc, err := VerifyTLogProof([]byte(r.tlogProof), leaf, verifierKey)
+			if err != nil {
+				return fail("row %d (seq %d): its tlog-proof does not verify: %v", i, r.Seq, err)
+			}
+			if seq != r.Seq || pc != c {
+				return fail("row %d (seq %d): its tlog-proof is for entry %d of the tree of %d entries, not this row in the export's tree", i, r.Seq, seq, pc.Size)
+			}
+		}
 		if r.Seq <= last {
 			return fail("row %d (seq %d) is out of order: it follows seq %d", i, r.Seq, last)
 		}
@@ -544,9 +584,10 @@ func readRows(r io.Reader, format string) (func() (Row, error), error) {
 		dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
 		dec.DisallowUnknownFields()
 		return func() (Row, error) {
-			var row Row
+			var row provenRow
 			err := dec.Decode(&row)
-			return row, err
+			row.Row.tlogProof = row.TLogProof
+			return row.Row, err
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown export format %q (csv or jsonl)", format)

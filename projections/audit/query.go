@@ -13,6 +13,8 @@ import (
 // QueryParams are an export query as a person writes it (HTTP query parameters, CLI flags).
 type QueryParams struct {
 	Format, From, To, ContractID, StreamID, Action string
+	// Proofs is "true" for a tlog-proof with every row (JSON Lines only).
+	Proofs string
 }
 
 // QueryError names the parameter a query is refused for.
@@ -82,6 +84,16 @@ func ParseQuery(p QueryParams, contracts []domain.Address) (Query, error) {
 			return q, refuse("action", "must be one of %v", Actions())
 		}
 		q.Action = p.Action
+	}
+	switch p.Proofs {
+	case "", "false":
+	case "true":
+		if q.Format != FormatJSONL {
+			return q, refuse("proofs", "rows carry their tlog-proofs in JSON Lines exports: add format=jsonl")
+		}
+		q.Proofs = true
+	default:
+		return q, refuse("proofs", "must be true or false")
 	}
 	return q, nil
 }
