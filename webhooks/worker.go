@@ -60,6 +60,7 @@ type WorkerConfig struct {
 	Poll        time.Duration // how often to look for due jobs (default 250 ms)
 	Now         func() time.Time
 	Jitter      func(time.Duration) time.Duration // nil: ±10%
+	Metrics     *Metrics                          // nil counts nothing
 	Logger      *slog.Logger
 }
 
@@ -149,6 +150,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			done = append(done, *r)
 		}
 	}
+	w.cfg.Metrics.recorded(done)
 	if bf, ok := w.cfg.Queue.(batchFinisher); ok && len(done) > 0 {
 		errs = append(errs, bf.FinishMany(record, done))
 	} else {

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/pgtest"
 )
@@ -145,7 +148,11 @@ func setup(t *testing.T, open func() Store) (*Worker, Store, *registry, *receive
 	}
 	rc.answer = map[string]int{"/ok": 200, "/fail": 500, "/gone": 410, "/busy": 429}
 	q := open()
-	w, err := NewWorker(WorkerConfig{Queue: q, Endpoints: reg, Client: NewClient(true), Now: clock,
+	metrics, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := NewWorker(WorkerConfig{Queue: q, Endpoints: reg, Client: NewClient(true), Now: clock, Metrics: metrics,
 		Jitter: func(d time.Duration) time.Duration { return d }})
 	if err != nil {
 		t.Fatal(err)
@@ -177,6 +184,14 @@ func TestRetriesUntilDeadLetterThenRedeliver(t *testing.T) {
 		}
 		if rc.count(id("d-fail")) != len(Schedule)+1 {
 			t.Fatalf("the receiver saw %d attempts of one delivery id", rc.count(id("d-fail")))
+		}
+		// The metrics: one attempt per schedule step and the first, all retries; one dead letter.
+		m := w.cfg.Metrics
+		if got := testutil.ToFloat64(m.attempts.WithLabelValues(string(Retry))); got != float64(len(Schedule)+1) {
+			t.Fatalf("%v retry attempts counted, want %d", got, len(Schedule)+1)
+		}
+		if got := testutil.ToFloat64(m.dead); got != 1 {
+			t.Fatalf("%v dead letters counted, want 1", got)
 		}
 		// Redelivered after the receiver is fixed: same delivery id, delivered, and the log keeps every attempt.
 		rc.mu.Lock()

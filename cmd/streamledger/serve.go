@@ -72,7 +72,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 			env.log.Warn("remove the read models' scratch files", "err", err)
 		}
 	}()
-	hooks, err := startWebhooks(ctx, &wg, env.cfg, store, rm, src.bound, lead, env.log.With("component", "webhooks"))
+	hooks, err := startWebhooks(ctx, &wg, env.cfg, store, rm, src.bound, lead, reg, env.log.With("component", "webhooks"))
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
@@ -147,7 +147,7 @@ func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config
 // PostgreSQL) and runs the dispatch of the outbox into deliveries (while leading) and the delivery worker (its
 // queue is leased: every serve may deliver) until ctx ends. The file store is closed once they have stopped.
 func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, rm *readModels,
-	in projections.Interpreter, lead leadership, log *slog.Logger) (*webhooks.Service, error) {
+	in projections.Interpreter, lead leadership, reg prometheus.Registerer, log *slog.Logger) (*webhooks.Service, error) {
 	var whStore webhooks.Store
 	closeStore := func() {}
 	if pg, ok := store.(pgBacked); ok {
@@ -169,8 +169,13 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		closeStore()
 		return nil, err
 	}
+	metrics, err := webhooks.NewMetrics(reg)
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
 	worker, err := webhooks.NewWorker(webhooks.WorkerConfig{Queue: whStore, Endpoints: whStore,
-		Client: webhooks.NewClient(cfg.WebhookAllowPrivate), Logger: log})
+		Client: webhooks.NewClient(cfg.WebhookAllowPrivate), Metrics: metrics, Logger: log})
 	if err != nil {
 		closeStore()
 		return nil, err
