@@ -68,7 +68,7 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceRealServer runs the same suite against an EventStoreDB server when EVENTSTORE_URL names one
-// (README, "EventStoreDB"). Every store gets a namespace of its own, so one server serves any number of runs.
+// (docs/eventstore.md, "EventStoreDB"). Every store gets a namespace of its own, so one server serves any number of runs.
 func TestConformanceRealServer(t *testing.T) {
 	url := os.Getenv("EVENTSTORE_URL")
 	if url == "" {
