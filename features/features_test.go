@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,6 +25,7 @@ import (
 	fws "github.com/fasthttp/websocket"
 
 	"github.com/streamledger/streamledger/internal/syncbuf"
+	"github.com/streamledger/streamledger/webhooks"
 	"github.com/streamledger/streamledger/webhooks/webhookstest"
 )
 
@@ -187,6 +189,7 @@ func (s *service) waitForTip(tip uint32) error {
 type stream struct {
 	ID                 string `json:"id"`
 	Status             string `json:"status"`
+	DepositAmountRaw   string `json:"depositAmountRaw"`
 	WithdrawnAmount    string `json:"withdrawnAmount"`
 	WithdrawnAmountRaw string `json:"withdrawnAmountRaw"`
 	Version            int    `json:"version"`
@@ -217,20 +220,23 @@ func applied(events []event) []event {
 
 // world is one scenario's state.
 type world struct {
-	svc        *service
-	own        bool // the scenario started svc and stops it
-	streamID   string
-	events     []event
-	asOf       stream
-	listed     []stream
-	received   []event
-	ws         *fws.Conn
-	consumer   *webhookstest.Receiver
-	endpointID string
-	export     string
-	manifest   string
-	verdict    string
-	verified   int
+	svc      *service
+	own      bool // the scenario started svc and stops it
+	streamID string
+	events   []event
+	asOf     stream
+	listed   []stream
+	received []event
+	ws       *fws.Conn
+	consumer *webhookstest.Receiver
+	// safeAtArrival is the last safe ledger when each delivery arrived, by event id.
+	arrivalMu     sync.Mutex
+	safeAtArrival map[string]uint32
+	endpointID    string
+	export        string
+	manifest      string
+	verdict       string
+	verified      int
 }
 
 // shared is the network the read-only scenarios look at, started once.
@@ -400,7 +406,58 @@ func (w *world) stateFromApplied() error {
 		return fmt.Errorf("the state counts %d events up to %s; the history has %d not reverted, the last %s",
 			s.Data.Version, s.Data.LastEventID, len(kept), kept[len(kept)-1].EventID)
 	}
+	// The amounts, added up here from the events' own fields (the contract's rules, not the fold's code).
+	deposit, withdrawn, depositKnown, err := amountsOf(kept)
+	if err != nil {
+		return err
+	}
+	if s.Data.WithdrawnAmountRaw != withdrawn.String() {
+		return fmt.Errorf("withdrawn %s; the history's withdrawals add up to %s", s.Data.WithdrawnAmountRaw, withdrawn)
+	}
+	if depositKnown && s.Data.DepositAmountRaw != deposit.String() {
+		return fmt.Errorf("deposit %s; the history's creation, top-ups and refunds make %s", s.Data.DepositAmountRaw, deposit)
+	}
 	return nil
+}
+
+// amountsOf adds up a stream's deposit and withdrawn amounts from its events: the deposit is the creation's, then
+// each top-up's new deposit, less each refund of a shortened end or a lowered rate; withdrawn is the sum of the
+// withdrawals and of a keeper's payout to the recipient. A delegation reshapes the deposit by the accrual rules,
+// which this does not repeat: depositKnown is then false.
+func amountsOf(events []event) (deposit, withdrawn *big.Int, depositKnown bool, err error) {
+	deposit, withdrawn, depositKnown = new(big.Int), new(big.Int), true
+	for _, e := range events {
+		var f map[string]any
+		if err := json.Unmarshal(e.Event, &f); err != nil {
+			return nil, nil, false, fmt.Errorf("event %s: %w", e.EventID, err)
+		}
+		amount := func(name string) *big.Int {
+			n, ok := new(big.Int).SetString(fmt.Sprint(f[name]), 10)
+			if !ok {
+				err = fmt.Errorf("event %s (%s): %s is %v", e.EventID, e.Type, name, f[name])
+				return new(big.Int)
+			}
+			return n
+		}
+		switch e.Type {
+		case "StreamCreated":
+			deposit = amount("depositAmount")
+		case "StreamToppedUp":
+			deposit = amount("newDepositAmount")
+		case "StreamEndShortened", "StreamRateDecreased":
+			deposit.Sub(deposit, amount("refundAmount"))
+		case "StreamWithdrawn":
+			withdrawn.Add(withdrawn, amount("amount"))
+		case "StreamKeeperCancelled":
+			withdrawn.Add(withdrawn, amount("recipientAmount"))
+		case "StreamShareDelegated", "StreamDelegatedFrom":
+			depositKnown = false
+		}
+		if err != nil {
+			return nil, nil, false, err
+		}
+	}
+	return deposit, withdrawn, depositKnown, nil
 }
 
 func (w *world) lookAsOf(ledger uint32) error {
@@ -619,7 +676,17 @@ func (w *world) liveNetwork() error {
 }
 
 func (w *world) registerEndpoint() error {
-	c := webhookstest.NewReceiver()
+	// Finality is checked as each delivery arrives: the last safe ledger is read then, not when the check runs.
+	w.safeAtArrival = map[string]uint32{}
+	c := webhookstest.NewReceiverFunc(func(p webhooks.Payload) {
+		_, safe, err := w.svc.tip()
+		if err != nil {
+			safe = 0 // unknown: the check fails on it
+		}
+		w.arrivalMu.Lock()
+		w.safeAtArrival[p.Data.EventID] = safe
+		w.arrivalMu.Unlock()
+	})
 	w.consumer = c
 	var created struct {
 		Data struct {
@@ -667,15 +734,15 @@ func (w *world) signed() error {
 }
 
 func (w *world) onlyFinal() error {
-	_, safe, err := w.svc.tip()
-	if err != nil {
-		return err
-	}
+	var err error
 	got := w.consumer.Payloads()
 	histories := map[string][]event{}
 	for _, p := range got {
-		if p.Data.Ledger > safe {
-			return fmt.Errorf("event %s of ledger %d was sent before it was final (last safe ledger %d)", p.Data.EventID, p.Data.Ledger, safe)
+		w.arrivalMu.Lock()
+		safe, seen := w.safeAtArrival[p.Data.EventID]
+		w.arrivalMu.Unlock()
+		if !seen || p.Data.Ledger > safe {
+			return fmt.Errorf("event %s of ledger %d arrived before it was final (last safe ledger then %d)", p.Data.EventID, p.Data.Ledger, safe)
 		}
 		id := p.Data.Stream.ID
 		if histories[id] == nil {

@@ -221,7 +221,13 @@ func TestWebSocketSlowConsumerAndShutdown(t *testing.T) {
 			}
 		}
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// Shut down once the server holds the connection (the slow one is gone): then it must close it with 1001.
+	for deadline := time.Now().Add(5 * time.Second); h.srv.hub.count.Load() != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server holds %d connections, want the one open", h.srv.hub.count.Load())
+		}
+		time.Sleep(time.Millisecond) // polling the condition, not waiting for it to hold
+	}
 	h.srv.Shutdown(5 * time.Second)
 	if code := <-done; code != fws.CloseGoingAway {
 		t.Fatalf("shutdown closed with %d", code)

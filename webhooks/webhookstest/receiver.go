@@ -15,6 +15,9 @@ import (
 type Receiver struct {
 	srv *httptest.Server
 
+	// arrived, when set, is called with every verified delivery as it arrives, before it is acknowledged.
+	arrived func(webhooks.Payload)
+
 	mu       sync.Mutex
 	secret   string
 	payloads []webhooks.Payload
@@ -23,8 +26,12 @@ type Receiver struct {
 }
 
 // NewReceiver starts a receiver; Close stops it.
-func NewReceiver() *Receiver {
-	r := &Receiver{arrivals: map[string]int{}}
+func NewReceiver() *Receiver { return NewReceiverFunc(nil) }
+
+// NewReceiverFunc starts a receiver that calls arrived with every verified delivery as it arrives (to record what
+// was true then).
+func NewReceiverFunc(arrived func(webhooks.Payload)) *Receiver {
+	r := &Receiver{arrivals: map[string]int{}, arrived: arrived}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	return r
 }
@@ -59,6 +66,9 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.arrivals[d.ID]++
 	r.payloads = append(r.payloads, p)
+	if r.arrived != nil {
+		r.arrived(p)
+	}
 }
 
 // Payloads are the verified deliveries, in the order they arrived.
