@@ -24,6 +24,7 @@ import (
 	"github.com/cucumber/godog"
 	fws "github.com/fasthttp/websocket"
 
+	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/syncbuf"
 	"github.com/streamledger/streamledger/webhooks"
 	"github.com/streamledger/streamledger/webhooks/webhookstest"
@@ -615,6 +616,9 @@ func (w *world) readEvent() (event, bool, error) {
 		if err != nil {
 			return event{}, false, err
 		}
+		if err := api.ValidateWebSocketMessage(raw); err != nil {
+			return event{}, false, fmt.Errorf("a message off the OpenAPI WebSocket schema: %v: %s", err, raw)
+		}
 		var m struct {
 			Type     string `json:"type"`
 			EventID  string `json:"eventId"`
@@ -729,6 +733,9 @@ func (w *world) moreLedgers(n int) error {
 func (w *world) signed() error {
 	if n := w.consumer.Refused(); n != 0 {
 		return fmt.Errorf("%d deliveries failed verification", n)
+	}
+	if off := w.consumer.OffSchema(); len(off) != 0 {
+		return fmt.Errorf("%d deliveries are off the OpenAPI webhook schema: %s", len(off), off[0])
 	}
 	return nil
 }

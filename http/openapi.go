@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gofiber/fiber/v2"
@@ -32,6 +33,35 @@ func LoadOpenAPI() (*openapi3.T, error) {
 		return nil, fmt.Errorf("validate openapi.yaml: %w", err)
 	}
 	return doc, nil
+}
+
+var loadedOpenAPI = sync.OnceValues(LoadOpenAPI)
+
+// ValidateWebhookPayload checks a webhook delivery's body against the document's WebhookPayload schema: what a
+// consumer generating its types from the document expects. Tests hold every delivery they receive to it.
+func ValidateWebhookPayload(body []byte) error {
+	return validateAgainst("WebhookPayload", body)
+}
+
+// ValidateWebSocketMessage checks a message the WebSocket feed sent against the document's WebSocketMessage schema.
+func ValidateWebSocketMessage(body []byte) error {
+	return validateAgainst("WebSocketMessage", body)
+}
+
+func validateAgainst(schema string, body []byte) error {
+	doc, err := loadedOpenAPI()
+	if err != nil {
+		return err
+	}
+	ref, ok := doc.Components.Schemas[schema]
+	if !ok {
+		return fmt.Errorf("openapi.yaml has no schema %s", schema)
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("not JSON: %w", err)
+	}
+	return ref.Value.VisitJSON(v)
 }
 
 // apiDocs is the contract as served: JSON at /openapi.json and a readable page at /docs.

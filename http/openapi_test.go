@@ -49,3 +49,19 @@ func TestDocsPage(t *testing.T) {
 		t.Fatalf("CSP %q", csp)
 	}
 }
+
+// The schemas tests hold webhook payloads and WebSocket messages to are strict: off-schema messages fail.
+func TestMessageSchemasAreStrict(t *testing.T) {
+	for _, bad := range []string{`{"type":"error","code":"NOPE","message":"x"}`, `{"type":"stream_update"}`,
+		`{"type":"replay_complete","streamId":"x","position":1,"extra":true}`, `{"type":"nothing"}`, `not json`} {
+		if err := ValidateWebSocketMessage([]byte(bad)); err == nil {
+			t.Errorf("%s passed the WebSocket schema", bad)
+		}
+	}
+	if err := ValidateWebSocketMessage([]byte(`{"type":"replay_complete","streamId":"C:1","position":7}`)); err != nil {
+		t.Errorf("a replay_complete: %v", err)
+	}
+	if err := ValidateWebhookPayload([]byte(`{"id":"x","type":"stream.created"}`)); err == nil {
+		t.Error("a payload without data passed the webhook schema")
+	}
+}

@@ -159,6 +159,9 @@ func deliversFinalCanonicalEvents(t *testing.T, store string) {
 	if n := receiver.Refused(); n != 0 {
 		t.Fatalf("%d deliveries failed verification", n)
 	}
+	if off := receiver.OffSchema(); len(off) != 0 {
+		t.Fatalf("%d deliveries are off the OpenAPI webhook schema: %s", len(off), off[0])
+	}
 	if repeated := receiver.Repeated(); len(repeated) != 0 {
 		t.Fatalf("deliveries arrived more than once: %v", repeated)
 	}

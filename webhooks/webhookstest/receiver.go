@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 
+	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/webhooks"
 )
 
@@ -18,11 +19,12 @@ type Receiver struct {
 	// arrived, when set, is called with every verified delivery as it arrives, before it is acknowledged.
 	arrived func(webhooks.Payload)
 
-	mu       sync.Mutex
-	secret   string
-	payloads []webhooks.Payload
-	arrivals map[string]int // by delivery id
-	refused  int
+	mu        sync.Mutex
+	secret    string
+	payloads  []webhooks.Payload
+	arrivals  map[string]int // by delivery id
+	refused   int
+	offSchema []string // why payloads failed the OpenAPI webhook schema
 }
 
 // NewReceiver starts a receiver; Close stops it.
@@ -58,6 +60,12 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(err.(*webhooks.VerifyError).Status)
 		return
 	}
+	// Every payload is held to the OpenAPI document's webhook schema, as a consumer generating its types would.
+	if err := api.ValidateWebhookPayload(d.Body); err != nil {
+		r.offSchema = append(r.offSchema, err.Error())
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
 	var p webhooks.Payload
 	if err := json.Unmarshal(d.Body, &p); err != nil {
 		r.refused++
@@ -76,6 +84,13 @@ func (r *Receiver) Payloads() []webhooks.Payload {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]webhooks.Payload(nil), r.payloads...)
+}
+
+// OffSchema are the reasons verified payloads failed the OpenAPI document's webhook schema.
+func (r *Receiver) OffSchema() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.offSchema...)
 }
 
 // Refused is how many requests failed verification.
