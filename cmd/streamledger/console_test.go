@@ -198,6 +198,50 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("at ledger %d the page shows %s withdrawable (was %s), the API %s", target, got, withdrawable(before), want)
 	}
 
+	// As of a date: the close time of that ledger, typed into the date picker; the page says why, with numbers.
+	var at struct {
+		Data struct {
+			AsOf               string `json:"asOf"`
+			AccruedAmount      string `json:"accruedAmount"`
+			WithdrawableAmount string `json:"withdrawableAmount"`
+		} `json:"data"`
+	}
+	// The stream's last ledger with events, past its cliff by then in the simulated chains.
+	getJSON(t, fmt.Sprintf("%s/api/streams/%s?asOfLedger=%d", base, url.PathEscape(id), ledgers[len(ledgers)-1]), 200, &at)
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => { document.getElementById("asof-date").value = %q;
+		document.getElementById("asof-date-form").requestSubmit(); return true; })()`, strings.TrimSuffix(at.Data.AsOf, "Z"))))
+	check("pick a date", err)
+	wait("the date's state", fmt.Sprintf(`document.getElementById("asof-out").textContent.includes("(as of %s)")`, at.Data.AsOf))
+	if got := withdrawable(text("#asof-out")); got != at.Data.WithdrawableAmount {
+		t.Errorf("as of %s the page shows %s withdrawable, the API %s at that ledger", at.Data.AsOf, got, at.Data.WithdrawableAmount)
+	}
+	why := text("#why-formula")
+	if !strings.Contains(why, "accrued = min(checkpointed + ") || !strings.Contains(why, ") = "+at.Data.AccruedAmount) ||
+		!strings.Contains(why, "withdrawable = accrued − withdrawn") {
+		t.Errorf("the why says %q, want the accrual with its result %s", why, at.Data.AccruedAmount)
+	}
+	if n := eval(`document.querySelectorAll("#why-events li").length`); n == 0 {
+		t.Error("the why lists no event")
+	}
+	if n := eval(`document.querySelectorAll("#chart [data-time-tick]").length`); n < 2 {
+		t.Errorf("the chart has %d time ticks", n)
+	}
+	noOverflow := func(width int) {
+		t.Helper()
+		if w := eval(`document.documentElement.scrollWidth - document.documentElement.clientWidth`); w > 0 {
+			t.Errorf("at %d px wide the page overflows by %d px", width, w)
+		}
+	}
+	noOverflow(1280)
+	shot("stream-1280.png")
+	// A phone's width: the same page must fit.
+	check("narrow the window", chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)))
+	check("reload", chromedp.Do(ctx, chromedp.Reload()))
+	wait("the chart at 390 px", `document.querySelector("#chart svg") !== null && document.getElementById("asof-out").textContent !== ""`)
+	noOverflow(390)
+	shot("stream-390.png")
+	check("widen the window", chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1800)))
+
 	check("open a stream that does not exist", chromedp.Do(ctx, chromedp.Navigate(base+"/console#stream=not-a-stream")))
 	wait("the error banner", `!document.getElementById("error").hidden`)
 	banner := text("#error")

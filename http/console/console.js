@@ -51,6 +51,26 @@ function text(tag, content, attrs = {}) {
   return el;
 }
 
+// shortId shortens an address (G… or C…), or the contract of a stream id (C…:42), to its first and last four
+// characters: readable in a table, with the whole value in the title and the copy button.
+function shortId(v) {
+  const [addr, rest] = String(v).split(":");
+  const short = addr.length > 12 ? `${addr.slice(0, 4)}…${addr.slice(-4)}` : addr;
+  return rest === undefined ? short : `${short}:${rest}`;
+}
+
+// idCell shows an id shortened, with a button that copies it whole.
+function idCell(v, link) {
+  const span = document.createElement("span");
+  const label = link ? text("a", shortId(v), { href: link, title: v, class: "id" }) : text("span", shortId(v), { title: v, class: "id" });
+  const copy = text("button", "copy", { type: "button", class: "copy", "aria-label": `Copy ${v}` });
+  copy.addEventListener("click", () => {
+    if (navigator.clipboard) navigator.clipboard.writeText(v).then(() => { copy.textContent = "copied"; }, () => { copy.textContent = "select it"; });
+  });
+  span.append(label, copy);
+  return span;
+}
+
 // Status: what /health says, pushed over the WebSocket status feed; reconnects with backoff.
 function showStatus(s) {
   const ix = s.indexer || {};
@@ -98,10 +118,11 @@ function renderResults(list, append) {
   if (!append) body.replaceChildren();
   for (const s of list) {
     const tr = document.createElement("tr");
-    const link = text("a", s.id, { href: `#stream=${encodeURIComponent(s.id)}` });
     const td = document.createElement("td");
-    td.append(link);
-    tr.append(td, text("td", s.status), text("td", s.recipient), text("td", s.depositAmount), text("td", s.withdrawnAmount));
+    td.append(idCell(s.id, `#stream=${encodeURIComponent(s.id)}`));
+    const rc = document.createElement("td");
+    rc.append(idCell(s.recipient));
+    tr.append(td, text("td", s.status), rc, text("td", s.depositAmount), text("td", s.withdrawnAmount));
     body.append(tr);
   }
   $("results").hidden = false;
@@ -149,9 +170,17 @@ async function allEvents(id) {
 function renderSummary(s) {
   const dl = $("summary");
   dl.replaceChildren();
-  const rows = [["Status", s.status], ["Sender", s.sender], ["Recipient", s.recipient], ["Deposit", s.depositAmount],
+  const ids = [["Contract", s.contractId], ["Sender", s.sender], ["Recipient", s.recipient]];
+  const rows = [["Status", s.status], ["Deposit", s.depositAmount],
     ["Rate per second", s.ratePerSecond], ["Withdrawn", s.withdrawnAmount], ["Accrued now", s.accruedAmount],
     ["Withdrawable now", s.withdrawableAmount], ["Created at ledger", s.createdLedger]];
+  for (const [k, v] of ids) {
+    const div = document.createElement("div");
+    const dd = document.createElement("dd");
+    dd.append(idCell(v));
+    div.append(text("dt", k), dd);
+    dl.append(div);
+  }
   for (const [k, v] of rows) {
     const div = document.createElement("div");
     div.append(text("dt", k), text("dd", String(v)));
@@ -186,9 +215,28 @@ function renderChart(points) {
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": `Chart of ${points.length} points` });
   root.append(svg("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999" }));
   root.append(svg("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" }));
-  const label = svg("text", { x: 4, y: T + 10, "font-size": 11 });
-  label.textContent = top;
-  root.append(label);
+  // Amount axis: 0, half and the top, labelled (the top exactly, as the API gives it).
+  for (const [v, shown] of [[0, "0"], [max / 2, (max / 2).toFixed(2)], [max, top]]) {
+    const ly = y(v);
+    root.append(svg("line", { x1: L - 4, y1: ly, x2: W - R, y2: ly, stroke: "#e3e3e3" }));
+    const label = svg("text", { x: L - 6, y: ly + 4, "font-size": 11, "text-anchor": "end" });
+    label.textContent = shown;
+    root.append(label);
+  }
+  // Time axis: the close times of four ledgers' worth of span, in UTC.
+  const fmt = (t) => new Date(t).toISOString().slice(5, 16).replace("T", " ");
+  const ticks = t1 === t0 ? [t0] : [0, 1, 2, 3].map((k) => t0 + ((t1 - t0) * k) / 3);
+  ticks.forEach((t, k) => {
+    const tx = x(t);
+    root.append(svg("line", { x1: tx, y1: H - B, x2: tx, y2: H - B + 4, stroke: "#999" }));
+    const anchor = ticks.length > 1 && k === 0 ? "start" : ticks.length > 1 && k === ticks.length - 1 ? "end" : "middle";
+    const label = svg("text", { x: tx, y: H - B + 16, "font-size": 11, "text-anchor": anchor, "data-time-tick": "" });
+    label.textContent = fmt(t);
+    root.append(label);
+  });
+  const axis = svg("text", { x: W - R, y: H - 2, "font-size": 11, "text-anchor": "end" });
+  axis.textContent = "ledger close time (UTC)";
+  root.append(axis);
   const series = [["deposit", "#0b4f9c"], ["accrued", "#8a4b00"], ["withdrawn", "#176b2c"]];
   for (const [key, color] of series) {
     let d = "";
@@ -207,11 +255,6 @@ function renderChart(points) {
     for (const [key, color] of series) g.append(svg("circle", { cx: x(times[i]), cy: y(p[key]), r: 4, fill: color }));
     root.append(g);
   });
-  const first = svg("text", { x: L, y: H - 12, "font-size": 11 });
-  first.textContent = `ledger ${points[0].ledger}`;
-  const last = svg("text", { x: W - R, y: H - 12, "font-size": 11, "text-anchor": "end" });
-  last.textContent = `ledger ${points[points.length - 1].ledger}`;
-  root.append(first, last);
   box.append(root);
 }
 
@@ -246,13 +289,46 @@ function renderTimeline(events) {
 
 let asOfTimer = null;
 
+let streamEvents = [];
+
+// explain says why the state is what it is: the accrual rule with this stream's numbers at that moment, and the
+// events that led there.
+function explain(s) {
+  const t = Math.floor(Date.parse(s.asOf) / 1000);
+  const cancelled = s.cancelledAt !== null && s.cancelledAt !== undefined;
+  const until = cancelled ? Math.min(s.cancelledAt, s.endTime) : Math.min(t, s.endTime);
+  let formula;
+  if (t < s.cliffTime) {
+    formula = `at ${s.asOf} the cliff (${new Date(s.cliffTime * 1000).toISOString()}) is ahead: accrued = 0`;
+  } else {
+    const why = cancelled ? `cancelled at ${s.cancelledAt}: accrual stops there` : `min(t, end) = min(${t}, ${s.endTime})`;
+    formula = `accrued = min(checkpointed + (${cancelled ? "cancelledAt" : "min(t, end)"} − checkpointedAt) × rate, deposit)` +
+      ` = min(${s.checkpointedAmount} + (${until} − ${s.checkpointedAt}) × ${s.ratePerSecond}, ${s.depositAmount})` +
+      ` = ${s.accruedAmount}   [${why}]`;
+  }
+  $("why-formula").textContent = `${formula};  withdrawable = accrued − withdrawn = ${s.accruedAmount} − ${s.withdrawnAmount} = ${s.withdrawableAmount}`;
+  const led = streamEvents.filter((e) => e.ledger && !e.reverted && e.type !== "EventReverted" && e.ledger <= s.updatedLedger);
+  $("why-events-title").textContent = `The ${led.length} events that made this state (up to ledger ${s.updatedLedger}), the latest last:`;
+  const ol = $("why-events");
+  ol.replaceChildren();
+  for (const e of led.slice(-6)) ol.append(text("li", `ledger ${e.ledger}: ${e.type}`));
+}
+
 async function showAsOf(id, ledger) {
   $("asof-value").textContent = ledger;
+  await showState(`/api/streams/${encodeURIComponent(id)}?asOfLedger=${ledger}`, `at ledger ${ledger}`);
+}
+
+async function showState(path, when) {
   try {
-    const s = (await api(`/api/streams/${encodeURIComponent(id)}?asOfLedger=${ledger}`)).data;
+    const s = (await api(path)).data;
     $("asof-out").textContent = `Withdrawable ${s.withdrawableAmount} · accrued ${s.accruedAmount} · withdrawn ${s.withdrawnAmount} · ${s.status} (as of ${s.asOf})`;
+    explain(s);
   } catch (e) {
-    $("asof-out").textContent = e.status === 404 ? `The stream did not exist at ledger ${ledger}.` : `Could not compute: ${e.message}`;
+    $("asof-out").textContent = e.status === 404 ? `The stream did not exist ${when}.` : `Could not compute: ${e.message}`;
+    $("why-formula").textContent = "";
+    $("why-events").replaceChildren();
+    $("why-events-title").textContent = "";
   }
 }
 
@@ -264,9 +340,10 @@ async function openStream(id) {
   try {
     const [current, events] = await Promise.all([api(`/api/streams/${encodeURIComponent(id)}`), allEvents(id)]);
     const s = current.data;
-    $("stream-title").textContent = `Stream ${s.id}`;
+    $("stream-title").textContent = `Stream ${shortId(s.id)}`;
     renderSummary(s);
     renderTimeline(events);
+    streamEvents = events;
     const ledgers = [...new Set(events.filter((e) => e.ledger && !e.reverted).map((e) => e.ledger))].sort((a, b) => a - b);
     const points = await Promise.all(ledgers.map(async (l) => {
       const v = (await api(`/api/streams/${encodeURIComponent(s.id)}?asOfLedger=${l}`)).data;
@@ -282,6 +359,13 @@ async function openStream(id) {
       asOfTimer = setTimeout(() => showAsOf(s.id, slider.value), 150);
     };
     await showAsOf(s.id, slider.value);
+    $("asof-date-form").onsubmit = (ev) => {
+      ev.preventDefault();
+      const v = $("asof-date").value;
+      if (!v) return;
+      const iso = (v.length === 16 ? v + ":00" : v) + "Z";
+      showState(`/api/streams/${encodeURIComponent(s.id)}?asOf=${encodeURIComponent(iso)}`, `on ${iso}`);
+    };
     const exportPath = `/api/audit/export?format=csv&streamId=${encodeURIComponent(s.id)}`;
     $("export-link").href = exportPath;
     $("export").onclick = () => download(exportPath, `audit-${s.id.replace(":", "-")}.csv`);
