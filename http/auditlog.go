@@ -95,24 +95,23 @@ func parseTilePath(path string) (tileRequest, error) {
 // latest one they cosigned, with their cosignatures (the log publishes what they witnessed); without, the current
 // tree's.
 func (s *Server) auditLogCheckpoint(c *fiber.Ctx) error {
+	var signed []byte
+	var err error
 	if s.cfg.Audit.Witnessed != nil {
-		signed, err := s.cfg.Audit.Witnessed(c.UserContext())
+		if signed, err = s.cfg.Audit.Witnessed(c.UserContext()); err != nil {
+			return err
+		}
+	}
+	if signed == nil {
+		cp, err := s.checkpoint(c.UserContext(), 0, "treeSize")
 		if err != nil {
 			return err
 		}
-		if signed != nil {
-			c.Set(fiber.HeaderCacheControl, cacheCheckpoint)
-			c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
-			return c.Send(signed)
-		}
-	}
-	cp, err := s.checkpoint(c.UserContext(), 0, "treeSize")
-	if err != nil {
-		return err
+		signed = []byte(cp.Checkpoint)
 	}
 	c.Set(fiber.HeaderCacheControl, cacheCheckpoint)
 	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
-	return c.SendString(cp.Checkpoint)
+	return c.Send(signed)
 }
 
 // auditLogTile serves a tile or an entry bundle of the log as it is now. A tile exists once the tree has its
