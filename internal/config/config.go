@@ -285,6 +285,22 @@ func parseContract(entry string) (Contract, error) {
 	}
 }
 
+// httpURLs reads a comma-separated list of http(s) URLs; refused is told about each entry that is not one.
+func httpURLs(list string, refused func(string)) []string {
+	var out []string
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			refused(u)
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
 func (s *Settings) validate() error {
 	c := s.cfg
 	var errs []error
@@ -390,29 +406,15 @@ func (s *Settings) validate() error {
 	default:
 		bad("source", c.Source, "want sim, rpc, lake or push")
 	}
-	for _, u := range strings.Split(s.witnessURLs, ",") {
-		if u = strings.TrimSpace(u); u == "" {
-			continue
-		}
-		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			bad("witness-urls", s.witnessURLs, "want http:// or https:// URLs, comma-separated (%q is not one)", u)
-			continue
-		}
-		c.WitnessURLs = append(c.WitnessURLs, u)
-	}
+	c.WitnessURLs = httpURLs(s.witnessURLs, func(u string) {
+		bad("witness-urls", s.witnessURLs, "want http:// or https:// URLs, comma-separated (%q is not one)", u)
+	})
 	if len(c.WitnessURLs) > 0 && c.WitnessEvery < time.Second {
 		bad("witness-every", c.WitnessEvery.String(), "want at least 1s")
 	}
-	for _, u := range strings.Split(c.RPCURL, ",") {
-		if u = strings.TrimSpace(u); u == "" {
-			continue
-		}
-		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			bad("rpc-url", c.RPCURL, "want http:// or https:// URLs, comma-separated (%q is not one)", u)
-			continue
-		}
-		c.RPCURLs = append(c.RPCURLs, u)
-	}
+	c.RPCURLs = httpURLs(c.RPCURL, func(u string) {
+		bad("rpc-url", c.RPCURL, "want http:// or https:// URLs, comma-separated (%q is not one)", u)
+	})
 	if c.RPCMaxLag == 0 {
 		bad("rpc-max-lag", "0", "want at least 1 ledger")
 	}
