@@ -22,6 +22,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
 )
 
@@ -207,4 +208,32 @@ func (l prefixLog) Snapshot(ctx context.Context, treeSize int64, fn func(View) e
 		treeSize = l.size
 	}
 	return l.Memory.Snapshot(ctx, treeSize, fn)
+}
+
+// On PostgreSQL the witnessed checkpoint only grows: two serves witnessing at once cannot put an older checkpoint
+// back over a newer one.
+func TestPGWitnessStoreOnlyGrows(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	s, err := OpenPGWitnessStore(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Load(ctx); err != nil || got != nil {
+		t.Fatalf("empty: %q %v", got, err)
+	}
+	note := func(size int) []byte {
+		return []byte(fmt.Sprintf("%s\n%d\nroot\n\n— streamledger sig\n", Origin, size))
+	}
+	for _, size := range []int{10, 30, 20} {
+		if err := s.Save(ctx, note(size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := s.Load(ctx); err != nil || string(got) != string(note(30)) {
+		t.Fatalf("after sizes 10, 30, 20: %q %v", got, err)
+	}
+	if err := s.Save(ctx, []byte("not a checkpoint")); err == nil {
+		t.Fatal("a note without a size was saved")
+	}
 }
