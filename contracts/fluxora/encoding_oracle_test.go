@@ -2,8 +2,6 @@ package fluxora
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/internal/nodetest"
 )
 
 // oracleEvents are the domain events the contract events of testdata/stellar-base/encode.js decode to, written
@@ -98,33 +97,13 @@ func moduleOf(key string) (decoder interface {
 }
 
 // oracleEncoded runs testdata/stellar-base/encode.js: the contract events built by @stellar/stellar-base, an encoder
-// that is not ours. Without node or the package (npm install in that directory; .ci/run does it) the test is
-// skipped, and under CI=true it fails.
+// that is not ours (see nodetest.Run for when it is missing).
 func oracleEncoded(t *testing.T) map[string]struct {
 	Topics []string `json:"topics"`
 	Value  string   `json:"value"`
 } {
 	t.Helper()
-	dir := filepath.Join("testdata", "stellar-base")
-	missing := func(why string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the encoding oracle is missing: %s", why)
-		}
-		t.Skipf("the encoding oracle is missing: %s (npm install in %s)", why, dir)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("no node")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@stellar", "stellar-base", "package.json")); err != nil {
-		missing("no @stellar/stellar-base")
-	}
-	cmd := exec.Command(node, "encode.js")
-	cmd.Dir = dir
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node encode.js: %v", err)
-	}
+	out := nodetest.Run(t, filepath.Join("testdata", "stellar-base"), "@stellar/stellar-base", "encode.js", nil)
 	var encoded map[string]struct {
 		Topics []string `json:"topics"`
 		Value  string   `json:"value"`

@@ -1,45 +1,24 @@
 package signature
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamledger/streamledger/internal/nodetest"
 )
 
 // standardWebhooks runs the Standard Webhooks reference verifier (npm standardwebhooks, testdata/standardwebhooks)
-// over deliveries and returns its verdict for each. Without node or the package (npm ci in that directory; .ci/run
-// does it) the test is skipped, and under CI=true it fails.
+// over deliveries and returns its verdict for each (see nodetest.Run for when it is missing).
 func standardWebhooks(t *testing.T, deliveries []map[string]any) []string {
 	t.Helper()
-	dir := filepath.Join("testdata", "standardwebhooks")
-	missing := func(why string) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the Standard Webhooks verifier is missing: %s", why)
-		}
-		t.Skipf("the Standard Webhooks verifier is missing: %s (npm ci in %s)", why, dir)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing("no node")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "standardwebhooks", "package.json")); err != nil {
-		missing("no standardwebhooks package")
-	}
 	in, err := json.Marshal(deliveries)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, "verify.js")
-	cmd.Dir, cmd.Stdin = dir, bytes.NewReader(in)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node verify.js: %v", err)
-	}
+	out := nodetest.Run(t, filepath.Join("testdata", "standardwebhooks"), "standardwebhooks", "verify.js", in)
 	return strings.Split(strings.TrimSpace(string(out)), "\n")
 }
 
