@@ -51,32 +51,44 @@ func (r *Receiver) SetSecret(secret string) {
 	r.secret = secret
 }
 
+// serve verifies and records a delivery. Only the bookkeeping holds the lock: concurrent deliveries are verified,
+// checked against the schema and told to the arrival hook side by side, as a real consumer would take them.
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	d, err := webhooks.Verify(req, webhooks.VerifyConfig{Secrets: []string{r.secret}})
+	secret := r.secret
+	r.mu.Unlock()
+	d, err := webhooks.Verify(req, webhooks.VerifyConfig{Secrets: []string{secret}})
 	if err != nil {
-		r.refused++
+		r.count(func() { r.refused++ })
 		w.WriteHeader(err.(*webhooks.VerifyError).Status)
 		return
 	}
 	// Every payload is held to the OpenAPI document's webhook schema, as a consumer generating its types would.
 	if err := api.ValidateWebhookPayload(d.Body); err != nil {
-		r.offSchema = append(r.offSchema, err.Error())
+		r.count(func() { r.offSchema = append(r.offSchema, err.Error()) })
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
 	var p webhooks.Payload
 	if err := json.Unmarshal(d.Body, &p); err != nil {
-		r.refused++
+		r.count(func() { r.refused++ })
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	r.arrivals[d.ID]++
-	r.payloads = append(r.payloads, p)
+	// The hook runs before the delivery is recorded and acknowledged: what it notes is what held on arrival.
 	if r.arrived != nil {
 		r.arrived(p)
 	}
+	r.count(func() {
+		r.arrivals[d.ID]++
+		r.payloads = append(r.payloads, p)
+	})
+}
+
+func (r *Receiver) count(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f()
 }
 
 // Payloads are the verified deliveries, in the order they arrived.
