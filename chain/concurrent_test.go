@@ -90,7 +90,7 @@ func oneChain(t *testing.T, recs []eventstore.Recorded) {
 		branch = append(branch, link{first, last, hash})
 	}
 	for _, r := range recs {
-		e, err := domain.Unmarshal(r.Data)
+		e, err := fluxoraEvents.Unmarshal(r.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

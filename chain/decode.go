@@ -73,6 +73,9 @@ func NewDecoder(cfg DecoderConfig) (*Decoder, error) {
 // NetworkID is the id of the decoder's network (hex SHA-256 of its passphrase).
 func (d *Decoder) NetworkID() string { return d.networkID }
 
+// Events is the registry stored events are read back with: the core's and the bound modules' types.
+func (d *Decoder) Events() *domain.Registry { return d.contracts.Events() }
+
 // Decode verifies a ledger and decodes the events of the configured contracts from its successful transactions.
 //
 // Verification: the header hashes to the stated ledger hash, the header commits to the transaction set

@@ -57,7 +57,7 @@ func TestLakeHandsOverToRPC(t *testing.T) {
 	oneChain(t, recs)
 	covered := map[uint32]int{}
 	for _, r := range recs {
-		e, _ := domain.Unmarshal(r.Data)
+		e, _ := fluxoraEvents.Unmarshal(r.Data)
 		switch m := e.(type) {
 		case *domain.LedgerClosed:
 			covered[m.Ledger]++

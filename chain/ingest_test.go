@@ -124,7 +124,7 @@ func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
 		seen[r.ID] = true
 		switch domain.EventType(r.Type) {
 		case domain.TypeEventReverted:
-			e, _ := domain.Unmarshal(r.Data)
+			e, _ := fluxoraEvents.Unmarshal(r.Data)
 			rev := e.(*domain.EventReverted)
 			if reverted[rev.RevertedEventID] {
 				t.Fatalf("event %s reverted twice without a restoration between", rev.RevertedEventID)
@@ -132,7 +132,7 @@ func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
 			reverted[rev.RevertedEventID] = true
 			o.reverted++
 		case domain.TypeEventRestored:
-			e, _ := domain.Unmarshal(r.Data)
+			e, _ := fluxoraEvents.Unmarshal(r.Data)
 			res := e.(*domain.EventRestored)
 			if !reverted[res.RestoredEventID] {
 				t.Fatalf("event %s restored while standing", res.RestoredEventID)
@@ -145,7 +145,7 @@ func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
 	}
 	folds := map[domain.StreamRef]domain.Stream{}
 	for _, r := range recs {
-		e, err := domain.Unmarshal(r.Data)
+		e, err := fluxoraEvents.Unmarshal(r.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,14 +216,14 @@ func TestCleanIngest(t *testing.T) {
 	// and for the last margin ledgers, verified ranges of two or more final ledgers without events otherwise.
 	withEvents := map[uint32]bool{}
 	for _, r := range recs {
-		e, _ := domain.Unmarshal(r.Data)
+		e, _ := fluxoraEvents.Unmarshal(r.Data)
 		if ce, ok := e.(domain.ChainEvent); ok {
 			withEvents[ce.ChainMetadata().Ledger] = true
 		}
 	}
 	next, prev, ranges := uint32(2), "", 0
 	for _, r := range recs {
-		e, _ := domain.Unmarshal(r.Data)
+		e, _ := fluxoraEvents.Unmarshal(r.Data)
 		switch m := e.(type) {
 		case *domain.LedgerClosed:
 			if m.Ledger != next || (prev != "" && m.PreviousHash != prev) {
@@ -255,7 +255,7 @@ func TestCleanIngest(t *testing.T) {
 	// Every ledger's events come before its marker, and ledgers are in order.
 	last := uint32(0)
 	for _, r := range recs {
-		e, _ := domain.Unmarshal(r.Data)
+		e, _ := fluxoraEvents.Unmarshal(r.Data)
 		if ce, ok := e.(domain.ChainEvent); ok {
 			if ce.ChainMetadata().Ledger <= last {
 				t.Fatalf("an event of ledger %d after the marker of %d", ce.ChainMetadata().Ledger, last)
@@ -311,7 +311,7 @@ func checkReorgLayout(t *testing.T, recs []eventstore.Recorded) {
 		if r.Type != string(domain.TypeChainReorganized) {
 			continue
 		}
-		e, _ := domain.Unmarshal(r.Data)
+		e, _ := fluxoraEvents.Unmarshal(r.Data)
 		marker := e.(*domain.ChainReorganized)
 		if len(marker.Replaced) != int(marker.OldTip-marker.Fork) {
 			t.Fatalf("marker replaces %d ledgers for a depth of %d", len(marker.Replaced), marker.OldTip-marker.Fork)
@@ -319,7 +319,7 @@ func checkReorgLayout(t *testing.T, recs []eventstore.Recorded) {
 		prevReverted := len(recs)
 		j := i + 1
 		for ; j < len(recs) && recs[j].Type == string(domain.TypeEventReverted); j++ {
-			e, _ := domain.Unmarshal(recs[j].Data)
+			e, _ := fluxoraEvents.Unmarshal(recs[j].Data)
 			rev := e.(*domain.EventReverted)
 			at := pos[rev.RevertedEventID]
 			if at >= prevReverted || rev.Fork != marker.Fork || rev.Reason != "reorg" || rev.RevertedLedger <= marker.Fork {
@@ -331,7 +331,7 @@ func checkReorgLayout(t *testing.T, recs []eventstore.Recorded) {
 			prevReverted = at
 		}
 		if j < len(recs) {
-			e, _ := domain.Unmarshal(recs[j].Data)
+			e, _ := fluxoraEvents.Unmarshal(recs[j].Data)
 			if ce, ok := e.(domain.ChainEvent); ok && ce.ChainMetadata().Ledger != marker.Fork+1 {
 				t.Fatalf("the new branch starts at ledger %d, not %d", ce.ChainMetadata().Ledger, marker.Fork+1)
 			}
@@ -427,7 +427,7 @@ func TestReorgDeeperThanTheMarginHalts(t *testing.T) {
 		}
 	}
 	// Nothing of the new branch either: the store ends with the abandoned ledger 30.
-	e, _ := domain.Unmarshal(recs[len(recs)-1].Data)
+	e, _ := fluxoraEvents.Unmarshal(recs[len(recs)-1].Data)
 	if lc, ok := e.(*domain.LedgerClosed); !ok || lc.Ledger != 30 {
 		t.Fatalf("the store ends with %T %+v", e, e)
 	}
@@ -744,3 +744,6 @@ func TestAbandonedLedgerComingBack(t *testing.T) {
 		})
 	}
 }
+
+// fluxoraEvents reads what the simulated Fluxora contract's events are stored as.
+var fluxoraEvents = domain.MustRegistry(domain.FluxoraEvents()...)

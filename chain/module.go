@@ -25,6 +25,9 @@ type Module interface {
 	StoreStream(e domain.Event) string
 	// Implied are the events a decoded event with id id implies although the contract emits none for them.
 	Implied(id string, e domain.Event) []domain.Implied
+	// Events are the module's event types (a zero value of each, as a pointer): with the core's, they make the
+	// registry every reader of the log decodes stored events with.
+	Events() []domain.Event
 	// Interpret reads a stored event with today's decoder: an event an older decoder kept as observed becomes
 	// typed when this one types it; everything else is returned as it is.
 	Interpret(e domain.Event) domain.Event
@@ -41,6 +44,7 @@ type Binding struct {
 type Contracts struct {
 	byID     map[xdr.ContractId]binding
 	bindings []Binding
+	events   *domain.Registry
 }
 
 type binding struct {
@@ -73,11 +77,27 @@ func NewContracts(bindings ...Binding) (*Contracts, error) {
 		c.bindings = append(c.bindings, b)
 	}
 	sort.Slice(c.bindings, func(i, j int) bool { return c.bindings[i].Contract < c.bindings[j].Contract })
+	var types []domain.Event
+	seen := map[string]bool{}
+	for _, b := range c.bindings {
+		if !seen[b.Module.Name()] {
+			seen[b.Module.Name()] = true
+			types = append(types, b.Module.Events()...)
+		}
+	}
+	events, err := domain.NewRegistry(types...)
+	if err != nil {
+		return nil, fmt.Errorf("contracts: %w", err)
+	}
+	c.events = events
 	return c, nil
 }
 
 // Bindings are the contracts and their modules, by contract address.
 func (c *Contracts) Bindings() []Binding { return append([]Binding(nil), c.bindings...) }
+
+// Events is the registry of the core's and the bound modules' event types.
+func (c *Contracts) Events() *domain.Registry { return c.events }
 
 // lookup returns the binding of a contract, if it is followed.
 func (c *Contracts) lookup(id xdr.ContractId) (binding, bool) {

@@ -26,6 +26,7 @@ func (m spyModule) Decode(meta domain.ChainMeta, topics []xdr.ScVal, _ xdr.ScVal
 func (spyModule) Implied(string, domain.Event) []domain.Implied { return nil }
 func (spyModule) StoreStream(domain.Event) string               { return "spy" }
 func (spyModule) Interpret(e domain.Event) domain.Event         { return e }
+func (spyModule) Events() []domain.Event                        { return nil }
 
 // An event is decoded by the module its contract is bound to, and by no other: the simulator's Fluxora events go
 // to the spy when the spy is what their contract is bound to, and a contract that is not configured is read by no
@@ -90,5 +91,40 @@ func TestContractsRefuseBadBindings(t *testing.T) {
 	}
 	if _, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase}); !errors.Is(err, chain.ErrNoContracts) {
 		t.Fatalf("a decoder without contracts: %v", err)
+	}
+}
+
+// The registry stored events are read back with is the core's plus the bound modules' types: a module brings its
+// own, and a module that is not bound adds nothing.
+func TestContractsRegistryIsTheBoundModules(t *testing.T) {
+	const stream, factory = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP"),
+		domain.Address("CAAQCAIBAEAQCAIBAEAQCAIBAEAQCAIBAEAQCAIBAEAQCAIBAEAQC526")
+	created := []byte(`{"type":"StreamCreated","schemaVersion":1,"event":{"streamId":7}}`)
+	factoryInit := []byte(`{"type":"FactoryInitialized","schemaVersion":1,"event":{}}`)
+	onlyStream, err := chain.NewContracts(chain.Binding{Contract: stream, Module: fluxora.Module{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := onlyStream.Events().Unmarshal(created); err != nil || e.Type() != domain.TypeStreamCreated {
+		t.Fatalf("the stream module's event: %v, %v", e, err)
+	}
+	if _, err := onlyStream.Events().Unmarshal(factoryInit); !errors.Is(err, domain.ErrUnknownEventType) {
+		t.Fatalf("an unbound module's event was read: %v", err)
+	}
+	both, err := chain.NewContracts(chain.Binding{Contract: stream, Module: fluxora.Module{}},
+		chain.Binding{Contract: factory, Module: fluxora.Factory{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := both.Events().Unmarshal(factoryInit); err != nil {
+		t.Fatalf("the bound factory's event: %v", err)
+	}
+	spied := 0
+	core, err := chain.NewContracts(chain.Binding{Contract: stream, Module: spyModule{&spied}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(core.Events().Types()); got != len(domain.MustRegistry().Types()) {
+		t.Fatalf("a module with no event types: %d types, want the core's %d", got, len(domain.MustRegistry().Types()))
 	}
 }

@@ -157,7 +157,7 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 				}
 				continue
 			}
-			e, err := domain.Unmarshal(rec.Data)
+			e, err := in.cfg.Decoder.Events().Unmarshal(rec.Data)
 			if err != nil {
 				return nil, ReorgSummary{}, fmt.Errorf("%w: event %s: %v", ErrInconsistentStore, rec.ID, err)
 			}

@@ -181,10 +181,11 @@ func loadState(ctx context.Context, store Store, stream string, keep int) (chain
 	return st, nil
 }
 
-// decodeStored decodes a stored event that must be a T.
+// decodeStored decodes a stored event that must be a T, one of the core's events (ledger markers and
+// compensations, read when the ingester starts or handles a reorg).
 func decodeStored[T domain.Event](rec eventstore.Recorded) (T, error) {
 	var zero T
-	e, err := domain.Unmarshal(rec.Data)
+	e, err := domain.MustRegistry().Unmarshal(rec.Data)
 	if err != nil {
 		return zero, fmt.Errorf("%w: event %s at position %d: %v", ErrInconsistentStore, rec.ID, rec.Position, err)
 	}

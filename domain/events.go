@@ -552,21 +552,12 @@ func Marshal(e Event) ([]byte, error) {
 
 var marshalBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// Unmarshal decodes the stored form written by Marshal.
-func Unmarshal(data []byte) (Event, error) { return unmarshal(data, false) }
-
-// UnmarshalShared is Unmarshal for data that nothing will ever modify, such as an event store's records: the
-// event's strings may share data's memory instead of a copy of it. Rebuilds decode every event of the log, and
-// copying the body was a fifth of decoding it.
-func UnmarshalShared(data []byte) (Event, error) { return unmarshal(data, true) }
-
-func unmarshal(data []byte, shared bool) (Event, error) {
+func (r *Registry) unmarshal(data []byte, shared bool) (Event, error) {
 	if name, body, ok := splitEnvelope(data); ok {
-		// EventType(name) does not escape newEvent, so it is converted on the stack.
-		if e := newEvent(EventType(name)); e != nil && decodeLayout(body, e, shared) {
+		if e := r.newNamed(name); e != nil && decodeLayout(body, e, shared) {
 			return e, nil
 		}
-		if e := newEvent(EventType(name)); e != nil && json.Unmarshal(body, e) == nil {
+		if e := r.newNamed(name); e != nil && json.Unmarshal(body, e) == nil {
 			return e, nil
 		}
 		// Not what Marshal writes after all: the general path decides, and explains.
@@ -579,7 +570,7 @@ func unmarshal(data []byte, shared bool) (Event, error) {
 		return nil, fmt.Errorf("%w: %s v%d (this build reads up to v%d)", ErrUnsupportedSchema, env.Type,
 			env.SchemaVersion, SchemaVersion)
 	}
-	e := newEvent(env.Type)
+	e := r.New(env.Type)
 	if e == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, env.Type)
 	}
@@ -608,63 +599,6 @@ func splitEnvelope(data []byte) (name, body []byte, ok bool) {
 		}
 	}
 	return name, body[:len(body)-1], true
-}
-func newEvent(t EventType) Event {
-	switch t {
-	case TypeOperatorRewound:
-		return &OperatorRewound{}
-	case TypeWebhookEndpointAdded:
-		return &WebhookEndpointAdded{}
-	case TypeWebhookEndpointRemoved:
-		return &WebhookEndpointRemoved{}
-	case TypeStreamCreated:
-		return &StreamCreated{}
-	case TypeStreamWithdrawn:
-		return &StreamWithdrawn{}
-	case TypeStreamCancelled:
-		return &StreamCancelled{}
-	case TypeStreamCompleted:
-		return &StreamCompleted{}
-	case TypeStreamClosed:
-		return &StreamClosed{}
-	case TypeStreamPaused:
-		return &StreamPaused{}
-	case TypeStreamResumed:
-		return &StreamResumed{}
-	case TypeStreamRateUpdated:
-		return &StreamRateUpdated{}
-	case TypeStreamRateDecreased:
-		return &StreamRateDecreased{}
-	case TypeStreamEndShortened:
-		return &StreamEndShortened{}
-	case TypeStreamEndExtended:
-		return &StreamEndExtended{}
-	case TypeStreamToppedUp:
-		return &StreamToppedUp{}
-	case TypeStreamRecipientUpdated:
-		return &StreamRecipientUpdated{}
-	case TypeStreamCloned:
-		return &StreamCloned{}
-	case TypeStreamKeeperCancelled:
-		return &StreamKeeperCancelled{}
-	case TypeContractEventObserved:
-		return &ContractEventObserved{}
-	case TypeEventReverted:
-		return &EventReverted{}
-	case TypeEventRestored:
-		return &EventRestored{}
-	case TypeChainReorganized:
-		return &ChainReorganized{}
-	case TypeLedgerClosed:
-		return &LedgerClosed{}
-	case TypeLedgersVerified:
-		return &LedgersVerified{}
-	default:
-		if e := newFluxoraEvent(t); e != nil {
-			return e
-		}
-		return newAdminEvent(t)
-	}
 }
 
 // Standing tells, from a stream's events in the order of the log, which events a compensation took back: an event

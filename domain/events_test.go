@@ -106,7 +106,7 @@ func TestEventEncodingRoundTrip(t *testing.T) {
 		if !strings.HasPrefix(string(b), prefix) {
 			t.Fatalf("encoding of %s starts %s", e.Type(), b[:min(len(b), 80)])
 		}
-		got, err := Unmarshal(b)
+		got, err := testEvents.Unmarshal(b)
 		if err != nil {
 			t.Fatalf("%s: %v", e.Type(), err)
 		}
@@ -168,7 +168,7 @@ func TestUnmarshalErrors(t *testing.T) {
 		`{"type":"StreamWithdrawn","schemaVersion":1,"event":{"amount":12}}`: ErrMalformedEventJSON,
 	}
 	for doc, want := range tests {
-		if _, err := Unmarshal([]byte(doc)); !errors.Is(err, want) {
+		if _, err := testEvents.Unmarshal([]byte(doc)); !errors.Is(err, want) {
 			t.Errorf("Unmarshal(%s) error = %v, want %v", doc, err, want)
 		}
 	}
@@ -181,14 +181,14 @@ func FuzzUnmarshal(f *testing.F) {
 	}
 	f.Add([]byte(`{"type":"StreamWithdrawn","schemaVersion":1,"event":{"amount":"-170141183460469231731687303715884105729"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		e, err := Unmarshal(b)
+		e, err := testEvents.Unmarshal(b)
 		if err != nil {
 			return
 		}
 		// The fast path for Marshal's own envelope must agree with the general decoder.
 		var env envelope
 		if json.Unmarshal(b, &env) == nil {
-			if general := newEvent(env.Type); general != nil && env.SchemaVersion == SchemaVersion &&
+			if general := testEvents.New(env.Type); general != nil && env.SchemaVersion == SchemaVersion &&
 				json.Unmarshal(env.Event, general) == nil && !reflect.DeepEqual(general, e) {
 				t.Fatalf("the fast path decoded %+v, the general path %+v", e, general)
 			}
@@ -262,3 +262,24 @@ func TestWebhookTypes(t *testing.T) {
 		t.Fatalf("%d events announced, %d expected", announced, len(want))
 	}
 }
+
+// testEvents knows every event type this package declares: the core's and the Fluxora modules'.
+var testEvents = MustRegistry(append(FluxoraEvents(), FluxoraAdminEvents()...)...)
+
+// TestRegistryRefusesAmbiguousTypes: two Go types under one stored name could not be told apart when read back.
+func TestRegistryRefusesAmbiguousTypes(t *testing.T) {
+	if _, err := NewRegistry(&StreamCreated{}, &otherStreamCreated{}); err == nil {
+		t.Fatal("a registry with two types named StreamCreated was accepted")
+	}
+	if _, err := NewRegistry(&StreamCreated{}, &StreamCreated{}); err != nil {
+		t.Fatalf("the same type twice: %v", err)
+	}
+	r := MustRegistry()
+	if _, err := r.Unmarshal([]byte(`{"type":"StreamCreated","schemaVersion":1,"event":{}}`)); !errors.Is(err, ErrUnknownEventType) {
+		t.Fatalf("a core-only registry read a module's event: %v", err)
+	}
+}
+
+type otherStreamCreated struct{}
+
+func (*otherStreamCreated) Type() EventType { return TypeStreamCreated }

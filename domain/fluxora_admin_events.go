@@ -196,49 +196,8 @@ func (*ProposalQuorumReached) Type() EventType      { return TypeProposalQuorumR
 func (*ProposalExecuted) Type() EventType           { return TypeProposalExecuted }
 func (*ProposalCancelled) Type() EventType          { return TypeProposalCancelled }
 
-// newAdminEvent returns an empty event of one of this file's types (nil for another type).
-func newAdminEvent(t EventType) Event {
-	switch t {
-	case TypeFactoryInitialized:
-		return &FactoryInitialized{}
-	case TypeFactoryAdminUpdated:
-		return &FactoryAdminUpdated{}
-	case TypeFactoryStreamContractSet:
-		return &FactoryStreamContractSet{}
-	case TypeFactoryAllowlistUpdated:
-		return &FactoryAllowlistUpdated{}
-	case TypeFactoryCapUpdated:
-		return &FactoryCapUpdated{}
-	case TypeFactoryMinDurationUpdated:
-		return &FactoryMinDurationUpdated{}
-	case TypeFactoryBatchCapUpdated:
-		return &FactoryBatchCapUpdated{}
-	case TypeFactoryRateBoundsUpdated:
-		return &FactoryRateBoundsUpdated{}
-	case TypeFactoryPauseChanged:
-		return &FactoryPauseChanged{}
-	case TypeFactoryStreamCreated:
-		return &FactoryStreamCreated{}
-	case TypeGovernanceThresholdUpdated:
-		return &GovernanceThresholdUpdated{}
-	case TypeGovernanceQuorumConfigured:
-		return &GovernanceQuorumConfigured{}
-	case TypeGovernanceSignerAdded:
-		return &GovernanceSignerAdded{}
-	case TypeGovernanceSignerRemoved:
-		return &GovernanceSignerRemoved{}
-	case TypeGovernanceAdminChanged:
-		return &GovernanceAdminChanged{}
-	case TypeProposalCreated:
-		return &ProposalCreated{}
-	case TypeProposalApproved:
-		return &ProposalApproved{}
-	case TypeProposalQuorumReached:
-		return &ProposalQuorumReached{}
-	case TypeProposalExecuted:
-		return &ProposalExecuted{}
-	case TypeProposalCancelled:
-		return &ProposalCancelled{}
-	}
-	return nil
+// FluxoraAdminEvents are the Fluxora factory's and governance contract's event types, for their modules'
+// registries.
+func FluxoraAdminEvents() []Event {
+	return []Event{&FactoryInitialized{}, &FactoryAdminUpdated{}, &FactoryStreamContractSet{}, &FactoryAllowlistUpdated{}, &FactoryCapUpdated{}, &FactoryMinDurationUpdated{}, &FactoryBatchCapUpdated{}, &FactoryRateBoundsUpdated{}, &FactoryPauseChanged{}, &FactoryStreamCreated{}, &GovernanceThresholdUpdated{}, &GovernanceQuorumConfigured{}, &GovernanceSignerAdded{}, &GovernanceSignerRemoved{}, &GovernanceAdminChanged{}, &ProposalCreated{}, &ProposalApproved{}, &ProposalQuorumReached{}, &ProposalExecuted{}, &ProposalCancelled{}}
 }

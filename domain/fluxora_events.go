@@ -301,61 +301,15 @@ func DelegatedFromID(delegationID string) string {
 	return DerivedEventUUID("delegated-from", delegationID)
 }
 
-// newFluxoraEvent returns an empty event of one of this file's types (nil for another type).
-func newFluxoraEvent(t EventType) Event {
-	switch t {
-	case TypeStreamShareDelegated:
-		return &StreamShareDelegated{}
-	case TypeStreamDelegatedFrom:
-		return &StreamDelegatedFrom{}
-	case TypeStreamRenewed:
-		return &StreamRenewed{}
-	case TypeStreamClaimOwnerChanged:
-		return &StreamClaimOwnerChanged{}
-	case TypeStreamSenderTransferred:
-		return &StreamSenderTransferred{}
-	case TypeStreamDecommissioned:
-		return &StreamDecommissioned{}
-	case TypeStreamHealthChanged:
-		return &StreamHealthChanged{}
-	case TypeStreamAutoClaimSet:
-		return &StreamAutoClaimSet{}
-	case TypeStreamAutoClaimRevoked:
-		return &StreamAutoClaimRevoked{}
-	case TypeStreamAutoClaimTriggered:
-		return &StreamAutoClaimTriggered{}
-	case TypeStreamRateCapEnforced:
-		return &StreamRateCapEnforced{}
-	case TypeStreamOfferCreated:
-		return &StreamOfferCreated{}
-	case TypeStreamOfferAccepted:
-		return &StreamOfferAccepted{}
-	case TypeStreamOfferCancelled:
-		return &StreamOfferCancelled{}
-	case TypeStreamTemplateDefined:
-		return &StreamTemplateDefined{}
-	case TypeStreamIDsReleased:
-		return &StreamIDsReleased{}
-	case TypeGlobalPauseChanged:
-		return &GlobalPauseChanged{}
-	case TypeGlobalResumed:
-		return &GlobalResumed{}
-	case TypeCreationPauseChanged:
-		return &CreationPauseChanged{}
-	case TypeProtocolPaused:
-		return &ProtocolPaused{}
-	case TypeProtocolResumed:
-		return &ProtocolResumed{}
-	case TypeExcessSwept:
-		return &ExcessSwept{}
-	case TypeContractAdminUpdated:
-		return &ContractAdminUpdated{}
-	case TypeContractUpgraded:
-		return &ContractUpgraded{}
-	case TypeContractUpgradedLegacy:
-		return &ContractUpgradedLegacy{}
-	case TypeContractMigrationRecorded:
-		return &ContractMigrationRecorded{}
-	}
-	return nil
+// fluxoraStreamEvents are this file's event types (FluxoraEvents lists them all).
+func fluxoraStreamEvents() []Event {
+	return []Event{&StreamShareDelegated{}, &StreamDelegatedFrom{}, &StreamRenewed{}, &StreamClaimOwnerChanged{}, &StreamSenderTransferred{}, &StreamDecommissioned{}, &StreamHealthChanged{}, &StreamAutoClaimSet{}, &StreamAutoClaimRevoked{}, &StreamAutoClaimTriggered{}, &StreamRateCapEnforced{}, &StreamOfferCreated{}, &StreamOfferAccepted{}, &StreamOfferCancelled{}, &StreamTemplateDefined{}, &StreamIDsReleased{}, &GlobalPauseChanged{}, &GlobalResumed{}, &CreationPauseChanged{}, &ProtocolPaused{}, &ProtocolResumed{}, &ExcessSwept{}, &ContractAdminUpdated{}, &ContractUpgraded{}, &ContractUpgradedLegacy{}, &ContractMigrationRecorded{}}
+}
+
+// FluxoraEvents are the Fluxora stream contract's event types, for its module's registry (DESIGN §12).
+func FluxoraEvents() []Event {
+	return append([]Event{&StreamCreated{}, &StreamWithdrawn{}, &StreamCancelled{}, &StreamCompleted{}, &StreamClosed{},
+		&StreamPaused{}, &StreamResumed{}, &StreamRateUpdated{}, &StreamRateDecreased{}, &StreamEndShortened{},
+		&StreamEndExtended{}, &StreamToppedUp{}, &StreamRecipientUpdated{}, &StreamCloned{}, &StreamKeeperCancelled{}},
+		fluxoraStreamEvents()...)
 }

@@ -22,7 +22,7 @@ func layoutEvents() []Event {
 // it), encoding/json must decode it without error to the same value.
 func compareLayout(t *testing.T, typ EventType, body []byte) (accepted bool) {
 	t.Helper()
-	fast, shared, general := newEvent(typ), newEvent(typ), newEvent(typ)
+	fast, shared, general := testEvents.New(typ), testEvents.New(typ), testEvents.New(typ)
 	if fast == nil {
 		return false
 	}
@@ -49,7 +49,7 @@ func TestUnmarshalCopies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Unmarshal(data)
+		got, err := testEvents.Unmarshal(data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +154,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 	}
 	b.Run("layout", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := Unmarshal(docs[i%len(docs)]); err != nil {
+			if _, err := testEvents.Unmarshal(docs[i%len(docs)]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -162,7 +162,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 	})
 	b.Run("shared", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := UnmarshalShared(docs[i%len(docs)]); err != nil {
+			if _, err := testEvents.UnmarshalShared(docs[i%len(docs)]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -171,7 +171,7 @@ func BenchmarkUnmarshal(b *testing.B) {
 	b.Run("encoding/json", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			name, body, _ := splitEnvelope(docs[i%len(docs)])
-			if err := json.Unmarshal(body, newEvent(EventType(name))); err != nil {
+			if err := json.Unmarshal(body, testEvents.New(EventType(name))); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -167,7 +167,7 @@ func TestFoldProperties(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := Unmarshal(b)
+			e, err := testEvents.Unmarshal(b)
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
 			}

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"fmt"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"io"
 	stdhttp "net/http"
 	"sort"
@@ -30,7 +31,7 @@ func benchServer(b *testing.B) (string, []domain.Stream, *memory.Store) {
 	store := memory.New()
 	simtest.Ingest(b, sim.Config{Seed: 3, Streams: 500, TxPerLedger: 20, Ledgers: 300}, 1, store)
 	proj := streams.NewMemory(store)
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: proj})
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: proj})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func BenchmarkGetStreamPostgres(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p})
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: p})
 	if err != nil {
 		b.Fatal(err)
 	}

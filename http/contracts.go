@@ -10,6 +10,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/projections"
 )
 
 // contractView is a contract as GET /api/contracts/:id shows it.
@@ -121,13 +122,11 @@ func (s *Server) contract(c *fiber.Ctx) error {
 			return fmt.Errorf("read contract %s: %w", addr, err)
 		}
 		for _, rec := range page {
-			e, err := domain.Unmarshal(rec.Data)
+			ev, err := projections.Decode(rec, s.cfg.Codec)
 			if err != nil {
-				return fmt.Errorf("contract %s event %s: %w", addr, rec.ID, err)
+				return fmt.Errorf("contract %s: %w", addr, err)
 			}
-			if s.cfg.Interpreter != nil {
-				e = s.cfg.Interpreter.Interpret(e)
-			}
+			e := ev.Domain
 			entries = append(entries, domain.Entry{ID: rec.ID, Event: e})
 		}
 		if len(page) < 1000 {

@@ -90,8 +90,8 @@ type Config struct {
 	Projections func() []projections.Status
 	// Live feeds the WebSocket hub (the event store); nil disables /ws/streams.
 	Live LiveSource
-	// Interpreter reads the contract events the hub sends with today's decoders (DESIGN §12); nil: as stored.
-	Interpreter    projections.Interpreter
+	// Codec decodes the events the hub sends (the bound modules' registry, today's decoders: DESIGN §12).
+	Codec          projections.Codec
 	WSAuthRequired bool
 	// NoticeInterval is how often WebSocket clients' service.degraded notices are checked (default 2 s).
 	NoticeInterval time.Duration

@@ -68,6 +68,7 @@ func newHarness(t *testing.T, mutate func(*Config)) *harness {
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "test_total", Help: "t"}))
 	cfg := Config{Version: "test", NetworkPassphrase: "Test SDF Network ; September 2015", Contracts: []domain.Address{contract},
 		PublicReads: true, Gatherer: reg, Streams: fakeStreams{}, Now: func() time.Time { return now },
+		Codec: projections.Registry(domain.MustRegistry(append(domain.FluxoraEvents(), domain.FluxoraAdminEvents()...)...)),
 		APIKeys: []APIKey{{Key: "reader-key", ClientID: "reader", Scopes: []string{ScopeStreamsRead}},
 			{Key: "ingest-key", ClientID: "indexer", Scopes: []string{ScopeIngestWrite}}}}
 	if mutate != nil {

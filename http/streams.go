@@ -170,11 +170,12 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 	// An event is reverted when its last compensation is a reversal (the chain may have come back to its branch,
 	// restoring it).
 	revertedBy := map[string]string{}
+	compensations := domain.MustRegistry() // the core's events
 	for _, r := range recs {
 		if r.Type != string(domain.TypeEventReverted) && r.Type != string(domain.TypeEventRestored) {
 			continue
 		}
-		e, err := domain.Unmarshal(r.Data)
+		e, err := compensations.Unmarshal(r.Data)
 		if err != nil {
 			return fmt.Errorf("stored compensation %s: %w", r.ID, err)
 		}

@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"fmt"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"net/url"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func simulated(t *testing.T) (*harness, *streams.Memory) {
 	proj := streams.NewMemory(store)
 	index := ledgers.NewMemory()
 	for _, p := range []projections.Projection{proj, index} {
-		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p})
+		r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: p})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +258,7 @@ func TestLedgerInAVerifiedRange(t *testing.T) {
 	hashOf := func(seq int) string { return header(seq).Hash.HexString() }
 	previousOf := func(seq int) string { return header(seq).Header.PreviousLedgerHash.HexString() }
 	index := ledgers.NewMemory()
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: index})
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: index})
 	if err != nil {
 		t.Fatal(err)
 	}

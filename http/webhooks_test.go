@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"fmt"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ const hooksKey = "hooks-key"
 func newWebhooksHarness(t *testing.T) (*harness, *webhooks.MemoryStore) {
 	t.Helper()
 	store := webhooks.NewMemoryStore()
-	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: store, Log: memory.New(), Outbox: outbox.NewMemory(1), EventTypes: domain.StreamWebhookTypes(),
+	svc, err := webhooks.NewService(webhooks.ServiceConfig{Codec: fluxora.NewCodec(), Store: store, Log: memory.New(), Outbox: outbox.NewMemory(1), EventTypes: domain.StreamWebhookTypes(),
 		Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

@@ -182,7 +182,7 @@ func (h *hub) feedStatus() {
 func (h *hub) follow(from eventstore.Position) error {
 	events, errs := h.s.cfg.Live.SubscribeAll(h.ctx, from)
 	for rec := range events {
-		ev, err := projections.Decode(rec, h.s.cfg.Interpreter)
+		ev, err := projections.Decode(rec, h.s.cfg.Codec)
 		if err != nil {
 			h.s.cfg.Logger.Warn("websocket feed skips an undecodable event", "eventId", rec.ID, "err", err)
 			continue
@@ -520,7 +520,7 @@ func (s *Server) wsReplay(c *wsClient, ref domain.StreamRef, from eventstore.Pos
 			if rec.Position <= from {
 				continue
 			}
-			ev, err := projections.Decode(rec, s.cfg.Interpreter)
+			ev, err := projections.Decode(rec, s.cfg.Codec)
 			if err != nil {
 				continue
 			}

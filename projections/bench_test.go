@@ -3,6 +3,7 @@ package projections_test
 import (
 	"bytes"
 	"context"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"net"
 	"os"
 	"runtime"
@@ -59,7 +60,7 @@ func rebuildRate(b *testing.B, store projections.Reader, batch int, open func(i 
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		p := open(i)
-		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch})
+		r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: p, BatchSize: batch})
 		if err != nil {
 			b.Fatal(err)
 		}

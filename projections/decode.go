@@ -27,7 +27,7 @@ const parallelDecode = 256
 
 // decode decodes a batch with in (see Decode), from the cache where it can and on every core for the rest. An event
 // that wants (when not nil) declines is left undecoded: nil Domain. The runners sharing a cache share in too.
-func (c *DecodeCache) decode(recs []eventstore.Recorded, wants func(*eventstore.Recorded) bool, in Interpreter) ([]Event, error) {
+func (c *DecodeCache) decode(recs []eventstore.Recorded, wants func(*eventstore.Recorded) bool, in Codec) ([]Event, error) {
 	out := make([]Event, len(recs))
 	var missing []int // indexes to decode; nil: all of them
 	if c != nil || wants != nil {

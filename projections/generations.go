@@ -19,8 +19,8 @@ type Generations struct {
 	Pool        *pgxpool.Pool
 	Store       Reader
 	Checkpoints *PGCheckpoints
-	// Interpreter reads contract events with today's decoders (RunnerConfig.Interpreter).
-	Interpreter Interpreter
+	// Codec decodes the stored events (RunnerConfig.Codec); required.
+	Codec Codec
 	// Open opens (creating) generation gen of the named projection: the read-model registry.
 	Open func(ctx context.Context, name string, gen int) (Hashed, error)
 	// Recheck is how long reads trust the live generation they last looked up (default LiveRecheck).
@@ -85,7 +85,7 @@ func (g *Generations) Live(ctx context.Context, name string) (Hashed, error) {
 
 // Rebuild rebuilds one projection into a new generation and switches it live (the admin API's rebuild).
 func (g *Generations) Rebuild(ctx context.Context, name string) (RebuildResult, error) {
-	return Rebuild{Name: name, Store: g.Store, Pool: g.Pool, Checkpoints: g.Checkpoints, Interpreter: g.Interpreter,
+	return Rebuild{Name: name, Store: g.Store, Pool: g.Pool, Checkpoints: g.Checkpoints, Codec: g.Codec,
 		Open: func(ctx context.Context, gen int) (Hashed, error) { return g.Open(ctx, name, gen) }}.Run(ctx)
 }
 
@@ -106,7 +106,7 @@ func (g *Generations) Follow(ctx context.Context, name string, metrics *Metrics,
 		var r *Runner
 		if err == nil {
 			r, err = NewRunner(RunnerConfig{Store: g.Store, Projection: p, BatchSize: batch, Metrics: metrics,
-				Interpreter: g.Interpreter, Decoded: decoded, Logger: log})
+				Codec: g.Codec, Decoded: decoded, Logger: log})
 		}
 		if err == nil {
 			log.Info("projection running", "generation", gen)

@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"context"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func TestReadsFollowASwitchAfterTheRecheck(t *testing.T) {
 	}
 	store := memory.New()
 	opened := map[int]projections.Hashed{}
-	g := &projections.Generations{Pool: pool, Store: store, Checkpoints: cps, Recheck: time.Hour,
+	g := &projections.Generations{Codec: fluxora.NewCodec(), Pool: pool, Store: store, Checkpoints: cps, Recheck: time.Hour,
 		Open: func(ctx context.Context, name string, gen int) (projections.Hashed, error) {
 			p, err := streams.OpenPostgres(ctx, pool, "read", gen, store)
 			opened[gen] = p

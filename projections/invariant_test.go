@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -124,7 +125,7 @@ func runner(t testing.TB, store projections.Reader, p projections.Projection, ba
 // sharedRunner is a runner whose decoded events are shared through cache with the process's other runners.
 func sharedRunner(t testing.TB, store projections.Reader, p projections.Projection, batch int, cache *projections.DecodeCache) *projections.Runner {
 	t.Helper()
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch, Decoded: cache,
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: p, BatchSize: batch, Decoded: cache,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 	if err != nil {
 		t.Fatal(err)

@@ -35,8 +35,8 @@ type Rebuild struct {
 	Progress func(Progress)
 	// BatchSize of the rebuild's runner (default RebuildBatchSize).
 	BatchSize int
-	// Interpreter reads contract events with today's decoders (RunnerConfig.Interpreter).
-	Interpreter Interpreter
+	// Codec decodes the stored events (RunnerConfig.Codec); required.
+	Codec Codec
 }
 
 // RebuildBatchSize is the default batch of a rebuild. Nobody reads a generation while it is rebuilt, so its
@@ -89,11 +89,11 @@ func (rb Rebuild) Run(ctx context.Context) (RebuildResult, error) {
 	if batch <= 0 {
 		batch = RebuildBatchSize
 	}
-	shadowRunner, err := NewRunner(RunnerConfig{Store: rb.Store, Projection: shadow, BatchSize: batch, Interpreter: rb.Interpreter})
+	shadowRunner, err := NewRunner(RunnerConfig{Store: rb.Store, Projection: shadow, BatchSize: batch, Codec: rb.Codec})
 	if err != nil {
 		return res, err
 	}
-	liveRunner, err := NewRunner(RunnerConfig{Store: rb.Store, Projection: current, BatchSize: batch, Interpreter: rb.Interpreter})
+	liveRunner, err := NewRunner(RunnerConfig{Store: rb.Store, Projection: current, BatchSize: batch, Codec: rb.Codec})
 	if err != nil {
 		return res, err
 	}

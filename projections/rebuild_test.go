@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"errors"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"testing"
 	"time"
 
@@ -63,7 +64,7 @@ func TestRebuildSwitchesOnlyWhenEqual(t *testing.T) {
 				t.Fatal(err)
 			}
 			var progressed int
-			res, err := projections.Rebuild{Name: name, Store: store, Pool: pool, Checkpoints: cps, Open: open, BatchSize: 64,
+			res, err := projections.Rebuild{Codec: fluxora.NewCodec(), Name: name, Store: store, Pool: pool, Checkpoints: cps, Open: open, BatchSize: 64,
 				Progress: func(projections.Progress) { progressed++ }}.Run(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -95,7 +96,7 @@ func TestRebuildSwitchesOnlyWhenEqual(t *testing.T) {
 		" WHERE (contract_id, stream_id) = (SELECT contract_id, stream_id FROM "+table+" ORDER BY contract_id, stream_id LIMIT 1)"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = projections.Rebuild{Name: streams.Name, Store: store, Pool: pool, Checkpoints: cps, Open: opens[streams.Name]}.Run(ctx)
+	_, err = projections.Rebuild{Codec: fluxora.NewCodec(), Name: streams.Name, Store: store, Pool: pool, Checkpoints: cps, Open: opens[streams.Name]}.Run(ctx)
 	if !errors.Is(err, projections.ErrRebuildDiffers) {
 		t.Fatalf("a corrupted live projection: %v", err)
 	}

@@ -20,24 +20,39 @@ type Event struct {
 	Domain domain.Event
 }
 
-// Interpreter reads a stored event with today's decoders (DESIGN §12, decoder evolution): a contract event an
-// older decoder kept as observed becomes the typed event its module makes of it now. chain.Contracts is one.
-type Interpreter interface {
+// Codec is how the log's readers decode stored events (DESIGN §12): the registry of the core's and the bound
+// modules' event types, and today's decoders, by which a contract event an older decoder kept as observed becomes
+// the typed event its module makes of it now (decoder evolution). chain.Contracts is one; Registry is one without
+// decoders.
+type Codec interface {
+	Events() *domain.Registry
 	Interpret(domain.Event) domain.Event
 }
 
-// Decode decodes a stored event. Events the domain does not know (a newer writer's) are an error: a projection
-// that skipped them would silently diverge. The event shares rec.Data's memory, which is read-only. A contract
-// event an older decoder kept as observed is read by in (nil reads every event as it was stored).
-func Decode(rec eventstore.Recorded, in Interpreter) (Event, error) {
-	e, err := domain.UnmarshalShared(rec.Data)
+// ErrNoCodec is returned by what reads the log when it was given no Codec.
+var ErrNoCodec = errors.New("no event codec configured")
+
+// Registry is a Codec that reads events as they were stored (no decoder evolution): for tools and tests that
+// know their event types.
+func Registry(r *domain.Registry) Codec { return plain{r} }
+
+type plain struct{ r *domain.Registry }
+
+func (p plain) Events() *domain.Registry            { return p.r }
+func (plain) Interpret(e domain.Event) domain.Event { return e }
+
+// Decode decodes a stored event with c. Events c does not know (a newer writer's, an unbound module's) are an
+// error: a projection that skipped them would silently diverge. The event shares rec.Data's memory, which is
+// read-only.
+func Decode(rec eventstore.Recorded, c Codec) (Event, error) {
+	if c == nil {
+		return Event{}, ErrNoCodec
+	}
+	e, err := c.Events().UnmarshalShared(rec.Data)
 	if err != nil {
 		return Event{}, fmt.Errorf("decode event %s at position %d: %w", rec.ID, rec.Position, err)
 	}
-	if in != nil {
-		e = in.Interpret(e)
-	}
-	return Event{Recorded: rec, Domain: e}, nil
+	return Event{Recorded: rec, Domain: c.Interpret(e)}, nil
 }
 
 // Projection is a read model built from the event log. Apply must make the batch's changes and the new
@@ -73,8 +88,8 @@ type RunnerConfig struct {
 	PageBytes int
 	// Decoded, when set, is shared by the runners of one process so that each event is decoded once.
 	Decoded *DecodeCache
-	// Interpreter reads contract events with today's decoders (see Decode); nil reads them as stored.
-	Interpreter Interpreter
+	// Codec decodes the stored events (see Decode); required.
+	Codec Codec
 	// RetryInitial and RetryMax bound the backoff after a failed batch (defaults 200 ms and 30 s).
 	RetryInitial, RetryMax time.Duration
 	Logger                 *slog.Logger
@@ -122,6 +137,9 @@ type Runner struct {
 func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.Store == nil || cfg.Projection == nil {
 		return nil, errors.New("runner: a store and a projection are required")
+	}
+	if cfg.Codec == nil {
+		return nil, fmt.Errorf("runner %s: %w", cfg.Projection.Name(), ErrNoCodec)
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 2000
@@ -326,7 +344,7 @@ func (r *Runner) catchUpPages(ctx context.Context, from, until eventstore.Positi
 				recs, p.full = recs[:len(recs)-1], false
 			}
 			if err == nil && len(recs) > 0 {
-				p.events, p.err = r.cfg.Decoded.decode(recs, r.wants, r.cfg.Interpreter)
+				p.events, p.err = r.cfg.Decoded.decode(recs, r.wants, r.cfg.Codec)
 			}
 			select {
 			case pages <- p:
@@ -381,7 +399,7 @@ func (r *Runner) measure(recs []eventstore.Recorded) {
 
 // applyBatch decodes and applies one batch, and records where the projection stands.
 func (r *Runner) applyBatch(ctx context.Context, recs []eventstore.Recorded, applied func()) error {
-	batch, err := r.cfg.Decoded.decode(recs, r.wants, r.cfg.Interpreter)
+	batch, err := r.cfg.Decoded.decode(recs, r.wants, r.cfg.Codec)
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.cfg.Projection.Name(), err)
 	}

@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"context"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"strings"
 	"sync"
 	"testing"
@@ -72,7 +73,7 @@ func TestSelectiveProjectionGetsEveryEventButDecodesOnlyWanted(t *testing.T) {
 	head, _ := store.Head(ctx)
 	for _, batch := range []int{1, 2, 100} {
 		p := &recording{}
-		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: selectiveRecording{p}, BatchSize: batch,
+		r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: selectiveRecording{p}, BatchSize: batch,
 			Decoded: projections.NewDecodeCache(10)})
 		if err != nil {
 			t.Fatal(err)
@@ -94,7 +95,7 @@ func TestSelectiveProjectionGetsEveryEventButDecodesOnlyWanted(t *testing.T) {
 		}
 	}
 	// A projection that reads everything still fails on the event it cannot decode.
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: &recording{}})
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: &recording{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestLiveRunnerThatFallsBehindCatchesUpInWholeBatches(t *testing.T) {
 	}
 	appendLedgers(1, 10)
 	p := &recording{}
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: trickle{store}, Projection: p, BatchSize: 500})
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: trickle{store}, Projection: p, BatchSize: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestCatchUpPagesOfLargeEventsHoldFewerOfThem(t *testing.T) {
 		}
 	}
 	p := &largeEvents{}
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 100, PageBytes: 5 * size})
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: p, BatchSize: 100, PageBytes: 5 * size})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +242,7 @@ func TestStatusSaysWhenTheLagIsNotKnownYet(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: &recording{}})
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: &recording{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,10 +62,10 @@ type ServiceConfig struct {
 	// EventTypes are the webhook types the modules' events announce (domain.Announced): what endpoints may
 	// subscribe to.
 	EventTypes []string
-	// Interpreter reads contract events with today's decoders (DESIGN §12); nil reads them as stored.
-	Interpreter projections.Interpreter
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Codec decodes the stored events (DESIGN §12); required.
+	Codec  projections.Codec
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // LedgerIndex says where in the log the events of a range of ledgers begin (ledgers.Memory and ledgers.Postgres).
@@ -86,6 +86,9 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	}
 	if len(cfg.EventTypes) == 0 {
 		return nil, errors.New("webhooks: the modules' event types are required (endpoints subscribe to them)")
+	}
+	if cfg.Codec == nil {
+		return nil, fmt.Errorf("webhooks: %w", projections.ErrNoCodec)
 	}
 	if cfg.Decimals == 0 {
 		cfg.Decimals = 7
@@ -337,7 +340,7 @@ func (s *Service) Recover(ctx context.Context, id string, r Range) (int, error) 
 	}
 	queued := 0
 	now := s.cfg.Now()
-	err = outbox.Matching(ctx, s.cfg.Log, s.cfg.Interpreter, s.cfg.Margin, e.Routing(), after, func(m outbox.Message) error {
+	err = outbox.Matching(ctx, s.cfg.Log, s.cfg.Codec, s.cfg.Margin, e.Routing(), after, func(m outbox.Message) error {
 		if r.ledgerOutside(m.Ledger) {
 			return nil
 		}
@@ -504,7 +507,7 @@ func (s *Service) payloadData(ctx context.Context, m outbox.Message) (PayloadDat
 	if len(recs) != 1 || recs[0].Position != m.EventPosition || !strings.EqualFold(recs[0].ID, m.EventID) {
 		return PayloadData{}, fmt.Errorf("outbox message %s: no event %s at position %d", m.ID, m.EventID, m.EventPosition)
 	}
-	ev, err := projections.Decode(recs[0], s.cfg.Interpreter)
+	ev, err := projections.Decode(recs[0], s.cfg.Codec)
 	if err != nil {
 		return PayloadData{}, err
 	}

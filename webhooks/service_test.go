@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -86,7 +87,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, log: memory.New(), outbox: outbox.NewMemory(testMargin), store: NewMemoryStore()}
 	var err error
-	f.svc, err = NewService(ServiceConfig{Store: f.store, Log: f.log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()})
+	f.svc, err = NewService(ServiceConfig{Codec: fluxora.NewCodec(), Store: f.store, Log: f.log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func canonical(t *testing.T, types ...string) []string {
 	simtest.Ingest(t, sim.Config{Seed: 7, Streams: 6, TxPerLedger: 3, Ledgers: 120, ReorgEvery: 9, ReorgDepth: testMargin},
 		testMargin, clean)
 	var out []string
-	err := outbox.Matching(context.Background(), clean, nil, testMargin, outbox.Endpoint{ID: "x", EventTypes: types}, 0,
+	err := outbox.Matching(context.Background(), clean, fluxora.NewCodec(), testMargin, outbox.Endpoint{ID: "x", EventTypes: types}, 0,
 		func(m outbox.Message) error {
 			out = append(out, m.EventID)
 			return nil
@@ -250,7 +251,7 @@ func TestRecoverSinceUntil(t *testing.T) {
 
 	var want []string
 	var at []time.Time
-	err := outbox.Matching(ctx, f.log, nil, testMargin, e.Routing(), 0, func(m outbox.Message) error {
+	err := outbox.Matching(ctx, f.log, fluxora.NewCodec(), testMargin, e.Routing(), 0, func(m outbox.Message) error {
 		if m.Ledger >= 40 && m.Ledger <= 80 {
 			want = append(want, m.EventID)
 			j, _, err := f.svc.job(ctx, m)
@@ -345,7 +346,7 @@ func TestRecoverReadsFromWhereItsRangeBegins(t *testing.T) {
 				t.Fatal(err)
 			}
 			log := &countingLog{Log: f.log}
-			cfg := ServiceConfig{Store: store, Log: log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()}
+			cfg := ServiceConfig{Codec: fluxora.NewCodec(), Store: store, Log: log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()}
 			if indexed {
 				cfg.Ledgers = index
 			}

@@ -158,7 +158,7 @@ func writeExport(ctx context.Context, env *runEnv, v audit.View, q audit.Query, 
 // openAuditLog opens the audit log and its signing key: the live PostgreSQL generation, or, with the embedded
 // store, the log rebuilt in memory from the events.
 func openAuditLog(ctx context.Context, env *runEnv, store eventstore.Store) (auditSource, note.Signer, string, error) {
-	in, err := interpreterOf(env.cfg)
+	in, err := codecOf(env.cfg)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -187,7 +187,7 @@ func openAuditLog(ctx context.Context, env *runEnv, store eventstore.Store) (aud
 		return nil, nil, "", err
 	}
 	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: log, BatchSize: 5000, Metrics: metrics,
-		Interpreter: in, Logger: env.log})
+		Codec: in, Logger: env.log})
 	if err != nil {
 		return nil, nil, "", err
 	}

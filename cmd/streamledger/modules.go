@@ -5,6 +5,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/projections"
 )
@@ -40,12 +41,24 @@ func bindContracts(contracts []config.Contract) (*chain.Contracts, error) {
 	return bound, nil
 }
 
-// interpreterOf is what reads the stored contract events of a command that follows no source (replay, audit):
-// the configured contracts' modules. With none configured (the simulator's default), events are read as they
-// were stored: the simulator's were all written by this build's decoder.
-func interpreterOf(cfg *config.Config) (projections.Interpreter, error) {
-	if len(cfg.Contracts) == 0 {
-		return nil, nil
+// codecOf is what reads the stored contract events of a command that follows no source (replay, audit):
+// the configured contracts' modules. With none configured (the simulator's default), events are read with
+// every module of this build and as they were stored: the simulator's were all written by this build's decoder.
+func codecOf(cfg *config.Config) (projections.Codec, error) {
+	if len(cfg.Contracts) > 0 {
+		return bindContracts(cfg.Contracts)
 	}
-	return bindContracts(cfg.Contracts)
+	var types []domain.Event
+	for _, name := range []string{config.ModuleFluxora, config.ModuleFluxoraFactory, config.ModuleFluxoraGovernance} {
+		m, err := moduleNamed(name)
+		if err != nil {
+			return nil, err
+		}
+		types = append(types, m.Events()...)
+	}
+	events, err := domain.NewRegistry(types...)
+	if err != nil {
+		return nil, fmt.Errorf("event registry of this build's modules: %w", err)
+	}
+	return projections.Registry(events), nil
 }

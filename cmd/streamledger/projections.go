@@ -228,14 +228,14 @@ type pgReadModels struct {
 	margin uint32
 }
 
-func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, margin uint32, in projections.Interpreter) (*pgReadModels, error) {
+func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.Store, margin uint32, in projections.Codec) (*pgReadModels, error) {
 	const schema = readModelSchema
 	cps, err := projections.NewPGCheckpoints(ctx, pool, schema)
 	if err != nil {
 		return nil, err
 	}
 	m := &pgReadModels{pool: pool, schema: schema, store: store, margin: margin}
-	m.Generations = &projections.Generations{Pool: pool, Store: store, Checkpoints: cps, Interpreter: in, Open: m.open}
+	m.Generations = &projections.Generations{Pool: pool, Store: store, Checkpoints: cps, Codec: in, Open: m.open}
 	return m, nil
 }
 
@@ -255,7 +255,7 @@ func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projecti
 
 // startMemoryReadModels rebuilds the in-memory projections from the log (the embedded mode keeps no read model on
 // disk), logs the rate, and starts their live runners.
-func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, in projections.Interpreter,
+func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, in projections.Codec,
 	reg prometheus.Registerer, log *slog.Logger) (*readModels, error) {
 	metrics, err := projections.NewMetrics(reg)
 	if err != nil {
@@ -294,7 +294,7 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 	messages.SkipThrough(dispatched)
 	rm.streams, rm.ledgers, rm.outbox, rm.audit = streamsMem.Reader(), index, messages, auditLog
 	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages} {
-		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics, Interpreter: in,
+		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics, Codec: in,
 			Decoded: decoded, Logger: log.With("projection", p.Name())})
 		if err != nil {
 			return nil, err

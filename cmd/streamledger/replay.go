@@ -48,7 +48,7 @@ func runReplay(ctx context.Context, env *runEnv, args []string) error {
 	}
 	defer opened.Close()
 	store := opened.(pgBacked)
-	in, err := interpreterOf(env.cfg)
+	in, err := codecOf(env.cfg)
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func runReplay(ctx context.Context, env *runEnv, args []string) error {
 		return err
 	}
 	for _, name := range names {
-		rb := projections.Rebuild{Name: name, Store: store, Pool: store.Pool(), Checkpoints: m.Checkpoints, Interpreter: in,
+		rb := projections.Rebuild{Name: name, Store: store, Pool: store.Pool(), Checkpoints: m.Checkpoints, Codec: in,
 			Open:     func(ctx context.Context, gen int) (projections.Hashed, error) { return m.open(ctx, name, gen) },
 			Progress: progressReporter(env, name)}
 		res, err := rb.Run(ctx)

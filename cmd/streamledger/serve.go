@@ -88,7 +88,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts, Followed: src.followed,
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
 		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
-		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store, Interpreter: src.bound,
+		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store, Codec: src.bound,
 		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins, Webhooks: hooks,
 		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify, Witnessed: witnessed},
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
@@ -131,7 +131,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 // startReadModels starts the projections: in memory, rebuilt from the log, with the embedded store; in
 // PostgreSQL otherwise.
 func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store,
-	in projections.Interpreter, reg prometheus.Registerer, lead leadership, log *slog.Logger) (*readModels, error) {
+	in projections.Codec, reg prometheus.Registerer, lead leadership, log *slog.Logger) (*readModels, error) {
 	pg, ok := store.(pgBacked)
 	if !ok {
 		return startMemoryReadModels(ctx, wg, cfg, store, in, reg, log)
@@ -147,7 +147,7 @@ func startReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config
 // PostgreSQL) and runs the dispatch of the outbox into deliveries (while leading) and the delivery worker (its
 // queue is leased: every serve may deliver) until ctx ends. The file store is closed once they have stopped.
 func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, store eventstore.Store, rm *readModels,
-	in projections.Interpreter, lead leadership, reg prometheus.Registerer, log *slog.Logger) (*webhooks.Service, error) {
+	in projections.Codec, lead leadership, reg prometheus.Registerer, log *slog.Logger) (*webhooks.Service, error) {
 	var whStore webhooks.Store
 	closeStore := func() {}
 	if pg, ok := store.(pgBacked); ok {
@@ -164,7 +164,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		whStore, closeStore = s, func() { s.Close() }
 	}
 	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin, EventTypes: domain.StreamWebhookTypes(),
-		Ledgers: rm.ledgers, Interpreter: in, Logger: log})
+		Ledgers: rm.ledgers, Codec: in, Logger: log})
 	if err != nil {
 		closeStore()
 		return nil, err

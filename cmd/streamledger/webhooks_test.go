@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -75,7 +76,7 @@ func (d deployment) finalEvents(t *testing.T) []string {
 	}
 	defer store.Close()
 	var out []string
-	err = outbox.Matching(context.Background(), store, nil, 2, outbox.Endpoint{ID: "all"}, 0, func(m outbox.Message) error {
+	err = outbox.Matching(context.Background(), store, fluxora.NewCodec(), 2, outbox.Endpoint{ID: "all"}, 0, func(m outbox.Message) error {
 		out = append(out, m.EventID)
 		return nil
 	})

@@ -241,3 +241,9 @@ func proposalTopic(err error, topics []xdr.ScVal, payloadID uint32) error {
 	}
 	return nil
 }
+
+// Events are the factory's event types.
+func (Factory) Events() []domain.Event { return domain.FluxoraAdminEvents() }
+
+// Events are the governance contract's event types.
+func (Governance) Events() []domain.Event { return domain.FluxoraAdminEvents() }

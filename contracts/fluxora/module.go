@@ -71,6 +71,9 @@ func (Module) Decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (e 
 // in the contract's.
 func (Module) StoreStream(e domain.Event) string { return storeStream(e) }
 
+// Events are the stream contract's event types.
+func (Module) Events() []domain.Event { return domain.FluxoraEvents() }
+
 func storeStream(e domain.Event) string {
 	if ref, ok := domain.StreamOf(e); ok {
 		return ref.StoreStream()
@@ -145,3 +148,17 @@ func unmarshalScVal(b64 string, v *xdr.ScVal) bool {
 	raw, err := base64.StdEncoding.DecodeString(b64)
 	return err == nil && xdr.SafeUnmarshal(raw, v) == nil
 }
+
+// Codec reads the stream contract's stored events: the registry of its types and today's decoder (decoder
+// evolution, DESIGN §12). It is for readers that fold one stream contract's events, such as the stream read model;
+// the engine's readers use chain.Contracts, which covers every bound module.
+type Codec struct{ events *domain.Registry }
+
+// NewCodec builds the stream contract's codec.
+func NewCodec() Codec { return Codec{events: domain.MustRegistry(domain.FluxoraEvents()...)} }
+
+// Events is the registry of the core's and the stream contract's event types.
+func (c Codec) Events() *domain.Registry { return c.events }
+
+// Interpret reads an event an older decoder kept as observed with today's decoder.
+func (Codec) Interpret(e domain.Event) domain.Event { return Module{}.Interpret(e) }

@@ -60,7 +60,7 @@ func Ingest(tb testing.TB, cfg sim.Config, margin uint32, store chain.Store) cha
 // CatchUp applies every stored event to p in batches of batch events, failing the test on any error.
 func CatchUp(tb testing.TB, store projections.Reader, p projections.Projection, batch int) {
 	tb.Helper()
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch})
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch, Codec: fluxora.NewCodec()})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -304,7 +305,7 @@ CREATE TABLE `+folds+` (ref text COLLATE "C" PRIMARY KEY, state json NOT NULL)`)
 					t.Fatal(err)
 				}
 				pg.snapshotEvery = tc.snapshotEvery
-				r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: pg, BatchSize: 13})
+				r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: pg, BatchSize: 13})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -363,7 +364,7 @@ func TestFailedBatchesLeaveNoTrace(t *testing.T) {
 				}
 				return nil
 			}
-			r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: pg, BatchSize: 11})
+			r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: pg, BatchSize: 11})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/pgschema"
@@ -224,12 +225,13 @@ func (p *Postgres) foldSinceSnapshot(ctx context.Context, tx pgx.Tx) (streams.Lo
 			return streams.Loaded{}, nil, 0, fmt.Errorf("audit: the event log has nothing after %d up to the checkpoint %d", after, checkpoint)
 		}
 		var events []projections.Event
+		codec := fluxora.NewCodec()
 		for _, rec := range page {
 			if rec.Position > checkpoint {
 				break
 			}
 			if streams.Folded(&rec) {
-				ev, err := streams.Decode(rec)
+				ev, err := projections.Decode(rec, codec)
 				if err != nil {
 					return streams.Loaded{}, nil, 0, err
 				}

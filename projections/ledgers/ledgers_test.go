@@ -59,7 +59,7 @@ func TestIndexFollowsTheCurrentBranch(t *testing.T) {
 	}
 	reverted := map[string]bool{}
 	for _, rec := range recs {
-		if e, err := domain.Unmarshal(rec.Data); err == nil {
+		if e, err := fluxoraEvents.Unmarshal(rec.Data); err == nil {
 			if r, ok := e.(*domain.EventReverted); ok {
 				reverted[r.RevertedEventID] = true
 			}
@@ -91,7 +91,7 @@ func TestIndexFollowsTheCurrentBranch(t *testing.T) {
 				}
 			}
 			for _, rec := range recs {
-				e, err := domain.Unmarshal(rec.Data)
+				e, err := fluxoraEvents.Unmarshal(rec.Data)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -222,3 +222,6 @@ func caughtUp(ctx context.Context, t *testing.T, store projections.Reader, memBa
 	simtest.CatchUp(t, store, pg, pgBatch)
 	return mem, pg
 }
+
+// fluxoraEvents reads what the simulated Fluxora contract's events are stored as.
+var fluxoraEvents = domain.MustRegistry(domain.FluxoraEvents()...)

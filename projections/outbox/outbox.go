@@ -202,7 +202,7 @@ func (c Cursor) Before(d Cursor) bool {
 // start finds final has a marker the margin above it after it (its own branch's, in its batch when a reorg is
 // what raised the tip), which this run sees. Events before the position are never released. in reads contract
 // events with today's decoders (nil: as stored).
-func Matching(ctx context.Context, log Reader, in projections.Interpreter, margin uint32, ep Endpoint, after eventstore.Position, fn func(Message) error) error {
+func Matching(ctx context.Context, log Reader, in projections.Codec, margin uint32, ep Endpoint, after eventstore.Position, fn func(Message) error) error {
 	st := State{Endpoints: map[string]Endpoint{ep.ID: ep}}
 	for {
 		recs, err := log.ReadAll(ctx, after, 2000)

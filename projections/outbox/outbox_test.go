@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"slices"
 	"testing"
 	"time"
@@ -218,7 +219,7 @@ func TestMatchingFromAnyPosition(t *testing.T) {
 		reader := newLogReader(t, l.events)
 		released := func(after eventstore.Position) []string {
 			var out []string
-			if err := Matching(context.Background(), reader, nil, 1, Endpoint{ID: "x"}, after, func(m Message) error {
+			if err := Matching(context.Background(), reader, fluxora.NewCodec(), 1, Endpoint{ID: "x"}, after, func(m Message) error {
 				out = append(out, names[m.EventID])
 				return nil
 			}); err != nil {
@@ -305,7 +306,7 @@ func TestMatchingIsWhatAnEndpointRegisteredFromTheStartWouldGet(t *testing.T) {
 	l.ledger(16)
 
 	var got []string
-	err := Matching(context.Background(), newLogReader(t, l.events), nil, 1, Endpoint{ID: "x", EventTypes: []string{domain.WebhookStreamWithdrawn}}, 0,
+	err := Matching(context.Background(), newLogReader(t, l.events), fluxora.NewCodec(), 1, Endpoint{ID: "x", EventTypes: []string{domain.WebhookStreamWithdrawn}}, 0,
 		func(m Message) error {
 			got = append(got, names[m.EventID])
 			if m.ID != DeliveryID("x", m.EventID) {

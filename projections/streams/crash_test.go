@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"errors"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func (f *flaky) Apply(ctx context.Context, batch []projections.Event) error {
 
 func catchUp(t *testing.T, store projections.Reader, p projections.Projection, batch int) {
 	t.Helper()
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch,
+	r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: p, BatchSize: batch,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +181,7 @@ func TestPostgresResumedByAnotherProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 50})
+		r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: p, BatchSize: 50})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -105,16 +105,11 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 	return changes, nil
 }
 
-// Decode decodes a stored event of a payment stream the way the fold reads it: with today's Fluxora decoder, so an
-// event an older decoder kept as observed folds with its meaning now (DESIGN §12).
-func Decode(rec eventstore.Recorded) (projections.Event, error) {
-	return projections.Decode(rec, fluxora.Module{})
-}
-
 // entries reads a stream's stored events up to position until (0: all) as fold entries.
 func entries(ctx context.Context, reader StreamReader, ref domain.StreamRef, until eventstore.Position) ([]domain.Entry, error) {
 	var out []domain.Entry
 	var from eventstore.Version
+	codec := fluxora.NewCodec()
 	for {
 		page, err := reader.ReadStream(ctx, ref.StoreStream(), from, 1000)
 		if err != nil {
@@ -124,11 +119,11 @@ func entries(ctx context.Context, reader StreamReader, ref domain.StreamRef, unt
 			if until > 0 && rec.Position > until {
 				return out, nil
 			}
-			e, err := domain.Unmarshal(rec.Data)
+			e, err := codec.Events().Unmarshal(rec.Data)
 			if err != nil {
 				return nil, fmt.Errorf("stream %s event %s: %w", ref, rec.ID, err)
 			}
-			out = append(out, domain.Entry{ID: rec.ID, Event: fluxora.Module{}.Interpret(e)})
+			out = append(out, domain.Entry{ID: rec.ID, Event: codec.Interpret(e)})
 		}
 		if len(page) < 1000 {
 			return out, nil
