@@ -751,7 +751,7 @@ func (w *world) onlyFinal() error {
 		if !seen || p.Data.Ledger > safe {
 			return fmt.Errorf("event %s of ledger %d arrived before it was final (last safe ledger then %d)", p.Data.EventID, p.Data.Ledger, safe)
 		}
-		id := p.Data.Stream.ID
+		id := p.Data.Subject.ID
 		if histories[id] == nil {
 			if histories[id], err = w.history(id); err != nil {
 				return err

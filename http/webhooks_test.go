@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/projections/streams"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,8 @@ const hooksKey = "hooks-key"
 func newWebhooksHarness(t *testing.T) (*harness, *webhooks.MemoryStore) {
 	t.Helper()
 	store := webhooks.NewMemoryStore()
-	svc, err := webhooks.NewService(webhooks.ServiceConfig{Codec: fluxora.NewCodec(), Store: store, Log: memory.New(), Outbox: outbox.NewMemory(1), EventTypes: domain.StreamWebhookTypes(),
+	log := memory.New()
+	svc, err := webhooks.NewService(webhooks.ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []webhooks.Subjects{streams.Subjects{Log: log}}, Store: store, Log: log, Outbox: outbox.NewMemory(1), EventTypes: domain.StreamWebhookTypes(),
 		Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)

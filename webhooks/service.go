@@ -15,10 +15,8 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
-	"github.com/streamledger/streamledger/internal/view"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/outbox"
-	"github.com/streamledger/streamledger/projections/streams"
 )
 
 // ErrDisabled means an operation needs an enabled endpoint.
@@ -57,8 +55,10 @@ type ServiceConfig struct {
 	Margin uint32
 	// Ledgers, the ledger index, lets a recovery read the log from its range's start; without it, a recovery
 	// reads the whole log.
-	Ledgers  LedgerIndex
-	Decimals int // of the token's amounts in payloads (default 7)
+	Ledgers LedgerIndex
+	// Subjects say what each event is about, for its payload (a stream, an escrow): the modules', asked in turn;
+	// required.
+	Subjects []Subjects
 	// EventTypes are the webhook types the modules' events announce (domain.Announced): what endpoints may
 	// subscribe to.
 	EventTypes []string
@@ -90,8 +90,8 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Codec == nil {
 		return nil, fmt.Errorf("webhooks: %w", projections.ErrNoCodec)
 	}
-	if cfg.Decimals == 0 {
-		cfg.Decimals = 7
+	if len(cfg.Subjects) == 0 {
+		return nil, errors.New("webhooks: the modules' payload subjects are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -468,15 +468,102 @@ type Payload struct {
 	Data      PayloadData `json:"data"`
 }
 
-// PayloadData is what happened.
+// PayloadData is what happened: the event, and its subject as of it under the subject's kind ("stream": {…}).
 type PayloadData struct {
-	EventID string          `json:"eventId"`
-	Stream  view.Stream     `json:"stream"`
-	Event   json.RawMessage `json:"event"`
-	Ledger  uint32          `json:"ledger"`
-	TxHash  string          `json:"txHash"`
+	EventID string
+	Subject Subject
+	Event   json.RawMessage
+	Ledger  uint32
+	TxHash  string
 
 	closedAt time.Time // the payload's timestamp
+}
+
+// Subject is what an event is about, as of the event: a payment stream, an escrow. Its module makes it.
+type Subject struct {
+	Kind string          // its key in the payload: "stream", "escrow"
+	ID   string          // its id in the API
+	View json.RawMessage // the module's JSON of it, as its routes serve it
+}
+
+// Subjects is a module's side of payloads: the subject of an event of its own as of the event, its kind, id and
+// JSON (ok false for another module's event).
+type Subjects interface {
+	Subject(ctx context.Context, ev projections.Event) (kind, id string, view []byte, ok bool, err error)
+}
+
+// payloadKey tells PayloadData's keys besides its subject's.
+func payloadKey(k string) bool {
+	switch k {
+	case "eventId", "event", "ledger", "txHash":
+		return true
+	}
+	return false
+}
+
+// MarshalJSON writes {"eventId", "<kind>": subject, "event", "ledger", "txHash"}.
+func (d PayloadData) MarshalJSON() ([]byte, error) {
+	if d.Subject.Kind == "" || payloadKey(d.Subject.Kind) || !json.Valid(d.Subject.View) {
+		return nil, fmt.Errorf("payload of event %s: subject kind %q with an invalid view", d.EventID, d.Subject.Kind)
+	}
+	head, err := json.Marshal(struct {
+		EventID string `json:"eventId"`
+	}{d.EventID})
+	if err != nil {
+		return nil, err
+	}
+	tail, err := json.Marshal(struct {
+		Event  json.RawMessage `json:"event"`
+		Ledger uint32          `json:"ledger"`
+		TxHash string          `json:"txHash"`
+	}{d.Event, d.Ledger, d.TxHash})
+	if err != nil {
+		return nil, err
+	}
+	kind, err := json.Marshal(d.Subject.Kind)
+	if err != nil {
+		return nil, err
+	}
+	out := append(head[:len(head)-1], ',')
+	out = append(append(append(out, kind...), ':'), d.Subject.View...)
+	return append(append(out, ','), tail[1:]...), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, for consumers: the one key that is not the event's is the subject.
+func (d *PayloadData) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return err
+	}
+	var known struct {
+		EventID string          `json:"eventId"`
+		Event   json.RawMessage `json:"event"`
+		Ledger  uint32          `json:"ledger"`
+		TxHash  string          `json:"txHash"`
+	}
+	if err := json.Unmarshal(b, &known); err != nil {
+		return err
+	}
+	*d = PayloadData{EventID: known.EventID, Event: known.Event, Ledger: known.Ledger, TxHash: known.TxHash}
+	for k, v := range fields {
+		if payloadKey(k) {
+			continue
+		}
+		if d.Subject.Kind != "" {
+			return fmt.Errorf("payload data has two subjects, %q and %q", d.Subject.Kind, k)
+		}
+		var id struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(v, &id); err != nil {
+			return fmt.Errorf("payload subject %q: %w", k, err)
+		}
+		d.Subject = Subject{Kind: k, ID: id.ID, View: v}
+	}
+	if d.Subject.Kind == "" {
+		return errors.New("payload data has no subject")
+	}
+	return nil
 }
 
 // job builds the delivery of an outbox message, and returns the event's ledger close time.
@@ -512,14 +599,25 @@ func (s *Service) payloadData(ctx context.Context, m outbox.Message) (PayloadDat
 		return PayloadData{}, err
 	}
 	ce, ok := ev.Domain.(domain.ChainEvent)
-	ref, isStream := domain.StreamOf(ev.Domain)
-	if !ok || !isStream {
-		return PayloadData{}, fmt.Errorf("outbox message %s names event %s, which is not a stream's chain event", m.ID, m.EventID)
+	if !ok {
+		return PayloadData{}, fmt.Errorf("outbox message %s names event %s, which is not a chain event", m.ID, m.EventID)
 	}
 	meta := ce.ChainMetadata()
-	st, err := streams.Replay(ctx, s.cfg.Log, ref, m.EventPosition)
-	if err != nil {
-		return PayloadData{}, fmt.Errorf("stream %s as of event %s: %w", ref, m.EventID, err)
+	var subject Subject
+	found := false
+	for _, subjects := range s.cfg.Subjects {
+		kind, id, view, ok, err := subjects.Subject(ctx, ev)
+		if err != nil {
+			return PayloadData{}, fmt.Errorf("subject of event %s: %w", m.EventID, err)
+		}
+		if ok {
+			subject, found = Subject{Kind: kind, ID: id, View: view}, true
+			break
+		}
+	}
+	if !found {
+		return PayloadData{}, fmt.Errorf("outbox message %s names event %s (%s), which no module has a subject for", m.ID,
+			m.EventID, ev.Domain.Type())
 	}
 	var stored struct {
 		Event json.RawMessage `json:"event"`
@@ -528,6 +626,6 @@ func (s *Service) payloadData(ctx context.Context, m outbox.Message) (PayloadDat
 		return PayloadData{}, fmt.Errorf("stored event %s: %w", m.EventID, err)
 	}
 	closedAt := meta.LedgerClosedAt.UTC()
-	return PayloadData{EventID: m.EventID, Stream: view.NewStream(st, closedAt, s.cfg.Decimals), Event: stored.Event,
+	return PayloadData{EventID: m.EventID, Subject: subject, Event: stored.Event,
 		Ledger: meta.Ledger, TxHash: meta.TxHash, closedAt: closedAt}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/projections/streams"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -87,7 +88,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, log: memory.New(), outbox: outbox.NewMemory(testMargin), store: NewMemoryStore()}
 	var err error
-	f.svc, err = NewService(ServiceConfig{Codec: fluxora.NewCodec(), Store: f.store, Log: f.log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()})
+	f.svc, err = NewService(ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []Subjects{streams.Subjects{Log: f.log}}, Store: f.store, Log: f.log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestDeliversExactlyTheFinalCanonicalEventsOnce(t *testing.T) {
 		t.Fatalf("/withdrawals received %d events, want %d", len(got), len(withdrawals))
 	}
 	for _, p := range f.inbox.got["/withdrawals"] {
-		if p.Type != domain.WebhookStreamWithdrawn || p.Data.Stream.ID == "" || p.Data.TxHash == "" || p.Timestamp.IsZero() {
+		if p.Type != domain.WebhookStreamWithdrawn || p.Data.Subject.Kind != "stream" || p.Data.Subject.ID == "" || p.Data.TxHash == "" || p.Timestamp.IsZero() {
 			t.Fatalf("payload: %+v", p)
 		}
 	}
@@ -346,7 +347,7 @@ func TestRecoverReadsFromWhereItsRangeBegins(t *testing.T) {
 				t.Fatal(err)
 			}
 			log := &countingLog{Log: f.log}
-			cfg := ServiceConfig{Codec: fluxora.NewCodec(), Store: store, Log: log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()}
+			cfg := ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []Subjects{streams.Subjects{Log: log}}, Store: store, Log: log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()}
 			if indexed {
 				cfg.Ledgers = index
 			}

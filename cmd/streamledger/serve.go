@@ -19,6 +19,7 @@ import (
 	"github.com/streamledger/streamledger/internal/leader"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/streams"
 	"github.com/streamledger/streamledger/webhooks"
 )
 
@@ -164,7 +165,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		whStore, closeStore = s, func() { s.Close() }
 	}
 	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin, EventTypes: domain.StreamWebhookTypes(),
-		Ledgers: rm.ledgers, Codec: in, Logger: log})
+		Ledgers: rm.ledgers, Codec: in, Subjects: []webhooks.Subjects{streams.Subjects{Log: store}}, Logger: log})
 	if err != nil {
 		closeStore()
 		return nil, err
