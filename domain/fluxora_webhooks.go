@@ -55,3 +55,33 @@ func (*StreamAutoClaimSet) WebhookType() string       { return WebhookStreamUpda
 func (*StreamAutoClaimRevoked) WebhookType() string   { return WebhookStreamUpdated }
 func (*StreamAutoClaimTriggered) WebhookType() string { return WebhookStreamUpdated }
 func (*StreamRateCapEnforced) WebhookType() string    { return WebhookStreamUpdated }
+
+// Monetary is an event with money fields, by name: the audit log's exports show them as decimals.
+type Monetary interface {
+	MoneyFields() map[string]Amount
+}
+
+func (v *StreamCreated) MoneyFields() map[string]Amount {
+	return map[string]Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
+}
+func (v *StreamCloned) MoneyFields() map[string]Amount {
+	return map[string]Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
+}
+func (v *StreamWithdrawn) MoneyFields() map[string]Amount {
+	return map[string]Amount{"amount": v.Amount}
+}
+func (v *StreamToppedUp) MoneyFields() map[string]Amount {
+	return map[string]Amount{"topUp": v.TopUpAmount, "deposit": v.NewDepositAmount}
+}
+func (v *StreamRateUpdated) MoneyFields() map[string]Amount {
+	return map[string]Amount{"ratePerSecond": v.NewRatePerSecond}
+}
+func (v *StreamRateDecreased) MoneyFields() map[string]Amount {
+	return map[string]Amount{"ratePerSecond": v.NewRatePerSecond, "refund": v.RefundAmount}
+}
+func (v *StreamEndShortened) MoneyFields() map[string]Amount {
+	return map[string]Amount{"refund": v.RefundAmount}
+}
+func (v *StreamKeeperCancelled) MoneyFields() map[string]Amount {
+	return map[string]Amount{"keeperFee": v.KeeperFee, "recipientAmount": v.RecipientAmount, "refund": v.SenderRefund}
+}

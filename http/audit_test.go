@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	"net"
 	stdhttp "net/http"
@@ -42,7 +43,7 @@ func simulatedAudit(t *testing.T) *audit.Memory {
 	t.Helper()
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: 5, Streams: 5, TxPerLedger: 3, Ledgers: 60, Reorgs: true, ReorgEvery: 9, ReorgDepth: 1}, 1, store)
-	log := audit.NewMemory(store)
+	log := audit.NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 100)
 	return log
 }

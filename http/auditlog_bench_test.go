@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"fmt"
+	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	"math/rand/v2"
 	stdhttp "net/http"
@@ -51,7 +52,7 @@ func millionEntryLog(b *testing.B) *audit.Memory {
 		if benchLogDir, benchLogErr = os.MkdirTemp("", "bench-audit"); benchLogErr != nil {
 			return
 		}
-		log, err := audit.NewScratch(memory.New(), benchLogDir)
+		log, err := audit.NewScratch(streams.NewAnomalies(memory.New()), benchLogDir)
 		if err != nil {
 			benchLogErr = err
 			return

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	stdhttp "net/http"
 	"path/filepath"
@@ -110,7 +111,7 @@ func largerAudit(t *testing.T) (*audit.Memory, *memory.Store) {
 	t.Helper()
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: 8, Streams: 10, TxPerLedger: 4, Ledgers: 250, Reorgs: true, ReorgEvery: 11, ReorgDepth: 1}, 1, store)
-	log := audit.NewMemory(store)
+	log := audit.NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 500)
 	if log.Size() < 600 {
 		t.Fatalf("only %d audit entries", log.Size())
@@ -244,7 +245,7 @@ func TestFsckChecksThePostgresLog(t *testing.T) {
 	_, store := largerAudit(t)
 	pool := pgtest.Pool(t, url)
 	schema := pgtest.Schema(t, url)
-	log, err := audit.OpenPostgres(ctx, pool, schema, 1, store)
+	log, err := audit.OpenPostgres(ctx, pool, schema, 1, streams.AuditFoldsOn(store))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,7 @@ func BenchmarkRebuildPostgres(b *testing.B) {
 			return streams.OpenPostgres(ctx, store.Pool(), schema, gen, store)
 		}},
 		{audit.Name, func(gen int) (projections.Projection, error) {
-			return audit.OpenPostgres(ctx, store.Pool(), schema, gen, store)
+			return audit.OpenPostgres(ctx, store.Pool(), schema, gen, streams.AuditFoldsOn(store))
 		}},
 		{outbox.Name, func(gen int) (projections.Projection, error) {
 			return outbox.OpenPostgres(ctx, store.Pool(), schema, gen, 1)
@@ -212,7 +212,7 @@ func benchPipeline(b *testing.B, names []string) {
 			case streams.Name:
 				p, err = streams.OpenPostgres(ctx, store.Pool(), schema, 1, store)
 			case audit.Name:
-				p, err = audit.OpenPostgres(ctx, store.Pool(), schema, 1, store)
+				p, err = audit.OpenPostgres(ctx, store.Pool(), schema, 1, streams.AuditFoldsOn(store))
 			case outbox.Name:
 				p, err = outbox.OpenPostgres(ctx, store.Pool(), schema, 1, 1)
 			}

@@ -220,7 +220,7 @@ func projectMemory(t testing.TB, sc scenario, reorgs bool, batch int) projected 
 	store := memory.New()
 	registerEndpoints(t, store)
 	s := streams.NewMemory(store)
-	a := audit.NewMemory(store)
+	a := audit.NewMemory(streams.NewAnomalies(store))
 	o := outbox.NewMemory(sc.margin)
 	cache := projections.NewDecodeCache(64)
 	st := ingest(t, sc, reorgs, store, sharedRunner(t, store, s, batch, cache), sharedRunner(t, store, a, batch+2, cache),
@@ -371,7 +371,7 @@ func projectPostgres(t testing.TB, sc scenario, batch int) projected {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := audit.OpenPostgres(ctx, store.Pool(), schema, 1, store)
+	a, err := audit.OpenPostgres(ctx, store.Pool(), schema, 1, streams.AuditFoldsOn(store))
 	if err != nil {
 		t.Fatal(err)
 	}

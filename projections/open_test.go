@@ -28,7 +28,10 @@ func TestOpeningConcurrently(t *testing.T) {
 	opens := map[string]func(schema string) error{
 		"checkpoints": func(schema string) error { _, err := projections.NewPGCheckpoints(ctx, pool, schema); return err },
 		"streams":     func(schema string) error { _, err := streams.OpenPostgres(ctx, pool, schema, 1, log); return err },
-		"audit":       func(schema string) error { _, err := audit.OpenPostgres(ctx, pool, schema, 1, log); return err },
+		"audit": func(schema string) error {
+			_, err := audit.OpenPostgres(ctx, pool, schema, 1, streams.AuditFoldsOn(log))
+			return err
+		},
 		"audit key": func(schema string) error {
 			_, _, err := audit.LoadOrCreateKeyPG(ctx, pool, schema, "test")
 			return err

@@ -42,7 +42,7 @@ func TestRebuildSwitchesOnlyWhenEqual(t *testing.T) {
 			return streams.OpenPostgres(ctx, pool, schema, gen, store)
 		},
 		audit.Name: func(ctx context.Context, gen int) (projections.Hashed, error) {
-			return audit.OpenPostgres(ctx, pool, schema, gen, store)
+			return audit.OpenPostgres(ctx, pool, schema, gen, streams.AuditFoldsOn(store))
 		},
 		outbox.Name: func(ctx context.Context, gen int) (projections.Hashed, error) {
 			return outbox.OpenPostgres(ctx, pool, schema, gen, 2)

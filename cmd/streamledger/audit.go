@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/streamledger/streamledger/projections/streams"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -178,7 +179,7 @@ func openAuditLog(ctx context.Context, env *runEnv, store eventstore.Store) (aud
 	if err != nil {
 		return nil, nil, "", err
 	}
-	log, err := audit.NewScratch(store, scratchDir(env.cfg))
+	log, err := audit.NewScratch(streams.NewAnomalies(store), scratchDir(env.cfg))
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -35,7 +35,7 @@ func fillAuditLog(b *testing.B, url string, n int) {
 	}
 	defer store.Close()
 	pool := store.Pool()
-	if _, err := audit.OpenPostgres(ctx, pool, "streamledger", 1, nil); err != nil {
+	if _, err := audit.OpenPostgres[audit.TxAnomalies](ctx, pool, "streamledger", 1, nil); err != nil {
 		b.Fatal(err)
 	}
 	const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")

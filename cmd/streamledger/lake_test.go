@@ -126,7 +126,7 @@ func auditEntries(t *testing.T, store interface {
 	streams.StreamReader
 }) string {
 	t.Helper()
-	log := audit.NewMemory(store)
+	log := audit.NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 500)
 	entries, err := log.Entries(0, log.Size())
 	if err != nil {

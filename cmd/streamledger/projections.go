@@ -244,7 +244,7 @@ func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projecti
 	case streams.Name:
 		return streams.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
 	case audit.Name:
-		return audit.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
+		return audit.OpenPostgres(ctx, m.pool, m.schema, gen, streams.AuditFoldsOn(m.store))
 	case outbox.Name:
 		return outbox.OpenPostgres(ctx, m.pool, m.schema, gen, m.margin)
 	case ledgers.Name:
@@ -272,7 +272,7 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 		checks: []api.Check{{Name: "readStore", Check: func(context.Context) error { return nil }}}}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	// The audit log and the ledger index grow with the history: they are kept in scratch files, the rest in memory.
-	auditLog, err := audit.NewScratch(store, scratchDir(cfg))
+	auditLog, err := audit.NewScratch(streams.NewAnomalies(store), scratchDir(cfg))
 	if err != nil {
 		return nil, err
 	}

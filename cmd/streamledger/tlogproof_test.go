@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/streamledger/streamledger/projections/streams"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ import (
 func TestAuditVerifyTLogProof(t *testing.T) {
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: 4, Streams: 5, TxPerLedger: 3, Ledgers: 40}, 1, store)
-	log := audit.NewMemory(store)
+	log := audit.NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 100)
 	skey, vkey, err := note.GenerateKey(nil, "streamledger")
 	if err != nil {
@@ -95,7 +96,7 @@ func TestAuditVerifyRequiresWitnesses(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: 6, Streams: 4, TxPerLedger: 3, Ledgers: 30}, 1, store)
-	log := audit.NewMemory(store)
+	log := audit.NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 100)
 	skey, vkey, _ := note.GenerateKey(nil, "streamledger")
 	signer, _ := note.NewSigner(skey)

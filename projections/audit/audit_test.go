@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/projections/streams"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -30,7 +32,7 @@ func filled(t testing.TB) (*memory.Store, *Memory) {
 	t.Helper()
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: 4, Streams: 6, TxPerLedger: 3, Ledgers: 80, Reorgs: true, ReorgEvery: 8, ReorgDepth: 2}, 2, store)
-	log := NewMemory(store)
+	log := NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 9)
 	return store, log
 }
@@ -179,7 +181,7 @@ func TestSignedCheckpoints(t *testing.T) {
 func TestAuditRebuildIsIdentical(t *testing.T) {
 	store, log := filled(t)
 	head, _ := log.Head()
-	again := NewMemory(store)
+	again := NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, again, 1000)
 	if h, _ := again.Head(); h != head {
 		t.Fatalf("rebuilt head %+v, live %+v", h, head)
@@ -217,7 +219,7 @@ CREATE TABLE `+pgx.Identifier{schema, "audit_hashes_g1"}.Sanitize()+` (idx bigin
 					t.Fatal(err)
 				}
 			}
-			pg, err := OpenPostgres(ctx, pool, schema, 1, store)
+			pg, err := OpenPostgres(ctx, pool, schema, 1, streams.AuditFoldsOn(store))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -300,11 +302,10 @@ CREATE TABLE `+folds+` (ref text COLLATE "C" PRIMARY KEY, state json NOT NULL)`)
 				}
 			}
 			for target := eventstore.Position(37); ; target += 37 {
-				pg, err := OpenPostgres(ctx, pool, schema, 1, store)
+				pg, err := OpenPostgres(ctx, pool, schema, 1, foldsEvery(store, tc.snapshotEvery))
 				if err != nil {
 					t.Fatal(err)
 				}
-				pg.snapshotEvery = tc.snapshotEvery
 				r, err := projections.NewRunner(projections.RunnerConfig{Codec: fluxora.NewCodec(), Store: store, Projection: pg, BatchSize: 13})
 				if err != nil {
 					t.Fatal(err)
@@ -328,8 +329,8 @@ CREATE TABLE `+folds+` (ref text COLLATE "C" PRIMARY KEY, state json NOT NULL)`)
 			}
 			err = pool.QueryRow(ctx, `SELECT position FROM `+pgx.Identifier{schema, "audit_folds_at_g1"}.Sanitize()).Scan(&at)
 			switch {
-			case tc.everyBatch && (err == nil || stored != len(mem.folds)):
-				t.Fatalf("a generation from before snapshots holds %d folds, memory %d (snapshot position: %v)", stored, len(mem.folds), err)
+			case tc.everyBatch && (err == nil || stored != cachedFolds(mem)):
+				t.Fatalf("a generation from before snapshots holds %d folds, memory %d (snapshot position: %v)", stored, cachedFolds(mem), err)
 			case tc.everyBatch:
 			case err != nil:
 				t.Fatal(err)
@@ -351,11 +352,10 @@ func TestFailedBatchesLeaveNoTrace(t *testing.T) {
 	ctx := context.Background()
 	for _, snapshotEvery := range []eventstore.Position{1, 40, 1 << 40} {
 		t.Run(fmt.Sprint(snapshotEvery), func(t *testing.T) {
-			pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, store)
+			pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, foldsEvery(store, snapshotEvery))
 			if err != nil {
 				t.Fatal(err)
 			}
-			pg.snapshotEvery = snapshotEvery
 			batches, failed := 0, 0
 			pg.beforeCommit = func() error {
 				if batches++; batches%3 == 0 {
@@ -410,7 +410,7 @@ func TestAnomaliesAndOperatorActions(t *testing.T) {
 		StreamID: 9, Recipient: "GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM", Amount: domain.NewAmount(5)}
 	appendEvent(w.StreamRef().StoreStream(), domain.DerivedEventUUID("t", "w"), w)
 	appendEvent(domain.WebhookEndpointsStream, domain.DerivedEventUUID("t", "ep"), &domain.WebhookEndpointAdded{EndpointID: "e1", URL: "https://example.com"})
-	log := NewMemory(store)
+	log := NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 10)
 	es := entriesOf(t, log, 0, log.Size())
 	var actions []string
@@ -445,7 +445,7 @@ func TestTileReaderReadsEachTileOnce(t *testing.T) {
 	store, _ := filled(t)
 	ctx := context.Background()
 	pool := pgtest.Pool(t, url)
-	pg, err := OpenPostgres(ctx, pool, pgtest.Schema(t, url), 1, store)
+	pg, err := OpenPostgres(ctx, pool, pgtest.Schema(t, url), 1, streams.AuditFoldsOn(store))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +492,7 @@ func entriesOf(t testing.TB, log *Memory, from, to int64) []Entry {
 func TestScratchLogMatchesTheDefinition(t *testing.T) {
 	store, mem := filled(t)
 	dir := t.TempDir()
-	log, err := NewScratch(store, dir)
+	log, err := NewScratch(streams.NewAnomalies(store), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,16 +541,19 @@ func TestScratchLogMatchesTheDefinition(t *testing.T) {
 // withdrawals beyond what each stream holds, whose anomalies state what the stream held.
 func TestFoldCacheMissesReplayTheSameState(t *testing.T) {
 	store, full := filled(t)
-	small := NewMemory(store)
-	small.maxFolds = 2
+	smallFolds := streams.NewAnomalies(store)
+	smallFolds.MaxCached = 2
+	small := NewMemory(smallFolds)
 	simtest.CatchUp(t, store, small, 7)
-	cached := len(small.folds)
+	cached := smallFolds.Cached()
 	ctx := context.Background()
 	n := 0
-	for ref, f := range full.folds {
+	fullFolds := full.anomalies.(*streams.Anomalies)
+	for _, ref := range fullFolds.Refs() {
+		state, _ := fullFolds.State(ref)
 		w := &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: ref.ContractID, Ledger: 10_000,
 			LedgerClosedAt: time.Unix(1_900_000_000, 0).UTC(), EventIndex: uint32(n)},
-			StreamID: ref.StreamID, Recipient: f.state.Recipient, Amount: domain.NewAmount(1 << 62)}
+			StreamID: ref.StreamID, Recipient: state.Recipient, Amount: domain.NewAmount(1 << 62)}
 		data, err := domain.Marshal(w)
 		if err != nil {
 			t.Fatal(err)
@@ -584,3 +587,17 @@ func TestFoldCacheMissesReplayTheSameState(t *testing.T) {
 		t.Fatalf("%d anomalies for %d withdrawals beyond the deposit", anomalies, n)
 	}
 }
+
+// foldsEvery opens the stream folds of an audit log generation with a snapshot every every events.
+func foldsEvery(log streams.AuditLog, every eventstore.Position) func(context.Context, *pgxpool.Pool, string, string) (*streams.AuditFolds, error) {
+	return func(ctx context.Context, pool *pgxpool.Pool, schema, suffix string) (*streams.AuditFolds, error) {
+		f, err := streams.OpenAuditFolds(ctx, pool, schema, suffix, log)
+		if err == nil {
+			f.SnapshotEvery = every
+		}
+		return f, err
+	}
+}
+
+// cachedFolds is how many stream states the memory log's anomaly detection holds.
+func cachedFolds(m *Memory) int { return m.anomalies.(*streams.Anomalies).Cached() }

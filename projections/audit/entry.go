@@ -146,25 +146,11 @@ func base(ev projections.Event, action string, seq int64) Entry {
 	return e
 }
 
-// amounts are the money fields of an event, for exports that show them as decimals.
+// amounts are the money fields of an event (domain.Monetary, which a module's events implement), for exports that
+// show them as decimals.
 func amounts(e domain.Event) map[string]domain.Amount {
-	switch v := e.(type) {
-	case *domain.StreamCreated:
-		return map[string]domain.Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
-	case *domain.StreamCloned:
-		return map[string]domain.Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
-	case *domain.StreamWithdrawn:
-		return map[string]domain.Amount{"amount": v.Amount}
-	case *domain.StreamToppedUp:
-		return map[string]domain.Amount{"topUp": v.TopUpAmount, "deposit": v.NewDepositAmount}
-	case *domain.StreamRateUpdated:
-		return map[string]domain.Amount{"ratePerSecond": v.NewRatePerSecond}
-	case *domain.StreamRateDecreased:
-		return map[string]domain.Amount{"ratePerSecond": v.NewRatePerSecond, "refund": v.RefundAmount}
-	case *domain.StreamEndShortened:
-		return map[string]domain.Amount{"refund": v.RefundAmount}
-	case *domain.StreamKeeperCancelled:
-		return map[string]domain.Amount{"keeperFee": v.KeeperFee, "recipientAmount": v.RecipientAmount, "refund": v.SenderRefund}
+	if m, ok := e.(domain.Monetary); ok {
+		return m.MoneyFields()
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	"path/filepath"
 	"slices"
@@ -164,7 +165,7 @@ func TestExportEqualsTheLogAndVerifies(t *testing.T) {
 	store, log := filled(t)
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, store)
+	pg, err := OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, streams.AuditFoldsOn(store))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,23 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/spill"
 	"github.com/streamledger/streamledger/projections"
-	"github.com/streamledger/streamledger/projections/streams"
 )
 
 // Memory keeps the audit log in this process, rebuilt from the event log at every start (the embedded default):
 // the entries' leaves and the tree hashes in scratch files (NewScratch), so that memory does not grow with the log,
-// or in memory (NewMemory). Only a cache of the stream states that anomaly detection folds stays in memory.
+// or in memory (NewMemory). Anomaly detection is the modules' (Anomalies), with whatever it caches.
 type Memory struct {
 	projections.MemoryCheckpoint
-	reader streams.StreamReader
+	anomalies Anomalies
 
 	mu      sync.RWMutex
 	size    int64       // entries
@@ -32,24 +31,18 @@ type Memory struct {
 	leaves  *spill.File // the entries' leaf bytes, one after the other
 	ends    *spill.File // where each entry's leaf ends in leaves: 8 bytes, big-endian, an entry
 	hashes  *spill.File // the stored hashes, 32 bytes each
-	// folds caches the stream states anomaly detection folds: the streams of a long history are many, and a stream
-	// not in the cache is replayed from the log up to the checkpoint, which is the state the fold would hold.
-	folds    map[domain.StreamRef]*cachedFold
-	maxFolds int
-	batches  uint64
 }
 
-type cachedFold struct {
-	state domain.Stream
-	used  uint64 // the batch that last touched it
+// Anomalies is a module's anomaly detection (DESIGN §12): Raise folds a batch onto the module's states as of
+// checkpoint (the log's, before the batch) and returns the anomalies each event raises, by event id; keep, called
+// once the batch is stored, lets it cache the states the batch left. The audit log names no module.
+type Anomalies interface {
+	Raise(ctx context.Context, batch []projections.Event, checkpoint eventstore.Position) (raised map[string][]domain.Anomaly, keep func(), err error)
 }
 
-// foldCache is how many stream states the audit log in memory keeps: more than the streams a batch touches.
-const foldCache = 4096
-
-// NewMemory returns an empty audit log in memory; reader serves the stream replays that anomaly detection needs.
-func NewMemory(reader streams.StreamReader) *Memory {
-	m, err := NewScratch(reader, "")
+// NewMemory returns an empty audit log in memory; anomalies (nil: none) raises the anomaly entries.
+func NewMemory(anomalies Anomalies) *Memory {
+	m, err := NewScratch(anomalies, "")
 	if err != nil {
 		panic(err) // creating buffers in memory does not fail
 	}
@@ -58,8 +51,8 @@ func NewMemory(reader streams.StreamReader) *Memory {
 
 // NewScratch returns an empty audit log whose entries and hashes are kept in scratch files in dir (created, and
 // truncated: the log is rebuilt from the events). Close removes them.
-func NewScratch(reader streams.StreamReader, dir string) (*Memory, error) {
-	m := &Memory{reader: reader, folds: map[domain.StreamRef]*cachedFold{}, maxFolds: foldCache}
+func NewScratch(anomalies Anomalies, dir string) (*Memory, error) {
+	m := &Memory{anomalies: anomalies}
 	var err error
 	for name, f := range map[string]**spill.File{"audit-leaves": &m.leaves, "audit-ends": &m.ends, "audit-hashes": &m.hashes} {
 		if *f, err = spill.Create(dir, name); err != nil {
@@ -86,20 +79,8 @@ func (m *Memory) Name() string { return Name }
 
 // Apply appends the batch's entries and their tree hashes, atomically with the checkpoint.
 func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
-	raised := map[string][]domain.Anomaly{}
 	before, _ := m.Checkpoint(ctx)
-	changes, err := streams.Fold(ctx, m.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) {
-		m.mu.RLock()
-		f, ok := m.folds[ref]
-		m.mu.RUnlock()
-		if ok {
-			return f.state, nil
-		}
-		if before == 0 {
-			return domain.Stream{}, nil
-		}
-		return streams.Replay(ctx, m.reader, ref, before)
-	}, func(ev projections.Event, a domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], a) })
+	raised, keep, err := raise(ctx, m.anomalies, batch, before)
 	if err != nil {
 		return err
 	}
@@ -118,35 +99,17 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 	if err := m.store(leaves, pending); err != nil {
 		return err
 	}
-	m.batches++
-	for ref, c := range changes {
-		if c.Gone {
-			delete(m.folds, ref)
-		} else {
-			m.folds[ref] = &cachedFold{state: c.State.Detached(), used: m.batches}
-		}
-	}
-	m.evict()
+	keep()
 	m.Advance(batch)
 	return nil
 }
 
-// evict drops the least recently used half of the cached folds once there are more than maxFolds.
-func (m *Memory) evict() {
-	if len(m.folds) <= m.maxFolds {
-		return
+// raise asks a (nil: no detection) for a batch's anomalies.
+func raise(ctx context.Context, a Anomalies, batch []projections.Event, checkpoint eventstore.Position) (map[string][]domain.Anomaly, func(), error) {
+	if a == nil {
+		return nil, func() {}, nil
 	}
-	used := make([]uint64, 0, len(m.folds))
-	for _, f := range m.folds {
-		used = append(used, f.used)
-	}
-	slices.Sort(used)
-	cut := used[len(used)/2]
-	for ref, f := range m.folds {
-		if f.used < cut {
-			delete(m.folds, ref)
-		}
-	}
+	return a.Raise(ctx, batch, checkpoint)
 }
 
 // store appends leaves and their stored hashes. A failed write leaves the counts as they were: what was written past

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	"log/slog"
 	"net/http"
@@ -130,7 +131,7 @@ func witnessedLog(t *testing.T, seed uint64, ledgers uint32) *Memory {
 	t.Helper()
 	store := memory.New()
 	simtest.Ingest(t, sim.Config{Seed: seed, Streams: 5, TxPerLedger: 3, Ledgers: ledgers}, 1, store)
-	log := NewMemory(store)
+	log := NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 100)
 	return log
 }
