@@ -40,11 +40,12 @@ type Postgres struct {
 }
 
 // TxAnomalies is a module's anomaly detection for the audit log on PostgreSQL (DESIGN §12): Raise folds a batch in
-// the transaction that stores it, onto the module's states as of checkpoint (the log's, before the batch), and
+// the transaction that stores it, onto the module's states as of the log's checkpoint before the batch (checkpoint
+// reads it, in tx: a module that keeps its states in memory needs it only after a restart or a failed batch), and
 // returns the anomalies each event raises, by event id; keep, called once the transaction committed, lets it keep
 // the states the batch left.
 type TxAnomalies interface {
-	Raise(ctx context.Context, tx pgx.Tx, batch []projections.Event, checkpoint eventstore.Position) (raised map[string][]domain.Anomaly, keep func(), err error)
+	Raise(ctx context.Context, tx pgx.Tx, batch []projections.Event, checkpoint func() (eventstore.Position, error)) (raised map[string][]domain.Anomaly, keep func(), err error)
 }
 
 // TileHeight is the height of the stored tiles: 32 hashes, a kilobyte, which PostgreSQL keeps in the row (a
@@ -114,10 +115,8 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 		}
 		var raised map[string][]domain.Anomaly
 		if p.anomalies != nil {
-			checkpoint, err := p.CheckpointIn(ctx, tx)
-			if err != nil {
-				return err
-			}
+			checkpoint := func() (eventstore.Position, error) { return p.CheckpointIn(ctx, tx) }
+			var err error
 			if raised, keep, err = p.anomalies.Raise(ctx, tx, batch, checkpoint); err != nil {
 				return err
 			}

@@ -71,16 +71,20 @@ INSERT INTO ` + f.foldsAt + ` (position) VALUES (0) ON CONFLICT DO NOTHING`
 	return f, nil
 }
 
-// Raise folds batch in tx onto the states as of checkpoint (the audit log's, before the batch; the snapshot is
-// brought up to it first when the states are not in memory) and returns the anomalies each event raises, by event
+// Raise folds batch in tx onto the states as of the audit log's checkpoint before the batch (read with checkpoint
+// when the states are not in memory, to bring the snapshot up to it) and returns the anomalies each event raises, by event
 // id, writing the snapshot when it is due. keep keeps the states in memory; call it once tx committed.
-func (f *AuditFolds) Raise(ctx context.Context, tx pgx.Tx, batch []projections.Event, checkpoint eventstore.Position) (map[string][]domain.Anomaly, func(), error) {
+func (f *AuditFolds) Raise(ctx context.Context, tx pgx.Tx, batch []projections.Event, checkpoint func() (eventstore.Position, error)) (map[string][]domain.Anomaly, func(), error) {
 	cached := f.states.Take()
 	dirty, foldsPosition := f.dirty, f.foldsPosition
 	f.dirty = nil
 	var err error
 	if f.foldsAt != "" && cached.States == nil {
-		if cached, dirty, foldsPosition, err = f.foldSinceSnapshot(ctx, tx, checkpoint); err != nil {
+		at, err := checkpoint()
+		if err != nil {
+			return nil, nil, err
+		}
+		if cached, dirty, foldsPosition, err = f.foldSinceSnapshot(ctx, tx, at); err != nil {
 			return nil, nil, err
 		}
 	}
