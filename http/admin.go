@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"errors"
+	"github.com/streamledger/streamledger/http/apikit"
 	"slices"
 	"sync"
 	"time"
@@ -47,7 +48,7 @@ func (r *rebuilds) snapshot() []rebuildJob {
 
 // projectionsStatus reports every projection and the rebuilds started over the API.
 func (s *Server) projectionsStatus(c *fiber.Ctx) error {
-	if err := checkQuery(c); err != nil {
+	if err := apikit.CheckQuery(c); err != nil {
 		return err
 	}
 	var st []projections.Status
@@ -64,17 +65,17 @@ func (s *Server) projectionsStatus(c *fiber.Ctx) error {
 func (s *Server) rebuild(c *fiber.Ctx) error {
 	name := c.Params("name")
 	if !slices.Contains(s.cfg.ProjectionNames, name) {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "no projection "+name)
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no projection "+name)
 	}
 	if s.cfg.Rebuild == nil {
-		return apiError(fiber.StatusConflict, CodeConflict,
+		return apikit.New(fiber.StatusConflict, CodeConflict,
 			"the embedded read models live in memory and are rebuilt at every start; restart serve to rebuild them")
 	}
 	r := &s.rebuilds
 	r.mu.Lock()
 	if r.busy {
 		r.mu.Unlock()
-		return apiError(fiber.StatusConflict, CodeConflict, "a rebuild is already running")
+		return apikit.New(fiber.StatusConflict, CodeConflict, "a rebuild is already running")
 	}
 	r.busy = true
 	job := &rebuildJob{Projection: name, State: "running", StartedAt: s.cfg.Now().UTC()}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/http/apikit"
 	"io"
 	"strconv"
 
@@ -48,7 +49,7 @@ func (s *Server) routeAudit() {
 // auditOn answers the audit routes with 404 on a server without an audit log.
 func (s *Server) auditOn(c *fiber.Ctx) error {
 	if s.cfg.Audit.Log == nil {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "the audit log is not served here")
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "the audit log is not served here")
 	}
 	return c.Next()
 }
@@ -56,14 +57,14 @@ func (s *Server) auditOn(c *fiber.Ctx) error {
 // auditError answers the audit log's range errors as a 400 naming the field.
 func auditError(err error, field string) error {
 	if errors.Is(err, audit.ErrOutOfRange) {
-		return validation(field, err.Error())
+		return apikit.Invalid(field, err.Error())
 	}
 	return err
 }
 
 // exportQuery reads an export's query: format, filters and the tree size to cut at (0: now).
 func (s *Server) exportQuery(c *fiber.Ctx) (audit.Query, int64, error) {
-	if err := checkQuery(c, "format", "from", "to", "streamId", "contractId", "action", "treeSize", "proofs"); err != nil {
+	if err := apikit.CheckQuery(c, "format", "from", "to", "streamId", "contractId", "action", "treeSize", "proofs"); err != nil {
 		return audit.Query{}, 0, err
 	}
 	q, err := audit.ParseQuery(audit.QueryParams{Format: c.Query("format"), From: c.Query("from"), To: c.Query("to"),
@@ -71,7 +72,7 @@ func (s *Server) exportQuery(c *fiber.Ctx) (audit.Query, int64, error) {
 		Proofs: c.Query("proofs")}, s.cfg.Contracts)
 	var qe *audit.QueryError
 	if errors.As(err, &qe) {
-		return q, 0, validation(qe.Field, qe.Reason)
+		return q, 0, apikit.Invalid(qe.Field, qe.Reason)
 	}
 	treeSize, err := treeSizeParam(c, "treeSize")
 	return q, treeSize, err
@@ -84,7 +85,7 @@ func treeSizeParam(c *fiber.Ctx, field string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || n < 1 {
-		return 0, validation(field, "must be a whole number from 1")
+		return 0, apikit.Invalid(field, "must be a whole number from 1")
 	}
 	return n, nil
 }
@@ -266,7 +267,7 @@ func (s *Server) witnessedAt(ctx context.Context, head audit.Checkpoint) ([]byte
 }
 
 func (s *Server) auditCheckpoint(c *fiber.Ctx) error {
-	if err := checkQuery(c, "treeSize"); err != nil {
+	if err := apikit.CheckQuery(c, "treeSize"); err != nil {
 		return err
 	}
 	treeSize, err := treeSizeParam(c, "treeSize")
@@ -291,16 +292,16 @@ func hashStrings(hs []tlog.Hash) []string {
 // auditProof proves that entry seq is in the tree of treeSize entries (default: now), with that tree's signed
 // checkpoint: as JSON, or with format=tlog-proof as a C2SP tlog-proof to keep and check offline.
 func (s *Server) auditProof(c *fiber.Ctx) error {
-	if err := checkQuery(c, "treeSize", "format"); err != nil {
+	if err := apikit.CheckQuery(c, "treeSize", "format"); err != nil {
 		return err
 	}
 	format := c.Query("format", "json")
 	if format != "json" && format != "tlog-proof" {
-		return validation("format", "must be json or tlog-proof")
+		return apikit.Invalid("format", "must be json or tlog-proof")
 	}
 	seq, err := strconv.ParseInt(c.Params("seq"), 10, 64)
 	if err != nil || seq < 0 {
-		return validation("seq", "must be a whole number from 0")
+		return apikit.Invalid("seq", "must be a whole number from 0")
 	}
 	treeSize, err := treeSizeParam(c, "treeSize")
 	if err != nil {
@@ -311,7 +312,7 @@ func (s *Server) auditProof(c *fiber.Ctx) error {
 		return err
 	}
 	if seq >= cp.TreeSize {
-		return validation("seq", fmt.Sprintf("the tree has %d entries", cp.TreeSize))
+		return apikit.Invalid("seq", fmt.Sprintf("the tree has %d entries", cp.TreeSize))
 	}
 	proof, err := s.cfg.Audit.Log.InclusionProof(c.UserContext(), seq, cp.TreeSize)
 	if err != nil {
@@ -327,11 +328,11 @@ func (s *Server) auditProof(c *fiber.Ctx) error {
 
 // auditConsistency proves that the tree of `from` entries is a prefix of the tree of `to` entries (default: now).
 func (s *Server) auditConsistency(c *fiber.Ctx) error {
-	if err := checkQuery(c, "from", "to"); err != nil {
+	if err := apikit.CheckQuery(c, "from", "to"); err != nil {
 		return err
 	}
 	if c.Query("from") == "" {
-		return validation("from", "required: the older tree size")
+		return apikit.Invalid("from", "required: the older tree size")
 	}
 	from, err := treeSizeParam(c, "from")
 	if err != nil {
@@ -350,7 +351,7 @@ func (s *Server) auditConsistency(c *fiber.Ctx) error {
 		return err
 	}
 	if from > newer.TreeSize {
-		return validation("from", "must not be larger than to")
+		return apikit.Invalid("from", "must not be larger than to")
 	}
 	proof, err := s.cfg.Audit.Log.ConsistencyProof(c.UserContext(), from, newer.TreeSize)
 	if err != nil {

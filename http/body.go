@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/streamledger/streamledger/http/apikit"
 	"io"
 	"strings"
 
@@ -30,16 +31,16 @@ func limitBodies(c *fiber.Ctx) error {
 	}
 	if c.Request().Header.ContentLength() > MaxBodySize {
 		c.Set(fiber.HeaderConnection, "close")
-		return apiError(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
+		return apikit.New(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
 	}
 	if c.Request().IsBodyStream() {
 		body, err := io.ReadAll(io.LimitReader(c.Context().RequestBodyStream(), MaxBodySize+1))
 		if err != nil {
-			return validation("body", "unreadable body: "+err.Error())
+			return apikit.Invalid("body", "unreadable body: "+err.Error())
 		}
 		if len(body) > MaxBodySize {
 			c.Set(fiber.HeaderConnection, "close")
-			return apiError(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
+			return apikit.New(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
 		}
 		c.Request().SetBody(body)
 	}
@@ -60,7 +61,7 @@ type pushRequest struct {
 func readPush(contentType string, r io.Reader, limit int64) (pushBody, error) {
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	tooLarge := func() error {
-		return apiError(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "a push is at most 16 MiB")
+		return apikit.New(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "a push is at most 16 MiB")
 	}
 	mediaType, _, _ := strings.Cut(contentType, ";")
 	switch strings.TrimSpace(strings.ToLower(mediaType)) {
@@ -73,13 +74,13 @@ func readPush(contentType string, r io.Reader, limit int64) (pushBody, error) {
 			return pushBody{}, tooLarge()
 		}
 		if err != nil {
-			return pushBody{}, validation("body", "malformed JSON: "+err.Error())
+			return pushBody{}, apikit.Invalid("body", "malformed JSON: "+err.Error())
 		}
 		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 			if lr.N <= 0 {
 				return pushBody{}, tooLarge()
 			}
-			return pushBody{}, validation("body", "one JSON object expected")
+			return pushBody{}, apikit.Invalid("body", "one JSON object expected")
 		}
 		return pushBody{ledgers: req.Ledgers}, nil
 	case fiber.MIMEOctetStream:
@@ -88,13 +89,13 @@ func readPush(contentType string, r io.Reader, limit int64) (pushBody, error) {
 			return pushBody{}, tooLarge()
 		}
 		if err != nil {
-			return pushBody{}, validation("body", "unreadable body: "+err.Error())
+			return pushBody{}, apikit.Invalid("body", "unreadable body: "+err.Error())
 		}
 		if len(raw) == 0 {
-			return pushBody{}, validation("body", "a LedgerCloseMetaBatch is required")
+			return pushBody{}, apikit.Invalid("body", "a LedgerCloseMetaBatch is required")
 		}
 		return pushBody{raw: raw}, nil
 	}
-	return pushBody{}, apiError(fiber.StatusUnsupportedMediaType, CodeUnsupported,
+	return pushBody{}, apikit.New(fiber.StatusUnsupportedMediaType, CodeUnsupported,
 		"send application/json ({\"ledgers\": [...]}) or application/octet-stream (a LedgerCloseMetaBatch, zstd or not)")
 }

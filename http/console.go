@@ -2,6 +2,7 @@ package http
 
 import (
 	"embed"
+	"github.com/streamledger/streamledger/http/apikit"
 	"path"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,11 +37,11 @@ func consoleType(name string) string {
 func serveConsoleFile(c *fiber.Ctx, name string) error {
 	mime := consoleType(name)
 	if mime == "" || path.Base(name) != name {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "no console file "+name)
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no console file "+name)
 	}
 	body, err := consoleFiles.ReadFile("console/" + name)
 	if err != nil {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "no console file "+name)
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no console file "+name)
 	}
 	c.Set("Content-Security-Policy", consoleCSP)
 	c.Set(fiber.HeaderContentType, mime)

@@ -2,7 +2,9 @@ package http
 
 import (
 	"fmt"
+	"github.com/streamledger/streamledger/http/apikit"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -90,7 +92,7 @@ func newContractView(c domain.Contract) contractView {
 // contract serves one followed contract's contract-level state (DESIGN §12): its admin, its code's upgrades and
 // its pause states, folded from the events filed in its store stream, now or as of a ledger.
 func (s *Server) contract(c *fiber.Ctx) error {
-	if err := checkQuery(c, "asOfLedger"); err != nil {
+	if err := apikit.CheckQuery(c, "asOfLedger"); err != nil {
 		return err
 	}
 	raw := c.Params("id")
@@ -99,17 +101,17 @@ func (s *Server) contract(c *fiber.Ctx) error {
 	}
 	addr, err := domain.ParseAddressOf(raw, domain.ContractAddress)
 	if err != nil {
-		return validation("id", "contract id: "+err.Error())
+		return apikit.Invalid("id", "contract id: "+err.Error())
 	}
-	if !contains(contractStrings(s.cfg.Contracts), string(addr)) && !contains(contractStrings(s.cfg.Followed), string(addr)) {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "contract "+string(addr)+" is not followed here")
+	if !slices.Contains(contractStrings(s.cfg.Contracts), string(addr)) && !slices.Contains(contractStrings(s.cfg.Followed), string(addr)) {
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "contract "+string(addr)+" is not followed here")
 	}
 	ledger := ^uint32(0)
 	var asOf *uint32
 	if arg := c.Query("asOfLedger"); arg != "" {
 		seq, perr := strconv.ParseUint(arg, 10, 32)
 		if perr != nil || seq == 0 {
-			return validation("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
+			return apikit.Invalid("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
 		}
 		ledger = uint32(seq)
 		asOf = &ledger

@@ -6,45 +6,29 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+
+	"github.com/streamledger/streamledger/http/apikit"
 )
 
 // Error codes of the envelope (DESIGN §6).
 const (
-	CodeValidation     = "VALIDATION_ERROR"
-	CodeDecimal        = "DECIMAL_INVALID"
-	CodeUnauthorized   = "UNAUTHORIZED"
-	CodeForbidden      = "FORBIDDEN"
-	CodeNotFound       = "NOT_FOUND"
-	CodeConflict       = "CONFLICT"
-	CodeTooLarge       = "PAYLOAD_TOO_LARGE"
-	CodeUnsupported    = "UNSUPPORTED_MEDIA_TYPE"
-	CodeRateLimited    = "RATE_LIMITED"
-	CodeInternal       = "INTERNAL_ERROR"
-	CodeUnavailable    = "SERVICE_UNAVAILABLE"
+	CodeValidation     = apikit.CodeValidation
+	CodeDecimal        = apikit.CodeDecimal
+	CodeUnauthorized   = apikit.CodeUnauthorized
+	CodeForbidden      = apikit.CodeForbidden
+	CodeNotFound       = apikit.CodeNotFound
+	CodeConflict       = apikit.CodeConflict
+	CodeTooLarge       = apikit.CodeTooLarge
+	CodeUnsupported    = apikit.CodeUnsupported
+	CodeRateLimited    = apikit.CodeRateLimited
+	CodeInternal       = apikit.CodeInternal
+	CodeUnavailable    = apikit.CodeUnavailable
 	internalMessage    = "internal error; the request id identifies it in the server log"
 	unavailableMessage = "the service is temporarily unavailable"
 )
 
-// APIError is an error a handler returns to answer with the envelope. Only its fields reach the client.
-type APIError struct {
-	Status    int
-	Code      string
-	Message   string
-	Details   any
-	Retryable bool
-}
-
-func (e *APIError) Error() string { return e.Code + ": " + e.Message }
-
-func apiError(status int, code, message string) *APIError {
-	return &APIError{Status: status, Code: code, Message: message}
-}
-
-// validation is a 400 naming the field.
-func validation(field, message string) *APIError {
-	return &APIError{Status: fiber.StatusBadRequest, Code: CodeValidation, Message: field + ": " + message,
-		Details: map[string]string{"field": field}}
-}
+// APIError is an error a handler returns to answer with the envelope (apikit.Error, which modules return too).
+type APIError = apikit.Error
 
 type envelope struct {
 	Error envelopeError `json:"error"`
@@ -90,18 +74,18 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 func fromFiber(fe *fiber.Error) *APIError {
 	switch fe.Code {
 	case fiber.StatusNotFound:
-		return apiError(fe.Code, CodeNotFound, "no such route")
+		return apikit.New(fe.Code, CodeNotFound, "no such route")
 	case fiber.StatusMethodNotAllowed:
-		return apiError(fe.Code, CodeNotFound, "method not allowed on this route")
+		return apikit.New(fe.Code, CodeNotFound, "method not allowed on this route")
 	case fiber.StatusRequestEntityTooLarge:
-		return apiError(fe.Code, CodeTooLarge, "request body too large")
+		return apikit.New(fe.Code, CodeTooLarge, "request body too large")
 	case fiber.StatusBadRequest:
-		return apiError(fe.Code, CodeValidation, "malformed request")
+		return apikit.New(fe.Code, CodeValidation, "malformed request")
 	case fiber.StatusRequestTimeout:
 		return &APIError{Status: fe.Code, Code: CodeUnavailable, Message: "request timed out", Retryable: true}
 	}
 	if fe.Code >= 500 {
 		return &APIError{Status: fiber.StatusInternalServerError, Code: CodeInternal, Message: internalMessage, Retryable: true}
 	}
-	return apiError(fe.Code, CodeValidation, "bad request")
+	return apikit.New(fe.Code, CodeValidation, "bad request")
 }

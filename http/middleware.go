@@ -3,6 +3,7 @@ package http
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"github.com/streamledger/streamledger/http/apikit"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -134,14 +135,14 @@ func (s *Server) require(scope string) fiber.Handler {
 			if scope == ScopeStreamsRead && s.cfg.PublicReads {
 				return c.Next()
 			}
-			return apiError(fiber.StatusUnauthorized, CodeUnauthorized, "an API key is required (Authorization: Bearer <key> or X-API-Key)")
+			return apikit.New(fiber.StatusUnauthorized, CodeUnauthorized, "an API key is required (Authorization: Bearer <key> or X-API-Key)")
 		}
 		key, ok := s.keys.lookup(presented)
 		if !ok {
-			return apiError(fiber.StatusUnauthorized, CodeUnauthorized, "unknown API key")
+			return apikit.New(fiber.StatusUnauthorized, CodeUnauthorized, "unknown API key")
 		}
 		if !key.scopes[scope] { // scopes are exact: admin grants the admin routes, not everything
-			return apiError(fiber.StatusForbidden, CodeForbidden, "this key lacks the scope "+scope)
+			return apikit.New(fiber.StatusForbidden, CodeForbidden, "this key lacks the scope "+scope)
 		}
 		c.Locals(localsClient, key.clientID)
 		return c.Next()

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/http/apikit"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -127,7 +128,7 @@ type Config struct {
 type Server struct {
 	cfg         Config
 	keys        *keyring
-	cursors     cursors
+	cursors     apikit.Cursors
 	rebuilds    rebuilds
 	hub         hub
 	app         *fiber.App
@@ -161,12 +162,12 @@ func New(cfg Config) *Server {
 	if cfg.RateWindow == 0 {
 		cfg.RateWindow = time.Minute
 	}
-	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), cursors: cursors{key: cfg.CursorSecret}}
+	s := &Server{cfg: cfg, keys: newKeyring(cfg.APIKeys), cursors: apikit.Cursors{Key: cfg.CursorSecret}}
 	s.rebuilds.ctx, s.rebuilds.stop = context.WithCancel(context.Background())
 	s.background, s.stop = context.WithCancel(context.Background())
-	if len(s.cursors.key) == 0 {
-		s.cursors.key = make([]byte, 32)
-		rand.Read(s.cursors.key) // never fails: crypto/rand crashes the program rather than return an error
+	if len(s.cursors.Key) == 0 {
+		s.cursors.Key = make([]byte, 32)
+		rand.Read(s.cursors.Key) // never fails: crypto/rand crashes the program rather than return an error
 	}
 	if cfg.Gatherer != nil {
 		s.promHandler = adaptor.HTTPHandler(promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
@@ -351,13 +352,13 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		presented := sha256.Sum256([]byte(strings.TrimPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")))
 		want := sha256.Sum256([]byte(s.cfg.MetricsToken))
 		if presented != want {
-			return apiError(fiber.StatusUnauthorized, CodeUnauthorized, "a metrics token is required")
+			return apikit.New(fiber.StatusUnauthorized, CodeUnauthorized, "a metrics token is required")
 		}
 	} else if ip := clientAddress(c, s.cfg.TrustedProxies); !ip.IsLoopback() {
-		return apiError(fiber.StatusForbidden, CodeForbidden, "metrics are served to loopback only unless METRICS_TOKEN is set")
+		return apikit.New(fiber.StatusForbidden, CodeForbidden, "metrics are served to loopback only unless METRICS_TOKEN is set")
 	}
 	if s.promHandler == nil {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "no metrics")
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no metrics")
 	}
 	return s.promHandler(c)
 }
@@ -371,49 +372,26 @@ func (s *Server) parseRef(raw string) (domain.StreamRef, error) {
 	contract, id, found := strings.Cut(raw, ":")
 	if !found {
 		if len(s.cfg.Contracts) != 1 {
-			return domain.StreamRef{}, validation("id", "use {contractId}:{streamId} (several contracts are configured)")
+			return domain.StreamRef{}, apikit.Invalid("id", "use {contractId}:{streamId} (several contracts are configured)")
 		}
 		contract, id = string(s.cfg.Contracts[0]), raw
 	}
 	addr, err := domain.ParseAddressOf(contract, domain.ContractAddress)
 	if err != nil {
-		return domain.StreamRef{}, validation("id", "contract id: "+err.Error())
+		return domain.StreamRef{}, apikit.Invalid("id", "contract id: "+err.Error())
 	}
 	n, err := strconv.ParseUint(id, 10, 64)
 	if err != nil {
-		return domain.StreamRef{}, validation("id", "stream id must be an unsigned integer")
+		return domain.StreamRef{}, apikit.Invalid("id", "stream id must be an unsigned integer")
 	}
 	return domain.StreamRef{ContractID: addr, StreamID: n}, nil
-}
-
-// checkQuery refuses query parameters the route does not know, naming the first.
-func checkQuery(c *fiber.Ctx, allowed ...string) error {
-	var bad string
-	c.Context().QueryArgs().VisitAll(func(k, _ []byte) {
-		if bad == "" && !contains(allowed, string(k)) {
-			bad = string(k)
-		}
-	})
-	if bad != "" {
-		return validation(bad, "unknown query parameter")
-	}
-	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // stream serves one stream: now, or as of a ledger (asOfLedger: the fold of its events up to that ledger, amounts
 // at that ledger's close) or a time (asOf: the fold of its events closed by then, amounts at that time); with a
 // weak ETag.
 func (s *Server) stream(c *fiber.Ctx) error {
-	if err := checkQuery(c, "asOfLedger", "asOf"); err != nil {
+	if err := apikit.CheckQuery(c, "asOfLedger", "asOf"); err != nil {
 		return err
 	}
 	ref, err := s.parseRef(c.Params("id"))
@@ -427,25 +405,25 @@ func (s *Server) stream(c *fiber.Ctx) error {
 	ledgerArg, timeArg := c.Query("asOfLedger"), c.Query("asOf")
 	switch {
 	case ledgerArg != "" && timeArg != "":
-		return validation("asOf", "give asOfLedger or asOf, not both")
+		return apikit.Invalid("asOf", "give asOfLedger or asOf, not both")
 	case ledgerArg != "":
 		seq, perr := strconv.ParseUint(ledgerArg, 10, 32)
 		if perr != nil || seq == 0 {
-			return validation("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
+			return apikit.Invalid("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
 		}
 		l, _, ok, lerr := s.cfg.Ledgers.Get(ctx, uint32(seq))
 		if lerr != nil {
 			return fmt.Errorf("read ledger %d: %w", seq, lerr)
 		}
 		if !ok {
-			return apiError(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
+			return apikit.New(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
 		}
 		at = l.ClosedAt
 		st, found, err = streams.AsOfLedger(ctx, s.cfg.Events, ref, uint32(seq))
 	case timeArg != "":
 		t, perr := time.Parse(time.RFC3339, timeArg)
 		if perr != nil {
-			return validation("asOf", "must be an RFC 3339 time, e.g. 2026-03-01T00:00:00Z")
+			return apikit.Invalid("asOf", "must be an RFC 3339 time, e.g. 2026-03-01T00:00:00Z")
 		}
 		at = t.UTC()
 		st, found, err = streams.AsOfTime(ctx, s.cfg.Events, ref, t)
@@ -456,7 +434,7 @@ func (s *Server) stream(c *fiber.Ctx) error {
 		return fmt.Errorf("read stream %s: %w", ref, err)
 	}
 	if !found {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String()+" at that point")
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String()+" at that point")
 	}
 	shown := view.NewStream(st, at, s.cfg.Decimals)
 	body, err := json.Marshal(fiber.Map{"data": shown})
@@ -478,7 +456,7 @@ func (s *Server) stream(c *fiber.Ctx) error {
 // getLedgers shapes them, or a raw LedgerCloseMetaBatch (application/octet-stream, zstd-compressed or not).
 func (s *Server) push(c *fiber.Ctx) error {
 	if s.cfg.Push == nil {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "this server does not take pushed ledgers (SOURCE is not push)")
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "this server does not take pushed ledgers (SOURCE is not push)")
 	}
 	body, err := readPush(c.Get(fiber.HeaderContentType), requestBody(c), MaxPushBodySize)
 	if err != nil {
@@ -487,7 +465,7 @@ func (s *Server) push(c *fiber.Ctx) error {
 	var res chain.PushResult
 	if body.raw != nil {
 		if s.cfg.PushBatch == nil {
-			return apiError(fiber.StatusUnsupportedMediaType, CodeUnsupported, "this server takes pushed ledgers as JSON only")
+			return apikit.New(fiber.StatusUnsupportedMediaType, CodeUnsupported, "this server takes pushed ledgers as JSON only")
 		}
 		res, err = s.cfg.PushBatch(c.UserContext(), body.raw)
 	} else {
@@ -498,7 +476,7 @@ func (s *Server) push(c *fiber.Ctx) error {
 	case errors.As(err, &pe) && errors.Is(err, chain.ErrPushConflict):
 		return &APIError{Status: fiber.StatusConflict, Code: CodeConflict, Message: pe.Error(), Details: map[string]string{"field": pe.Field}}
 	case errors.As(err, &pe):
-		return validation(pe.Field, pe.Message)
+		return apikit.Invalid(pe.Field, pe.Message)
 	case errors.Is(err, chain.ErrHalted):
 		return &APIError{Status: fiber.StatusServiceUnavailable, Code: CodeUnavailable,
 			Message: "ingestion is halted until an operator acts", Retryable: false}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/streamledger/streamledger/http/apikit"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -15,30 +16,6 @@ import (
 	"github.com/streamledger/streamledger/projections/streams"
 )
 
-// Page limits of list routes (DESIGN §6).
-const (
-	defaultLimit = 20
-	maxLimit     = 100
-)
-
-type pageInfo struct {
-	Limit      int     `json:"limit"`
-	NextCursor *string `json:"nextCursor"`
-	HasMore    bool    `json:"hasMore"`
-}
-
-func parseLimit(c *fiber.Ctx) (int, error) {
-	raw := c.Query("limit")
-	if raw == "" {
-		return defaultLimit, nil
-	}
-	n, err := strconv.Atoi(raw)
-	if err != nil || n < 1 || n > maxLimit {
-		return 0, validation("limit", fmt.Sprintf("must be an integer from 1 to %d", maxLimit))
-	}
-	return n, nil
-}
-
 // streamCursor is a place in a stream listing.
 type streamCursor struct {
 	Contract domain.Address `json:"c"`
@@ -48,14 +25,14 @@ type streamCursor struct {
 // listStreams lists streams by status, sender, recipient and contract, keyset-paginated in (contract, stream id)
 // order with a signed cursor.
 func (s *Server) listStreams(c *fiber.Ctx) error {
-	if err := checkQuery(c, "status", "sender", "recipient", "contractId", "limit", "cursor"); err != nil {
+	if err := apikit.CheckQuery(c, "status", "sender", "recipient", "contractId", "limit", "cursor"); err != nil {
 		return err
 	}
 	var f streams.Filter
 	if raw := c.Query("status"); raw != "" {
 		st, err := domain.ParseStreamStatus(raw)
 		if err != nil {
-			return validation("status", "must be one of active, paused, completed, cancelled, closed")
+			return apikit.Invalid("status", "must be one of active, paused, completed, cancelled, closed")
 		}
 		f.Status = st
 	}
@@ -76,11 +53,11 @@ func (s *Server) listStreams(c *fiber.Ctx) error {
 			addr, err = domain.ParseAddressOf(raw, a.kind)
 		}
 		if err != nil {
-			return validation(a.field, err.Error())
+			return apikit.Invalid(a.field, err.Error())
 		}
 		*a.dst = addr
 	}
-	limit, err := parseLimit(c)
+	limit, err := apikit.ParseLimit(c)
 	if err != nil {
 		return err
 	}
@@ -88,7 +65,7 @@ func (s *Server) listStreams(c *fiber.Ctx) error {
 	page := streams.Page{Limit: limit}
 	if raw := c.Query("cursor"); raw != "" {
 		var cur streamCursor
-		if err := s.cursors.decode(scope, raw, &cur); err != nil {
+		if err := s.cursors.Decode(scope, raw, &cur); err != nil {
 			return err
 		}
 		page.After = domain.StreamRef{ContractID: cur.Contract, StreamID: cur.Stream}
@@ -102,10 +79,10 @@ func (s *Server) listStreams(c *fiber.Ctx) error {
 	for i, st := range list {
 		views[i] = view.NewStream(st, at, s.cfg.Decimals)
 	}
-	info := pageInfo{Limit: limit, HasMore: more}
+	info := apikit.PageInfo{Limit: limit, HasMore: more}
 	if more {
 		last := list[len(list)-1]
-		next, err := s.cursors.encode(scope, streamCursor{Contract: last.ContractID, Stream: last.StreamID})
+		next, err := s.cursors.Encode(scope, streamCursor{Contract: last.ContractID, Stream: last.StreamID})
 		if err != nil {
 			return err
 		}
@@ -131,21 +108,21 @@ type eventView struct {
 
 // streamEvents lists a stream's stored events in order, keyset-paginated by version.
 func (s *Server) streamEvents(c *fiber.Ctx) error {
-	if err := checkQuery(c, "limit", "cursor"); err != nil {
+	if err := apikit.CheckQuery(c, "limit", "cursor"); err != nil {
 		return err
 	}
 	ref, err := s.parseRef(c.Params("id"))
 	if err != nil {
 		return err
 	}
-	limit, err := parseLimit(c)
+	limit, err := apikit.ParseLimit(c)
 	if err != nil {
 		return err
 	}
 	scope := "events|" + ref.String()
 	var from int64
 	if raw := c.Query("cursor"); raw != "" {
-		if err := s.cursors.decode(scope, raw, &from); err != nil {
+		if err := s.cursors.Decode(scope, raw, &from); err != nil {
 			return err
 		}
 	}
@@ -165,7 +142,7 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 		next = page[len(page)-1].Version + 1
 	}
 	if len(recs) == 0 {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String())
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String())
 	}
 	// An event is reverted when its last compensation is a reversal (the chain may have come back to its branch,
 	// restoring it).
@@ -215,9 +192,9 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 		}
 		views = append(views, v)
 	}
-	info := pageInfo{Limit: limit, HasMore: more}
+	info := apikit.PageInfo{Limit: limit, HasMore: more}
 	if more {
-		nextCursor, err := s.cursors.encode(scope, int64(views[len(views)-1].Version)+1)
+		nextCursor, err := s.cursors.Encode(scope, int64(views[len(views)-1].Version)+1)
 		if err != nil {
 			return err
 		}
@@ -275,19 +252,19 @@ func (s *Server) ledgerEvents(ctx context.Context, l ledgers.Ledger) ([]json.Raw
 
 // ledger serves one ledger: hash, close time, finality and its events.
 func (s *Server) ledger(c *fiber.Ctx) error {
-	if err := checkQuery(c); err != nil {
+	if err := apikit.CheckQuery(c); err != nil {
 		return err
 	}
 	seq, err := strconv.ParseUint(c.Params("seq"), 10, 32)
 	if err != nil || seq == 0 {
-		return validation("seq", "must be a ledger sequence (1 to 4294967295)")
+		return apikit.Invalid("seq", "must be a ledger sequence (1 to 4294967295)")
 	}
 	l, tip, ok, err := s.cfg.Ledgers.Get(c.UserContext(), uint32(seq))
 	if err != nil {
 		return fmt.Errorf("read ledger %d: %w", seq, err)
 	}
 	if !ok {
-		return apiError(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
 	}
 	final := tip >= s.cfg.SafetyMargin && l.Sequence <= tip-s.cfg.SafetyMargin
 	if l.Range() {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/http/apikit"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,11 +51,11 @@ func webhookError(err error) error {
 	var invalid *webhooks.InvalidError
 	switch {
 	case errors.As(err, &invalid):
-		return validation(invalid.Field, invalid.Reason)
+		return apikit.Invalid(invalid.Field, invalid.Reason)
 	case errors.Is(err, webhooks.ErrNotFound):
-		return apiError(fiber.StatusNotFound, CodeNotFound, err.Error())
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, err.Error())
 	case errors.Is(err, webhooks.ErrDisabled):
-		return apiError(fiber.StatusConflict, CodeConflict, err.Error()+"; enable it first (PATCH enabled=true)")
+		return apikit.New(fiber.StatusConflict, CodeConflict, err.Error()+"; enable it first (PATCH enabled=true)")
 	}
 	return err
 }
@@ -61,7 +63,7 @@ func webhookError(err error) error {
 // webhooksOn answers the webhooks routes with 404 on a server without webhooks.
 func (s *Server) webhooksOn(c *fiber.Ctx) error {
 	if s.cfg.Webhooks == nil {
-		return apiError(fiber.StatusNotFound, CodeNotFound, "webhooks are not enabled on this server")
+		return apikit.New(fiber.StatusNotFound, CodeNotFound, "webhooks are not enabled on this server")
 	}
 	return c.Next()
 }
@@ -70,7 +72,7 @@ func (s *Server) webhooksOn(c *fiber.Ctx) error {
 func pathID(c *fiber.Ctx) (string, error) {
 	id := c.Params("id")
 	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		return "", validation("id", "must be a UUID")
+		return "", apikit.Invalid("id", "must be a UUID")
 	}
 	return strings.ToLower(id), nil
 }
@@ -83,15 +85,15 @@ func decodeBody(c *fiber.Ctx, v any, emptyOK bool) error {
 		return nil
 	}
 	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
-		return apiError(fiber.StatusUnsupportedMediaType, CodeUnsupported, "send application/json")
+		return apikit.New(fiber.StatusUnsupportedMediaType, CodeUnsupported, "send application/json")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return validation("body", "malformed JSON: "+err.Error())
+		return apikit.Invalid("body", "malformed JSON: "+err.Error())
 	}
 	if dec.More() {
-		return validation("body", "one JSON object expected")
+		return apikit.Invalid("body", "one JSON object expected")
 	}
 	return nil
 }
@@ -115,7 +117,7 @@ func (s *Server) registerEndpoint(c *fiber.Ctx) error {
 		return err
 	}
 	if req.URL == nil {
-		return validation("url", "required")
+		return apikit.Invalid("url", "required")
 	}
 	enabled := req.Enabled == nil || *req.Enabled
 	e, err := s.cfg.Webhooks.Register(c.UserContext(), webhooks.NewEndpoint{URL: *req.URL, EventTypes: req.EventTypes,
@@ -128,7 +130,7 @@ func (s *Server) registerEndpoint(c *fiber.Ctx) error {
 }
 
 func (s *Server) listEndpoints(c *fiber.Ctx) error {
-	if err := checkQuery(c); err != nil {
+	if err := apikit.CheckQuery(c); err != nil {
 		return err
 	}
 	list, err := s.cfg.Webhooks.Endpoints(c.UserContext())
@@ -198,7 +200,7 @@ func (s *Server) rotateSecret(c *fiber.Ctx) error {
 	grace := webhooks.DefaultRotationGrace
 	if req.GraceSeconds != nil {
 		if *req.GraceSeconds < 0 || *req.GraceSeconds > int64(webhooks.MaxRotationGrace.Seconds()) {
-			return validation("graceSeconds", fmt.Sprintf("must be between 0 and %d", int64(webhooks.MaxRotationGrace.Seconds())))
+			return apikit.Invalid("graceSeconds", fmt.Sprintf("must be between 0 and %d", int64(webhooks.MaxRotationGrace.Seconds())))
 		}
 		grace = time.Duration(*req.GraceSeconds) * time.Second
 	}
@@ -217,14 +219,14 @@ type recoverRequest struct {
 
 // rangeBound reads a ledger sequence (a JSON number, or a string of digits) or an RFC 3339 time.
 func rangeBound(field string, raw json.RawMessage) (ledger uint32, at time.Time, err error) {
-	bad := validation(field, "must be a ledger sequence or an RFC 3339 time")
+	bad := apikit.Invalid(field, "must be a ledger sequence or an RFC 3339 time")
 	var text string
 	if err := json.Unmarshal(raw, &text); err != nil {
 		text = string(raw)
 	}
 	if n, err := strconv.ParseUint(text, 10, 32); err == nil {
 		if n == 0 {
-			return 0, time.Time{}, validation(field, "ledger sequences start at 1")
+			return 0, time.Time{}, apikit.Invalid(field, "ledger sequences start at 1")
 		}
 		return uint32(n), time.Time{}, nil
 	}
@@ -238,7 +240,7 @@ func rangeBound(field string, raw json.RawMessage) (ledger uint32, at time.Time,
 func parseRange(req recoverRequest) (webhooks.Range, error) {
 	var r webhooks.Range
 	if len(req.Since) == 0 || string(req.Since) == "null" {
-		return r, validation("since", "required: a ledger sequence or an RFC 3339 time")
+		return r, apikit.Invalid("since", "required: a ledger sequence or an RFC 3339 time")
 	}
 	var err error
 	if r.SinceLedger, r.Since, err = rangeBound("since", req.Since); err != nil {
@@ -252,9 +254,9 @@ func parseRange(req recoverRequest) (webhooks.Range, error) {
 	}
 	switch {
 	case (r.SinceLedger == 0) != (r.UntilLedger == 0):
-		return r, validation("until", "must be of the same kind as since (both ledgers or both times)")
+		return r, apikit.Invalid("until", "must be of the same kind as since (both ledgers or both times)")
 	case r.UntilLedger != 0 && r.UntilLedger < r.SinceLedger, !r.Until.IsZero() && r.Until.Before(r.Since):
-		return r, validation("until", "must not be before since")
+		return r, apikit.Invalid("until", "must not be before since")
 	}
 	return r, nil
 }
@@ -324,26 +326,26 @@ var deliveryStates = []string{string(webhooks.Pending), string(webhooks.Succeede
 
 // listDeliveries lists deliveries newest first, filtered by endpoint, status and event, keyset-paginated.
 func (s *Server) listDeliveries(c *fiber.Ctx) error {
-	if err := checkQuery(c, "endpointId", "status", "eventId", "limit", "cursor"); err != nil {
+	if err := apikit.CheckQuery(c, "endpointId", "status", "eventId", "limit", "cursor"); err != nil {
 		return err
 	}
 	f := webhooks.DeliveryFilter{EndpointID: c.Query("endpointId"), State: webhooks.JobState(c.Query("status")),
 		EventID: c.Query("eventId")}
 	for field, v := range map[string]string{"endpointId": f.EndpointID, "eventId": f.EventID} {
 		if _, err := uuid.Parse(v); v != "" && (err != nil || len(v) != 36) {
-			return validation(field, "must be a UUID")
+			return apikit.Invalid(field, "must be a UUID")
 		}
 	}
-	if f.State != "" && !contains(deliveryStates, string(f.State)) {
-		return validation("status", fmt.Sprintf("must be one of %v", deliveryStates))
+	if f.State != "" && !slices.Contains(deliveryStates, string(f.State)) {
+		return apikit.Invalid("status", fmt.Sprintf("must be one of %v", deliveryStates))
 	}
-	limit, err := parseLimit(c)
+	limit, err := apikit.ParseLimit(c)
 	if err != nil {
 		return err
 	}
 	scope := fmt.Sprintf("deliveries|%s|%s|%s", f.EndpointID, f.State, f.EventID)
 	if raw := c.Query("cursor"); raw != "" {
-		if err := s.cursors.decode(scope, raw, &f.BeforeSeq); err != nil {
+		if err := s.cursors.Decode(scope, raw, &f.BeforeSeq); err != nil {
 			return err
 		}
 	}
@@ -351,10 +353,10 @@ func (s *Server) listDeliveries(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	info := pageInfo{Limit: limit, HasMore: len(jobs) > limit}
+	info := apikit.PageInfo{Limit: limit, HasMore: len(jobs) > limit}
 	if info.HasMore {
 		jobs = jobs[:limit]
-		next, err := s.cursors.encode(scope, jobs[len(jobs)-1].Seq)
+		next, err := s.cursors.Encode(scope, jobs[len(jobs)-1].Seq)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/streamledger/streamledger/http/apikit"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -298,7 +299,7 @@ func (c *wsClient) errorMsg(code, message string) {
 // wsUpgrade admits WebSocket handshakes: auth when required, then the upgrade.
 func (s *Server) wsUpgrade(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
-		return apiError(fiber.StatusBadRequest, CodeValidation, "this route speaks WebSocket only")
+		return apikit.New(fiber.StatusBadRequest, CodeValidation, "this route speaks WebSocket only")
 	}
 	if s.cfg.WSAuthRequired {
 		key := presentedKey(c)
@@ -310,11 +311,11 @@ func (s *Server) wsUpgrade(c *fiber.Ctx) error {
 		}
 		sk, ok := s.keys.lookup(key)
 		if key == "" || !ok {
-			return apiError(fiber.StatusUnauthorized, CodeUnauthorized,
+			return apikit.New(fiber.StatusUnauthorized, CodeUnauthorized,
 				"an API key is required (Authorization: Bearer, the subprotocol bearer.<base64url key>, or ?token=)")
 		}
 		if !sk.scopes[ScopeStreamsRead] {
-			return apiError(fiber.StatusForbidden, CodeForbidden, "this key lacks the scope "+ScopeStreamsRead)
+			return apikit.New(fiber.StatusForbidden, CodeForbidden, "this key lacks the scope "+ScopeStreamsRead)
 		}
 	}
 	return c.Next()
