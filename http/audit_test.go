@@ -31,7 +31,7 @@ func newAuditHarness(t *testing.T, log AuditLog) (*harness, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Audit = AuditConfig{Log: log, Signer: signer, VerifierKey: vkey}
 		c.APIKeys = append(c.APIKeys, APIKey{Key: auditKey, ClientID: "auditor", Scopes: []string{ScopeAuditRead}})
 	})

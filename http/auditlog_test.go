@@ -342,7 +342,7 @@ func TestWitnessedCheckpointIsPublished(t *testing.T) {
 	}
 	signed, _ := witnessedAt.Sign(signer)
 	cosigned, witnessKey := cosign(t, signed, "witness1.example")
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Audit = AuditConfig{Log: log, Signer: signer, VerifierKey: vkey,
 			Witnessed: func(context.Context) ([]byte, error) { return cosigned, nil }}
 		c.APIKeys = append(c.APIKeys, APIKey{Key: auditKey, ClientID: "auditor", Scopes: []string{ScopeAuditRead}})

@@ -39,8 +39,9 @@ func benchServer(b *testing.B) (string, []domain.Stream, *memory.Store) {
 		b.Fatal(err)
 	}
 	all := proj.All()
-	h := &harness{srv: New(Config{Version: "bench", NetworkPassphrase: "bench", Contracts: []domain.Address{all[0].ContractID},
-		PublicReads: true, Streams: proj.Reader(), Events: store, Live: store, RateLimit: 1 << 30})}
+	h := &harness{srv: New(testConfig{Streams: proj.Reader(), Config: Config{Version: "bench", NetworkPassphrase: "bench",
+		Contracts: []domain.Address{all[0].ContractID}, PublicReads: true, Events: store, Live: store, RateLimit: 1 << 30,
+		Codec: fluxora.NewCodec()}}.build())}
 	return listen(b, h), all, store
 }
 
@@ -196,8 +197,9 @@ func BenchmarkGetStreamPostgres(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &harness{srv: New(Config{Version: "bench", NetworkPassphrase: "bench", Contracts: []domain.Address{list[0].ContractID},
-		PublicReads: true, Streams: pgStreams{p}, Events: store, RateLimit: 1 << 30})}
+	h := &harness{srv: New(testConfig{Streams: pgStreams{p}, Config: Config{Version: "bench", NetworkPassphrase: "bench",
+		Contracts: []domain.Address{list[0].ContractID}, PublicReads: true, Events: store, RateLimit: 1 << 30,
+		Codec: fluxora.NewCodec()}}.build())}
 	base := listen(b, h)
 	c := client()
 	load(b, 32, func(i int) (*stdhttp.Response, error) {

@@ -82,7 +82,7 @@ func (s *countingStorage) keys() []string {
 // within the limit, its guesses all counted in one bucket; a valid key keeps a quota of its own.
 func TestKeyGuessingIsRateLimited(t *testing.T) {
 	store := &countingStorage{}
-	h := newHarness(t, func(c *Config) { c.RateLimit, c.RateLimitStorage = 5, store })
+	h := newHarness(t, func(c *testConfig) { c.RateLimit, c.RateLimitStorage = 5, store })
 	for i := range 40 {
 		r := h.do(t, "GET", "/api/webhooks/endpoints", nil, "Authorization", fmt.Sprintf("Bearer guess-%02d-%s", i, strings.Repeat("x", 20)))
 		want := 401
@@ -108,7 +108,7 @@ func TestKeyGuessingIsRateLimited(t *testing.T) {
 // with the proxy not trusted, its X-Forwarded-For is ignored and everything it sends shares its quota.
 func TestClientsBehindAProxy(t *testing.T) {
 	for _, trust := range []bool{true, false} {
-		h := newHarness(t, func(c *Config) {
+		h := newHarness(t, func(c *testConfig) {
 			c.RateLimit = 2
 			if trust {
 				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}

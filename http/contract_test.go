@@ -159,7 +159,7 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(cfg *Config) { cfg.Live = memory.New() })
+	h := newHarness(t, func(cfg *testConfig) { cfg.Live = memory.New() })
 	served := map[string]bool{}
 	for _, r := range h.srv.App().GetRoutes(true) {
 		if r.Method == "HEAD" || r.Path == "/" && r.Method != "GET" {

@@ -48,7 +48,7 @@ func TestContractState(t *testing.T) {
 	add("00000000-0000-5000-8000-000000000007", &domain.ContractAdminUpdated{ChainMeta: meta(60), OldAdmin: admin1, NewAdmin: admin2})
 	add("00000000-0000-5000-8000-000000000008", &domain.EventReverted{RevertedEventID: "00000000-0000-5000-8000-000000000007",
 		RevertedType: domain.TypeContractAdminUpdated, RevertedLedger: 60, ContractID: contract, Reason: domain.RevertReasonReorg, Fork: 59})
-	h := newHarness(t, func(c *Config) { c.Events = store })
+	h := newHarness(t, func(c *testConfig) { c.Events = store })
 
 	get := func(path string) string {
 		t.Helper()
@@ -111,7 +111,7 @@ func TestFactoryContractState(t *testing.T) {
 		Expected: eventstore.NoStream, Events: events}}); err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(c *Config) { c.Events, c.Followed = store, []domain.Address{contract, factory} })
+	h := newHarness(t, func(c *testConfig) { c.Events, c.Followed = store, []domain.Address{contract, factory} })
 	r := h.do(t, "GET", "/api/contracts/"+string(factory), nil)
 	d, _ := r.body["data"].(map[string]any)
 	creation, _ := d["pauses"].(map[string]any)["creation"].(map[string]any)

@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/streamledger/streamledger/http/apikit"
 	"log/slog"
 	"net/netip"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,9 +22,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
-	"github.com/streamledger/streamledger/internal/view"
 	"github.com/streamledger/streamledger/projections"
-	"github.com/streamledger/streamledger/projections/streams"
 )
 
 // MaxBodySize bounds request bodies (DESIGN §6), but for pushed ledgers.
@@ -41,16 +35,15 @@ const MaxPushBodySize = 16 << 20
 // pushPath is the route of pushed ledgers, the one route with a larger body limit.
 const pushPath = "/internal/ingest/ledgers"
 
-// StreamReader reads the live stream projection.
-type StreamReader interface {
-	Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error)
-	List(ctx context.Context, f streams.Filter, p streams.Page) ([]domain.Stream, bool, error)
-}
-
 // EventReader reads the event store.
 type EventReader interface {
 	ReadStream(ctx context.Context, stream string, from eventstore.Version, max int) ([]eventstore.Recorded, error)
 	ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error)
+}
+
+// Module is a contract module's API (DESIGN §12): Mount adds its routes with what the core lends them.
+type Module interface {
+	Mount(r fiber.Router, kit apikit.Kit)
 }
 
 // Check is one dependency of /readyz.
@@ -63,17 +56,13 @@ type Check struct {
 type Config struct {
 	Version           string
 	NetworkPassphrase string
-	// Contracts are the stream contracts (a bare stream id means the only one's); Followed every followed
-	// contract (factory and governance ones too), which GET /api/contracts/:id serves.
+	// Contracts are the stream contracts: / lists them, and an audit filter's bare stream id means the only one's.
 	Contracts    []domain.Address
-	Followed     []domain.Address
-	Decimals     int
 	APIKeys      []APIKey
 	PublicReads  bool
 	MetricsToken string
 	Logger       *slog.Logger
 	Gatherer     prometheus.Gatherer
-	Streams      StreamReader
 	// Events reads the event store (stream histories, ledgers' events, point in time).
 	Events EventReader
 	// Ledgers is the ledger index.
@@ -89,6 +78,9 @@ type Config struct {
 	Role func() string
 	// Projections report the runners' status.
 	Projections func() []projections.Status
+	// Modules are the bound modules' routes; Feeds their side of the WebSocket feed.
+	Modules []Module
+	Feeds   []Feed
 	// Live feeds the WebSocket hub (the event store); nil disables /ws/streams.
 	Live LiveSource
 	// Codec decodes the events the hub sends (the bound modules' registry, today's decoders: DESIGN §12).
@@ -147,9 +139,6 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Decimals == 0 {
-		cfg.Decimals = 7
-	}
 	if cfg.NoticeInterval == 0 {
 		cfg.NoticeInterval = 2 * time.Second
 	}
@@ -196,11 +185,11 @@ func New(cfg Config) *Server {
 	}
 	s.app.Get("/openapi.json", s.openAPI)
 	s.app.Get("/docs", s.apiReference)
-	s.app.Get("/api/streams", s.require(ScopeStreamsRead), s.listStreams)
-	s.app.Get("/api/streams/:id", s.require(ScopeStreamsRead), s.stream)
-	s.app.Get("/api/streams/:id/events", s.require(ScopeStreamsRead), s.streamEvents)
 	s.app.Get("/api/ledgers/:seq", s.require(ScopeStreamsRead), s.ledger)
-	s.app.Get("/api/contracts/:id", s.require(ScopeStreamsRead), s.contract)
+	kit := apikit.Kit{Require: s.require, Cursors: s.cursors, Now: cfg.Now}
+	for _, m := range cfg.Modules {
+		m.Mount(s.app, kit)
+	}
 	s.app.Post(pushPath, s.require(ScopeIngestWrite), s.push)
 	s.app.Get("/api/admin/projections", s.require(ScopeAdmin), s.projectionsStatus)
 	s.hub.s = s
@@ -361,95 +350,6 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no metrics")
 	}
 	return s.promHandler(c)
-}
-
-// parseRef reads a stream id: "C…:n", or the bare n when one contract is configured.
-func (s *Server) parseRef(raw string) (domain.StreamRef, error) {
-	// Clients that escape path segments send the colon as %3A.
-	if unescaped, err := url.PathUnescape(raw); err == nil {
-		raw = unescaped
-	}
-	contract, id, found := strings.Cut(raw, ":")
-	if !found {
-		if len(s.cfg.Contracts) != 1 {
-			return domain.StreamRef{}, apikit.Invalid("id", "use {contractId}:{streamId} (several contracts are configured)")
-		}
-		contract, id = string(s.cfg.Contracts[0]), raw
-	}
-	addr, err := domain.ParseAddressOf(contract, domain.ContractAddress)
-	if err != nil {
-		return domain.StreamRef{}, apikit.Invalid("id", "contract id: "+err.Error())
-	}
-	n, err := strconv.ParseUint(id, 10, 64)
-	if err != nil {
-		return domain.StreamRef{}, apikit.Invalid("id", "stream id must be an unsigned integer")
-	}
-	return domain.StreamRef{ContractID: addr, StreamID: n}, nil
-}
-
-// stream serves one stream: now, or as of a ledger (asOfLedger: the fold of its events up to that ledger, amounts
-// at that ledger's close) or a time (asOf: the fold of its events closed by then, amounts at that time); with a
-// weak ETag.
-func (s *Server) stream(c *fiber.Ctx) error {
-	if err := apikit.CheckQuery(c, "asOfLedger", "asOf"); err != nil {
-		return err
-	}
-	ref, err := s.parseRef(c.Params("id"))
-	if err != nil {
-		return err
-	}
-	ctx := c.UserContext()
-	at := s.cfg.Now().Truncate(time.Second)
-	var st domain.Stream
-	var found bool
-	ledgerArg, timeArg := c.Query("asOfLedger"), c.Query("asOf")
-	switch {
-	case ledgerArg != "" && timeArg != "":
-		return apikit.Invalid("asOf", "give asOfLedger or asOf, not both")
-	case ledgerArg != "":
-		seq, perr := strconv.ParseUint(ledgerArg, 10, 32)
-		if perr != nil || seq == 0 {
-			return apikit.Invalid("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
-		}
-		l, _, ok, lerr := s.cfg.Ledgers.Get(ctx, uint32(seq))
-		if lerr != nil {
-			return fmt.Errorf("read ledger %d: %w", seq, lerr)
-		}
-		if !ok {
-			return apikit.New(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
-		}
-		at = l.ClosedAt
-		st, found, err = streams.AsOfLedger(ctx, s.cfg.Events, ref, uint32(seq))
-	case timeArg != "":
-		t, perr := time.Parse(time.RFC3339, timeArg)
-		if perr != nil {
-			return apikit.Invalid("asOf", "must be an RFC 3339 time, e.g. 2026-03-01T00:00:00Z")
-		}
-		at = t.UTC()
-		st, found, err = streams.AsOfTime(ctx, s.cfg.Events, ref, t)
-	default:
-		st, found, err = s.cfg.Streams.Get(ctx, ref)
-	}
-	if err != nil {
-		return fmt.Errorf("read stream %s: %w", ref, err)
-	}
-	if !found {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String()+" at that point")
-	}
-	shown := view.NewStream(st, at, s.cfg.Decimals)
-	body, err := json.Marshal(fiber.Map{"data": shown})
-	if err != nil {
-		return fmt.Errorf("encode stream: %w", err)
-	}
-	// The state and the second it is computed at determine the body; a weak tag on them lets clients revalidate.
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%d", st.LastEventID, st.Version, shown.AsOf.Unix()))
-	etag := `W/"` + hex.EncodeToString(sum[:12]) + `"`
-	c.Set(fiber.HeaderETag, etag)
-	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, etag) {
-		return c.SendStatus(fiber.StatusNotModified)
-	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(body)
 }
 
 // push ingests ledgers pushed by an external indexer (DESIGN §6, §13; scope ingest:write): JSON as the RPC's

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/http/streamsapi"
 	"io"
 	"net"
 	stdhttp "net/http"
@@ -62,19 +63,39 @@ type harness struct {
 	srv *Server
 }
 
-func newHarness(t *testing.T, mutate func(*Config)) *harness {
+// testConfig is the API's configuration with the stream module's, which build mounts.
+type testConfig struct {
+	Config
+	Streams  streamsapi.StreamReader
+	Followed []domain.Address
+}
+
+// build is the API's configuration with the stream module mounted.
+func (c testConfig) build() Config {
+	now := c.Now
+	if now == nil {
+		now = time.Now
+	}
+	routes := streamsapi.New(streamsapi.Config{Contracts: c.Contracts, Followed: c.Followed, Streams: c.Streams, Events: c.Events,
+		Ledgers: c.Ledgers, Codec: c.Codec})
+	c.Modules = append(c.Modules, routes)
+	c.Feeds = append(c.Feeds, routes.Feed(now))
+	return c.Config
+}
+
+func newHarness(t *testing.T, mutate func(*testConfig)) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "test_total", Help: "t"}))
-	cfg := Config{Version: "test", NetworkPassphrase: "Test SDF Network ; September 2015", Contracts: []domain.Address{contract},
-		PublicReads: true, Gatherer: reg, Streams: fakeStreams{}, Now: func() time.Time { return now },
+	cfg := testConfig{Streams: fakeStreams{}, Config: Config{Version: "test", NetworkPassphrase: "Test SDF Network ; September 2015", Contracts: []domain.Address{contract},
+		PublicReads: true, Gatherer: reg, Now: func() time.Time { return now },
 		Codec: projections.Registry(domain.MustRegistry(append(domain.FluxoraEvents(), domain.FluxoraAdminEvents()...)...)),
 		APIKeys: []APIKey{{Key: "reader-key", ClientID: "reader", Scopes: []string{ScopeStreamsRead}},
-			{Key: "ingest-key", ClientID: "indexer", Scopes: []string{ScopeIngestWrite}}}}
+			{Key: "ingest-key", ClientID: "indexer", Scopes: []string{ScopeIngestWrite}}}}}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	return &harness{cfg: cfg, srv: New(cfg)}
+	return &harness{cfg: cfg.Config, srv: New(cfg.build())}
 }
 
 type response struct {
@@ -160,7 +181,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	status := chain.Status{Health: chain.HealthHealthy, Tip: 100, LastSafeLedger: 99, TipClosedAt: now.Add(-3 * time.Second)}
 	failing := errors.New("dial tcp 10.0.0.7:5432: connection refused (password=hunter2)")
 	var checkErr error
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Ingestion = func() chain.Status { return status }
 		c.Projections = func() []projections.Status { return []projections.Status{{Name: "streams", Position: 7}} }
 		c.Checks = []Check{{Name: "eventStore", Check: func(context.Context) error { return checkErr }}}
@@ -199,7 +220,7 @@ func TestMetricsAccess(t *testing.T) {
 	if r := newHarness(t, nil).do(t, "GET", "/metrics", nil, "X-Forwarded-For", "127.0.0.1"); r.status != 403 {
 		t.Fatalf("X-Forwarded-For was trusted: %d", r.status)
 	}
-	h := newHarness(t, func(c *Config) { c.MetricsToken = "m-token" })
+	h := newHarness(t, func(c *testConfig) { c.MetricsToken = "m-token" })
 	if r := h.do(t, "GET", "/metrics", nil, "Authorization", "Bearer wrong"); r.status != 401 {
 		t.Fatalf("wrong token: %d", r.status)
 	}
@@ -248,7 +269,7 @@ func TestStreamByID(t *testing.T) {
 }
 
 func TestInternalErrorsStayInside(t *testing.T) {
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Streams = fakeStreams{err: errors.New("pq: relation streams_g1 does not exist at 10.0.0.7")}
 	})
 	r := h.do(t, "GET", "/api/streams/42", nil)
@@ -258,7 +279,7 @@ func TestInternalErrorsStayInside(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.PublicReads = false })
+	h := newHarness(t, func(c *testConfig) { c.PublicReads = false })
 	cases := []struct {
 		headers []string
 		status  int
@@ -279,7 +300,7 @@ func TestAuth(t *testing.T) {
 
 func TestPush(t *testing.T) {
 	var result error
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Push = func(_ context.Context, ls []chain.PushedLedger) (chain.PushResult, error) {
 			return chain.PushResult{Appended: len(ls), Tip: 7}, result
 		}
@@ -333,7 +354,7 @@ func listen(t testing.TB, h *harness) string {
 // on every route, declared or chunked; 16 MiB on the push route), and metrics for a loopback peer.
 func TestOverTheWire(t *testing.T) {
 	pushedBytes := 0
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Push = func(_ context.Context, ls []chain.PushedLedger) (chain.PushResult, error) {
 			for _, l := range ls {
 				pushedBytes += len(l.MetadataXDR)
@@ -405,7 +426,7 @@ func TestOverTheWire(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.RateLimit = 3 })
+	h := newHarness(t, func(c *testConfig) { c.RateLimit = 3 })
 	for i := 0; i < 3; i++ {
 		if r := h.do(t, "GET", "/api/streams/42", nil); r.status != 200 {
 			t.Fatalf("request %d: %d", i, r.status)
@@ -427,7 +448,7 @@ func TestRateLimit(t *testing.T) {
 
 func TestAdminProjections(t *testing.T) {
 	release := make(chan error)
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.APIKeys = append(c.APIKeys, APIKey{Key: "admin-key", ClientID: "ops", Scopes: []string{ScopeAdmin}})
 		c.ProjectionNames = []string{"streams", "audit"}
 		c.Projections = func() []projections.Status { return []projections.Status{{Name: "streams", Position: 9}} }
@@ -476,7 +497,7 @@ func TestAdminProjections(t *testing.T) {
 		t.Fatalf("job %v", job)
 	}
 	// The embedded read models cannot be rebuilt over the API.
-	e := newHarness(t, func(c *Config) {
+	e := newHarness(t, func(c *testConfig) {
 		c.APIKeys = append(c.APIKeys, APIKey{Key: "admin-key", ClientID: "ops", Scopes: []string{ScopeAdmin}})
 		c.ProjectionNames = []string{"streams"}
 	})
@@ -502,7 +523,7 @@ func TestPushThroughTheIngester(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(c *Config) { c.Push = in.Push })
+	h := newHarness(t, func(c *testConfig) { c.Push = in.Push })
 	push := func(seq uint32) response {
 		lcm, err := network.Canonical(seq)
 		if err != nil {
@@ -554,7 +575,7 @@ func TestPushRealLedgers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(c *Config) { c.Push, c.PushBatch = in.Push, in.PushBatch })
+	h := newHarness(t, func(c *testConfig) { c.Push, c.PushBatch = in.Push, in.PushBatch })
 	body, _ := json.Marshal(map[string]any{"ledgers": []map[string]any{{"sequence": 58752000, "hash": lcm.LedgerHash().HexString(),
 		"metadataXdr": base64.StdEncoding.EncodeToString(raw)}}})
 	if len(body) < 1700_000 {
@@ -579,7 +600,7 @@ func TestPushRealLedgers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2 := newHarness(t, func(c *Config) { c.Push, c.PushBatch = in2.Push, in2.PushBatch })
+	h2 := newHarness(t, func(c *testConfig) { c.Push, c.PushBatch = in2.Push, in2.PushBatch })
 	batch := func(from, to uint32, compress bool) []byte {
 		b := xdr.LedgerCloseMetaBatch{StartSequence: xdr.Uint32(from), EndSequence: xdr.Uint32(to)}
 		for seq := from; seq <= to; seq++ {

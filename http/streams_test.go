@@ -36,7 +36,7 @@ func simulated(t *testing.T) (*harness, *streams.Memory) {
 		}
 	}
 	contract := proj.All()[0].ContractID
-	return newHarness(t, func(c *Config) {
+	return newHarness(t, func(c *testConfig) {
 		c.Streams, c.Events, c.Contracts, c.CursorSecret = proj.Reader(), store, []domain.Address{contract}, []byte("k")
 		c.Ledgers, c.SafetyMargin = index, 2
 	}), proj
@@ -265,7 +265,7 @@ func TestLedgerInAVerifiedRange(t *testing.T) {
 	if err := r.CatchUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(c *Config) { c.Events, c.Ledgers, c.SafetyMargin = store, index, 1 })
+	h := newHarness(t, func(c *testConfig) { c.Events, c.Ledgers, c.SafetyMargin = store, index, 1 })
 	ranges := 0
 	for seq := 2; seq <= 121; seq++ {
 		res := h.do(t, "GET", fmt.Sprintf("/api/ledgers/%d", seq), nil)

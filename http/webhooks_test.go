@@ -26,7 +26,7 @@ func newWebhooksHarness(t *testing.T) (*harness, *webhooks.MemoryStore) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Webhooks = svc
 		c.APIKeys = append(c.APIKeys, APIKey{Key: hooksKey, ClientID: "ops", Scopes: []string{ScopeWebhooksAdmin}})
 	})
@@ -259,7 +259,7 @@ func TestWebhookDeliveriesListing(t *testing.T) {
 }
 
 func TestWebhookRoutesWithoutWebhooks(t *testing.T) {
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.APIKeys = append(c.APIKeys, APIKey{Key: hooksKey, ClientID: "ops", Scopes: []string{ScopeWebhooksAdmin}})
 	})
 	if r := h.admin(t, "GET", "/api/webhooks/endpoints", ""); r.status != 404 || errorOf(t, r) != CodeNotFound {

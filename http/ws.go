@@ -14,9 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/streamledger/streamledger/chain"
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
-	"github.com/streamledger/streamledger/internal/view"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -58,14 +56,29 @@ type wsClient struct {
 	once   sync.Once
 	code   atomic.Int32 // close code chosen by whoever closes
 
-	mu         sync.Mutex
-	streams    map[domain.StreamRef]bool
-	recipients map[domain.Address]bool
-	status     bool                         // subscribed to the status feed
-	replaying  map[domain.StreamRef][]wsOut // live messages held while a stream's history is replayed
+	mu      sync.Mutex
+	follows map[string]bool // the modules' subscription keys (a stream, a recipient, an escrow, …)
+	status  bool            // subscribed to the status feed
+	// replaying holds the live messages of a key whose history is being replayed.
+	replaying map[string][]wsOut
 	// replayedTo is where a finished replay stopped: the live feed can reach an event after the replay read it
 	// from the store, and must not send it again.
-	replayedTo map[domain.StreamRef]eventstore.Position
+	replayedTo map[string]eventstore.Position
+}
+
+// Feed is a module's side of the WebSocket feed (DESIGN §12): what a subscription follows, and how the module's
+// events read. The hub names no module.
+type Feed interface {
+	// Follow reads a subscription's module fields (the message's fields but type, feed and fromPosition): the key
+	// it follows and, when the key has a history a replay reads, that history's store stream. ok is false when
+	// none of the module's fields is there; err, when they are and are wrong (the client gets its text).
+	Follow(fields map[string]json.RawMessage, replay bool) (key, history string, ok bool, err error)
+	// Message renders one of the module's events for clients: the keys that follow it (the first is the key of the
+	// history the event belongs to) and the body; ok is false for another module's event. final tells whether a
+	// ledger is final.
+	Message(ctx context.Context, ev projections.Event, final func(ledger uint32) bool) (keys []string, body []byte, ok bool)
+	// ReplayComplete is the message that ends a replay of key, at position last.
+	ReplayComplete(key string, last eventstore.Position) []byte
 }
 
 type wsOut struct {
@@ -188,85 +201,52 @@ func (h *hub) follow(from eventstore.Position) error {
 			h.s.cfg.Logger.Warn("websocket feed skips an undecodable event", "eventId", rec.ID, "err", err)
 			continue
 		}
-		ref, ok := domain.StreamOf(ev.Domain)
+		keys, out, ok := h.s.message(h.ctx, ev)
 		if !ok {
 			continue
 		}
-		out, recipient := h.s.message(h.ctx, ref, ev)
 		h.mu.RLock()
 		for c := range h.clients {
-			c.offer(ref, recipient, out)
+			c.offer(keys, out)
 		}
 		h.mu.RUnlock()
 	}
 	return <-errs
 }
 
-// message renders an event for clients, with the stream's recipient (for recipient subscriptions).
-func (s *Server) message(ctx context.Context, ref domain.StreamRef, ev projections.Event) (wsOut, domain.Address) {
-	var recipient domain.Address
-	var state any
-	if st, ok, err := s.cfg.Streams.Get(ctx, ref); err == nil && ok {
-		recipient = st.Recipient
-		state = view.NewStream(st, s.cfg.Now().Truncate(time.Second), s.cfg.Decimals)
+// message renders an event for clients with the module that has it, and the keys that follow it.
+func (s *Server) message(ctx context.Context, ev projections.Event) ([]string, wsOut, bool) {
+	final := func(ledger uint32) bool {
+		return s.cfg.Ingestion != nil && ledger <= s.cfg.Ingestion().LastSafeLedger
 	}
-	// Events that name the recipient are believed over a projection that may not have caught up with them.
-	switch e := ev.Domain.(type) {
-	case *domain.StreamCreated:
-		recipient = e.Recipient
-	case *domain.StreamCloned:
-		recipient = e.Recipient
-	case *domain.StreamWithdrawn:
-		recipient = e.Recipient
-	case *domain.StreamRecipientUpdated:
-		recipient = e.NewRecipient
-	}
-	var raw struct {
-		Event json.RawMessage `json:"event"`
-	}
-	_ = json.Unmarshal(ev.Data, &raw)
-	msg := map[string]any{"streamId": ref.String(), "eventId": ev.ID, "position": ev.Position, "event": raw.Event,
-		"stream": state}
-	msg["type"] = "stream_update"
-	if r, ok := ev.Domain.(*domain.EventReverted); ok {
-		msg["type"] = "stream_reverted"
-		msg["revertedEventId"] = r.RevertedEventID
-		msg["ledger"] = r.RevertedLedger
-		msg["final"] = false
-	} else if r, ok := ev.Domain.(*domain.EventRestored); ok {
-		// The chain came back to the branch of an event it had taken back: an update, the event standing again.
-		msg["restoredEventId"] = r.RestoredEventID
-		msg["ledger"] = r.RestoredLedger
-		msg["final"] = false
-	} else if ce, ok := ev.Domain.(domain.ChainEvent); ok {
-		ledger := ce.ChainMetadata().Ledger
-		msg["ledger"] = ledger
-		final := false
-		if s.cfg.Ingestion != nil {
-			final = ledger <= s.cfg.Ingestion().LastSafeLedger
+	for _, f := range s.cfg.Feeds {
+		if keys, body, ok := f.Message(ctx, ev, final); ok && len(keys) > 0 {
+			return keys, wsOut{position: ev.Position, body: body}, true
 		}
-		msg["final"] = final
 	}
-	body, _ := json.Marshal(msg)
-	return wsOut{position: ev.Position, body: body}, recipient
+	return nil, wsOut{}, false
 }
 
-// offer sends a live message to the client if it follows the stream or its recipient; while the stream's history
-// is being replayed the message is held, so that the replay and the live feed neither miss nor repeat one.
-func (c *wsClient) offer(ref domain.StreamRef, recipient domain.Address, out wsOut) {
+// offer sends a live message to the client if it follows one of its keys; while the history of its first key (a
+// stream's) is being replayed the message is held, so that the replay and the live feed neither miss nor repeat one.
+func (c *wsClient) offer(keys []string, out wsOut) {
 	c.mu.Lock()
-	wanted := c.streams[ref] || (recipient != "" && c.recipients[recipient])
-	if held, replaying := c.replaying[ref]; replaying {
-		c.replaying[ref] = append(held, out)
+	wanted := false
+	for _, k := range keys {
+		wanted = wanted || c.follows[k]
+	}
+	history := keys[0]
+	if held, replaying := c.replaying[history]; replaying {
+		c.replaying[history] = append(held, out)
 		c.mu.Unlock()
 		return
 	}
-	if to, replayed := c.replayedTo[ref]; replayed {
+	if to, replayed := c.replayedTo[history]; replayed {
 		if out.position <= to {
 			c.mu.Unlock()
 			return
 		}
-		delete(c.replayedTo, ref) // the live feed is in order: it is past the replay for good
+		delete(c.replayedTo, history) // the live feed is in order: it is past the replay for good
 	}
 	c.mu.Unlock()
 	if wanted {
@@ -341,8 +321,7 @@ func protocolKey(header string) string {
 
 func newWSClient(conn *websocket.Conn) *wsClient {
 	return &wsClient{conn: conn, send: make(chan []byte, wsSendBuffer), closed: make(chan struct{}),
-		streams: map[domain.StreamRef]bool{}, recipients: map[domain.Address]bool{}, replaying: map[domain.StreamRef][]wsOut{},
-		replayedTo: map[domain.StreamRef]eventstore.Position{}}
+		follows: map[string]bool{}, replaying: map[string][]wsOut{}, replayedTo: map[string]eventstore.Position{}}
 }
 
 // serveWS runs one connection: this goroutine reads, one writer goroutine writes.
@@ -432,18 +411,19 @@ func (s *Server) wsWriter(c *wsClient) {
 	}
 }
 
-type wsRequest struct {
-	Type         string  `json:"type"`
-	Feed         string  `json:"feed"`
-	StreamID     string  `json:"streamId"`
-	Recipient    string  `json:"recipient"`
-	FromPosition *uint64 `json:"fromPosition"`
-}
-
 func (s *Server) wsHandle(c *wsClient, raw []byte) {
-	var req wsRequest
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		c.errorMsg("INVALID_JSON", "the message is not a JSON object")
+		return
+	}
+	var req struct {
+		Type         string  `json:"type"`
+		Feed         string  `json:"feed"`
+		FromPosition *uint64 `json:"fromPosition"`
+	}
 	if err := json.Unmarshal(raw, &req); err != nil {
-		c.errorMsg("INVALID_JSON", "the message is not JSON")
+		c.errorMsg("INVALID_MESSAGE", "type and feed are strings, fromPosition an unsigned integer")
 		return
 	}
 	switch req.Type {
@@ -452,9 +432,12 @@ func (s *Server) wsHandle(c *wsClient, raw []byte) {
 		c.errorMsg("UNKNOWN_TYPE", "type must be subscribe or unsubscribe")
 		return
 	}
+	delete(fields, "type")
+	delete(fields, "feed")
+	delete(fields, "fromPosition")
 	if req.Feed != "" {
-		if req.Feed != "status" || req.StreamID != "" || req.Recipient != "" || req.FromPosition != nil {
-			c.errorMsg("INVALID_MESSAGE", `feed must be "status", without streamId, recipient or fromPosition`)
+		if req.Feed != "status" || len(fields) > 0 || req.FromPosition != nil {
+			c.errorMsg("INVALID_MESSAGE", `feed must be "status", with no other field`)
 			return
 		}
 		c.mu.Lock()
@@ -465,55 +448,53 @@ func (s *Server) wsHandle(c *wsClient, raw []byte) {
 		}
 		return
 	}
-	if (req.StreamID == "") == (req.Recipient == "") {
-		c.errorMsg("INVALID_MESSAGE", "give streamId, recipient or feed")
-		return
-	}
-	if req.Recipient != "" {
-		addr, err := domain.ParseAddress(req.Recipient)
-		if err != nil || req.FromPosition != nil {
-			c.errorMsg("INVALID_MESSAGE", "recipient must be a G… or C… address (fromPosition applies to streamId)")
+	replay := req.Type == "subscribe" && req.FromPosition != nil
+	for _, f := range s.cfg.Feeds {
+		key, history, ok, err := f.Follow(fields, replay)
+		if err != nil {
+			c.errorMsg("INVALID_MESSAGE", err.Error())
 			return
 		}
+		if !ok {
+			continue
+		}
 		c.mu.Lock()
-		c.recipients[addr] = req.Type == "subscribe"
+		switch {
+		case req.Type == "unsubscribe":
+			delete(c.follows, key)
+			delete(c.replayedTo, key)
+		case !replay:
+			c.follows[key] = true
+		}
 		c.mu.Unlock()
+		if replay {
+			if history == "" {
+				c.errorMsg("INVALID_MESSAGE", "fromPosition: this subscription has no history to replay")
+				return
+			}
+			s.wsReplay(c, f, key, history, eventstore.Position(*req.FromPosition))
+		}
 		return
 	}
-	ref, apiErr := s.parseRef(req.StreamID)
-	if apiErr != nil {
-		c.errorMsg("INVALID_MESSAGE", "streamId: use {contractId}:{streamId}")
-		return
-	}
-	if req.Type == "unsubscribe" {
-		c.mu.Lock()
-		delete(c.streams, ref)
-		delete(c.replayedTo, ref)
-		c.mu.Unlock()
-		return
-	}
-	if req.FromPosition == nil {
-		c.mu.Lock()
-		c.streams[ref] = true
-		c.mu.Unlock()
-		return
-	}
-	s.wsReplay(c, ref, eventstore.Position(*req.FromPosition))
+	c.errorMsg("INVALID_MESSAGE", "nothing to subscribe to: give a subscription's fields (streamId, recipient, …) or feed")
 }
 
-// wsReplay sends a stream's stored events after from, then goes live: live messages for the stream are held
-// during the replay and released after it, skipping those the replay already sent.
-func (s *Server) wsReplay(c *wsClient, ref domain.StreamRef, from eventstore.Position) {
+// wsReplay sends the stored events of a key's history after from, then goes live: live messages of the history are
+// held during the replay and released after it, skipping those the replay already sent.
+func (s *Server) wsReplay(c *wsClient, f Feed, key, history string, from eventstore.Position) {
 	c.mu.Lock()
-	c.replaying[ref] = nil
-	c.streams[ref] = true
+	c.replaying[key] = nil
+	c.follows[key] = true
 	c.mu.Unlock()
+	final := func(ledger uint32) bool {
+		return s.cfg.Ingestion != nil && ledger <= s.cfg.Ingestion().LastSafeLedger
+	}
 	last := from
 	var next eventstore.Version
 	for {
-		page, err := s.cfg.Events.ReadStream(context.Background(), ref.StoreStream(), next, 500)
+		page, err := s.cfg.Events.ReadStream(context.Background(), history, next, 500)
 		if err != nil {
-			s.cfg.Logger.Error("websocket replay failed", "stream", ref.String(), "err", err)
+			s.cfg.Logger.Error("websocket replay failed", "history", history, "err", err)
 			c.errorMsg("INTERNAL_ERROR", "the replay failed; subscribe again")
 			break
 		}
@@ -525,9 +506,10 @@ func (s *Server) wsReplay(c *wsClient, ref domain.StreamRef, from eventstore.Pos
 			if err != nil {
 				continue
 			}
-			out, _ := s.message(context.Background(), ref, ev)
-			c.enqueue(out.body)
-			last = rec.Position
+			if _, body, ok := f.Message(context.Background(), ev, final); ok {
+				c.enqueue(body)
+				last = rec.Position
+			}
 		}
 		if len(page) < 500 {
 			break
@@ -536,15 +518,14 @@ func (s *Server) wsReplay(c *wsClient, ref domain.StreamRef, from eventstore.Pos
 	}
 	// Release the held messages under the lock: a live message arriving meanwhile waits, and so follows them.
 	c.mu.Lock()
-	for _, out := range c.replaying[ref] {
+	for _, out := range c.replaying[key] {
 		if out.position > last {
 			c.enqueue(out.body)
 			last = out.position
 		}
 	}
-	delete(c.replaying, ref)
-	c.replayedTo[ref] = last
+	delete(c.replaying, key)
+	c.replayedTo[key] = last
 	c.mu.Unlock()
-	body, _ := json.Marshal(map[string]any{"type": "replay_complete", "streamId": ref.String(), "position": last})
-	c.enqueue(body)
+	c.enqueue(f.ReplayComplete(key, last))
 }

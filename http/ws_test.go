@@ -41,7 +41,7 @@ func appendWithdrawal(t *testing.T, store *memory.Store, n uint64, l uint32) eve
 func wsHarness(t *testing.T) (*harness, *memory.Store, string) {
 	t.Helper()
 	store := memory.New()
-	h := newHarness(t, func(c *Config) { c.Live, c.Events = store, store })
+	h := newHarness(t, func(c *testConfig) { c.Live, c.Events = store, store })
 	base := listen(t, h)
 	return h, store, "ws" + strings.TrimPrefix(base, "http") + "/ws/streams"
 }
@@ -241,7 +241,7 @@ func TestWebSocketServiceNotices(t *testing.T) {
 	var health atomic.Value
 	health.Store(chain.Status{Health: chain.HealthHealthy})
 	store := memory.New()
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Live, c.Events, c.NoticeInterval = store, store, 10*time.Millisecond
 		c.Ingestion = func() chain.Status { return health.Load().(chain.Status) }
 	})
@@ -267,7 +267,7 @@ func TestWebSocketStatusFeed(t *testing.T) {
 	store := memory.New()
 	var tip atomic.Uint32
 	tip.Store(40)
-	h := newHarness(t, func(c *Config) {
+	h := newHarness(t, func(c *testConfig) {
 		c.Live, c.Events, c.StatusInterval = store, store, 20*time.Millisecond
 		c.Ingestion = func() chain.Status {
 			return chain.Status{Health: chain.HealthHealthy, Tip: tip.Load(), LastSafeLedger: tip.Load() - 1}
@@ -329,7 +329,8 @@ func TestLiveMessageAlreadyReplayedIsNotSentAgain(t *testing.T) {
 	}
 	ref := domain.StreamRef{ContractID: contract, StreamID: 42}
 	c := newWSClient(nil)
-	h.srv.wsReplay(c, ref, positions[0])
+	feed, key := h.srv.cfg.Feeds[0], "stream:"+ref.String()
+	h.srv.wsReplay(c, feed, key, ref.StoreStream(), positions[0])
 	sent := func() (n int) {
 		for {
 			select {
@@ -343,12 +344,12 @@ func TestLiveMessageAlreadyReplayedIsNotSentAgain(t *testing.T) {
 	if n := sent(); n != 3 { // ledgers 2 and 3, then replay_complete
 		t.Fatalf("replay sent %d messages, want 3", n)
 	}
-	c.offer(ref, "", wsOut{position: positions[2], body: []byte(`{"ledger":3}`)})
+	c.offer([]string{key}, wsOut{position: positions[2], body: []byte(`{"ledger":3}`)})
 	if n := sent(); n != 0 {
 		t.Fatalf("the live copy of a replayed event was sent again (%d messages)", n)
 	}
 	later := appendWithdrawal(t, store, 42, 4)
-	c.offer(ref, "", wsOut{position: later, body: []byte(`{"ledger":4}`)})
+	c.offer([]string{key}, wsOut{position: later, body: []byte(`{"ledger":4}`)})
 	if n := sent(); n != 1 {
 		t.Fatalf("%d messages for the event after the replay, want 1", n)
 	}
@@ -359,7 +360,7 @@ func TestLiveMessageAlreadyReplayedIsNotSentAgain(t *testing.T) {
 // ?token=; without one it is refused before the upgrade.
 func TestWebSocketAuth(t *testing.T) {
 	store := memory.New()
-	h := newHarness(t, func(c *Config) { c.Live, c.Events, c.WSAuthRequired = store, store, true })
+	h := newHarness(t, func(c *testConfig) { c.Live, c.Events, c.WSAuthRequired = store, store, true })
 	url := "ws" + strings.TrimPrefix(listen(t, h), "http") + "/ws/streams"
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	tests := []struct {

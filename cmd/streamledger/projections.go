@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/streamledger/streamledger/http/streamsapi"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -42,7 +43,7 @@ type ledgerIndex interface {
 // readModels are the running projections of serve, what the API reads from them, and the key the audit log's
 // checkpoints are signed with.
 type readModels struct {
-	streams     api.StreamReader
+	streams     streamsapi.StreamReader
 	ledgers     ledgerIndex
 	outbox      webhooks.Outbox
 	audit       api.AuditLog

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/streamledger/streamledger/http/streamsapi"
 	"log/slog"
 	"net"
 	"net/http"
@@ -86,9 +87,12 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		return stoppedWhileStarting(err)
 	}
 
-	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts, Followed: src.followed,
+	streamRoutes := streamsapi.New(streamsapi.Config{Contracts: src.contracts, Followed: src.followed, Streams: rm.streams,
+		Events: store, Ledgers: rm.ledgers, Codec: src.bound})
+	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,
+		Modules: []api.Module{streamRoutes}, Feeds: []api.Feed{streamRoutes.Feed(time.Now)},
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
-		Gatherer: reg, Streams: rm.streams, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
+		Gatherer: reg, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
 		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store, Codec: src.bound,
 		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins, Webhooks: hooks,
 		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify, Witnessed: witnessed},

@@ -1,8 +1,7 @@
-package http
+package streamsapi
 
 import (
 	"fmt"
-	"github.com/streamledger/streamledger/http/apikit"
 	"net/url"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -91,7 +91,7 @@ func newContractView(c domain.Contract) contractView {
 
 // contract serves one followed contract's contract-level state (DESIGN §12): its admin, its code's upgrades and
 // its pause states, folded from the events filed in its store stream, now or as of a ledger.
-func (s *Server) contract(c *fiber.Ctx) error {
+func (a *API) contract(c *fiber.Ctx) error {
 	if err := apikit.CheckQuery(c, "asOfLedger"); err != nil {
 		return err
 	}
@@ -103,8 +103,8 @@ func (s *Server) contract(c *fiber.Ctx) error {
 	if err != nil {
 		return apikit.Invalid("id", "contract id: "+err.Error())
 	}
-	if !slices.Contains(contractStrings(s.cfg.Contracts), string(addr)) && !slices.Contains(contractStrings(s.cfg.Followed), string(addr)) {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "contract "+string(addr)+" is not followed here")
+	if !slices.Contains(contractStrings(a.cfg.Contracts), string(addr)) && !slices.Contains(contractStrings(a.cfg.Followed), string(addr)) {
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "contract "+string(addr)+" is not followed here")
 	}
 	ledger := ^uint32(0)
 	var asOf *uint32
@@ -119,12 +119,12 @@ func (s *Server) contract(c *fiber.Ctx) error {
 	var entries []domain.Entry
 	var next eventstore.Version
 	for {
-		page, err := s.cfg.Events.ReadStream(c.UserContext(), domain.ContractStoreStream(addr), next, 1000)
+		page, err := a.cfg.Events.ReadStream(c.UserContext(), domain.ContractStoreStream(addr), next, 1000)
 		if err != nil {
 			return fmt.Errorf("read contract %s: %w", addr, err)
 		}
 		for _, rec := range page {
-			ev, err := projections.Decode(rec, s.cfg.Codec)
+			ev, err := projections.Decode(rec, a.cfg.Codec)
 			if err != nil {
 				return fmt.Errorf("contract %s: %w", addr, err)
 			}

@@ -1,18 +1,21 @@
-package http
+package streamsapi
 
 import (
-	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/streamledger/streamledger/http/apikit"
+	"net/url"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/internal/view"
-	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/streams"
 )
 
@@ -24,7 +27,7 @@ type streamCursor struct {
 
 // listStreams lists streams by status, sender, recipient and contract, keyset-paginated in (contract, stream id)
 // order with a signed cursor.
-func (s *Server) listStreams(c *fiber.Ctx) error {
+func (a *API) listStreams(c *fiber.Ctx) error {
 	if err := apikit.CheckQuery(c, "status", "sender", "recipient", "contractId", "limit", "cursor"); err != nil {
 		return err
 	}
@@ -65,24 +68,24 @@ func (s *Server) listStreams(c *fiber.Ctx) error {
 	page := streams.Page{Limit: limit}
 	if raw := c.Query("cursor"); raw != "" {
 		var cur streamCursor
-		if err := s.cursors.Decode(scope, raw, &cur); err != nil {
+		if err := a.kit.Cursors.Decode(scope, raw, &cur); err != nil {
 			return err
 		}
 		page.After = domain.StreamRef{ContractID: cur.Contract, StreamID: cur.Stream}
 	}
-	list, more, err := s.cfg.Streams.List(c.UserContext(), f, page)
+	list, more, err := a.cfg.Streams.List(c.UserContext(), f, page)
 	if err != nil {
 		return fmt.Errorf("list streams: %w", err)
 	}
-	at := s.cfg.Now().Truncate(1e9)
+	at := a.kit.Now().Truncate(1e9)
 	views := make([]view.Stream, len(list))
 	for i, st := range list {
-		views[i] = view.NewStream(st, at, s.cfg.Decimals)
+		views[i] = view.NewStream(st, at, a.cfg.Decimals)
 	}
 	info := apikit.PageInfo{Limit: limit, HasMore: more}
 	if more {
 		last := list[len(list)-1]
-		next, err := s.cursors.Encode(scope, streamCursor{Contract: last.ContractID, Stream: last.StreamID})
+		next, err := a.kit.Cursors.Encode(scope, streamCursor{Contract: last.ContractID, Stream: last.StreamID})
 		if err != nil {
 			return err
 		}
@@ -107,11 +110,11 @@ type eventView struct {
 }
 
 // streamEvents lists a stream's stored events in order, keyset-paginated by version.
-func (s *Server) streamEvents(c *fiber.Ctx) error {
+func (a *API) streamEvents(c *fiber.Ctx) error {
 	if err := apikit.CheckQuery(c, "limit", "cursor"); err != nil {
 		return err
 	}
-	ref, err := s.parseRef(c.Params("id"))
+	ref, err := a.parseRef(c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -122,7 +125,7 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 	scope := "events|" + ref.String()
 	var from int64
 	if raw := c.Query("cursor"); raw != "" {
-		if err := s.cursors.Decode(scope, raw, &from); err != nil {
+		if err := a.kit.Cursors.Decode(scope, raw, &from); err != nil {
 			return err
 		}
 	}
@@ -131,7 +134,7 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 	var recs []eventstore.Recorded
 	var next eventstore.Version
 	for {
-		page, err := s.cfg.Events.ReadStream(c.UserContext(), ref.StoreStream(), next, 1000)
+		page, err := a.cfg.Events.ReadStream(c.UserContext(), ref.StoreStream(), next, 1000)
 		if err != nil {
 			return fmt.Errorf("read stream %s: %w", ref, err)
 		}
@@ -142,7 +145,7 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 		next = page[len(page)-1].Version + 1
 	}
 	if len(recs) == 0 {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no stream "+ref.String())
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "no stream "+ref.String())
 	}
 	// An event is reverted when its last compensation is a reversal (the chain may have come back to its branch,
 	// restoring it).
@@ -194,7 +197,7 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 	}
 	info := apikit.PageInfo{Limit: limit, HasMore: more}
 	if more {
-		nextCursor, err := s.cursors.Encode(scope, int64(views[len(views)-1].Version)+1)
+		nextCursor, err := a.kit.Cursors.Encode(scope, int64(views[len(views)-1].Version)+1)
 		if err != nil {
 			return err
 		}
@@ -206,88 +209,91 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"data": views, "page": info})
 }
 
-// LedgerReader reads the ledger index.
-type LedgerReader interface {
-	Get(ctx context.Context, seq uint32) (ledgers.Ledger, uint32, bool, error)
-}
-
-// ledgerEvents are the chain events of ledger l on the current branch: those between the marker before it and its
-// own that carry its hash (a reorg puts reversals and abandoned events in that range too).
-func (s *Server) ledgerEvents(ctx context.Context, l ledgers.Ledger) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	after := l.From
-	for after < l.Position {
-		page, err := s.cfg.Events.ReadAll(ctx, after, min(1000, int(l.Position-after)))
-		if err != nil {
-			return nil, fmt.Errorf("read ledger %d: %w", l.Sequence, err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		for _, r := range page {
-			if r.Position >= l.Position {
-				break
-			}
-			var env struct {
-				Event json.RawMessage `json:"event"`
-			}
-			var meta struct {
-				Chain *domain.ChainMeta `json:"chain"`
-			}
-			if json.Unmarshal(r.Data, &env) != nil || json.Unmarshal(env.Event, &meta) != nil || meta.Chain == nil ||
-				meta.Chain.LedgerHash != l.Hash {
-				continue
-			}
-			item, err := json.Marshal(fiber.Map{"eventId": r.ID, "type": r.Type, "stream": r.Stream, "position": r.Position,
-				"event": env.Event})
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, item)
-		}
-		after = page[len(page)-1].Position
+// parseRef reads a stream id: "C…:n", or the bare n when one contract is configured.
+func (a *API) parseRef(raw string) (domain.StreamRef, error) {
+	// Clients that escape path segments send the colon as %3A.
+	if unescaped, err := url.PathUnescape(raw); err == nil {
+		raw = unescaped
 	}
-	return out, nil
+	contract, id, found := strings.Cut(raw, ":")
+	if !found {
+		if len(a.cfg.Contracts) != 1 {
+			return domain.StreamRef{}, apikit.Invalid("id", "use {contractId}:{streamId} (several contracts are configured)")
+		}
+		contract, id = string(a.cfg.Contracts[0]), raw
+	}
+	addr, err := domain.ParseAddressOf(contract, domain.ContractAddress)
+	if err != nil {
+		return domain.StreamRef{}, apikit.Invalid("id", "contract id: "+err.Error())
+	}
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil {
+		return domain.StreamRef{}, apikit.Invalid("id", "stream id must be an unsigned integer")
+	}
+	return domain.StreamRef{ContractID: addr, StreamID: n}, nil
 }
 
-// ledger serves one ledger: hash, close time, finality and its events.
-func (s *Server) ledger(c *fiber.Ctx) error {
-	if err := apikit.CheckQuery(c); err != nil {
+// stream serves one stream: now, or as of a ledger (asOfLedger: the fold of its events up to that ledger, amounts
+// at that ledger's close) or a time (asOf: the fold of its events closed by then, amounts at that time); with a
+// weak ETag.
+func (a *API) stream(c *fiber.Ctx) error {
+	if err := apikit.CheckQuery(c, "asOfLedger", "asOf"); err != nil {
 		return err
 	}
-	seq, err := strconv.ParseUint(c.Params("seq"), 10, 32)
-	if err != nil || seq == 0 {
-		return apikit.Invalid("seq", "must be a ledger sequence (1 to 4294967295)")
-	}
-	l, tip, ok, err := s.cfg.Ledgers.Get(c.UserContext(), uint32(seq))
-	if err != nil {
-		return fmt.Errorf("read ledger %d: %w", seq, err)
-	}
-	if !ok {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
-	}
-	final := tip >= s.cfg.SafetyMargin && l.Sequence <= tip-s.cfg.SafetyMargin
-	if l.Range() {
-		// A final ledger without events inside a verified range: the range is what the store keeps of it (DESIGN
-		// §13), with the hashes of its ends; of this ledger, what the range says.
-		data := fiber.Map{"sequence": seq, "eventCount": 0, "final": final, "events": []json.RawMessage{},
-			"verifiedRange": fiber.Map{"first": l.First, "last": l.Sequence, "previousHash": l.PreviousHash, "hash": l.Hash,
-				"firstClosedAt": l.FirstClosedAt, "lastClosedAt": l.ClosedAt}}
-		switch uint32(seq) {
-		case l.First:
-			data["previousHash"], data["closedAt"] = l.PreviousHash, l.FirstClosedAt
-		case l.Sequence:
-			data["hash"], data["closedAt"] = l.Hash, l.ClosedAt
-		}
-		return c.JSON(fiber.Map{"data": data})
-	}
-	events, err := s.ledgerEvents(c.UserContext(), l)
+	ref, err := a.parseRef(c.Params("id"))
 	if err != nil {
 		return err
 	}
-	if events == nil {
-		events = []json.RawMessage{}
+	ctx := c.UserContext()
+	at := a.kit.Now().Truncate(time.Second)
+	var st domain.Stream
+	var found bool
+	ledgerArg, timeArg := c.Query("asOfLedger"), c.Query("asOf")
+	switch {
+	case ledgerArg != "" && timeArg != "":
+		return apikit.Invalid("asOf", "give asOfLedger or asOf, not both")
+	case ledgerArg != "":
+		seq, perr := strconv.ParseUint(ledgerArg, 10, 32)
+		if perr != nil || seq == 0 {
+			return apikit.Invalid("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
+		}
+		l, _, ok, lerr := a.cfg.Ledgers.Get(ctx, uint32(seq))
+		if lerr != nil {
+			return fmt.Errorf("read ledger %d: %w", seq, lerr)
+		}
+		if !ok {
+			return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
+		}
+		at = l.ClosedAt
+		st, found, err = streams.AsOfLedger(ctx, a.cfg.Events, ref, uint32(seq))
+	case timeArg != "":
+		t, perr := time.Parse(time.RFC3339, timeArg)
+		if perr != nil {
+			return apikit.Invalid("asOf", "must be an RFC 3339 time, e.g. 2026-03-01T00:00:00Z")
+		}
+		at = t.UTC()
+		st, found, err = streams.AsOfTime(ctx, a.cfg.Events, ref, t)
+	default:
+		st, found, err = a.cfg.Streams.Get(ctx, ref)
 	}
-	return c.JSON(fiber.Map{"data": fiber.Map{"sequence": l.Sequence, "hash": l.Hash, "previousHash": l.PreviousHash,
-		"closedAt": l.ClosedAt, "eventCount": l.EventCount, "final": final, "events": events}})
+	if err != nil {
+		return fmt.Errorf("read stream %s: %w", ref, err)
+	}
+	if !found {
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "no stream "+ref.String()+" at that point")
+	}
+	shown := view.NewStream(st, at, a.cfg.Decimals)
+	body, err := json.Marshal(fiber.Map{"data": shown})
+	if err != nil {
+		return fmt.Errorf("encode stream: %w", err)
+	}
+	// The state and the second it is computed at determine the body; a weak tag on them lets clients revalidate.
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%d|%d", st.LastEventID, st.Version, shown.AsOf.Unix()))
+	etag := `W/"` + hex.EncodeToString(sum[:12]) + `"`
+	c.Set(fiber.HeaderETag, etag)
+	if match := c.Get(fiber.HeaderIfNoneMatch); match != "" && strings.Contains(match, etag) {
+		return c.SendStatus(fiber.StatusNotModified)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
 }
