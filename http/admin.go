@@ -3,13 +3,13 @@ package http
 import (
 	"context"
 	"errors"
-	"github.com/streamledger/streamledger/http/apikit"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/projections"
 )
 

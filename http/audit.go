@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/streamledger/streamledger/http/apikit"
 	"io"
 	"strconv"
 
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/projections/audit"
 )
 

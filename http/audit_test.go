@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	"net"
 	stdhttp "net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 const auditKey = "auditor-key"

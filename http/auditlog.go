@@ -4,13 +4,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/streamledger/streamledger/http/apikit"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/projections/audit"
 )
 

@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"fmt"
-	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	"math/rand/v2"
 	stdhttp "net/http"
@@ -21,6 +20,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 const benchLogSize = 1_000_000

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	stdhttp "net/http"
 	"path/filepath"
@@ -26,6 +25,7 @@ import (
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 func TestParseTilePath(t *testing.T) {

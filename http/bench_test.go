@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"fmt"
-	"github.com/streamledger/streamledger/contracts/fluxora"
 	"io"
 	stdhttp "net/http"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	fws "github.com/fasthttp/websocket"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/streamledger/streamledger/http/apikit"
 	"io"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/http/apikit"
 )
 
 // requestBody is the request's body as a reader: the stream fasthttp hands over (StreamRequestBody), or the bytes

@@ -2,10 +2,11 @@ package http
 
 import (
 	"embed"
-	"github.com/streamledger/streamledger/http/apikit"
 	"path"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/streamledger/streamledger/http/apikit"
 )
 
 // consoleFiles are the reviewer console's page, script and styles: plain files, embedded, no build step and

@@ -3,11 +3,12 @@ package http
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"github.com/streamledger/streamledger/http/apikit"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
+
+	"github.com/streamledger/streamledger/http/apikit"
 )
 
 const (

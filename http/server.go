@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/streamledger/streamledger/http/apikit"
 	"log/slog"
 	"net/netip"
 	"strings"
@@ -22,6 +21,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/projections"
 )
 

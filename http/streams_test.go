@@ -3,14 +3,15 @@ package http
 import (
 	"context"
 	"fmt"
-	"github.com/streamledger/streamledger/contracts/fluxora"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/stellar/go-stellar-sdk/network"
 	"github.com/stellar/go-stellar-sdk/xdr"
+
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/simtest"

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/streamledger/streamledger/http/apikit"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/webhooks"
 )
 

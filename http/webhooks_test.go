@@ -3,15 +3,15 @@ package http
 import (
 	"context"
 	"fmt"
-	"github.com/streamledger/streamledger/contracts/fluxora"
-	"github.com/streamledger/streamledger/projections/streams"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/projections/outbox"
+	"github.com/streamledger/streamledger/projections/streams"
 	"github.com/streamledger/streamledger/webhooks"
 )
 

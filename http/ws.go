@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/streamledger/streamledger/http/apikit"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/eventstore"
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/projections"
 )
 

@@ -3,7 +3,6 @@ package projections_test
 import (
 	"bytes"
 	"context"
-	"github.com/streamledger/streamledger/contracts/fluxora"
 	"net"
 	"os"
 	"runtime"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/eventstore/postgres"

@@ -2,10 +2,10 @@ package projections_test
 
 import (
 	"context"
-	"github.com/streamledger/streamledger/contracts/fluxora"
 	"testing"
 	"time"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/projections"

@@ -3,13 +3,13 @@ package projections_test
 import (
 	"context"
 	"errors"
-	"github.com/streamledger/streamledger/contracts/fluxora"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/postgres"

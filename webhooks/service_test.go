@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/streamledger/streamledger/contracts/fluxora"
-	"github.com/streamledger/streamledger/projections/streams"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -16,12 +14,14 @@ import (
 	"time"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/outbox"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 const testMargin = 2

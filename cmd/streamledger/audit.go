@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/streamledger/streamledger/projections/streams"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -21,6 +20,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 // exportHeapLimit is the soft heap limit of an export.

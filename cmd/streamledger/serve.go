@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/streamledger/streamledger/http/streamsapi"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	api "github.com/streamledger/streamledger/http"
+	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/internal/leader"
 	"github.com/streamledger/streamledger/projections"

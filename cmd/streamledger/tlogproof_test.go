@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/streamledger/streamledger/projections/streams"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 // An auditor holding one exported row and its tlog-proof checks it offline with the pinned key: the genuine row

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	"path/filepath"
 	"slices"
@@ -19,6 +18,7 @@ import (
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 func testKey(t testing.TB) (note.Signer, string) {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/streamledger/streamledger/projections/streams"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +24,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
+	"github.com/streamledger/streamledger/projections/streams"
 )
 
 // testWitness is a C2SP tlog-witness in the test process: it knows one log (origin and key), keeps the latest

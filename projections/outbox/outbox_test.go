@@ -3,11 +3,11 @@ package outbox
 import (
 	"context"
 	"fmt"
-	"github.com/streamledger/streamledger/contracts/fluxora"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/pgtest"
