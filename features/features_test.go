@@ -23,8 +23,10 @@ import (
 
 	"github.com/cucumber/godog"
 	fws "github.com/fasthttp/websocket"
+	"github.com/getkin/kin-openapi/openapi3"
 
 	api "github.com/streamledger/streamledger/http"
+	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/internal/syncbuf"
 	"github.com/streamledger/streamledger/webhooks"
 	"github.com/streamledger/streamledger/webhooks/webhookstest"
@@ -616,7 +618,11 @@ func (w *world) readEvent() (event, bool, error) {
 		if err != nil {
 			return event{}, false, err
 		}
-		if err := api.ValidateWebSocketMessage(raw); err != nil {
+		doc, err := apiDocument()
+		if err != nil {
+			return event{}, false, err
+		}
+		if err := api.ValidateWebSocketMessage(doc, raw); err != nil {
 			return event{}, false, fmt.Errorf("a message off the OpenAPI WebSocket schema: %v: %s", err, raw)
 		}
 		var m struct {
@@ -926,3 +932,6 @@ func (w *world) verifyFails() error {
 	}
 	return nil
 }
+
+// apiDocument is the API's OpenAPI document with the stream module's fragment, which messages are held to.
+var apiDocument = sync.OnceValues(func() (*openapi3.T, error) { return api.LoadOpenAPI(streamsapi.OpenAPI()) })

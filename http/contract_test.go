@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/http/streamsapi"
 )
 
 // apiContract is the OpenAPI document the tests hold every response to.
@@ -27,7 +28,7 @@ type apiContract struct {
 }
 
 var loadContract = sync.OnceValues(func() (*apiContract, error) {
-	doc, err := LoadOpenAPI()
+	doc, err := LoadOpenAPI(streamsapi.OpenAPI())
 	if err != nil {
 		return nil, err
 	}
@@ -183,4 +184,14 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testDoc is the document the tests hold messages to: the core's with the stream module's fragment.
+func testDoc(t *testing.T) *openapi3.T {
+	t.Helper()
+	c, err := loadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.doc
 }

@@ -5,15 +5,16 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gofiber/fiber/v2"
+	"gopkg.in/yaml.v3"
 )
 
 // openAPIYAML is the API's contract (OpenAPI 3.1). The contract tests validate every response the tests see
@@ -22,40 +23,91 @@ import (
 //go:embed openapi.yaml
 var openAPIYAML []byte
 
-// LoadOpenAPI parses and validates the embedded OpenAPI document.
-func LoadOpenAPI() (*openapi3.T, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(openAPIYAML)
+// LoadOpenAPI parses and validates the API's OpenAPI document: the core's, with the modules' fragments merged in
+// (DESIGN §12). A fragment holds paths and components.schemas to add (a name the core or another fragment has
+// already is an error), and x-extends, the schemas it adds to one of the core's oneOf lists (WebhookPayloadData,
+// WebSocketMessage).
+func LoadOpenAPI(fragments ...[]byte) (*openapi3.T, error) {
+	merged, err := mergeOpenAPI(openAPIYAML, fragments)
 	if err != nil {
-		return nil, fmt.Errorf("parse openapi.yaml: %w", err)
+		return nil, err
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(merged)
+	if err != nil {
+		return nil, fmt.Errorf("parse the OpenAPI document: %w", err)
 	}
 	if err := doc.Validate(context.Background()); err != nil {
-		return nil, fmt.Errorf("validate openapi.yaml: %w", err)
+		return nil, fmt.Errorf("validate the OpenAPI document: %w", err)
 	}
 	return doc, nil
 }
 
-var loadedOpenAPI = sync.OnceValues(LoadOpenAPI)
+// mergeOpenAPI merges fragments into the core document, as JSON.
+func mergeOpenAPI(core []byte, fragments [][]byte) ([]byte, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(core, &doc); err != nil {
+		return nil, fmt.Errorf("parse openapi.yaml: %w", err)
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	components, _ := doc["components"].(map[string]any)
+	schemas, _ := components["schemas"].(map[string]any)
+	if paths == nil || schemas == nil {
+		return nil, errors.New("openapi.yaml has no paths or no components.schemas")
+	}
+	for i, raw := range fragments {
+		var frag struct {
+			Paths      map[string]any `yaml:"paths"`
+			Components struct {
+				Schemas map[string]any `yaml:"schemas"`
+			} `yaml:"components"`
+			Extends map[string][]string `yaml:"x-extends"`
+		}
+		if err := yaml.Unmarshal(raw, &frag); err != nil {
+			return nil, fmt.Errorf("OpenAPI fragment %d: %w", i, err)
+		}
+		for name, p := range frag.Paths {
+			if _, dup := paths[name]; dup {
+				return nil, fmt.Errorf("OpenAPI fragment %d: path %s is already defined", i, name)
+			}
+			paths[name] = p
+		}
+		for name, sc := range frag.Components.Schemas {
+			if _, dup := schemas[name]; dup {
+				return nil, fmt.Errorf("OpenAPI fragment %d: schema %s is already defined", i, name)
+			}
+			schemas[name] = sc
+		}
+		for target, added := range frag.Extends {
+			sc, _ := schemas[target].(map[string]any)
+			list, ok := sc["oneOf"].([]any)
+			if !ok {
+				return nil, fmt.Errorf("OpenAPI fragment %d: x-extends %s, which is not a oneOf of the core", i, target)
+			}
+			for _, name := range added {
+				list = append(list, map[string]any{"$ref": "#/components/schemas/" + name})
+			}
+			sc["oneOf"] = list
+		}
+	}
+	return json.Marshal(doc)
+}
 
 // ValidateWebhookPayload checks a webhook delivery's body against the document's WebhookPayload schema: what a
 // consumer generating its types from the document expects. Tests hold every delivery they receive to it.
-func ValidateWebhookPayload(body []byte) error {
-	return validateAgainst("WebhookPayload", body)
+func ValidateWebhookPayload(doc *openapi3.T, body []byte) error {
+	return validateAgainst(doc, "WebhookPayload", body)
 }
 
 // ValidateWebSocketMessage checks a message the WebSocket feed sent against the document's WebSocketMessage schema.
-func ValidateWebSocketMessage(body []byte) error {
-	return validateAgainst("WebSocketMessage", body)
+func ValidateWebSocketMessage(doc *openapi3.T, body []byte) error {
+	return validateAgainst(doc, "WebSocketMessage", body)
 }
 
-func validateAgainst(schema string, body []byte) error {
-	doc, err := loadedOpenAPI()
-	if err != nil {
-		return err
-	}
+func validateAgainst(doc *openapi3.T, schema string, body []byte) error {
 	ref, ok := doc.Components.Schemas[schema]
 	if !ok {
-		return fmt.Errorf("openapi.yaml has no schema %s", schema)
+		return fmt.Errorf("the OpenAPI document has no schema %s", schema)
 	}
 	var v any
 	if err := json.Unmarshal(body, &v); err != nil {
@@ -71,8 +123,8 @@ type apiDocs struct {
 	err  error
 }
 
-func newAPIDocs() apiDocs {
-	doc, err := LoadOpenAPI()
+func newAPIDocs(fragments [][]byte) apiDocs {
+	doc, err := LoadOpenAPI(fragments...)
 	if err != nil {
 		return apiDocs{err: err}
 	}

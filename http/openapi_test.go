@@ -5,11 +5,39 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/streamledger/streamledger/http/streamsapi"
 )
 
+// The core's document is valid alone and with the stream module's fragment; a fragment that redefines a path or a
+// schema, or extends what is not a oneOf, is refused.
 func TestOpenAPIDocumentIsValid(t *testing.T) {
 	if _, err := LoadOpenAPI(); err != nil {
 		t.Fatal(err)
+	}
+	doc, err := LoadOpenAPI(streamsapi.OpenAPI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Paths.Find("/api/streams/{id}") == nil || doc.Components.Schemas["Stream"] == nil ||
+		len(doc.Components.Schemas["WebhookPayloadData"].Value.OneOf) != 1 {
+		t.Fatal("the stream module's paths and schemas are not in the merged document")
+	}
+	for name, frag := range map[string]string{
+		"a core path":      "paths:\n  /health: {get: {responses: {\"200\": {description: x}}}}\n",
+		"a core schema":    "components:\n  schemas:\n    Address: {type: string}\n",
+		"a schema twice":   string(streamsapi.OpenAPI()),
+		"not a oneOf":      "x-extends:\n  Address: [Page]\n",
+		"a missing target": "x-extends:\n  Nothing: [Page]\n",
+		"not YAML":         "paths: [",
+	} {
+		fragments := [][]byte{[]byte(frag)}
+		if name == "a schema twice" {
+			fragments = append(fragments, []byte(frag))
+		}
+		if _, err := LoadOpenAPI(fragments...); err == nil {
+			t.Errorf("%s: a fragment that merges badly was accepted", name)
+		}
 	}
 }
 
@@ -54,14 +82,14 @@ func TestDocsPage(t *testing.T) {
 func TestMessageSchemasAreStrict(t *testing.T) {
 	for _, bad := range []string{`{"type":"error","code":"NOPE","message":"x"}`, `{"type":"stream_update"}`,
 		`{"type":"replay_complete","streamId":"x","position":1,"extra":true}`, `{"type":"nothing"}`, `not json`} {
-		if err := ValidateWebSocketMessage([]byte(bad)); err == nil {
+		if err := ValidateWebSocketMessage(testDoc(t), []byte(bad)); err == nil {
 			t.Errorf("%s passed the WebSocket schema", bad)
 		}
 	}
-	if err := ValidateWebSocketMessage([]byte(`{"type":"replay_complete","streamId":"C:1","position":7}`)); err != nil {
+	if err := ValidateWebSocketMessage(testDoc(t), []byte(`{"type":"replay_complete","streamId":"C:1","position":7}`)); err != nil {
 		t.Errorf("a replay_complete: %v", err)
 	}
-	if err := ValidateWebhookPayload([]byte(`{"id":"x","type":"stream.created"}`)); err == nil {
+	if err := ValidateWebhookPayload(testDoc(t), []byte(`{"id":"x","type":"stream.created"}`)); err == nil {
 		t.Error("a payload without data passed the webhook schema")
 	}
 }

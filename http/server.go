@@ -41,9 +41,11 @@ type EventReader interface {
 	ReadAll(ctx context.Context, after eventstore.Position, max int) ([]eventstore.Recorded, error)
 }
 
-// Module is a contract module's API (DESIGN §12): Mount adds its routes with what the core lends them.
+// Module is a contract module's API (DESIGN §12): Mount adds its routes with what the core lends them; OpenAPI is
+// its fragment of the document (see LoadOpenAPI).
 type Module interface {
 	Mount(r fiber.Router, kit apikit.Kit)
+	OpenAPI() []byte
 }
 
 // Check is one dependency of /readyz.
@@ -179,7 +181,11 @@ func New(cfg Config) *Server {
 	s.app.Get("/health", s.health)
 	s.app.Get("/readyz", s.readyz)
 	s.app.Get("/metrics", s.metrics)
-	s.docs = newAPIDocs()
+	var fragments [][]byte
+	for _, m := range cfg.Modules {
+		fragments = append(fragments, m.OpenAPI())
+	}
+	s.docs = newAPIDocs(fragments)
 	if s.docs.err != nil {
 		cfg.Logger.Error("the OpenAPI document does not load; /openapi.json and /docs answer 500", "err", s.docs.err)
 	}

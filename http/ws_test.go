@@ -83,7 +83,7 @@ func next(t *testing.T, conn *fws.Conn) map[string]any {
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
-	if err := ValidateWebSocketMessage(raw); err != nil {
+	if err := ValidateWebSocketMessage(testDoc(t), raw); err != nil {
 		t.Fatalf("a message off the WebSocket schema: %v\n%s", err, raw)
 	}
 	var m map[string]any

@@ -4,6 +4,7 @@ package streamsapi
 
 import (
 	"context"
+	_ "embed"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -59,6 +60,17 @@ func New(cfg Config) *API {
 	}
 	return &API{cfg: cfg}
 }
+
+// openAPIFragment is the module's part of the API's OpenAPI document.
+//
+//go:embed openapi.yaml
+var openAPIFragment []byte
+
+// OpenAPI is the module's fragment of the API's OpenAPI document (http.LoadOpenAPI merges it).
+func (a *API) OpenAPI() []byte { return OpenAPI() }
+
+// OpenAPI is the module's fragment, for tools and tests that have no API to ask.
+func OpenAPI() []byte { return openAPIFragment }
 
 // Mount adds the routes, reads needing streams:read.
 func (a *API) Mount(r fiber.Router, kit apikit.Kit) {

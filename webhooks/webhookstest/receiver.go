@@ -8,7 +8,10 @@ import (
 	"net/http/httptest"
 	"sync"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	api "github.com/streamledger/streamledger/http"
+	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/webhooks"
 )
 
@@ -18,6 +21,9 @@ type Receiver struct {
 
 	// arrived, when set, is called with every verified delivery as it arrives, before it is acknowledged.
 	arrived func(webhooks.Payload)
+
+	// doc is the API's OpenAPI document (with the stream module's fragment) that payloads are held to.
+	doc *openapi3.T
 
 	mu        sync.Mutex
 	secret    string
@@ -33,7 +39,11 @@ func NewReceiver() *Receiver { return NewReceiverFunc(nil) }
 // NewReceiverFunc starts a receiver that calls arrived with every verified delivery as it arrives (to record what
 // was true then).
 func NewReceiverFunc(arrived func(webhooks.Payload)) *Receiver {
-	r := &Receiver{arrivals: map[string]int{}, arrived: arrived}
+	doc, err := api.LoadOpenAPI(streamsapi.OpenAPI())
+	if err != nil {
+		panic(err) // the embedded documents are checked by the http tests
+	}
+	r := &Receiver{arrivals: map[string]int{}, arrived: arrived, doc: doc}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	return r
 }
@@ -64,7 +74,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	// Every payload is held to the OpenAPI document's webhook schema, as a consumer generating its types would.
-	if err := api.ValidateWebhookPayload(d.Body); err != nil {
+	if err := api.ValidateWebhookPayload(r.doc, d.Body); err != nil {
 		r.count(func() { r.offSchema = append(r.offSchema, err.Error()) })
 		w.WriteHeader(http.StatusBadRequest)
 		return
