@@ -207,7 +207,6 @@ func New(cfg Config) *Server {
 	s.app.Post("/api/admin/projections/:name/rebuild", s.require(ScopeAdmin), s.rebuild)
 	s.routeWebhooks()
 	s.routeAudit()
-	s.routeConsole()
 	return s
 }
 

@@ -10,15 +10,15 @@ import (
 	"github.com/stellar/go-stellar-sdk/xdr"
 )
 
-// simTx is one simulated Soroban transaction: a contract invocation by source, with the contract events it
+// Tx is one simulated Soroban transaction: a contract invocation by Source, with the contract events it
 // emitted (none when it failed).
-type simTx struct {
-	source   xdr.Uint256
-	seqNum   int64
-	contract xdr.ContractId
-	function string
-	events   []xdr.ContractEvent
-	failed   bool
+type Tx struct {
+	Source   xdr.Uint256
+	SeqNum   int64
+	Contract xdr.ContractId
+	Function string
+	Events   []xdr.ContractEvent
+	Failed   bool
 }
 
 // ledgerSpec is what a ledger holds before it is assembled.
@@ -26,7 +26,7 @@ type ledgerSpec struct {
 	seq       uint32
 	prevHash  xdr.Hash
 	closeTime uint64
-	txs       []simTx // in apply order
+	txs       []Tx // in apply order
 	// salt makes the ledgers of two branches differ even when their transactions do not (it stands in for the
 	// bucket list, which differs between branches in reality).
 	salt string
@@ -44,7 +44,7 @@ type assembler struct {
 type builtTx struct {
 	env  xdr.TransactionEnvelope
 	hash xdr.Hash
-	tx   *simTx
+	tx   *Tx
 }
 
 func (a assembler) build(spec ledgerSpec) (xdr.LedgerCloseMeta, error) {
@@ -88,7 +88,7 @@ func (a assembler) build(spec ledgerSpec) (xdr.LedgerCloseMeta, error) {
 
 	results := make([]xdr.TransactionResultPair, len(built))
 	for i, b := range built {
-		results[i] = xdr.TransactionResultPair{TransactionHash: b.hash, Result: result(b.tx.failed)}
+		results[i] = xdr.TransactionResultPair{TransactionHash: b.hash, Result: result(b.tx.Failed)}
 	}
 	resultBytes, err := xdr.TransactionResultSet{Results: results}.MarshalBinary()
 	if err != nil {
@@ -135,16 +135,16 @@ func (a assembler) build(spec ledgerSpec) (xdr.LedgerCloseMeta, error) {
 		LedgerHeader: entry, TxSet: txSet, TxProcessing: processing}}, nil
 }
 
-func envelope(tx *simTx) xdr.TransactionEnvelope {
-	source := tx.source
-	contract := tx.contract
+func envelope(tx *Tx) xdr.TransactionEnvelope {
+	source := tx.Source
+	contract := tx.Contract
 	op := xdr.Operation{Body: xdr.OperationBody{
 		Type: xdr.OperationTypeInvokeHostFunction,
 		InvokeHostFunctionOp: &xdr.InvokeHostFunctionOp{HostFunction: xdr.HostFunction{
 			Type: xdr.HostFunctionTypeHostFunctionTypeInvokeContract,
 			InvokeContract: &xdr.InvokeContractArgs{
 				ContractAddress: xdr.ScAddress{Type: xdr.ScAddressTypeScAddressTypeContract, ContractId: &contract},
-				FunctionName:    xdr.ScSymbol(tx.function),
+				FunctionName:    xdr.ScSymbol(tx.Function),
 			},
 		}},
 	}}
@@ -152,7 +152,7 @@ func envelope(tx *simTx) xdr.TransactionEnvelope {
 		Tx: xdr.Transaction{
 			SourceAccount: xdr.MuxedAccount{Type: xdr.CryptoKeyTypeKeyTypeEd25519, Ed25519: &source},
 			Fee:           100_000,
-			SeqNum:        xdr.SequenceNumber(tx.seqNum),
+			SeqNum:        xdr.SequenceNumber(tx.SeqNum),
 			Cond:          xdr.Preconditions{Type: xdr.PreconditionTypePrecondNone},
 			Memo:          xdr.Memo{Type: xdr.MemoTypeMemoNone},
 			Operations:    []xdr.Operation{op},
@@ -176,17 +176,17 @@ func result(failed bool) xdr.TransactionResult {
 	return xdr.TransactionResult{FeeCharged: 60_000, Result: xdr.TransactionResultResult{Code: code, Results: &ops}}
 }
 
-func metaV4(tx *simTx) xdr.TransactionMeta {
+func metaV4(tx *Tx) xdr.TransactionMeta {
 	ret := Void()
 	return xdr.TransactionMeta{V: 4, V4: &xdr.TransactionMetaV4{
-		Operations:  []xdr.OperationMetaV2{{Events: tx.events}},
+		Operations:  []xdr.OperationMetaV2{{Events: tx.Events}},
 		SorobanMeta: &xdr.SorobanTransactionMetaV2{ReturnValue: &ret},
 	}}
 }
 
-func metaV3(tx *simTx) xdr.TransactionMeta {
+func metaV3(tx *Tx) xdr.TransactionMeta {
 	return xdr.TransactionMeta{V: 3, V3: &xdr.TransactionMetaV3{
 		Operations:  []xdr.OperationMeta{{}},
-		SorobanMeta: &xdr.SorobanTransactionMeta{Events: tx.events, ReturnValue: Void()},
+		SorobanMeta: &xdr.SorobanTransactionMeta{Events: tx.Events, ReturnValue: Void()},
 	}}
 }

@@ -106,6 +106,17 @@ type Config struct {
 	Retain int
 	// Now is the wall clock (default time.Now).
 	Now func() time.Time
+	// Scenarios are other modules' simulated contracts (DESIGN §12), played after the stream contract's in every
+	// ledger of every branch.
+	Scenarios []Scenario
+}
+
+// Scenario is a module's simulated contract and its users (DESIGN §12): the transactions of one ledger, played
+// forward from its own random choices (so that every event is one its contract could emit); Fork copies it for an
+// abandoned branch, which then chooses from rng. The stream contract's is the first scenario of every chain.
+type Scenario interface {
+	Ledger(seq uint32, closeTime uint64) ([]Tx, error)
+	Fork(rng *rand.Rand) Scenario
 }
 
 // Errors.
@@ -130,8 +141,9 @@ type Chain struct {
 	tip       uint32        // highest ledger produced; StartLedger-1 before the first
 	canonical map[uint32]xdr.LedgerCloseMeta
 	abandoned map[uint32]xdr.LedgerCloseMeta
-	world     *world
-	generated uint32 // highest canonical ledger generated
+	world     *world     // the stream contract's scenario
+	scenarios []Scenario // the world, then Config.Scenarios
+	generated uint32     // highest canonical ledger generated
 	lastHash  xdr.Hash
 	lastOld   uint32 // oldest retained canonical ledger
 }
@@ -188,6 +200,7 @@ func New(cfg Config) (*Chain, error) {
 		generated: cfg.StartLedger - 1,
 		lastOld:   cfg.StartLedger,
 	}
+	c.scenarios = append([]Scenario{c.world}, cfg.Scenarios...)
 	c.lastHash = xdr.Hash(derive(cfg.Seed, "genesis"))
 	if err := c.schedule(); err != nil {
 		return nil, err
@@ -287,7 +300,7 @@ func (c *Chain) generate(seq uint32) error {
 				return err
 			}
 		}
-		txs, err := c.world.ledger(l, c.closeTime(l))
+		txs, err := play(c.scenarios, l, c.closeTime(l))
 		if err != nil {
 			return fmt.Errorf("sim ledger %d: %w", l, err)
 		}
@@ -308,10 +321,14 @@ func (c *Chain) generate(seq uint32) error {
 }
 
 func (c *Chain) generateAbandoned(r Reorg) error {
-	w := c.world.fork(rand.New(rand.NewPCG(c.cfg.Seed, uint64(r.At)<<8|0xab)))
+	// Each scenario forks with its own random source; the stream contract's is the one it always had.
+	forks := make([]Scenario, len(c.scenarios))
+	for i, sc := range c.scenarios {
+		forks[i] = sc.Fork(rand.New(rand.NewPCG(c.cfg.Seed, (uint64(r.At)<<8|0xab)^uint64(i)<<40)))
+	}
 	prev := c.lastHash
 	for l := r.At - r.Depth + 1; l <= r.At+r.span(); l++ {
-		txs, err := w.ledger(l, c.closeTime(l))
+		txs, err := play(forks, l, c.closeTime(l))
 		if err != nil {
 			return fmt.Errorf("sim abandoned ledger %d: %w", l, err)
 		}
@@ -324,6 +341,19 @@ func (c *Chain) generateAbandoned(r Reorg) error {
 		prev = lcm.LedgerHash()
 	}
 	return nil
+}
+
+// play plays one ledger of every scenario, in order.
+func play(scenarios []Scenario, seq uint32, closeTime uint64) ([]Tx, error) {
+	var txs []Tx
+	for _, sc := range scenarios {
+		t, err := sc.Ledger(seq, closeTime)
+		if err != nil {
+			return nil, err
+		}
+		txs = append(txs, t...)
+	}
+	return txs, nil
 }
 
 // Tip is the highest ledger produced so far (StartLedger-1 before the first).

@@ -38,7 +38,7 @@ type world struct {
 	seq   uint32
 	now   uint64
 	meta  domain.ChainMeta
-	txs   []simTx
+	txs   []Tx
 	event int
 }
 
@@ -78,6 +78,12 @@ func derive(seed uint64, what string) [32]byte {
 	return sha256.Sum256(append(b[:], what...))
 }
 
+// Fork is fork, as a Scenario.
+func (w *world) Fork(rng *rand.Rand) Scenario { return w.fork(rng) }
+
+// Ledger is ledger, as a Scenario.
+func (w *world) Ledger(seq uint32, closeTime uint64) ([]Tx, error) { return w.ledger(seq, closeTime) }
+
 // fork copies the world for another branch, which makes its own choices from rng.
 func (w *world) fork(rng *rand.Rand) *world {
 	c := *w
@@ -97,7 +103,7 @@ func (w *world) fork(rng *rand.Rand) *world {
 }
 
 // ledger plays one ledger: a few transactions, each one contract call with the events it emits.
-func (w *world) ledger(seq uint32, closeTime uint64) ([]simTx, error) {
+func (w *world) ledger(seq uint32, closeTime uint64) ([]Tx, error) {
 	w.seq, w.now, w.txs = seq, closeTime, nil
 	w.meta = domain.ChainMeta{ContractID: w.address, Ledger: seq, LedgerClosedAt: unix(closeTime)}
 	n := 0
@@ -118,10 +124,10 @@ func (w *world) ledger(seq uint32, closeTime uint64) ([]simTx, error) {
 }
 
 // call starts a transaction by the account at index who.
-func (w *world) call(who int, function string) *simTx {
+func (w *world) call(who int, function string) *Tx {
 	w.seqNums[who]++
-	w.txs = append(w.txs, simTx{source: w.accounts[who].key, seqNum: int64(who)<<32 | w.seqNums[who],
-		contract: w.contract, function: function})
+	w.txs = append(w.txs, Tx{Source: w.accounts[who].key, SeqNum: int64(who)<<32 | w.seqNums[who],
+		Contract: w.contract, Function: function})
 	w.event = 0
 	return &w.txs[len(w.txs)-1]
 }
@@ -147,7 +153,7 @@ func (w *world) emit(e domain.Event) error {
 func (w *world) publish(contract xdr.ContractId, topics []xdr.ScVal, data xdr.ScVal) {
 	tx := &w.txs[len(w.txs)-1]
 	id := contract
-	tx.events = append(tx.events, xdr.ContractEvent{ContractId: &id, Type: xdr.ContractEventTypeContract,
+	tx.Events = append(tx.Events, xdr.ContractEvent{ContractId: &id, Type: xdr.ContractEventTypeContract,
 		Body: xdr.ContractEventBody{V: 0, V0: &xdr.ContractEventV0{Topics: topics, Data: data}}})
 	w.event++
 }
@@ -167,7 +173,7 @@ func (w *world) transaction() error {
 	case w.rng.IntN(60) == 0:
 		// A call that traps: the ledger has the transaction, the chain has no event of it.
 		tx := w.call(w.rng.IntN(len(w.accounts)), "withdraw")
-		tx.failed = true
+		tx.Failed = true
 		return nil
 	case w.rng.IntN(40) == 0 && len(w.streams) > 0:
 		// A topic the engine does not model (offers): kept as observed.

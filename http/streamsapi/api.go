@@ -80,4 +80,5 @@ func (a *API) Mount(r fiber.Router, kit apikit.Kit) {
 	r.Get("/api/streams/:id", read, a.stream)
 	r.Get("/api/streams/:id/events", read, a.streamEvents)
 	r.Get("/api/contracts/:id", read, a.contract)
+	routeConsole(r)
 }

@@ -1,4 +1,4 @@
-package http
+package streamsapi
 
 import (
 	"embed"
@@ -9,7 +9,8 @@ import (
 	"github.com/streamledger/streamledger/http/apikit"
 )
 
-// consoleFiles are the reviewer console's page, script and styles: plain files, embedded, no build step and
+// consoleFiles are the reviewer console's page, script and styles (the stream contract's console: streams, their
+// history and point in time, over this module's routes and the core's WebSocket feed): plain files, embedded, no build step and
 // nothing fetched from elsewhere.
 //
 //go:embed console
@@ -18,9 +19,9 @@ var consoleFiles embed.FS
 // consoleCSP lets the console load its own files and talk to this server (REST and WebSocket), nothing else.
 const consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' blob:; frame-ancestors 'none'"
 
-func (s *Server) routeConsole() {
-	s.app.Get("/console", func(c *fiber.Ctx) error { return serveConsoleFile(c, "index.html") })
-	s.app.Get("/console/:file", func(c *fiber.Ctx) error { return serveConsoleFile(c, c.Params("file")) })
+func routeConsole(r fiber.Router) {
+	r.Get("/console", func(c *fiber.Ctx) error { return serveConsoleFile(c, "index.html") })
+	r.Get("/console/:file", func(c *fiber.Ctx) error { return serveConsoleFile(c, c.Params("file")) })
 }
 
 func consoleType(name string) string {
@@ -38,11 +39,11 @@ func consoleType(name string) string {
 func serveConsoleFile(c *fiber.Ctx, name string) error {
 	mime := consoleType(name)
 	if mime == "" || path.Base(name) != name {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no console file "+name)
+		return apikit.NotFound("no console file " + name)
 	}
 	body, err := consoleFiles.ReadFile("console/" + name)
 	if err != nil {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no console file "+name)
+		return apikit.NotFound("no console file " + name)
 	}
 	c.Set("Content-Security-Policy", consoleCSP)
 	c.Set(fiber.HeaderContentType, mime)
