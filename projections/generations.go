@@ -174,3 +174,35 @@ func (g *Generations) Observed(ctx context.Context, st *Status) error {
 	st.LagMs = time.Since(next[0].RecordedAt).Milliseconds()
 	return nil
 }
+
+// ReadModel is one PostgreSQL read model: its name and how a generation of it opens (creating its tables).
+type ReadModel struct {
+	Name string
+	Open func(ctx context.Context, gen int) (Hashed, error)
+}
+
+// ReadModels is the read-model registry (DESIGN §12): the core's read models and the bound modules', in the order
+// they are built. Its Open is what Generations.Open takes.
+type ReadModels []ReadModel
+
+// ErrUnknownReadModel is returned for a name the registry does not hold.
+var ErrUnknownReadModel = errors.New("unknown projection")
+
+// Names are the read models' names, in order.
+func (r ReadModels) Names() []string {
+	out := make([]string, len(r))
+	for i, m := range r {
+		out[i] = m.Name
+	}
+	return out
+}
+
+// Open opens generation gen of the named read model.
+func (r ReadModels) Open(ctx context.Context, name string, gen int) (Hashed, error) {
+	for _, m := range r {
+		if m.Name == name {
+			return m.Open(ctx, gen)
+		}
+	}
+	return nil, fmt.Errorf("%w %q (want one of %v)", ErrUnknownReadModel, name, r.Names())
+}

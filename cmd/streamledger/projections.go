@@ -240,18 +240,32 @@ func newPGReadModels(ctx context.Context, pool *pgxpool.Pool, store eventstore.S
 	return m, nil
 }
 
-func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projections.Hashed, error) {
-	switch name {
-	case streams.Name:
-		return streams.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
-	case audit.Name:
-		return audit.OpenPostgres(ctx, m.pool, m.schema, gen, streams.AuditFoldsOn(m.store))
-	case outbox.Name:
-		return outbox.OpenPostgres(ctx, m.pool, m.schema, gen, m.margin)
-	case ledgers.Name:
-		return ledgers.OpenPostgres(ctx, m.pool, m.schema, gen)
+// readModels is the registry of the PostgreSQL read models: the core's (ledgers, audit, outbox) and the stream
+// contract's, which also detects the audit log's anomalies.
+func (m *pgReadModels) readModels() projections.ReadModels {
+	return projections.ReadModels{
+		{Name: streams.Name, Open: func(ctx context.Context, gen int) (projections.Hashed, error) {
+			return streams.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
+		}},
+		{Name: ledgers.Name, Open: func(ctx context.Context, gen int) (projections.Hashed, error) {
+			return ledgers.OpenPostgres(ctx, m.pool, m.schema, gen)
+		}},
+		{Name: audit.Name, Open: func(ctx context.Context, gen int) (projections.Hashed, error) {
+			return audit.OpenPostgres(ctx, m.pool, m.schema, gen, streams.AuditFoldsOn(m.store))
+		}},
+		{Name: outbox.Name, Open: func(ctx context.Context, gen int) (projections.Hashed, error) {
+			return outbox.OpenPostgres(ctx, m.pool, m.schema, gen, m.margin)
+		}},
 	}
-	return nil, fmt.Errorf("%w: unknown projection %q (want one of %v)", errUsage, name, projectionNames)
+}
+
+// open opens a read model of the registry, refusing an unknown name as a usage error.
+func (m *pgReadModels) open(ctx context.Context, name string, gen int) (projections.Hashed, error) {
+	p, err := m.readModels().Open(ctx, name, gen)
+	if errors.Is(err, projections.ErrUnknownReadModel) {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return p, err
 }
 
 // startMemoryReadModels rebuilds the in-memory projections from the log (the embedded mode keeps no read model on
