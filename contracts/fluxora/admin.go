@@ -74,7 +74,7 @@ func (Factory) Implied(string, domain.Event) []domain.Implied { return nil }
 
 // Interpret reads a stored event with today's factory decoder (see Module.Interpret).
 func (f Factory) Interpret(e domain.Event) domain.Event {
-	return interpret(e, factoryTopics.knows, f.Decode)
+	return scval.Reinterpret(e, factoryTopics.knows, f.Decode)
 }
 
 // Governance is the module of the Fluxora governance contract (contracts/governance at 75b15ca).
@@ -96,7 +96,7 @@ func (Governance) Implied(string, domain.Event) []domain.Implied { return nil }
 
 // Interpret reads a stored event with today's governance decoder (see Module.Interpret).
 func (g Governance) Interpret(e domain.Event) domain.Event {
-	return interpret(e, governanceTopics.knows, g.Decode)
+	return scval.Reinterpret(e, governanceTopics.knows, g.Decode)
 }
 
 // factoryTopics are the factory contract's topics. Its structs are #[contracttype] maps, like the stream's.

@@ -14,7 +14,7 @@ import (
 
 // Every topic docs/contracts.md lists, for each of the three contracts, decodes from an example with that
 // contract's module to the domain event the page names: none stays ContractEventObserved. The examples are the
-// fixtures of TestEveryTopicDecodesFieldByField and the events @stellar/stellar-base builds (encode.js).
+// fixtures of TestEveryTopicDecodesFieldByField and the events @stellar/stellar-base builds (internal/nodetest/stellar-base/fluxora.js).
 func TestEveryDocumentedTopicIsTyped(t *testing.T) {
 	documented := documentedTopics(t)
 	if len(documented) < 60 {

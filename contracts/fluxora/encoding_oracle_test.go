@@ -2,7 +2,6 @@ package fluxora
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,7 +13,7 @@ import (
 	"github.com/streamledger/streamledger/internal/nodetest"
 )
 
-// oracleEvents are the domain events the contract events of testdata/stellar-base/encode.js decode to, written
+// oracleEvents are the domain events the contract events of internal/nodetest/stellar-base/fluxora.js decode to, written
 // out by hand from the contract's docs/events.md.
 func oracleEvents() map[string]domain.Event {
 	expiry := uint64(1767300000)
@@ -96,14 +95,14 @@ func moduleOf(key string) (decoder interface {
 	return Module{}, key
 }
 
-// oracleEncoded runs testdata/stellar-base/encode.js: the contract events built by @stellar/stellar-base, an encoder
+// oracleEncoded runs internal/nodetest/stellar-base/fluxora.js: the contract events built by @stellar/stellar-base, an encoder
 // that is not ours (see nodetest.Run for when it is missing).
 func oracleEncoded(t *testing.T) map[string]struct {
 	Topics []string `json:"topics"`
 	Value  string   `json:"value"`
 } {
 	t.Helper()
-	out := nodetest.Run(t, filepath.Join("testdata", "stellar-base"), "@stellar/stellar-base", "encode.js", nil)
+	out := nodetest.Run(t, nodetest.StellarBase(t), "@stellar/stellar-base", "fluxora.js", nil)
 	var encoded map[string]struct {
 		Topics []string `json:"topics"`
 		Value  string   `json:"value"`

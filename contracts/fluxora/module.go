@@ -4,7 +4,6 @@
 package fluxora
 
 import (
-	"encoding/base64"
 	"fmt"
 
 	"github.com/stellar/go-stellar-sdk/xdr"
@@ -107,34 +106,7 @@ func (m Module) Interpret(e domain.Event) domain.Event {
 	if _, ok := e.(*domain.ContractEventObserved); !ok {
 		return e
 	}
-	return interpret(e, knownTopic, m.Decode)
-}
-
-// interpret is Interpret for a module whose topics known tells and decode types.
-func interpret(e domain.Event, known func(string) bool,
-	decode func(domain.ChainMeta, []xdr.ScVal, xdr.ScVal) (domain.Event, string, error)) domain.Event {
-	observed, ok := e.(*domain.ContractEventObserved)
-	if !ok || observed.ValueXDR == "" || !known(observed.Topic) {
-		return e
-	}
-	topics := make([]xdr.ScVal, len(observed.TopicsXDR))
-	for i, raw := range observed.TopicsXDR {
-		if !unmarshalScVal(raw, &topics[i]) {
-			return e
-		}
-	}
-	var data xdr.ScVal
-	if !unmarshalScVal(observed.ValueXDR, &data) {
-		return e
-	}
-	typed, _, err := decode(observed.ChainMeta, topics, data)
-	if err != nil {
-		return e
-	}
-	if _, still := typed.(*domain.ContractEventObserved); still {
-		return e
-	}
-	return typed
+	return scval.Reinterpret(e, knownTopic, m.Decode)
 }
 
 func knownTopic(topic string) bool {
@@ -142,11 +114,6 @@ func knownTopic(topic string) bool {
 	_, b := streamTopicsMore[topic]
 	_, c := otherTopics[topic]
 	return a || b || c
-}
-
-func unmarshalScVal(b64 string, v *xdr.ScVal) bool {
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	return err == nil && xdr.SafeUnmarshal(raw, v) == nil
 }
 
 // Codec reads the stream contract's stored events: the registry of its types and today's decoder (decoder

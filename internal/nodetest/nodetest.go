@@ -35,3 +35,23 @@ func Run(tb testing.TB, dir, pkg, script string, stdin []byte) []byte {
 	}
 	return out
 }
+
+// StellarBase is the directory of the @stellar/stellar-base oracle (its scripts build the modules' contract events),
+// found from the calling test's package directory by walking up to the module root.
+func StellarBase(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "internal", "nodetest", "stellar-base")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("nodetest: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}

@@ -400,3 +400,52 @@ func (t *TupleReader) Hash32() string {
 	}
 	return h
 }
+
+// Sym reads a Symbol field.
+func (f *Fields) Sym(name string) string {
+	v, ok := f.get(name)
+	if !ok {
+		return ""
+	}
+	s, ok := v.GetSym()
+	if !ok {
+		f.fail(name, v, "a symbol")
+	}
+	return string(s)
+}
+
+// I64 reads an i64 field.
+func (f *Fields) I64(name string) int64 {
+	v, ok := f.get(name)
+	if !ok {
+		return 0
+	}
+	n, ok := v.GetI64()
+	if !ok {
+		f.fail(name, v, "i64")
+	}
+	return int64(n)
+}
+
+// Struct reads a field that is itself a #[contracttype] struct.
+func (f *Fields) Struct(name string) Fields {
+	v, ok := f.get(name)
+	if !ok {
+		return Fields{err: f.err}
+	}
+	inner := Struct(v)
+	if inner.err != nil {
+		inner.err = fmt.Errorf("field %q: %w", name, inner.err)
+	}
+	return inner
+}
+
+// Sym reads a Symbol element.
+func (t *TupleReader) Sym() string {
+	v, ok := t.next()
+	s, isSym := v.GetSym()
+	if ok && !isSym {
+		t.failAt(v, "a symbol")
+	}
+	return string(s)
+}
