@@ -10,7 +10,10 @@ import (
 	"github.com/streamledger/streamledger/internal/scval"
 )
 
-func sym(s string) xdr.ScVal { v := xdr.ScSymbol(s); return xdr.ScVal{Type: xdr.ScValTypeScvSymbol, Sym: &v} }
+func sym(s string) xdr.ScVal {
+	v := xdr.ScSymbol(s)
+	return xdr.ScVal{Type: xdr.ScValTypeScvSymbol, Sym: &v}
+}
 
 func emptyMap() xdr.ScVal { m := &xdr.ScMap{}; return xdr.ScVal{Type: xdr.ScValTypeScvMap, Map: &m} }
 

@@ -84,8 +84,8 @@ func oracleEvents(t *testing.T) map[string]domain.Event {
 		"investor_refunded_evt":   &EscrowInvestorRefunded{Head: head("refunded"), Investor: investor, Amount: a("20000000000")},
 		"escrow_unfunded": &EscrowUnfunded{Head: head("unfunded"), Investor: investor, Amount: a("5000000000"),
 			RemainingContribution: a("15000000000"), NewFundedAmount: a("35000000000"), Timestamp: 1779500000},
-		"registry_ref_rebound": &EscrowRegistryRebound{Head: head("reg_rebind"), Registry: &tok},
-		"treasury_dust_swept":  &EscrowDustSwept{Head: head("dust_sw"), Recipient: admin, Token: token, Amount: a("3")},
+		"registry_ref_rebound":         &EscrowRegistryRebound{Head: head("reg_rebind"), Registry: &tok},
+		"treasury_dust_swept":          &EscrowDustSwept{Head: head("dust_sw"), Recipient: admin, Token: token, Amount: a("3")},
 		"primary_attestation_bound":    &EscrowAttestationBound{Head: head("att_bind"), Digest: digest(0xa1)},
 		"attestation_digest_appended":  &EscrowAttestationAppended{Head: head("att_app"), Index: 2, Digest: digest(0xb2)},
 		"attestation_digest_revoked":   &EscrowAttestationRevoked{Head: head("att_rev"), Index: 2},
@@ -101,7 +101,9 @@ func oracleEvents(t *testing.T) map[string]domain.Event {
 	}
 }
 
-func hexByte(b byte) string { return string("0123456789abcdef"[b>>4]) + string("0123456789abcdef"[b&15]) }
+func hexByte(b byte) string {
+	return string("0123456789abcdef"[b>>4]) + string("0123456789abcdef"[b&15])
+}
 
 func scvalOf(t *testing.T, b64 string) xdr.ScVal {
 	t.Helper()
