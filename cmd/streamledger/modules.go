@@ -5,6 +5,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/contracts/liquifact"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/projections"
@@ -20,6 +21,8 @@ func moduleNamed(name string) (chain.Module, error) {
 		return fluxora.Factory{}, nil
 	case config.ModuleFluxoraGovernance:
 		return fluxora.Governance{}, nil
+	case config.ModuleLiquiFact:
+		return liquifact.Module{}, nil
 	}
 	return nil, fmt.Errorf("%w: CONTRACTS: no module %q in this build", errUsage, name)
 }
@@ -49,7 +52,7 @@ func codecOf(cfg *config.Config) (projections.Codec, error) {
 		return bindContracts(cfg.Contracts)
 	}
 	var types []domain.Event
-	for _, name := range []string{config.ModuleFluxora, config.ModuleFluxoraFactory, config.ModuleFluxoraGovernance} {
+	for _, name := range config.Modules() {
 		m, err := moduleNamed(name)
 		if err != nil {
 			return nil, err

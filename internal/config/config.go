@@ -255,7 +255,13 @@ const (
 	ModuleFluxora           = "fluxora"
 	ModuleFluxoraFactory    = "fluxora-factory"
 	ModuleFluxoraGovernance = "fluxora-governance"
+	ModuleLiquiFact         = "liquifact"
 )
+
+// Modules are the modules this build has, by name.
+func Modules() []string {
+	return []string{ModuleFluxora, ModuleFluxoraFactory, ModuleFluxoraGovernance, ModuleLiquiFact}
+}
 
 // Contract is one followed contract and the module that reads it.
 type Contract struct {
@@ -264,8 +270,8 @@ type Contract struct {
 }
 
 // parseContract reads one --contracts entry, module:C…, for the modules this build has: fluxora (a stream
-// contract), fluxora-factory, fluxora-governance. liquifact (with C… or wasm:<hash>) is named by the design and
-// refused until its module exists.
+// contract), fluxora-factory, fluxora-governance, liquifact (an invoice escrow). liquifact:wasm:<hash> (every
+// instance of an executable) is named by the design and refused until the ingester discovers instances.
 func parseContract(entry string) (Contract, error) {
 	module, rest, ok := strings.Cut(entry, ":")
 	if !ok {
@@ -278,10 +284,14 @@ func parseContract(entry string) (Contract, error) {
 		}
 		id, err := domain.ParseAddressOf(rest, domain.ContractAddress)
 		return Contract{Module: module, ID: id}, err
-	case "liquifact":
-		return Contract{}, errors.New("the liquifact module is not in this build yet")
+	case ModuleLiquiFact:
+		if strings.HasPrefix(rest, "wasm:") {
+			return Contract{}, errors.New("liquifact:wasm:<hash> (every escrow of an executable) is not in this build yet; name each escrow, liquifact:C…")
+		}
+		id, err := domain.ParseAddressOf(rest, domain.ContractAddress)
+		return Contract{Module: module, ID: id}, err
 	default:
-		return Contract{}, fmt.Errorf("unknown module %q (this build has fluxora, fluxora-factory and fluxora-governance)", module)
+		return Contract{}, fmt.Errorf("unknown module %q (this build has %s)", module, strings.Join(Modules(), ", "))
 	}
 }
 

@@ -96,7 +96,7 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		{map[string]string{"RATE_LIMIT": "-1"}, []string{"--rate-limit / RATE_LIMIT"}},
 		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.com"}, []string{"--trusted-proxies / TRUSTED_PROXIES", "proxy.example.com"}},
 		{map[string]string{"CONTRACTS": contract}, []string{"--contracts / CONTRACTS", "module:C…"}},
-		{map[string]string{"CONTRACTS": "liquifact:" + contract}, []string{"--contracts / CONTRACTS", "liquifact", "not in this build"}},
+		{map[string]string{"CONTRACTS": "liquifact:wasm:" + strings.Repeat("ab", 32)}, []string{"--contracts / CONTRACTS", "liquifact:wasm", "not in this build yet"}},
 		{map[string]string{"CONTRACTS": "fluxora:wasm:" + strings.Repeat("ab", 32)}, []string{"--contracts / CONTRACTS", "not by WASM hash"}},
 		{map[string]string{"CONTRACTS": "streams:" + contract}, []string{"--contracts / CONTRACTS", `unknown module "streams"`}},
 		{map[string]string{"CONTRACTS": "fluxora:GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"}, []string{"--contracts / CONTRACTS", "wrong kind"}},
