@@ -446,3 +446,33 @@ func (f *folder) setRevoked(index uint32, revoked bool) {
 	}
 	f.flag("UNKNOWN_ATTESTATION", "attestation %d was never appended", index)
 }
+
+// ReplayAsOf folds an escrow's stored entries as they stand: without the events a compensation took back (and
+// without the compensations), and only those of ledgers at or below ledger.
+func ReplayAsOf(entries []domain.Entry, ledger uint32) Escrow {
+	reverted := domain.Standing(entries)
+	var e Escrow
+	for _, en := range entries {
+		if reverted[en.ID] || domain.IsCompensation(en.Event) {
+			continue
+		}
+		if ce, ok := en.Event.(domain.ChainEvent); ok && ce.ChainMetadata().Ledger > ledger {
+			continue
+		}
+		e = Apply(e, en.ID, en.Event)
+	}
+	return e
+}
+
+// Codec reads an escrow's stored events: the registry of the module's types and today's decoder (decoder
+// evolution). It is for readers of escrows alone, such as the escrow read model.
+type Codec struct{ events *domain.Registry }
+
+// NewCodec builds the module's codec.
+func NewCodec() Codec { return Codec{events: domain.MustRegistry(Module{}.Events()...)} }
+
+// Events is the registry of the core's and the module's event types.
+func (c Codec) Events() *domain.Registry { return c.events }
+
+// Interpret reads an event an older decoder kept as observed with today's decoder.
+func (Codec) Interpret(e domain.Event) domain.Event { return Module{}.Interpret(e) }
