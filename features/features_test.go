@@ -25,7 +25,9 @@ import (
 	fws "github.com/fasthttp/websocket"
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/streamledger/streamledger/domain"
 	api "github.com/streamledger/streamledger/http"
+	"github.com/streamledger/streamledger/http/escrowsapi"
 	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/internal/syncbuf"
 	"github.com/streamledger/streamledger/webhooks"
@@ -47,8 +49,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	if shared.svc != nil {
-		shared.svc.stop()
+	for _, svc := range []*service{shared.svc, escrowShared.svc} {
+		if svc != nil {
+			svc.stop()
+		}
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -263,6 +267,7 @@ func initializeScenario(sc *godog.ScenarioContext) {
 		}
 		return ctx, nil
 	})
+	registerEscrowSteps(sc)
 	sc.Step(`^streamledger has ingested a simulated network of (\d+) ledgers, with reorganisations$`, w.ingested)
 	sc.Step(`^a stream that has been withdrawn from$`, w.withdrawnStream)
 	sc.Step(`^a stream whose history was reorganised$`, w.reorganisedStream)
@@ -704,7 +709,12 @@ func (w *world) registerEndpoint() error {
 			Secret string `json:"secret"`
 		} `json:"data"`
 	}
-	if err := w.svc.post("/api/webhooks/endpoints", `{"url":"`+c.URL()+`/fluxora"}`, http.StatusCreated, &created); err != nil {
+	// Every stream event: the stream contract's webhook types (the simulated network has escrows too).
+	types, err := json.Marshal(domain.StreamWebhookTypes())
+	if err != nil {
+		return err
+	}
+	if err := w.svc.post("/api/webhooks/endpoints", `{"url":"`+c.URL()+`/fluxora","eventTypes":`+string(types)+`}`, http.StatusCreated, &created); err != nil {
 		return err
 	}
 	w.endpointID = created.Data.ID
@@ -934,4 +944,4 @@ func (w *world) verifyFails() error {
 }
 
 // apiDocument is the API's OpenAPI document with the stream module's fragment, which messages are held to.
-var apiDocument = sync.OnceValues(func() (*openapi3.T, error) { return api.LoadOpenAPI(streamsapi.OpenAPI()) })
+var apiDocument = sync.OnceValues(func() (*openapi3.T, error) { return api.LoadOpenAPI(streamsapi.OpenAPI(), escrowsapi.OpenAPI()) })

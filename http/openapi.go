@@ -104,6 +104,11 @@ func ValidateWebSocketMessage(doc *openapi3.T, body []byte) error {
 	return validateAgainst(doc, "WebSocketMessage", body)
 }
 
+// ValidateSchema checks body against one of the document's schemas by name.
+func ValidateSchema(doc *openapi3.T, schema string, body []byte) error {
+	return validateAgainst(doc, schema, body)
+}
+
 func validateAgainst(doc *openapi3.T, schema string, body []byte) error {
 	ref, ok := doc.Components.Schemas[schema]
 	if !ok {

@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/lake"
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/liquifact/liquifactsim"
 	"github.com/streamledger/streamledger/domain"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
@@ -69,18 +69,30 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 			}
 			simCfg.Epoch, simCfg.Genesis, simCfg.ChainSpacing = epoch, epoch, cfg.SimLedgerInterval
 		}
+		var escrowSim *liquifactsim.Scenario
+		if cfg.SimEscrows > 0 {
+			if escrowSim, err = liquifactsim.New(cfg.SimSeed, cfg.SimEscrows); err != nil {
+				return nil, fmt.Errorf("%w: %v", errUsage, err)
+			}
+			simCfg.Scenarios = []sim.Scenario{escrowSim}
+		}
 		network, err := sim.New(simCfg)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
-		// The simulator brings its own stream contract.
+		// The simulator brings its own stream contract, and its escrows.
 		contracts = []config.Contract{{Module: config.ModuleFluxora, ID: network.ContractID()}}
+		if escrowSim != nil {
+			for _, c := range escrowSim.Contracts() {
+				contracts = append(contracts, config.Contract{Module: config.ModuleLiquiFact, ID: c})
+			}
+		}
 		streamContracts = []domain.Address{network.ContractID()}
 		if ic.StartLedger == 0 {
 			ic.StartLedger = network.StartLedger()
 		}
 		ic.Open = func() (ledgerbackend.LedgerBackend, error) { return network.Backend(), nil }
-		log.Info("simulated network", "contract", network.ContractID(), "seed", cfg.SimSeed, "streams", cfg.SimStreams,
+		log.Info("simulated network", "contract", network.ContractID(), "seed", cfg.SimSeed, "streams", cfg.SimStreams, "escrows", cfg.SimEscrows,
 			"reorgs", cfg.SimReorgs, "flips", cfg.SimFlips, "lastLedger", network.LastLedger())
 	case config.SourceRPC:
 		if err := openEndpoints(ctx, cfg, &ic, src, metrics); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/escrows"
 	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/outbox"
 	"github.com/streamledger/streamledger/projections/streams"
@@ -30,6 +32,28 @@ import (
 // decodeCacheSize is how many decoded events the projections of serve share: a few batches, so that runners
 // that are close behind one another decode each event once.
 const decodeCacheSize = 20_000
+
+// inMemoryOnly are the read models every serve keeps in memory whatever its store, rebuilt from the log at start:
+// the escrows (LiquiFact), whose PostgreSQL read model is not built yet.
+var inMemoryOnly = []string{escrows.Name}
+
+// startEscrows rebuilds the escrow read model from the log and runs it live.
+func startEscrows(ctx context.Context, wg *sync.WaitGroup, store eventstore.Store, in projections.Codec,
+	metrics *projections.Metrics, rm *readModels, log *slog.Logger) error {
+	p := escrows.NewMemory(store)
+	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
+		Codec: in, Logger: log.With("projection", p.Name())})
+	if err != nil {
+		return err
+	}
+	if err := r.CatchUp(ctx); err != nil {
+		return fmt.Errorf("rebuild %s: %w", p.Name(), err)
+	}
+	rm.escrows = p
+	rm.setRunner(p.Name(), r)
+	wg.Go(func() { r.Run(ctx) })
+	return nil
+}
 
 // projectionNames are the read models, in the order they are built.
 var projectionNames = []string{streams.Name, ledgers.Name, audit.Name, outbox.Name}
@@ -44,6 +68,7 @@ type ledgerIndex interface {
 // checkpoints are signed with.
 type readModels struct {
 	streams     streamsapi.StreamReader
+	escrows     *escrows.Memory
 	ledgers     ledgerIndex
 	outbox      webhooks.Outbox
 	audit       api.AuditLog
@@ -108,7 +133,7 @@ func (rm *readModels) status() []projections.Status {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	var out []projections.Status
-	for _, name := range projectionNames {
+	for _, name := range slices.Concat(projectionNames, inMemoryOnly) {
 		if r, ok := rm.runners[name]; ok {
 			out = append(out, r.Status())
 		} else if st, ok := rm.observed[name]; ok {
@@ -325,6 +350,9 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 		rm.setRunner(p.Name(), r)
 		wg.Go(func() { r.Run(ctx) })
 	}
+	if err := startEscrows(ctx, wg, store, in, metrics, rm, log); err != nil {
+		return nil, err
+	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
 	return rm, nil
 }
@@ -347,6 +375,9 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 		audit:   liveAudit{m},
 		rebuild: m.Rebuild,
 		checks:  []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
+	if err := startEscrows(ctx, wg, m.store, m.Codec, metrics, rm, log); err != nil {
+		return nil, err
+	}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {
 		wg.Go(func() {

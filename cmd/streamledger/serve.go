@@ -12,14 +12,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamledger/streamledger/contracts/liquifact"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	api "github.com/streamledger/streamledger/http"
+	"github.com/streamledger/streamledger/http/escrowsapi"
 	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/internal/leader"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
+	"github.com/streamledger/streamledger/projections/escrows"
 	"github.com/streamledger/streamledger/projections/streams"
 	"github.com/streamledger/streamledger/webhooks"
 )
@@ -87,10 +90,11 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		return stoppedWhileStarting(err)
 	}
 
+	escrowRoutes := escrowsapi.New(escrowsapi.Config{Escrows: rm.escrows, Events: store})
 	streamRoutes := streamsapi.New(streamsapi.Config{Contracts: src.contracts, Followed: src.followed, Streams: rm.streams,
 		Events: store, Ledgers: rm.ledgers, Codec: src.bound})
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,
-		Modules: []api.Module{streamRoutes}, Feeds: []api.Feed{streamRoutes.Feed(time.Now)},
+		Modules: []api.Module{streamRoutes, escrowRoutes}, Feeds: []api.Feed{streamRoutes.Feed(time.Now), escrowRoutes.Feed()},
 		PublicReads: env.cfg.PublicReads, MetricsToken: env.cfg.MetricsToken, Logger: env.log.With("component", "http"),
 		Gatherer: reg, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
 		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store, Codec: src.bound,
@@ -168,8 +172,8 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		}
 		whStore, closeStore = s, func() { s.Close() }
 	}
-	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin, EventTypes: domain.StreamWebhookTypes(),
-		Ledgers: rm.ledgers, Codec: in, Subjects: []webhooks.Subjects{streams.Subjects{Log: store}}, Logger: log})
+	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin, EventTypes: append(domain.StreamWebhookTypes(), liquifact.WebhookTypes()...),
+		Ledgers: rm.ledgers, Codec: in, Subjects: []webhooks.Subjects{streams.Subjects{Log: store}, escrows.Subjects{Log: store}}, Logger: log})
 	if err != nil {
 		closeStore()
 		return nil, err

@@ -67,6 +67,7 @@ type Config struct {
 	SafetyMargin        uint32
 	SimSeed             uint64
 	SimStreams          int
+	SimEscrows          int
 	SimLedgers          uint32
 	SimLedgerInterval   time.Duration
 	SimReorgs           bool
@@ -132,6 +133,8 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.bind("sim-seed", false)
 	fs.IntVar(&c.SimStreams, "sim-streams", 50, "simulated payment streams")
 	s.bind("sim-streams", false)
+	fs.IntVar(&c.SimEscrows, "sim-escrows", 10, "simulated LiquiFact invoice escrows (0: none)")
+	s.bind("sim-escrows", false)
 	s.uint32(&c.SimLedgers, "sim-ledgers", 0, "stop producing after this ledger (0: endless)")
 	fs.DurationVar(&c.SimLedgerInterval, "sim-ledger-interval", time.Second, "simulated ledger close interval")
 	s.bind("sim-ledger-interval", false)
@@ -433,6 +436,9 @@ func (s *Settings) validate() error {
 	}
 	if c.NetworkPassphrase == "" {
 		bad("network-passphrase", "", "must not be empty")
+	}
+	if c.SimEscrows < 0 || c.SimEscrows > 1000 {
+		bad("sim-escrows", fmt.Sprint(c.SimEscrows), "want 0 to 1000")
 	}
 	if c.SimStreams < 1 {
 		bad("sim-streams", fmt.Sprint(c.SimStreams), "want at least 1")

@@ -31,7 +31,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.ListenAddr != ":3000" || cfg.Store != StoreEmbedded || cfg.DataDir != "./data" || cfg.Source != SourceSim ||
-		cfg.SafetyMargin != 1 || cfg.SimSeed != 1 || cfg.SimStreams != 50 || cfg.SimLedgers != 0 ||
+		cfg.SafetyMargin != 1 || cfg.SimSeed != 1 || cfg.SimStreams != 50 || cfg.SimEscrows != 10 || cfg.SimLedgers != 0 ||
 		cfg.SimLedgerInterval != time.Second || !cfg.SimReorgs || cfg.SimReorgEvery != 25 || cfg.SimReorgDepth != 1 ||
 		!cfg.PublicReads || cfg.NetworkPassphrase != TestnetPassphrase || cfg.LogLevel != slog.LevelInfo {
 		t.Fatalf("defaults %+v", cfg)
@@ -76,6 +76,7 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		{map[string]string{"SAFETY_MARGIN": "-1"}, []string{"--safety-margin / SAFETY_MARGIN", "whole number"}},
 		{map[string]string{"WS_ORIGINS": "console.example.com"}, []string{"--ws-origins / WS_ORIGINS", "https://"}},
 		{map[string]string{"SIM_STREAMS": "0"}, []string{"SIM_STREAMS"}},
+		{map[string]string{"SIM_ESCROWS": "-1"}, []string{"--sim-escrows / SIM_ESCROWS"}},
 		{map[string]string{"SIM_STREAMS": "many"}, []string{"SIM_STREAMS"}},
 		{map[string]string{"SIM_LEDGER_INTERVAL": "-1s"}, []string{"SIM_LEDGER_INTERVAL"}},
 		{map[string]string{"SIM_REORG_EVERY": "0"}, []string{"SIM_REORG_EVERY"}},

@@ -11,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	api "github.com/streamledger/streamledger/http"
+	"github.com/streamledger/streamledger/http/escrowsapi"
 	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/webhooks"
 )
@@ -39,7 +40,7 @@ func NewReceiver() *Receiver { return NewReceiverFunc(nil) }
 // NewReceiverFunc starts a receiver that calls arrived with every verified delivery as it arrives (to record what
 // was true then).
 func NewReceiverFunc(arrived func(webhooks.Payload)) *Receiver {
-	doc, err := api.LoadOpenAPI(streamsapi.OpenAPI())
+	doc, err := api.LoadOpenAPI(streamsapi.OpenAPI(), escrowsapi.OpenAPI())
 	if err != nil {
 		panic(err) // the embedded documents are checked by the http tests
 	}

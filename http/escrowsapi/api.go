@@ -1,0 +1,227 @@
+// Package escrowsapi is the LiquiFact module's API (DESIGN §12): escrows (list, one, point in time, history) and
+// investors' positions, and its side of the WebSocket feed. The core mounts it as a module and names nothing here.
+package escrowsapi
+
+import (
+	_ "embed"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/streamledger/streamledger/contracts/liquifact"
+	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/http/apikit"
+	"github.com/streamledger/streamledger/projections/escrows"
+)
+
+// Reader reads the live escrow read model.
+type Reader interface {
+	Get(contract domain.Address) (liquifact.Escrow, bool)
+	ByInvoice(invoiceID string) (liquifact.Escrow, bool)
+	List(f escrows.Filter, p escrows.Page) ([]liquifact.Escrow, bool)
+	Positions(investor domain.Address) []escrows.Holding
+}
+
+// Config is what the routes read.
+type Config struct {
+	Escrows  Reader
+	Events   escrows.StreamReader // escrows' store streams: histories and points in time
+	Decimals int                  // of the funding token (7 when zero)
+}
+
+// API is the module's routes.
+type API struct {
+	cfg Config
+	kit apikit.Kit
+}
+
+// New builds the routes.
+func New(cfg Config) *API {
+	if cfg.Decimals == 0 {
+		cfg.Decimals = 7
+	}
+	return &API{cfg: cfg}
+}
+
+//go:embed openapi.yaml
+var openAPIFragment []byte
+
+// OpenAPI is the module's fragment of the API's OpenAPI document.
+func (a *API) OpenAPI() []byte { return OpenAPI() }
+
+// OpenAPI is the module's fragment, for tools and tests that have no API to ask.
+func OpenAPI() []byte { return openAPIFragment }
+
+// Mount adds the routes, reads needing streams:read.
+func (a *API) Mount(r fiber.Router, kit apikit.Kit) {
+	a.kit = kit
+	read := kit.Require(apikit.ScopeStreamsRead)
+	r.Get("/api/escrows", read, a.list)
+	r.Get("/api/escrows/:id", read, a.one)
+	r.Get("/api/escrows/:id/events", read, a.events)
+	r.Get("/api/investors/:address/positions", read, a.positions)
+}
+
+// find is the escrow an id names: a contract id (C…) or an invoice id.
+func (a *API) find(raw string) (liquifact.Escrow, error) {
+	if unescaped, err := url.PathUnescape(raw); err == nil {
+		raw = unescaped
+	}
+	if raw == "" || len(raw) > 64 {
+		return liquifact.Escrow{}, apikit.Invalid("id", "an invoice id or an escrow contract id (C…)")
+	}
+	if addr, err := domain.ParseAddressOf(raw, domain.ContractAddress); err == nil {
+		if e, ok := a.cfg.Escrows.Get(addr); ok && e.Known {
+			return e, nil
+		}
+		return liquifact.Escrow{}, apikit.NotFound("no escrow " + raw)
+	}
+	if e, ok := a.cfg.Escrows.ByInvoice(raw); ok {
+		return e, nil
+	}
+	return liquifact.Escrow{}, apikit.NotFound("no escrow for invoice " + raw)
+}
+
+// list lists escrows by status, SME, investor and funding token, keyset-paginated by contract with a signed cursor.
+func (a *API) list(c *fiber.Ctx) error {
+	if err := apikit.CheckQuery(c, "status", "sme", "investor", "fundingToken", "limit", "cursor"); err != nil {
+		return err
+	}
+	var f escrows.Filter
+	if raw := c.Query("status"); raw != "" {
+		st, ok := parseStatus(raw)
+		if !ok {
+			return apikit.Invalid("status", "must be one of open, funded, settled, withdrawn, cancelled")
+		}
+		f.Status = &st
+	}
+	for _, p := range []struct {
+		field string
+		dst   *domain.Address
+		kind  domain.AddressKind
+	}{{"sme", &f.Sme, 0}, {"investor", &f.Investor, 0}, {"fundingToken", &f.FundingToken, domain.ContractAddress}} {
+		raw := c.Query(p.field)
+		if raw == "" {
+			continue
+		}
+		var addr domain.Address
+		var err error
+		if p.kind == 0 {
+			addr, err = domain.ParseAddress(raw)
+		} else {
+			addr, err = domain.ParseAddressOf(raw, p.kind)
+		}
+		if err != nil {
+			return apikit.Invalid(p.field, err.Error())
+		}
+		*p.dst = addr
+	}
+	limit, err := apikit.ParseLimit(c)
+	if err != nil {
+		return err
+	}
+	scope := fmt.Sprintf("escrows|%v|%s|%s|%s", statusKey(f.Status), f.Sme, f.Investor, f.FundingToken)
+	page := escrows.Page{Limit: limit}
+	if raw := c.Query("cursor"); raw != "" {
+		if err := a.kit.Cursors.Decode(scope, raw, &page.After); err != nil {
+			return err
+		}
+	}
+	list, more := a.cfg.Escrows.List(f, page)
+	views := make([]escrows.View, len(list))
+	for i, e := range list {
+		views[i] = escrows.NewView(e, a.cfg.Decimals)
+	}
+	info := apikit.PageInfo{Limit: limit, HasMore: more}
+	if more {
+		next, err := a.kit.Cursors.Encode(scope, list[len(list)-1].Contract)
+		if err != nil {
+			return err
+		}
+		info.NextCursor = &next
+	}
+	return c.JSON(fiber.Map{"data": views, "page": info})
+}
+
+// one serves one escrow, now or as of a ledger (the fold of its standing events up to it).
+func (a *API) one(c *fiber.Ctx) error {
+	if err := apikit.CheckQuery(c, "asOfLedger"); err != nil {
+		return err
+	}
+	e, err := a.find(c.Params("id"))
+	if err != nil {
+		return err
+	}
+	if arg := c.Query("asOfLedger"); arg != "" {
+		seq, perr := strconv.ParseUint(arg, 10, 32)
+		if perr != nil || seq == 0 {
+			return apikit.Invalid("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
+		}
+		then, known, err := escrows.AsOfLedger(c.UserContext(), a.cfg.Events, e.Contract, uint32(seq))
+		if err != nil {
+			return fmt.Errorf("escrow %s as of %d: %w", e.Contract, seq, err)
+		}
+		if !known {
+			return apikit.NotFound(fmt.Sprintf("escrow %s did not exist at ledger %d", e.InvoiceID, seq))
+		}
+		e = then
+	}
+	return c.JSON(fiber.Map{"data": escrows.NewView(e, a.cfg.Decimals)})
+}
+
+// events lists an escrow's stored events, reversals flagged.
+func (a *API) events(c *fiber.Ctx) error {
+	if err := apikit.CheckQuery(c, "limit", "cursor"); err != nil {
+		return err
+	}
+	e, err := a.find(c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return apikit.History(c, a.kit, a.cfg.Events, liquifact.EscrowStoreStream(e.Contract), "escrow "+e.InvoiceID)
+}
+
+// holdingView is an investor's position in one escrow.
+type holdingView struct {
+	ContractID domain.Address       `json:"contractId"`
+	InvoiceID  string               `json:"invoiceId"`
+	Status     string               `json:"status"`
+	Maturity   uint64               `json:"maturity"`
+	Position   escrows.PositionView `json:"position"`
+}
+
+// positions lists an investor's positions across escrows.
+func (a *API) positions(c *fiber.Ctx) error {
+	if err := apikit.CheckQuery(c); err != nil {
+		return err
+	}
+	investor, err := domain.ParseAddress(c.Params("address"))
+	if err != nil {
+		return apikit.Invalid("address", err.Error())
+	}
+	out := []holdingView{}
+	for _, h := range a.cfg.Escrows.Positions(investor) {
+		out = append(out, holdingView{ContractID: h.Escrow.Contract, InvoiceID: h.Escrow.InvoiceID, Status: h.Escrow.Status.String(),
+			Maturity: h.Escrow.Maturity, Position: escrows.NewPositionView(h.Position, a.cfg.Decimals)})
+	}
+	return c.JSON(fiber.Map{"data": out})
+}
+
+func parseStatus(s string) (liquifact.EscrowStatus, bool) {
+	for st := liquifact.StatusOpen; st <= liquifact.StatusCancelled; st++ {
+		if strings.EqualFold(st.String(), s) {
+			return st, true
+		}
+	}
+	return 0, false
+}
+
+func statusKey(s *liquifact.EscrowStatus) string {
+	if s == nil {
+		return ""
+	}
+	return s.String()
+}
