@@ -442,6 +442,8 @@ type WebhookEndpointAdded struct {
 	URL         string   `json:"url"`
 	EventTypes  []string `json:"eventTypes,omitempty"`
 	Description string   `json:"description,omitempty"`
+	// ExtraSignatures are the signature schemes asked for besides the two every delivery carries.
+	ExtraSignatures []string `json:"extraSignatures,omitempty"`
 }
 
 // WebhookEndpointRemoved unregisters an endpoint.

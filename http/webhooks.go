@@ -105,10 +105,11 @@ type endpointWithSecret struct {
 }
 
 type registerRequest struct {
-	URL         *string  `json:"url"`
-	EventTypes  []string `json:"eventTypes"`
-	Description string   `json:"description"`
-	Enabled     *bool    `json:"enabled"`
+	URL             *string  `json:"url"`
+	EventTypes      []string `json:"eventTypes"`
+	ExtraSignatures []string `json:"extraSignatures"`
+	Description     string   `json:"description"`
+	Enabled         *bool    `json:"enabled"`
 }
 
 func (s *Server) registerEndpoint(c *fiber.Ctx) error {
@@ -120,7 +121,7 @@ func (s *Server) registerEndpoint(c *fiber.Ctx) error {
 		return apikit.Invalid("url", "required")
 	}
 	enabled := req.Enabled == nil || *req.Enabled
-	e, err := s.cfg.Webhooks.Register(c.UserContext(), webhooks.NewEndpoint{URL: *req.URL, EventTypes: req.EventTypes,
+	e, err := s.cfg.Webhooks.Register(c.UserContext(), webhooks.NewEndpoint{URL: *req.URL, EventTypes: req.EventTypes, ExtraSignatures: req.ExtraSignatures,
 		Description: req.Description, Enabled: enabled})
 	if err != nil {
 		return webhookError(err)

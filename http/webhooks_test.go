@@ -74,6 +74,14 @@ func TestWebhookEndpointRegistry(t *testing.T) {
 		fmt.Sprint(created["eventTypes"]) != "[stream.withdrawn]" {
 		t.Fatalf("registered: %s", r.raw)
 	}
+	// LiquiFact's scheme on request: kept with the endpoint and shown.
+	lf := h.admin(t, "POST", "/api/webhooks/endpoints", `{"url":"https://hooks.example.com/liquifact","extraSignatures":["liquifact"]}`)
+	if lf.status != 201 || fmt.Sprint(data(t, lf)["extraSignatures"]) != "[liquifact]" {
+		t.Fatalf("register with X-Signature: %d %s", lf.status, lf.raw)
+	}
+	if r := h.admin(t, "GET", "/api/webhooks/endpoints/"+data(t, lf)["id"].(string), ""); !strings.Contains(r.raw, `"extraSignatures":["liquifact"]`) {
+		t.Fatalf("the scheme was not kept: %s", r.raw)
+	}
 	for _, path := range []string{"/api/webhooks/endpoints", "/api/webhooks/endpoints/" + id} {
 		r := h.admin(t, "GET", path, "")
 		if r.status != 200 || strings.Contains(r.raw, secret) || strings.Contains(r.raw, `"secret"`) {
@@ -88,6 +96,7 @@ func TestWebhookEndpointRegistry(t *testing.T) {
 	}{
 		{"POST", "/api/webhooks/endpoints", `{"eventTypes":[]}`, "application/json", 400, CodeValidation, "url"},
 		{"POST", "/api/webhooks/endpoints", `{"url":"javascript:alert(1)"}`, "application/json", 400, CodeValidation, "url"},
+		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","extraSignatures":["stripe"]}`, "application/json", 400, CodeValidation, "extraSignatures"},
 		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","eventTypes":["stream.nope"]}`, "application/json", 400, CodeValidation, "eventTypes[0]"},
 		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","secret":"mine"}`, "application/json", 400, CodeValidation, "body"},
 		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example"}`, "text/plain", 415, CodeUnsupported, ""},

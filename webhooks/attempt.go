@@ -8,8 +8,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/streamledger/streamledger/webhooks/signature"
 )
 
 // Schedule is the wait before each retry (DESIGN §8): the first attempt is immediate, then these; after the last,
@@ -43,14 +46,18 @@ type Attempt struct {
 // maxLoggedResponse is how much of a response body an attempt keeps.
 const maxLoggedResponse = 1024
 
-// Send makes one attempt: POST of the exact body with both header sets, signed with secrets (current first).
-func Send(ctx context.Context, client *http.Client, url string, secrets []string, deliveryID, eventType string,
+// Send makes one attempt: POST of the exact body with both header sets (and the extra schemes asked for), signed
+// with secrets (current first).
+func Send(ctx context.Context, client *http.Client, url string, secrets, extra []string, deliveryID, eventType string,
 	body []byte, number int, now func() time.Time) Attempt {
 	a := Attempt{DeliveryID: deliveryID, Number: number, At: now()}
 	headers, err := Sign(secrets, deliveryID, eventType, a.At, body)
 	if err != nil {
 		a.Error, a.Outcome = err.Error(), Retry
 		return a
+	}
+	if slices.Contains(extra, signature.SchemeLiquiFact) {
+		headers.Set(signature.HeaderLiquiFactSignature, signature.LiquiFactSignature(secrets, a.At, body))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {

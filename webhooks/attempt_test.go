@@ -2,12 +2,17 @@ package webhooks
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/streamledger/streamledger/webhooks/signature"
 )
 
 func noJitter(d time.Duration) time.Duration { return d }
@@ -43,7 +48,7 @@ func TestSendOutcomes(t *testing.T) {
 	defer srv.Close()
 	client := NewClient(true)
 	send := func(path string) Attempt {
-		return Send(context.Background(), client, srv.URL+path, []string{secret}, "del-"+path, "stream.created", []byte(`{"x":1}`), 1, time.Now)
+		return Send(context.Background(), client, srv.URL+path, []string{secret}, nil, "del-"+path, "stream.created", []byte(`{"x":1}`), 1, time.Now)
 	}
 	if a := send("/ok"); a.Outcome != Delivered || a.Status != 204 || a.Latency <= 0 {
 		t.Fatalf("ok: %+v", a)
@@ -66,18 +71,18 @@ func TestSendOutcomes(t *testing.T) {
 	// A receiver that does not answer in time.
 	impatient := NewClient(true)
 	impatient.Timeout = 100 * time.Millisecond
-	if a := Send(context.Background(), impatient, srv.URL+"/slow", []string{secret}, "d-slow", "t", nil, 1, time.Now); a.Outcome != Retry || a.Error == "" {
+	if a := Send(context.Background(), impatient, srv.URL+"/slow", []string{secret}, nil, "d-slow", "t", nil, 1, time.Now); a.Outcome != Retry || a.Error == "" {
 		t.Fatalf("slow: %+v", a)
 	}
 	// Nobody listening.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()
-	if a := Send(context.Background(), client, "http://"+addr+"/", []string{secret}, "d-refused", "t", nil, 1, time.Now); a.Outcome != Retry || a.Error == "" {
+	if a := Send(context.Background(), client, "http://"+addr+"/", []string{secret}, nil, "d-refused", "t", nil, 1, time.Now); a.Outcome != Retry || a.Error == "" {
 		t.Fatalf("refused: %+v", a)
 	}
 	// An internal destination, with private destinations not allowed.
-	if a := Send(context.Background(), NewClient(false), srv.URL+"/ok", []string{secret}, "d-private", "t", nil, 1, time.Now); a.Outcome != Retry ||
+	if a := Send(context.Background(), NewClient(false), srv.URL+"/ok", []string{secret}, nil, "d-private", "t", nil, 1, time.Now); a.Outcome != Retry ||
 		!strings.Contains(a.Error, "not a public address") {
 		t.Fatalf("private: %+v", a)
 	}
@@ -109,5 +114,54 @@ func TestRetrySchedule(t *testing.T) {
 	}
 	if retryAfter("soon", at) != 0 || retryAfter("-5", at) != 0 || retryAfter("7", at) != 7*time.Second {
 		t.Fatal("Retry-After parsing")
+	}
+}
+
+// An endpoint that asked for LiquiFact's scheme gets X-Signature beside the two schemes: t=<unix>,v1=<hex
+// HMAC-SHA256(secret, "<t>.<body>")>, computed here from that definition, one v1 per signing secret; the
+// consumer-side check accepts it and refuses an altered body, an old timestamp and another secret.
+func TestLiquiFactSignatureHeader(t *testing.T) {
+	const secret, old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_b2xkLXNlY3JldC1mb3ItdGhlLXJvdGF0aW9u"
+	body := []byte(`{"id":"d1","type":"escrow.funded"}`)
+	got := make(chan http.Header, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Clone()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	at := time.Unix(1_790_000_000, 0)
+	a := Send(context.Background(), NewClient(true), srv.URL, []string{secret, old}, []string{signature.SchemeLiquiFact}, "d1",
+		"escrow.funded", body, 1, func() time.Time { return at })
+	if a.Outcome != Delivered {
+		t.Fatalf("%+v", a)
+	}
+	h := <-got
+	mac := func(key string) string {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write([]byte("1790000000."))
+		m.Write(body)
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	want := "t=1790000000,v1=" + mac(secret) + ",v1=" + mac(old)
+	if h.Get("X-Signature") != want || h.Get("webhook-signature") == "" || h.Get("x-fluxora-signature") == "" {
+		t.Fatalf("X-Signature %q, want %q (standard %q)", h.Get("X-Signature"), want, h.Get("webhook-signature"))
+	}
+	if err := signature.VerifyLiquiFact(want, body, []string{secret}, at.Add(time.Minute), 0); err != nil {
+		t.Fatal(err)
+	}
+	for name, check := range map[string]error{
+		"an altered body": signature.VerifyLiquiFact(want, append(body, ' '), []string{secret}, at, 0),
+		"a stale header":  signature.VerifyLiquiFact(want, body, []string{secret}, at.Add(6*time.Minute), 0),
+		"another secret":  signature.VerifyLiquiFact(want, body, []string{"whsec_other"}, at, 0),
+		"no signature":    signature.VerifyLiquiFact("t=1790000000", body, []string{secret}, at, 0),
+	} {
+		if check == nil {
+			t.Errorf("%s was accepted", name)
+		}
+	}
+	// Without the scheme asked for, no X-Signature.
+	Send(context.Background(), NewClient(true), srv.URL, []string{secret}, nil, "d2", "escrow.funded", body, 1, time.Now)
+	if h := <-got; h.Get("X-Signature") != "" {
+		t.Fatalf("X-Signature sent unasked: %q", h.Get("X-Signature"))
 	}
 }

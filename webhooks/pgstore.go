@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS `+q.endpoints+` (
     previous_secret text        NOT NULL DEFAULT '',
     previous_until  timestamptz
 );
+ALTER TABLE `+q.endpoints+` ADD COLUMN IF NOT EXISTS extra_signatures text[] NOT NULL DEFAULT '{}';
 CREATE TABLE IF NOT EXISTS `+q.dispatch+` (
     one            bool   PRIMARY KEY DEFAULT true CHECK (one),
     final_position bigint NOT NULL,
@@ -217,13 +218,16 @@ ORDER BY seq DESC LIMIT $5`, f.EndpointID, string(f.State), f.EventID, before, l
 	return out, nil
 }
 
-const endpointColumns = `id, url, event_types, description, enabled, disabled_reason, created_at, secret, previous_secret, previous_until`
+const endpointColumns = `id, url, event_types, description, enabled, disabled_reason, created_at, secret, previous_secret, previous_until, extra_signatures`
 
 func scanEndpoint(row pgx.Row) (Endpoint, error) {
 	var e Endpoint
 	var until *time.Time
 	err := row.Scan(&e.ID, &e.URL, &e.EventTypes, &e.Description, &e.Enabled, &e.DisabledReason, &e.CreatedAt, &e.Secret,
-		&e.PreviousSecret, &until)
+		&e.PreviousSecret, &until, &e.ExtraSignatures)
+	if len(e.ExtraSignatures) == 0 {
+		e.ExtraSignatures = nil
+	}
 	if until != nil {
 		e.PreviousUntil = *until
 	}
@@ -239,12 +243,16 @@ func endpointArgs(e Endpoint) []any {
 	if !e.PreviousUntil.IsZero() {
 		until = e.PreviousUntil
 	}
-	return []any{e.ID, e.URL, types, e.Description, e.Enabled, e.DisabledReason, e.CreatedAt, e.Secret, e.PreviousSecret, until}
+	extra := e.ExtraSignatures
+	if extra == nil {
+		extra = []string{}
+	}
+	return []any{e.ID, e.URL, types, e.Description, e.Enabled, e.DisabledReason, e.CreatedAt, e.Secret, e.PreviousSecret, until, extra}
 }
 
 // AddEndpoint registers e.
 func (q *PGStore) AddEndpoint(ctx context.Context, e Endpoint) error {
-	if _, err := q.pool.Exec(ctx, `INSERT INTO `+q.endpoints+` (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	if _, err := q.pool.Exec(ctx, `INSERT INTO `+q.endpoints+` (`+endpointColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		endpointArgs(e)...); err != nil {
 		return fmt.Errorf("add endpoint %s: %w", e.ID, err)
 	}
@@ -254,7 +262,7 @@ func (q *PGStore) AddEndpoint(ctx context.Context, e Endpoint) error {
 // UpdateEndpoint replaces a registered endpoint.
 func (q *PGStore) UpdateEndpoint(ctx context.Context, e Endpoint) error {
 	tag, err := q.pool.Exec(ctx, `UPDATE `+q.endpoints+` SET url = $2, event_types = $3, description = $4, enabled = $5,
-    disabled_reason = $6, created_at = $7, secret = $8, previous_secret = $9, previous_until = $10 WHERE id = $1`, endpointArgs(e)...)
+    disabled_reason = $6, created_at = $7, secret = $8, previous_secret = $9, previous_until = $10, extra_signatures = $11 WHERE id = $1`, endpointArgs(e)...)
 	if err != nil {
 		return fmt.Errorf("update endpoint %s: %w", e.ID, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/outbox"
+	"github.com/streamledger/streamledger/webhooks/signature"
 )
 
 // ErrDisabled means an operation needs an enabled endpoint.
@@ -103,10 +104,11 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 
 // NewEndpoint is a registration request.
 type NewEndpoint struct {
-	URL         string
-	EventTypes  []string
-	Description string
-	Enabled     bool
+	URL             string
+	EventTypes      []string
+	ExtraSignatures []string
+	Description     string
+	Enabled         bool
 }
 
 // Limits of what a registration may carry.
@@ -164,12 +166,18 @@ func (s *Service) Register(ctx context.Context, req NewEndpoint) (Endpoint, erro
 	if len(req.Description) > maxDescriptionLength {
 		return Endpoint{}, invalid("description", "longer than %d characters", maxDescriptionLength)
 	}
-	e := Endpoint{ID: uuid.NewString(), URL: req.URL, EventTypes: types, Description: req.Description, Enabled: req.Enabled,
+	for _, scheme := range req.ExtraSignatures {
+		if scheme != signature.SchemeLiquiFact {
+			return Endpoint{}, invalid("extraSignatures", "unknown scheme %q (known: %s)", scheme, signature.SchemeLiquiFact)
+		}
+	}
+	e := Endpoint{ID: uuid.NewString(), URL: req.URL, EventTypes: types, ExtraSignatures: slices.Compact(slices.Sorted(slices.Values(req.ExtraSignatures))), Description: req.Description, Enabled: req.Enabled,
 		CreatedAt: s.cfg.Now().UTC().Truncate(time.Microsecond), Secret: GenerateSecret()}
 	if err := s.cfg.Store.AddEndpoint(ctx, e); err != nil {
 		return Endpoint{}, err
 	}
-	added := &domain.WebhookEndpointAdded{EndpointID: e.ID, URL: e.URL, EventTypes: e.EventTypes, Description: e.Description}
+	added := &domain.WebhookEndpointAdded{EndpointID: e.ID, URL: e.URL, EventTypes: e.EventTypes, Description: e.Description,
+		ExtraSignatures: e.ExtraSignatures}
 	if err := s.appendRegistry(ctx, "added", e.ID, added); err != nil {
 		if rmErr := s.cfg.Store.RemoveEndpoint(ctx, e.ID); rmErr != nil {
 			err = errors.Join(err, fmt.Errorf("undo the registration: %w", rmErr))

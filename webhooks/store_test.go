@@ -19,7 +19,7 @@ func TestStoreKeepsEndpointsAndTheirSecrets(t *testing.T) {
 		ctx := context.Background()
 		at := time.Unix(1_767_225_600, 0).UTC()
 		a := Endpoint{ID: "a", URL: "https://a.example/hook", EventTypes: []string{domain.WebhookStreamWithdrawn}, Description: "payouts",
-			Enabled: true, CreatedAt: at, Secret: GenerateSecret()}
+			Enabled: true, CreatedAt: at, Secret: GenerateSecret(), ExtraSignatures: []string{"liquifact"}}
 		b := Endpoint{ID: "b", URL: "https://b.example/hook", Enabled: true, CreatedAt: at.Add(time.Second), Secret: GenerateSecret()}
 		for _, e := range []Endpoint{b, a} {
 			if err := s.AddEndpoint(ctx, e); err != nil {
@@ -35,7 +35,7 @@ func TestStoreKeepsEndpointsAndTheirSecrets(t *testing.T) {
 		}
 		got, ok, err := s.Endpoint(ctx, "a")
 		if err != nil || !ok || got.Secret != a.Secret || got.URL != a.URL || fmt.Sprint(got.EventTypes) != fmt.Sprint(a.EventTypes) ||
-			!got.CreatedAt.Equal(at) {
+			!got.CreatedAt.Equal(at) || fmt.Sprint(got.ExtraSignatures) != "[liquifact]" {
 			t.Fatalf("endpoint a: %+v %v %v", got, ok, err)
 		}
 		rotated := got
@@ -44,6 +44,9 @@ func TestStoreKeepsEndpointsAndTheirSecrets(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _, _ = s.Endpoint(ctx, "a")
+		if fmt.Sprint(got.ExtraSignatures) != "[liquifact]" {
+			t.Fatalf("an update lost the extra scheme: %+v", got)
+		}
 		if fmt.Sprint(got.SigningSecrets(at)) != fmt.Sprint([]string{rotated.Secret, a.Secret}) ||
 			fmt.Sprint(got.SigningSecrets(at.Add(time.Hour))) != fmt.Sprint([]string{rotated.Secret}) {
 			t.Fatalf("rotation: %v, then %v", got.SigningSecrets(at), got.SigningSecrets(at.Add(time.Hour)))

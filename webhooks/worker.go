@@ -172,7 +172,7 @@ func (w *Worker) attempt(ctx context.Context, j Job) (*Result, error) {
 		a := Attempt{DeliveryID: j.ID, Number: j.Attempts, At: now, Error: "endpoint removed or disabled", Outcome: Gone}
 		return &Result{ID: j.ID, Attempt: a, State: Disabled}, nil
 	}
-	a := Send(ctx, w.cfg.Client, ep.URL, ep.SigningSecrets(now), j.ID, j.EventType, j.Body, j.Attempts+1, w.cfg.Now)
+	a := Send(ctx, w.cfg.Client, ep.URL, ep.SigningSecrets(now), ep.ExtraSignatures, j.ID, j.EventType, j.Body, j.Attempts+1, w.cfg.Now)
 	w.cfg.Logger.Info("webhook attempt", "deliveryId", j.ID, "endpoint", ep.ID, "attempt", a.Number, "status", a.Status,
 		"latencyMs", a.Latency.Milliseconds(), "outcome", a.Outcome, "err", a.Error)
 	switch a.Outcome {

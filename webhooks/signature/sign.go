@@ -69,6 +69,25 @@ func standardSignature(key []byte, id string, ts int64, body []byte) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
+// HeaderLiquiFactSignature is LiquiFact's signature header, which an endpoint may ask for besides the two schemes
+// every delivery carries: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` (a v1 per signing
+// secret during a rotation), keyed by the whole secret string.
+const HeaderLiquiFactSignature = "X-Signature"
+
+// SchemeLiquiFact names the X-Signature scheme in an endpoint's registration (extraSignatures).
+const SchemeLiquiFact = "liquifact"
+
+// LiquiFactSignature is the X-Signature header value of a delivery of body at at, signed with secrets (current
+// first).
+func LiquiFactSignature(secrets []string, at time.Time, body []byte) string {
+	ts := at.Unix()
+	parts := []string{"t=" + strconv.FormatInt(ts, 10)}
+	for _, s := range secrets {
+		parts = append(parts, "v1="+fluxoraSignature(s, ts, body))
+	}
+	return strings.Join(parts, ",")
+}
+
 // Sign returns the headers of a delivery of body: both schemes. secrets are the endpoint's signing secrets, the
 // current one first; during a rotation the old one signs too (Standard Webhooks lists both signatures; the Fluxora
 // header carries the current one, and consumers verifying it accept either secret).

@@ -3,6 +3,7 @@ package signature
 import (
 	"crypto/hmac"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -161,4 +162,44 @@ func (s *Seen) first(id string, now time.Time, keep time.Duration) bool {
 	}
 	s.ids[id] = now.Add(keep)
 	return true
+}
+
+// VerifyLiquiFact checks an X-Signature header (LiquiFact's scheme) for body against secrets: a v1 signature by one
+// of them, compared in constant time, with a timestamp within tolerance of now (5 minutes when zero).
+func VerifyLiquiFact(header string, body []byte, secrets []string, now time.Time, tolerance time.Duration) error {
+	if tolerance == 0 {
+		tolerance = 5 * time.Minute
+	}
+	var ts int64 = -1
+	var sigs []string
+	for _, part := range strings.Split(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		switch {
+		case !ok:
+			return errors.New("X-Signature: want t=<unix>,v1=<hex>")
+		case k == "t":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("X-Signature: timestamp %q", v)
+			}
+			ts = n
+		case k == "v1":
+			sigs = append(sigs, v)
+		}
+	}
+	if ts < 0 || len(sigs) == 0 {
+		return errors.New("X-Signature: a timestamp and a v1 signature are required")
+	}
+	if d := now.Sub(time.Unix(ts, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("X-Signature: timestamp %d is outside the %s tolerance", ts, tolerance)
+	}
+	for _, secret := range secrets {
+		want := []byte(fluxoraSignature(secret, ts, body))
+		for _, got := range sigs {
+			if hmac.Equal([]byte(got), want) {
+				return nil
+			}
+		}
+	}
+	return errors.New("X-Signature: no signature matches")
 }
