@@ -3,6 +3,7 @@
 package escrowsapi
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"net/url"
@@ -19,10 +20,10 @@ import (
 
 // Reader reads the live escrow read model.
 type Reader interface {
-	Get(contract domain.Address) (liquifact.Escrow, bool)
-	ByInvoice(invoiceID string) (liquifact.Escrow, bool)
-	List(f escrows.Filter, p escrows.Page) ([]liquifact.Escrow, bool)
-	Positions(investor domain.Address) []escrows.Holding
+	Get(ctx context.Context, contract domain.Address) (liquifact.Escrow, bool, error)
+	ByInvoice(ctx context.Context, invoiceID string) (liquifact.Escrow, bool, error)
+	List(ctx context.Context, f escrows.Filter, p escrows.Page) ([]liquifact.Escrow, bool, error)
+	Positions(ctx context.Context, investor domain.Address) ([]escrows.Holding, error)
 }
 
 // Config is what the routes read.
@@ -66,7 +67,7 @@ func (a *API) Mount(r fiber.Router, kit apikit.Kit) {
 }
 
 // find is the escrow an id names: a contract id (C…) or an invoice id.
-func (a *API) find(raw string) (liquifact.Escrow, error) {
+func (a *API) find(ctx context.Context, raw string) (liquifact.Escrow, error) {
 	if unescaped, err := url.PathUnescape(raw); err == nil {
 		raw = unescaped
 	}
@@ -74,12 +75,20 @@ func (a *API) find(raw string) (liquifact.Escrow, error) {
 		return liquifact.Escrow{}, apikit.Invalid("id", "an invoice id or an escrow contract id (C…)")
 	}
 	if addr, err := domain.ParseAddressOf(raw, domain.ContractAddress); err == nil {
-		if e, ok := a.cfg.Escrows.Get(addr); ok && e.Known {
+		e, ok, err := a.cfg.Escrows.Get(ctx, addr)
+		if err != nil {
+			return liquifact.Escrow{}, fmt.Errorf("read escrow %s: %w", addr, err)
+		}
+		if ok && e.Known {
 			return e, nil
 		}
 		return liquifact.Escrow{}, apikit.NotFound("no escrow " + raw)
 	}
-	if e, ok := a.cfg.Escrows.ByInvoice(raw); ok {
+	e, ok, err := a.cfg.Escrows.ByInvoice(ctx, raw)
+	if err != nil {
+		return liquifact.Escrow{}, fmt.Errorf("read escrow of invoice %s: %w", raw, err)
+	}
+	if ok {
 		return e, nil
 	}
 	return liquifact.Escrow{}, apikit.NotFound("no escrow for invoice " + raw)
@@ -130,7 +139,10 @@ func (a *API) list(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	list, more := a.cfg.Escrows.List(f, page)
+	list, more, err := a.cfg.Escrows.List(c.UserContext(), f, page)
+	if err != nil {
+		return fmt.Errorf("list escrows: %w", err)
+	}
 	views := make([]escrows.View, len(list))
 	for i, e := range list {
 		views[i] = escrows.NewView(e, a.cfg.Decimals)
@@ -151,7 +163,7 @@ func (a *API) one(c *fiber.Ctx) error {
 	if err := apikit.CheckQuery(c, "asOfLedger"); err != nil {
 		return err
 	}
-	e, err := a.find(c.Params("id"))
+	e, err := a.find(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -177,7 +189,7 @@ func (a *API) events(c *fiber.Ctx) error {
 	if err := apikit.CheckQuery(c, "limit", "cursor"); err != nil {
 		return err
 	}
-	e, err := a.find(c.Params("id"))
+	e, err := a.find(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
@@ -202,8 +214,12 @@ func (a *API) positions(c *fiber.Ctx) error {
 	if err != nil {
 		return apikit.Invalid("address", err.Error())
 	}
+	holdings, err := a.cfg.Escrows.Positions(c.UserContext(), investor)
+	if err != nil {
+		return fmt.Errorf("positions of %s: %w", investor, err)
+	}
 	out := []holdingView{}
-	for _, h := range a.cfg.Escrows.Positions(investor) {
+	for _, h := range holdings {
 		out = append(out, holdingView{ContractID: h.Escrow.Contract, InvoiceID: h.Escrow.InvoiceID, Status: h.Escrow.Status.String(),
 			Maturity: h.Escrow.Maturity, Position: escrows.NewPositionView(h.Position, a.cfg.Decimals)})
 	}

@@ -80,7 +80,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := r.CatchUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	routes := escrowsapi.New(escrowsapi.Config{Escrows: p, Events: store})
+	routes := escrowsapi.New(escrowsapi.Config{Escrows: p.Reader(), Events: store})
 	doc, err := api.LoadOpenAPI(streamsapi.OpenAPI(), escrowsapi.OpenAPI())
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func (f Feed) Follow(fields map[string]json.RawMessage, replay bool) (key, histo
 		return investorKey + string(addr), "", true, nil
 	}
 	raw = unquote(rawEscrow)
-	e, err := f.api.find(raw)
+	e, err := f.api.find(context.Background(), raw)
 	if err != nil {
 		return "", "", false, errors.New("escrowId: no such escrow (an invoice id or an escrow contract id)")
 	}
@@ -57,14 +57,15 @@ func unquote(raw json.RawMessage) string {
 }
 
 // Message renders an escrow's event with the escrow now, for the escrow's followers and its investors'.
-func (f Feed) Message(_ context.Context, ev projections.Event, final func(uint32) bool) ([]string, []byte, bool) {
+func (f Feed) Message(ctx context.Context, ev projections.Event, final func(uint32) bool) ([]string, []byte, bool) {
 	if !escrows.Folded(&ev.Recorded) || ev.Domain == nil {
 		return nil, nil, false
 	}
 	contract := domain.Address(strings.TrimPrefix(ev.Stream, "escrow-"))
 	var state any
 	keys := []string{escrowKey + string(contract)}
-	e, known := f.api.cfg.Escrows.Get(contract)
+	e, known, err := f.api.cfg.Escrows.Get(ctx, contract)
+	known = known && err == nil
 	if known {
 		state = escrows.NewView(e, f.api.cfg.Decimals)
 		for _, p := range e.Positions {

@@ -16,6 +16,7 @@ import (
 	"github.com/streamledger/streamledger/contracts/liquifact"
 	"github.com/streamledger/streamledger/contracts/liquifact/liquifactsim"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/escrows"
 )
@@ -41,6 +42,16 @@ func randomEscrowChain(seed uint64) escrowChain {
 // project ingests the chain (with its reorgs or without) into a fresh store while an escrow projection follows it
 // live in batches of batch events, and returns the projection's escrows and the reorgs seen.
 func project(t *testing.T, ec escrowChain, reorgs bool, batch int) (string, int, int) {
+	t.Helper()
+	return projectWith(t, ec, reorgs, batch, func(store *memory.Store) (projections.Projection, func() []liquifact.Escrow) {
+		p := escrows.NewMemory(store)
+		return p, p.All
+	})
+}
+
+// projectWith is project with the read model open makes (over the event store) and lists.
+func projectWith(t *testing.T, ec escrowChain, reorgs bool, batch int,
+	open func(*memory.Store) (projections.Projection, func() []liquifact.Escrow)) (string, int, int) {
 	t.Helper()
 	sc, err := liquifactsim.New(ec.cfg.Seed, ec.escrows)
 	if err != nil {
@@ -70,7 +81,7 @@ func project(t *testing.T, ec escrowChain, reorgs bool, batch int) (string, int,
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := escrows.NewMemory(store)
+	p, all := open(store)
 	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: batch, Codec: bound,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
 	if err != nil {
@@ -95,12 +106,12 @@ func project(t *testing.T, ec escrowChain, reorgs bool, batch int) (string, int,
 	if err := r.CatchUp(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	all := p.All()
-	b, err := json.Marshal(all)
+	list := all()
+	b, err := json.Marshal(list)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b), len(all), in.Status().Reorgs
+	return string(b), len(list), in.Status().Reorgs
 }
 
 // TestEscrowReorgInvariantMemory is DESIGN §4's invariant for escrows: whatever reorgs the chain went through
@@ -119,6 +130,47 @@ func TestEscrowReorgInvariantMemory(t *testing.T) {
 		reorgs += seen
 		if got != want {
 			t.Fatalf("seed %d (margin %d, batch %d, %d reorgs): reorged\n%s\nclean\n%s", seed, ec.margin, batch, seen, got, want)
+		}
+		if n == 0 {
+			t.Fatalf("seed %d: no escrow", seed)
+		}
+	}
+	if reorgs < seeds {
+		t.Fatalf("only %d reorgs in %d seeds: the property was not exercised", reorgs, seeds)
+	}
+	t.Logf("%d seeds, %d reorgs", seeds, reorgs)
+}
+
+// TestEscrowReorgInvariantPostgres is the same property for the PostgreSQL read model, whose escrows must also equal
+// those the memory read model folds from the clean chain.
+func TestEscrowReorgInvariantPostgres(t *testing.T) {
+	url := pgtest.URL(t)
+	seeds := 12
+	if testing.Short() {
+		seeds = 4
+	}
+	reorgs := 0
+	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+		ec := randomEscrowChain(seed)
+		batch := 1 + int(seed%7)
+		want, n, _ := project(t, ec, false, 500)
+		got, _, seen := projectWith(t, ec, true, batch, func(store *memory.Store) (projections.Projection, func() []liquifact.Escrow) {
+			ctx := context.Background()
+			p, err := escrows.OpenPostgres(ctx, pgtest.Pool(t, url), pgtest.Schema(t, url), 1, store)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p, func() []liquifact.Escrow {
+				list, _, err := p.List(ctx, escrows.Filter{}, escrows.Page{Limit: 1 << 20})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return list
+			}
+		})
+		reorgs += seen
+		if got != want {
+			t.Fatalf("seed %d (margin %d, batch %d, %d reorgs): PostgreSQL after reorgs\n%s\nmemory, clean\n%s", seed, ec.margin, batch, seen, got, want)
 		}
 		if n == 0 {
 			t.Fatalf("seed %d: no escrow", seed)

@@ -1,6 +1,7 @@
 package escrows
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -84,4 +85,33 @@ func (m *Memory) Positions(investor domain.Address) []Holding {
 	}
 	slices.SortFunc(out, func(a, b Holding) int { return strings.Compare(string(a.Escrow.Contract), string(b.Escrow.Contract)) })
 	return out
+}
+
+// MemoryReader is the memory read model behind the interface the routes read (the PostgreSQL one's too).
+type MemoryReader struct{ m *Memory }
+
+// Reader is the memory read model as the routes read it.
+func (m *Memory) Reader() MemoryReader { return MemoryReader{m} }
+
+// Get is one escrow by contract.
+func (r MemoryReader) Get(_ context.Context, c domain.Address) (liquifact.Escrow, bool, error) {
+	e, ok := r.m.Get(c)
+	return e, ok, nil
+}
+
+// ByInvoice is the escrow of an invoice id.
+func (r MemoryReader) ByInvoice(_ context.Context, id string) (liquifact.Escrow, bool, error) {
+	e, ok := r.m.ByInvoice(id)
+	return e, ok, nil
+}
+
+// List is a page of escrows.
+func (r MemoryReader) List(_ context.Context, f Filter, p Page) ([]liquifact.Escrow, bool, error) {
+	list, more := r.m.List(f, p)
+	return list, more, nil
+}
+
+// Positions are an investor's positions.
+func (r MemoryReader) Positions(_ context.Context, investor domain.Address) ([]Holding, error) {
+	return r.m.Positions(investor), nil
 }
