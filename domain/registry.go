@@ -16,7 +16,8 @@ type Registry struct {
 // coreEvents are the events every log may hold whatever modules are bound.
 func coreEvents() []Event {
 	return []Event{&ContractEventObserved{}, &EventReverted{}, &EventRestored{}, &ChainReorganized{}, &LedgerClosed{},
-		&LedgersVerified{}, &OperatorRewound{}, &WebhookEndpointAdded{}, &WebhookEndpointRemoved{}}
+		&LedgersVerified{}, &OperatorRewound{}, &WebhookEndpointAdded{}, &WebhookEndpointRemoved{}, &ReconciliationRan{},
+		&ReconciliationDrift{}}
 }
 
 // NewRegistry is the registry of the core's events and the given ones (a zero value of each type, as a pointer).

@@ -64,7 +64,7 @@ func serveUntilTip(t *testing.T, env map[string]string, last uint32) (map[string
 		done := idx != nil && idx["tipLedger"] == float64(last)
 		// Every projection must be listed, and caught up: until this serve leads, none runs and the list is empty.
 		projs, _ := health["projections"].([]any)
-		if len(projs) != len(projectionNames)+len(inMemoryOnly) {
+		if len(projs) != len(projectionNames) {
 			done = false
 		}
 		for _, p := range projs {

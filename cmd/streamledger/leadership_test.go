@@ -40,7 +40,7 @@ func getText(t *testing.T, url string) string {
 
 // allProjected: /health reports every projection, each past the start of the log.
 func allProjected(h roleHealth) bool {
-	if len(h.Projections) != len(projectionNames)+len(inMemoryOnly) {
+	if len(h.Projections) != len(projectionNames) {
 		return false
 	}
 	for _, p := range h.Projections {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -15,9 +14,11 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/streamledger/streamledger/contracts/liquifact"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	api "github.com/streamledger/streamledger/http"
+	"github.com/streamledger/streamledger/http/escrowsapi"
 	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/projections"
@@ -33,30 +34,8 @@ import (
 // that are close behind one another decode each event once.
 const decodeCacheSize = 20_000
 
-// inMemoryOnly are the read models every serve keeps in memory whatever its store, rebuilt from the log at start:
-// the escrows (LiquiFact), whose PostgreSQL read model is not built yet.
-var inMemoryOnly = []string{escrows.Name}
-
-// startEscrows rebuilds the escrow read model from the log and runs it live.
-func startEscrows(ctx context.Context, wg *sync.WaitGroup, store eventstore.Store, in projections.Codec,
-	metrics *projections.Metrics, rm *readModels, log *slog.Logger) error {
-	p := escrows.NewMemory(store)
-	r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics,
-		Codec: in, Logger: log.With("projection", p.Name())})
-	if err != nil {
-		return err
-	}
-	if err := r.CatchUp(ctx); err != nil {
-		return fmt.Errorf("rebuild %s: %w", p.Name(), err)
-	}
-	rm.escrows = p
-	rm.setRunner(p.Name(), r)
-	wg.Go(func() { r.Run(ctx) })
-	return nil
-}
-
 // projectionNames are the read models, in the order they are built.
-var projectionNames = []string{streams.Name, ledgers.Name, audit.Name, outbox.Name}
+var projectionNames = []string{streams.Name, ledgers.Name, audit.Name, outbox.Name, escrows.Name}
 
 // ledgerIndex is the ledger index as the API and webhook recovery read it.
 type ledgerIndex interface {
@@ -68,7 +47,7 @@ type ledgerIndex interface {
 // checkpoints are signed with.
 type readModels struct {
 	streams     streamsapi.StreamReader
-	escrows     *escrows.Memory
+	escrows     escrowsapi.Reader
 	ledgers     ledgerIndex
 	outbox      webhooks.Outbox
 	audit       api.AuditLog
@@ -133,7 +112,7 @@ func (rm *readModels) status() []projections.Status {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	var out []projections.Status
-	for _, name := range slices.Concat(projectionNames, inMemoryOnly) {
+	for _, name := range projectionNames {
 		if r, ok := rm.runners[name]; ok {
 			out = append(out, r.Status())
 		} else if st, ok := rm.observed[name]; ok {
@@ -155,6 +134,49 @@ func (rm *readModels) setObserved(name string, st *projections.Status) {
 		return
 	}
 	rm.observed[name] = *st
+}
+
+// liveEscrows serves the live generation of the PostgreSQL escrow read model, following rebuilds.
+type liveEscrows struct{ m *pgReadModels }
+
+func (l liveEscrows) live(ctx context.Context) (*escrows.Postgres, error) {
+	p, err := l.m.Live(ctx, escrows.Name)
+	if err != nil {
+		return nil, err
+	}
+	return p.(*escrows.Postgres), nil
+}
+
+func (l liveEscrows) Get(ctx context.Context, c domain.Address) (liquifact.Escrow, bool, error) {
+	p, err := l.live(ctx)
+	if err != nil {
+		return liquifact.Escrow{}, false, err
+	}
+	return p.Get(ctx, c)
+}
+
+func (l liveEscrows) ByInvoice(ctx context.Context, id string) (liquifact.Escrow, bool, error) {
+	p, err := l.live(ctx)
+	if err != nil {
+		return liquifact.Escrow{}, false, err
+	}
+	return p.ByInvoice(ctx, id)
+}
+
+func (l liveEscrows) List(ctx context.Context, f escrows.Filter, pg escrows.Page) ([]liquifact.Escrow, bool, error) {
+	p, err := l.live(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return p.List(ctx, f, pg)
+}
+
+func (l liveEscrows) Positions(ctx context.Context, investor domain.Address) ([]escrows.Holding, error) {
+	p, err := l.live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Positions(ctx, investor)
 }
 
 // liveStreams serves the live generation of the PostgreSQL streams projection, following rebuilds.
@@ -281,6 +303,9 @@ func (m *pgReadModels) readModels() projections.ReadModels {
 		{Name: outbox.Name, Open: func(ctx context.Context, gen int) (projections.Hashed, error) {
 			return outbox.OpenPostgres(ctx, m.pool, m.schema, gen, m.margin)
 		}},
+		{Name: escrows.Name, Open: func(ctx context.Context, gen int) (projections.Hashed, error) {
+			return escrows.OpenPostgres(ctx, m.pool, m.schema, gen, m.store)
+		}},
 	}
 }
 
@@ -322,7 +347,7 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 		return nil, err
 	}
 	rm.closers = append(rm.closers, auditLog.Close, index.Close)
-	streamsMem, messages := streams.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)
+	streamsMem, escrowsMem, messages := streams.NewMemory(store), escrows.NewMemory(store), outbox.NewMemory(cfg.SafetyMargin)
 	messages.Bound(outboxBound)
 	// The outbox is rebuilt from the whole log: what the dispatcher took before this start is not held again.
 	dispatched, err := dispatchCursor(ctx, cfg)
@@ -332,8 +357,8 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 		return nil, err
 	}
 	messages.SkipThrough(dispatched)
-	rm.streams, rm.ledgers, rm.outbox, rm.audit = streamsMem.Reader(), index, messages, auditLog
-	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages} {
+	rm.streams, rm.ledgers, rm.outbox, rm.audit, rm.escrows = streamsMem.Reader(), index, messages, auditLog, escrowsMem.Reader()
+	for _, p := range []projections.Projection{streamsMem, index, auditLog, messages, escrowsMem} {
 		r, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: p, BatchSize: 5000, Metrics: metrics, Codec: in,
 			Decoded: decoded, Logger: log.With("projection", p.Name())})
 		if err != nil {
@@ -349,9 +374,6 @@ func startMemoryReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.
 			"seconds", took.Seconds(), "eventsPerSecond", int64(float64(st.Position)/max(took.Seconds(), 1e-9)))
 		rm.setRunner(p.Name(), r)
 		wg.Go(func() { r.Run(ctx) })
-	}
-	if err := startEscrows(ctx, wg, store, in, metrics, rm, log); err != nil {
-		return nil, err
 	}
 	log.Info("audit checkpoints are signed", "verifierKey", vkey)
 	return rm, nil
@@ -372,12 +394,10 @@ func startPGReadModels(ctx context.Context, wg *sync.WaitGroup, cfg *config.Conf
 		return nil, err
 	}
 	rm := &readModels{auditSigner: signer, auditVerify: vkey, streams: liveStreams{m}, ledgers: liveLedgers{m}, outbox: liveOutbox{m},
+		escrows: liveEscrows{m},
 		audit:   liveAudit{m},
 		rebuild: m.Rebuild,
 		checks:  []api.Check{{Name: "readStore", Check: func(ctx context.Context) error { return m.pool.Ping(ctx) }}}}
-	if err := startEscrows(ctx, wg, m.store, m.Codec, metrics, rm, log); err != nil {
-		return nil, err
-	}
 	decoded := projections.NewDecodeCache(decodeCacheSize)
 	for _, name := range projectionNames {
 		wg.Go(func() {

@@ -90,7 +90,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		return stoppedWhileStarting(err)
 	}
 
-	escrowRoutes := escrowsapi.New(escrowsapi.Config{Escrows: rm.escrows.Reader(), Events: store})
+	escrowRoutes := escrowsapi.New(escrowsapi.Config{Escrows: rm.escrows, Events: store})
 	streamRoutes := streamsapi.New(streamsapi.Config{Contracts: src.contracts, Followed: src.followed, Streams: rm.streams,
 		Events: store, Ledgers: rm.ledgers, Codec: src.bound})
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,

@@ -192,7 +192,7 @@ func waitForTip(t *testing.T, base string, tip uint32) {
 	// The tip, and every projection listed and caught up: a test that stops serve then reads what the projections
 	// wrote must not stop it before they ran.
 	caughtUp := func() bool {
-		if health.Indexer.TipLedger < tip || len(health.Projections) != len(projectionNames)+len(inMemoryOnly) {
+		if health.Indexer.TipLedger < tip || len(health.Projections) != len(projectionNames) {
 			return false
 		}
 		for _, p := range health.Projections {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/domain"
@@ -448,4 +449,20 @@ func (t *TupleReader) Sym() string {
 		t.failAt(v, "a symbol")
 	}
 	return string(s)
+}
+
+// ScAddressOf is the ScAddress of an account (G…) or contract (C…) address.
+func ScAddressOf(a domain.Address) (xdr.ScAddress, error) {
+	if raw, err := strkey.Decode(strkey.VersionByteContract, string(a)); err == nil && len(raw) == 32 {
+		id := xdr.ContractId(raw)
+		return xdr.ScAddress{Type: xdr.ScAddressTypeScAddressTypeContract, ContractId: &id}, nil
+	}
+	raw, err := strkey.Decode(strkey.VersionByteAccountID, string(a))
+	if err != nil || len(raw) != 32 {
+		return xdr.ScAddress{}, fmt.Errorf("%w: %q is not a G… or C… address", ErrShape, a)
+	}
+	var key xdr.Uint256
+	copy(key[:], raw)
+	id := xdr.AccountId{Type: xdr.PublicKeyTypePublicKeyTypeEd25519, Ed25519: &key}
+	return xdr.ScAddress{Type: xdr.ScAddressTypeScAddressTypeAccount, AccountId: &id}, nil
 }

@@ -161,6 +161,11 @@ func summary(e domain.Event) string {
 		return fmt.Sprintf("%s %s reverted: reorg with fork at ledger %d", v.RevertedType, v.RevertedEventID, v.Fork)
 	case *domain.EventRestored:
 		return fmt.Sprintf("%s %s restored: the chain came back to its branch (fork at ledger %d)", v.RestoredType, v.RestoredEventID, v.Fork)
+	case *domain.ReconciliationDrift:
+		return fmt.Sprintf("reconciliation drift at ledger %d: %s %s %s is %s on chain, %s projected", v.Ledger, v.Module,
+			v.Subject, v.Field, v.OnChain, v.Projected)
+	case *domain.ReconciliationRan:
+		return fmt.Sprintf("reconciliation at ledger %d: %d contracts, %d drifts", v.Ledger, v.Contracts, v.Drifts)
 	case *domain.ContractEventObserved:
 		if v.DecodeError != "" {
 			return fmt.Sprintf("observed %q (not decoded: %s)", v.Topic, v.DecodeError)

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"slices"
+	"sync"
 
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
@@ -30,6 +31,9 @@ const (
 // under a legal hold. It plays by the contract's rules and keeps each escrow's state with the module's own fold,
 // so a clean ingest raises no anomaly.
 type Scenario struct {
+	// mu guards the scenario: the simulated network plays it while reconciliation reads its storage.
+	mu        sync.Mutex
+	drift     map[domain.Address]domain.Amount
 	rng       *rand.Rand
 	seed      uint64
 	target    int // escrows
@@ -76,6 +80,7 @@ func New(seed uint64, escrows int) (*Scenario, error) {
 		return nil, fmt.Errorf("liquifactsim: %d escrows (want ≥ 1)", escrows)
 	}
 	s := &Scenario{rng: rand.New(rand.NewPCG(seed, 0x11f)), seed: seed, target: escrows, seqNums: map[int]int64{},
+		drift: map[domain.Address]domain.Amount{},
 		admin: accountOf(seed, "escrow-admin"), sme: accountOf(seed, "escrow-sme")}
 	token := derive(seed, "escrow-token")
 	s.token = domain.Address(strkey.MustEncode(strkey.VersionByteContract, token[:]))
@@ -100,6 +105,8 @@ func (s *Scenario) Contracts() []domain.Address {
 
 // States are the escrows' states as the scenario folded them (the canonical chain's, for tests).
 func (s *Scenario) States() []liquifact.Escrow {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []liquifact.Escrow
 	for _, e := range s.escrows {
 		if e.state.Known {
@@ -111,8 +118,10 @@ func (s *Scenario) States() []liquifact.Escrow {
 
 // Fork copies the scenario for an abandoned branch, which chooses from rng.
 func (s *Scenario) Fork(rng *rand.Rand) sim.Scenario {
-	c := *s
-	c.rng = rng
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := Scenario{rng: rng, seed: s.seed, target: s.target, investors: s.investors, admin: s.admin, sme: s.sme,
+		token: s.token, drift: map[domain.Address]domain.Amount{}, seq: s.seq, now: s.now}
 	c.escrows = make([]*escrow, len(s.escrows))
 	for i, e := range s.escrows {
 		copied := *e
@@ -128,6 +137,8 @@ func (s *Scenario) Fork(rng *rand.Rand) sim.Scenario {
 
 // Ledger plays one ledger: usually one or two calls.
 func (s *Scenario) Ledger(seq uint32, closeTime uint64) ([]sim.Tx, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.seq, s.now, s.txs, s.errs = seq, closeTime, nil, nil
 	for range s.rng.IntN(3) {
 		s.act()
