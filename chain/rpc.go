@@ -9,6 +9,8 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/clients/rpcclient"
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
+	protocol "github.com/stellar/go-stellar-sdk/protocols/rpc"
+	"github.com/stellar/go-stellar-sdk/xdr"
 )
 
 // RPCSource reads ledgers from a Stellar RPC server with the SDK's RPCLedgerBackend (getHealth + getLedgers).
@@ -49,3 +51,48 @@ func (s *RPCSource) Latest(ctx context.Context) (uint32, error) {
 
 // Close releases the client.
 func (s *RPCSource) Close() error { return s.client.Close() }
+
+// maxLedgerKeys is how many keys one getLedgerEntries request carries (the RPC server's limit is 200).
+const maxLedgerKeys = 200
+
+// LedgerEntries reads contract storage entries as of the server's latest ledger (getLedgerEntries), for
+// reconciliation (DESIGN §15). Keys without an entry are left out.
+func (s *RPCSource) LedgerEntries(ctx context.Context, keys []xdr.LedgerKey) ([]xdr.LedgerEntry, uint32, error) {
+	return s.ledgerEntries(ctx, keys, 3)
+}
+
+// ledgerEntries reads keys in pages of one ledger; a page of a newer ledger starts it again, at most attempts times.
+func (s *RPCSource) ledgerEntries(ctx context.Context, keys []xdr.LedgerKey, attempts int) ([]xdr.LedgerEntry, uint32, error) {
+	var out []xdr.LedgerEntry
+	var latest uint32
+	for start := 0; start < len(keys); start += maxLedgerKeys {
+		var req protocol.GetLedgerEntriesRequest
+		for _, k := range keys[start:min(start+maxLedgerKeys, len(keys))] {
+			b64, err := xdr.MarshalBase64(k)
+			if err != nil {
+				return nil, 0, fmt.Errorf("rpc getLedgerEntries: key: %w", err)
+			}
+			req.Keys = append(req.Keys, b64)
+		}
+		res, err := s.client.GetLedgerEntries(ctx, req)
+		if err != nil {
+			return nil, 0, fmt.Errorf("rpc getLedgerEntries: %w", err)
+		}
+		if latest != 0 && res.LatestLedger != latest {
+			// The pages must be of one ledger: start again at the newer one.
+			if attempts <= 1 {
+				return nil, 0, errors.New("rpc getLedgerEntries: the ledger moved between pages every time")
+			}
+			return s.ledgerEntries(ctx, keys, attempts-1)
+		}
+		latest = res.LatestLedger
+		for _, e := range res.Entries {
+			var data xdr.LedgerEntryData
+			if err := xdr.SafeUnmarshalBase64(e.DataXDR, &data); err != nil {
+				return nil, 0, fmt.Errorf("rpc getLedgerEntries: entry of key %s: %w", e.KeyXDR, err)
+			}
+			out = append(out, xdr.LedgerEntry{LastModifiedLedgerSeq: xdr.Uint32(e.LastModifiedLedger), Data: data})
+		}
+	}
+	return out, latest, nil
+}

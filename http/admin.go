@@ -3,12 +3,14 @@ package http
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/projections"
 )
@@ -105,4 +107,25 @@ func (s *Server) rebuild(c *fiber.Ctx) error {
 		r.busy = false
 	})
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"data": started})
+}
+
+// reconciliationRuns lists the last reconciliation runs, newest first (DESIGN §15).
+func (s *Server) reconciliationRuns(c *fiber.Ctx) error {
+	if err := apikit.CheckQuery(c, "limit"); err != nil {
+		return err
+	}
+	limit, err := apikit.ParseLimit(c)
+	if err != nil {
+		return err
+	}
+	runs := []domain.ReconciliationRan{}
+	if s.cfg.ReconciliationRuns != nil {
+		if runs, err = s.cfg.ReconciliationRuns(c.UserContext(), limit); err != nil {
+			return fmt.Errorf("reconciliation runs: %w", err)
+		}
+		if runs == nil {
+			runs = []domain.ReconciliationRan{}
+		}
+	}
+	return c.JSON(fiber.Map{"data": runs})
 }

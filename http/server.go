@@ -80,6 +80,8 @@ type Config struct {
 	Role func() string
 	// Projections report the runners' status.
 	Projections func() []projections.Status
+	// ReconciliationRuns lists the last reconciliation runs, newest first; nil answers with none.
+	ReconciliationRuns func(ctx context.Context, limit int) ([]domain.ReconciliationRan, error)
 	// Modules are the bound modules' routes; Feeds their side of the WebSocket feed.
 	Modules []Module
 	Feeds   []Feed
@@ -198,6 +200,7 @@ func New(cfg Config) *Server {
 	}
 	s.app.Post(pushPath, s.require(ScopeIngestWrite), s.push)
 	s.app.Get("/api/admin/projections", s.require(ScopeAdmin), s.projectionsStatus)
+	s.app.Get("/api/admin/reconciliation/runs", s.require(ScopeAdmin), s.reconciliationRuns)
 	s.hub.s = s
 	s.hub.start()
 	if cfg.Live != nil {

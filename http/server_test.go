@@ -647,3 +647,22 @@ func TestPushRealLedgers(t *testing.T) {
 		t.Fatalf("text: %d %s", r.status, r.raw)
 	}
 }
+
+// GET /api/admin/reconciliation/runs lists the runs the reconciliation recorded, newest first, to an admin.
+func TestReconciliationRunsRoute(t *testing.T) {
+	runs := []domain.ReconciliationRan{{RunID: "7d7a3b40-7c8a-4a51-b3a0-17a4c7b0f1c2", Ledger: 99, StartedAt: "2026-12-05T00:00:00Z",
+		Contracts: 3, Drifts: 1}}
+	h := newHarness(t, func(c *testConfig) {
+		c.APIKeys = append(c.APIKeys, APIKey{Key: "admin-key", ClientID: "ops", Scopes: []string{ScopeAdmin}})
+		c.ReconciliationRuns = func(_ context.Context, limit int) ([]domain.ReconciliationRan, error) {
+			return runs[:min(limit, 1)], nil
+		}
+	})
+	r := h.do(t, "GET", "/api/admin/reconciliation/runs?limit=5", nil, "X-API-Key", "admin-key")
+	if r.status != 200 || !strings.Contains(r.raw, `"drifts":1`) {
+		t.Fatalf("%d %s", r.status, r.raw)
+	}
+	if r := h.do(t, "GET", "/api/admin/reconciliation/runs", nil, "X-API-Key", "reader-key"); r.status != 403 {
+		t.Fatalf("a reader: %d", r.status)
+	}
+}

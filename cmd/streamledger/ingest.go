@@ -25,6 +25,7 @@ import (
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/internal/config"
 	"github.com/streamledger/streamledger/internal/pgschema"
+	"github.com/streamledger/streamledger/projections/reconcile"
 )
 
 // simTxPerLedger is the simulator's mean number of contract calls per ledger in serve: a lively demo that a
@@ -41,6 +42,9 @@ type source struct {
 	// bound are the contracts with their modules: the decoder's, and the interpreter of what is stored.
 	bound *chain.Contracts
 	check api.Check
+	// entries reads the contracts' storage for reconciliation (the simulator's escrows, or RPC_URL's first
+	// endpoint); nil when neither is there.
+	entries reconcile.Source
 	// close releases the source (a data lake's datastore); never nil.
 	close func()
 }
@@ -83,6 +87,7 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		// The simulator brings its own stream contract, and its escrows.
 		contracts = []config.Contract{{Module: config.ModuleFluxora, ID: network.ContractID()}}
 		if escrowSim != nil {
+			src.entries = escrowSim
 			for _, c := range escrowSim.Contracts() {
 				contracts = append(contracts, config.Contract{Module: config.ModuleLiquiFact, ID: c})
 			}
@@ -102,6 +107,13 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		if err := openLake(ctx, cfg, &ic, src, log); err != nil {
 			return nil, err
 		}
+	}
+	if len(cfg.RPCURLs) > 0 && cfg.Source != config.SourceSim {
+		rpc, err := chain.NewRPCSource(cfg.RPCURLs[0], nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --rpc-url / RPC_URL: %v", errUsage, err)
+		}
+		src.entries = rpc
 	}
 	if src.bound, err = bindContracts(contracts); err != nil {
 		return nil, err

@@ -59,6 +59,7 @@ func commands() []command {
 		{name: "audit verify", summary: "verify an audit export FILE against its --manifest and the log's public key", run: runAuditVerify, flags: auditVerifyFlags},
 		{name: "healthcheck", summary: "exit 0 if the serve on LISTEN_ADDR answers /health (the container's health check)", run: runHealthcheck, settings: true},
 		{name: "lake make", summary: "write a SEP-54 data lake of the simulator's final chain to --out (with --pubnet-filler K: K pubnet-sized ledgers between each)", run: runLakeMake, flags: lakeMakeFlags, settings: true},
+		{name: "reconcile", summary: "compare the projections of CONTRACTS with their storage read through RPC_URL, once; drifts are recorded in the log and printed", run: runReconcile, settings: true},
 		{name: "migrate", summary: "create or upgrade the PostgreSQL schema (serve also does this at start)", run: runMigrate, settings: true},
 		{name: "version", summary: "print the version", run: func(_ context.Context, env *runEnv, _ []string) error {
 			_, err := fmt.Fprintln(env.stdout, "streamledger", version)

@@ -23,6 +23,7 @@ import (
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/audit"
 	"github.com/streamledger/streamledger/projections/escrows"
+	"github.com/streamledger/streamledger/projections/reconcile"
 	"github.com/streamledger/streamledger/projections/streams"
 	"github.com/streamledger/streamledger/webhooks"
 )
@@ -89,6 +90,9 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
+	if err := startReconciling(ctx, &wg, env.cfg, store, src, lead, reg, env.log.With("component", "reconcile")); err != nil {
+		return stoppedWhileStarting(err)
+	}
 
 	escrowRoutes := escrowsapi.New(escrowsapi.Config{Escrows: rm.escrows, Events: store})
 	streamRoutes := streamsapi.New(streamsapi.Config{Contracts: src.contracts, Followed: src.followed, Streams: rm.streams,
@@ -99,6 +103,9 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		Gatherer: reg, Ledgers: rm.ledgers, SafetyMargin: env.cfg.SafetyMargin, Events: store, CursorSecret: []byte(env.cfg.CursorSecret), Ingestion: in.Status,
 		Role: role, Projections: rm.status, ProjectionNames: projectionNames, Rebuild: rm.rebuild, Live: store, Codec: src.bound,
 		WSAuthRequired: env.cfg.WSAuthRequired, WSOrigins: env.cfg.WSOrigins, Webhooks: hooks,
+		ReconciliationRuns: func(ctx context.Context, limit int) ([]domain.ReconciliationRan, error) {
+			return reconcile.Runs(ctx, store, limit)
+		},
 		Audit: api.AuditConfig{Log: rm.audit, Signer: rm.auditSigner, VerifierKey: rm.auditVerify, Witnessed: witnessed},
 		Checks: append([]api.Check{{Name: "eventStore", Check: func(ctx context.Context) error { _, err := store.Head(ctx); return err }},
 			src.check}, rm.checks...)}

@@ -88,6 +88,8 @@ type Config struct {
 	// WitnessURLs are the C2SP tlog-witnesses the audit checkpoints go to, every WitnessEvery.
 	WitnessURLs  []string
 	WitnessEvery time.Duration
+	// ReconcileEvery is how often serve compares the projections with the contracts' storage (0: never).
+	ReconcileEvery time.Duration
 	LogLevel     slog.Level
 }
 
@@ -162,6 +164,8 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.str(&c.AuditSigningKey, "audit-signing-key", "", "audit checkpoint signing key (default: generated once in the data dir)", true)
 	s.str(&s.witnessURLs, "witness-urls", "", "C2SP tlog-witnesses to send the audit checkpoints to (their submission prefixes, comma-separated)", false)
 	fs.DurationVar(&c.WitnessEvery, "witness-every", time.Minute, "how often a new audit checkpoint goes to the witnesses")
+	fs.DurationVar(&c.ReconcileEvery, "reconcile-every", 24*time.Hour, "how often serve reconciles the projections with the contracts' storage (0: never)")
+	s.bind("reconcile-every", false)
 	s.bind("witness-every", false)
 	s.str(&s.logLevel, "log-level", "info", "log level: debug, info, warn or error", false)
 	return s
@@ -422,6 +426,9 @@ func (s *Settings) validate() error {
 	c.WitnessURLs = httpURLs(s.witnessURLs, func(u string) {
 		bad("witness-urls", s.witnessURLs, "want http:// or https:// URLs, comma-separated (%q is not one)", u)
 	})
+	if c.ReconcileEvery != 0 && c.ReconcileEvery < time.Second {
+		bad("reconcile-every", c.ReconcileEvery.String(), "want 0 (never) or at least 1s")
+	}
 	if len(c.WitnessURLs) > 0 && c.WitnessEvery < time.Second {
 		bad("witness-every", c.WitnessEvery.String(), "want at least 1s")
 	}

@@ -70,6 +70,34 @@ type Runner struct {
 	Metrics *Metrics // nil: none
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Tip is the last ledger the log holds (nil: the source is never ahead of it). Storage read at a later ledger
+	// is compared only once the log has it (waiting up to WaitTip, 30 s by default): the log's state before that
+	// ledger would differ from the storage without anything being wrong.
+	Tip     func() uint32
+	WaitTip time.Duration
+}
+
+// caughtUp waits until the log holds ledger, at most WaitTip.
+func (r *Runner) caughtUp(ctx context.Context, ledger uint32) bool {
+	if r.Tip == nil {
+		return true
+	}
+	wait := r.WaitTip
+	if wait == 0 {
+		wait = 30 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	for r.Tip() < ledger {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return true
 }
 
 // Run reconciles every target at the source's latest ledger, appends the run (and each drift) to the log, where the
@@ -94,6 +122,10 @@ func (r *Runner) Run(ctx context.Context) (domain.ReconciliationRan, []domain.Re
 			continue
 		}
 		run.Ledger = max(run.Ledger, ledger)
+		if !r.caughtUp(ctx, ledger) {
+			run.Errors = append(run.Errors, fmt.Sprintf("%s: the log has not reached ledger %d, where the storage was read", t.Contract, ledger))
+			continue
+		}
 		found, err := t.Hook.Compare(ctx, t.Contract, ledger, entries)
 		if err != nil {
 			run.Errors = append(run.Errors, fmt.Sprintf("%s: compare at ledger %d: %v", t.Contract, ledger, err))
