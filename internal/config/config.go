@@ -90,7 +90,7 @@ type Config struct {
 	WitnessEvery time.Duration
 	// ReconcileEvery is how often serve compares the projections with the contracts' storage (0: never).
 	ReconcileEvery time.Duration
-	LogLevel     slog.Level
+	LogLevel       slog.Level
 }
 
 // Settings binds a Config to a FlagSet, each flag paired with its environment variable.
