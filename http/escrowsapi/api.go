@@ -64,6 +64,8 @@ func (a *API) Mount(r fiber.Router, kit apikit.Kit) {
 	r.Get("/api/escrows/:id", read, a.one)
 	r.Get("/api/escrows/:id/events", read, a.events)
 	r.Get("/api/investors/:address/positions", read, a.positions)
+	r.Get("/console/escrows", func(c *fiber.Ctx) error { return serveConsole(c, "escrows.html") })
+	r.Get("/console/escrows.js", func(c *fiber.Ctx) error { return serveConsole(c, "escrows.js") })
 }
 
 // find is the escrow an id names: a contract id (C…) or an invoice id.

@@ -5,8 +5,6 @@ import (
 	"path"
 
 	"github.com/gofiber/fiber/v2"
-
-	"github.com/streamledger/streamledger/http/apikit"
 )
 
 // consoleFiles are the reviewer console's page, script and styles (the stream contract's console: streams, their
@@ -39,11 +37,11 @@ func consoleType(name string) string {
 func serveConsoleFile(c *fiber.Ctx, name string) error {
 	mime := consoleType(name)
 	if mime == "" || path.Base(name) != name {
-		return apikit.NotFound("no console file " + name)
+		return c.Next() // another module's console page, or nothing (then a 404)
 	}
 	body, err := consoleFiles.ReadFile("console/" + name)
 	if err != nil {
-		return apikit.NotFound("no console file " + name)
+		return c.Next() // another module's console page, or nothing (then a 404)
 	}
 	c.Set("Content-Security-Policy", consoleCSP)
 	c.Set(fiber.HeaderContentType, mime)
