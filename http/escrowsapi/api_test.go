@@ -33,6 +33,7 @@ type fixture struct {
 	srv    *api.Server
 	doc    *openapi3.T
 	played []liquifact.Escrow
+	store  *memory.Store
 }
 
 // newFixture ingests a simulated chain with escrows, projects them, and serves the escrow routes.
@@ -86,8 +87,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	srv := api.New(api.Config{Version: "test", NetworkPassphrase: network.TestNetworkPassphrase, PublicReads: true,
-		Modules: []api.Module{routes}, Events: store, Codec: bound})
-	return &fixture{t: t, srv: srv, doc: doc, played: sc.States()}
+		Modules: []api.Module{routes}, Feeds: []api.Feed{routes.Feed()}, Events: store, Live: store, Codec: bound})
+	t.Cleanup(func() { _ = srv.Shutdown(time.Second) })
+	return &fixture{t: t, srv: srv, doc: doc, played: sc.States(), store: store}
 }
 
 func (f *fixture) get(path string, status int, schema string, out any) {
