@@ -73,6 +73,9 @@ func NewDecoder(cfg DecoderConfig) (*Decoder, error) {
 // NetworkID is the id of the decoder's network (hex SHA-256 of its passphrase).
 func (d *Decoder) NetworkID() string { return d.networkID }
 
+// Discovers tells whether contracts are discovered by executable: the ledgers must then be read in order.
+func (d *Decoder) Discovers() bool { return d.contracts.HasWasm() }
+
 // Events is the registry stored events are read back with: the core's and the bound modules' types.
 func (d *Decoder) Events() *domain.Registry { return d.contracts.Events() }
 
@@ -121,11 +124,22 @@ func (d *Decoder) Decode(lcm xdr.LedgerCloseMeta) (l Ledger, err error) {
 		if !tx.Successful() {
 			continue
 		}
+		txHash := ""
+		if d.contracts.HasWasm() {
+			// Instances of a configured executable created here are followed from this transaction on.
+			if txHash == "" {
+				txHash = hex.EncodeToString(tx.Hash[:])
+			}
+			found, err := d.discover(&l, tx, txHash)
+			if err != nil {
+				return Ledger{}, fmt.Errorf("ledger %d tx %s: %w", seq, txHash, err)
+			}
+			l.Events = append(l.Events, found...)
+		}
 		events, err := tx.GetTransactionEvents()
 		if err != nil {
 			return Ledger{}, fmt.Errorf("ledger %d tx %d: %w: %v", seq, tx.Index, ErrInvalidLedger, err)
 		}
-		txHash := ""
 		for op, opEvents := range events.OperationEvents {
 			for idx, ev := range opEvents {
 				contract, keep := d.keep(ev)
@@ -174,6 +188,40 @@ func verifyHeader(lcm xdr.LedgerCloseMeta, entry xdr.LedgerHeaderHistoryEntry) e
 		return fmt.Errorf("%w: the header does not commit to this transaction set", ErrInvalidLedger)
 	}
 	return nil
+}
+
+// discover finds the contract instances a transaction created from a configured executable, binds them, and
+// returns a ContractDiscovered for each (DESIGN §12): a replay binds what the log says was discovered. An instance
+// already bound is announced again on this branch, so that a reorg that reverts one announcement leaves another.
+func (d *Decoder) discover(l *Ledger, tx ingest.LedgerTransaction, txHash string) ([]Decoded, error) {
+	changes, err := tx.GetChanges()
+	if err != nil {
+		return nil, fmt.Errorf("%w: ledger entry changes: %v", ErrInvalidLedger, err)
+	}
+	var out []Decoded
+	for _, ch := range changes {
+		if ch.Type != xdr.LedgerEntryTypeContractData || ch.Pre != nil || ch.Post == nil {
+			continue
+		}
+		cd, ok := ch.Post.Data.GetContractData()
+		if !ok || cd.Key.Type != xdr.ScValTypeScvLedgerKeyContractInstance || cd.Contract.ContractId == nil {
+			continue
+		}
+		inst, ok := cd.Val.GetInstance()
+		if !ok || inst.Executable.Type != xdr.ContractExecutableTypeContractExecutableWasm || inst.Executable.WasmHash == nil {
+			continue
+		}
+		b, ok := d.contracts.discover(*cd.Contract.ContractId, *inst.Executable.WasmHash)
+		if !ok {
+			continue
+		}
+		e := &domain.ContractDiscovered{ChainMeta: domain.ChainMeta{NetworkID: d.networkID, ContractID: b.address,
+			Ledger: l.Sequence, LedgerHash: l.Hash, LedgerClosedAt: l.ClosedAt, TxHash: txHash, TxIndex: tx.Index},
+			Module: b.module.Name(), WasmHash: hex.EncodeToString(inst.Executable.WasmHash[:])}
+		out = append(out, Decoded{ID: domain.DerivedEventUUID("discovered", d.networkID, l.Hash, string(b.address)),
+			Stream: domain.DiscoveredStream, Event: e})
+	}
+	return out, nil
 }
 
 // keep tells whether an event is a followed contract's, and which.

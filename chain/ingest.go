@@ -382,9 +382,44 @@ func (in *Ingester) ensureLoadedLocked(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := in.rebind(ctx); err != nil {
+		return err
+	}
 	in.state, in.loaded = st, true
 	in.publish(false)
 	return nil
+}
+
+// rebind binds again the contracts the log says were discovered (DESIGN §12): a restart follows them from where
+// it resumes, without reading the ledgers that created them again.
+func (in *Ingester) rebind(ctx context.Context) error {
+	if !in.cfg.Decoder.Discovers() {
+		return nil
+	}
+	core := domain.MustRegistry()
+	from := eventstore.EndOfStream
+	for {
+		page, err := in.cfg.Store.ReadStreamBackward(ctx, domain.DiscoveredStream, from, 1000)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", domain.DiscoveredStream, err)
+		}
+		for _, rec := range page {
+			if rec.Type != string(domain.TypeContractDiscovered) {
+				continue
+			}
+			e, err := core.Unmarshal(rec.Data)
+			if err != nil {
+				return fmt.Errorf("%w: event %s: %v", ErrInconsistentStore, rec.ID, err)
+			}
+			if err := in.cfg.Decoder.contracts.Rebind(e.(*domain.ContractDiscovered)); err != nil {
+				in.cfg.Logger.Warn("a discovered contract is not followed any more", "err", err)
+			}
+		}
+		if len(page) < 1000 {
+			return nil
+		}
+		from = page[len(page)-1].Version - 1
+	}
 }
 
 // next is the ledger to ingest next.

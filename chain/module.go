@@ -1,9 +1,11 @@
 package chain
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
@@ -39,12 +41,24 @@ type Binding struct {
 	Module   Module
 }
 
-// Contracts are the contracts the engine follows, each bound to its module. Only their events are decoded: an
-// event of any other contract is never read as a module's event. It is safe for concurrent use.
+// WasmBinding binds every contract instance created from an executable (its WASM hash) to a module: such an
+// instance is discovered when the ledger that creates it is decoded (DESIGN §12).
+type WasmBinding struct {
+	Hash   xdr.Hash
+	Module Module
+}
+
+// Contracts are the contracts the engine follows, each bound to its module: those configured by id, and those
+// discovered as instances of a configured executable. Only their events are decoded: an event of any other
+// contract is never read as a module's event. It is safe for concurrent use.
 type Contracts struct {
 	byID     map[xdr.ContractId]binding
 	bindings []Binding
+	wasm     map[xdr.Hash]Module
 	events   *domain.Registry
+
+	mu    sync.RWMutex
+	found map[xdr.ContractId]binding // discovered instances
 }
 
 type binding struct {
@@ -57,10 +71,25 @@ var ErrNoContracts = errors.New("no contracts configured")
 
 // NewContracts checks the bindings: each contract a contract address (C…), bound once, to a module.
 func NewContracts(bindings ...Binding) (*Contracts, error) {
-	if len(bindings) == 0 {
+	return NewContractsWithWasm(bindings, nil)
+}
+
+// NewContractsWithWasm is NewContracts with executables too, whose instances are discovered as they are created.
+func NewContractsWithWasm(bindings []Binding, wasm []WasmBinding) (*Contracts, error) {
+	if len(bindings) == 0 && len(wasm) == 0 {
 		return nil, ErrNoContracts
 	}
-	c := &Contracts{byID: make(map[xdr.ContractId]binding, len(bindings))}
+	c := &Contracts{byID: make(map[xdr.ContractId]binding, len(bindings)), wasm: map[xdr.Hash]Module{},
+		found: map[xdr.ContractId]binding{}}
+	for _, w := range wasm {
+		if w.Module == nil {
+			return nil, fmt.Errorf("executable %x has no module", w.Hash[:])
+		}
+		if prev, dup := c.wasm[w.Hash]; dup {
+			return nil, fmt.Errorf("executable %x is bound twice (to %s and %s)", w.Hash[:], prev.Name(), w.Module.Name())
+		}
+		c.wasm[w.Hash] = w.Module
+	}
 	for _, b := range bindings {
 		raw, err := strkey.Decode(strkey.VersionByteContract, string(b.Contract))
 		if err != nil || len(raw) != len(xdr.ContractId{}) {
@@ -79,10 +108,17 @@ func NewContracts(bindings ...Binding) (*Contracts, error) {
 	sort.Slice(c.bindings, func(i, j int) bool { return c.bindings[i].Contract < c.bindings[j].Contract })
 	var types []domain.Event
 	seen := map[string]bool{}
+	modules := make([]Module, 0, len(c.bindings)+len(wasm))
 	for _, b := range c.bindings {
-		if !seen[b.Module.Name()] {
-			seen[b.Module.Name()] = true
-			types = append(types, b.Module.Events()...)
+		modules = append(modules, b.Module)
+	}
+	for _, w := range wasm {
+		modules = append(modules, w.Module)
+	}
+	for _, m := range modules {
+		if !seen[m.Name()] {
+			seen[m.Name()] = true
+			types = append(types, m.Events()...)
 		}
 	}
 	events, err := domain.NewRegistry(types...)
@@ -101,8 +137,85 @@ func (c *Contracts) Events() *domain.Registry { return c.events }
 
 // lookup returns the binding of a contract, if it is followed.
 func (c *Contracts) lookup(id xdr.ContractId) (binding, bool) {
-	b, ok := c.byID[id]
+	if b, ok := c.byID[id]; ok {
+		return b, true
+	}
+	if len(c.wasm) == 0 {
+		return binding{}, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	b, ok := c.found[id]
 	return b, ok
+}
+
+// HasWasm tells whether contracts are discovered by executable: every ledger that may create one must then be
+// read in order.
+func (c *Contracts) HasWasm() bool { return len(c.wasm) > 0 }
+
+// discover binds the contract instance id created from the executable hash, when an executable of a module: it
+// returns the binding (new or already known) and whether the executable is bound.
+func (c *Contracts) discover(id xdr.ContractId, hash xdr.Hash) (binding, bool) {
+	m, ok := c.wasm[hash]
+	if !ok {
+		return binding{}, false
+	}
+	if b, known := c.byID[id]; known {
+		return b, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, known := c.found[id]; known {
+		return b, true
+	}
+	b := binding{address: domain.Address(strkey.MustEncode(strkey.VersionByteContract, id[:])), module: m}
+	c.found[id] = b
+	return b, true
+}
+
+// Rebind binds again a contract an earlier run discovered (a ContractDiscovered of the log), from its executable.
+func (c *Contracts) Rebind(d *domain.ContractDiscovered) error {
+	raw, err := strkey.Decode(strkey.VersionByteContract, string(d.ContractID))
+	if err != nil || len(raw) != 32 {
+		return fmt.Errorf("discovered contract %q is not a contract address", d.ContractID)
+	}
+	hash, err := hex.DecodeString(d.WasmHash)
+	if err != nil || len(hash) != 32 {
+		return fmt.Errorf("discovered contract %s: executable %q is not a hash", d.ContractID, d.WasmHash)
+	}
+	if _, ok := c.discover(xdr.ContractId(raw), xdr.Hash(hash)); !ok {
+		return fmt.Errorf("discovered contract %s: executable %s is no longer configured", d.ContractID, d.WasmHash)
+	}
+	return nil
+}
+
+// Discovered are the contracts discovered so far, by address.
+func (c *Contracts) Discovered() []Binding {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]Binding, 0, len(c.found))
+	for _, b := range c.found {
+		out = append(out, Binding{Contract: b.address, Module: b.module})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Contract < out[j].Contract })
+	return out
+}
+
+// known are the ids of every followed contract (configured and discovered), for the scan's prefilter, and the
+// executables whose instances are discovered.
+func (c *Contracts) known() (ids []xdr.ContractId, hashes []xdr.Hash) {
+	for id := range c.byID {
+		ids = append(ids, id)
+	}
+	c.mu.RLock()
+	for id := range c.found {
+		ids = append(ids, id)
+	}
+	c.mu.RUnlock()
+	for h := range c.wasm {
+		hashes = append(hashes, h)
+	}
+	return ids, hashes
 }
 
 // Interpret reads a stored event with today's decoder of its contract's module (decoder evolution, DESIGN §12).
@@ -117,7 +230,7 @@ func (c *Contracts) Interpret(e domain.Event) domain.Event {
 	if err != nil || len(raw) != len(xdr.ContractId{}) {
 		return e
 	}
-	b, ok := c.byID[xdr.ContractId(raw)]
+	b, ok := c.lookup(xdr.ContractId(raw))
 	if !ok {
 		return e
 	}

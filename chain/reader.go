@@ -9,6 +9,8 @@ import (
 
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
 	"github.com/stellar/go-stellar-sdk/xdr"
+
+	"github.com/streamledger/streamledger/domain"
 )
 
 // LedgerReader is where an ingester reads ledgers from: verified and decoded, in sequence.
@@ -66,6 +68,15 @@ func (r *backendReader) Read(ctx context.Context, next uint32, maxLedgers, maxEv
 		})
 	}
 	wg.Wait()
+	// A ledger that discovered a contract changed what the later ones decode: they are read again, in order.
+	for i := range out {
+		if errs[i] == nil && discovered(out[i]) {
+			for j := i + 1; j < len(lcms); j++ {
+				out[j], errs[j] = r.decode(lcms[j], next+uint32(j))
+			}
+			break
+		}
+	}
 	for i := range out {
 		if errs[i] != nil {
 			if i == 0 {
@@ -120,4 +131,14 @@ func (h *handoff) Close() error {
 		err = errors.Join(err, h.second.Close())
 	}
 	return err
+}
+
+// discovered tells whether a decoded ledger bound a new contract.
+func discovered(l Ledger) bool {
+	for _, e := range l.Events {
+		if _, ok := e.Event.(*domain.ContractDiscovered); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -102,8 +102,15 @@ func try[T any](fn func() T) (v T, err error) {
 
 // touched tells whether a successful transaction of the ledger emitted an event of a configured contract.
 func (d *Decoder) touched(raw []byte, view xdr.LedgerCloseMetaView) (bool, error) {
+	ids, hashes := d.contracts.known()
+	for _, h := range hashes {
+		// An executable whose instances are discovered: a ledger that names it may create one, and is read whole.
+		if bytes.Contains(raw, h[:]) {
+			return true, nil
+		}
+	}
 	mentioned := false
-	for id := range d.contracts.byID {
+	for _, id := range ids {
 		if bytes.Contains(raw, id[:]) {
 			mentioned = true
 			break

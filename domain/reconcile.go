@@ -37,3 +37,19 @@ type ReconciliationDrift struct {
 
 func (*ReconciliationRan) Type() EventType   { return TypeReconciliationRan }
 func (*ReconciliationDrift) Type() EventType { return TypeReconciliationDrift }
+
+// TypeContractDiscovered names ContractDiscovered.
+const TypeContractDiscovered EventType = "ContractDiscovered"
+
+// DiscoveredStream is the store stream of discovered contracts.
+const DiscoveredStream = "discovered-contracts"
+
+// ContractDiscovered is an instance of a configured executable, found created in a ledger (DESIGN §12): from then
+// on the contract's events are its module's. A replay, and a restart, bind the contracts these events name.
+type ContractDiscovered struct {
+	ChainMeta `json:"chain"`
+	Module    string `json:"module"`
+	WasmHash  string `json:"wasmHash"` // hex
+}
+
+func (*ContractDiscovered) Type() EventType { return TypeContractDiscovered }

@@ -17,7 +17,7 @@ type Registry struct {
 func coreEvents() []Event {
 	return []Event{&ContractEventObserved{}, &EventReverted{}, &EventRestored{}, &ChainReorganized{}, &LedgerClosed{},
 		&LedgersVerified{}, &OperatorRewound{}, &WebhookEndpointAdded{}, &WebhookEndpointRemoved{}, &ReconciliationRan{},
-		&ReconciliationDrift{}}
+		&ReconciliationDrift{}, &ContractDiscovered{}}
 }
 
 // NewRegistry is the registry of the core's events and the given ones (a zero value of each type, as a pointer).

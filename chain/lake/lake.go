@@ -201,9 +201,14 @@ func (l *Lake) Close() error { return l.store.Close() }
 
 // Reader returns a reader of ledgers from..end that scans with d, using workers goroutines (at least 1) to
 // fetch, decompress and scan files ahead of the appends. Reading past end (from may be end+1) waits until ctx ends.
+// A decoder that discovers contracts by executable scans with one worker: a file's ledgers must be read after those
+// that may create the contracts their events are of.
 func (l *Lake) Reader(d *chain.Decoder, from, end uint32, workers int) (*Reader, error) {
 	if from < l.first || from > end+1 || end > l.last {
 		return nil, fmt.Errorf("%w: ledgers %d..%d are not all in %s, which holds %d..%d", ErrLake, from, end, l.where, l.first, l.last)
+	}
+	if d.Discovers() {
+		workers = 1
 	}
 	return newReader(l, d, from, end, max(workers, 1)), nil
 }

@@ -18,7 +18,9 @@ type Tx struct {
 	Contract xdr.ContractId
 	Function string
 	Events   []xdr.ContractEvent
-	Failed   bool
+	// Changes are the ledger entries the call changed (a contract instance it created, for discovery).
+	Changes []xdr.LedgerEntryChange
+	Failed  bool
 }
 
 // ledgerSpec is what a ledger holds before it is assembled.
@@ -179,14 +181,14 @@ func result(failed bool) xdr.TransactionResult {
 func metaV4(tx *Tx) xdr.TransactionMeta {
 	ret := Void()
 	return xdr.TransactionMeta{V: 4, V4: &xdr.TransactionMetaV4{
-		Operations:  []xdr.OperationMetaV2{{Events: tx.Events}},
+		Operations:  []xdr.OperationMetaV2{{Events: tx.Events, Changes: tx.Changes}},
 		SorobanMeta: &xdr.SorobanTransactionMetaV2{ReturnValue: &ret},
 	}}
 }
 
 func metaV3(tx *Tx) xdr.TransactionMeta {
 	return xdr.TransactionMeta{V: 3, V3: &xdr.TransactionMetaV3{
-		Operations:  []xdr.OperationMeta{{}},
+		Operations:  []xdr.OperationMeta{{Changes: tx.Changes}},
 		SorobanMeta: &xdr.SorobanTransactionMeta{Events: tx.Events, ReturnValue: Void()},
 	}}
 }

@@ -261,8 +261,18 @@ func (s *Scenario) initialize(e *escrow, i int) {
 		FundingTarget: target, YieldBps: int64(500 + s.rng.IntN(700)), Maturity: s.now + uint64(60+s.rng.IntN(240))},
 		FundingToken: s.token, Treasury: s.admin.address}
 	ev.InvoiceID = ev.Escrow.InvoiceID
-	s.emit(e, -1, "init", ev)
+	// The deployment creates the instance from the escrow executable: what discovery by WASM hash looks for.
+	wasm := s.WasmHash()
+	instance := xdr.LedgerEntry{LastModifiedLedgerSeq: xdr.Uint32(s.seq), Data: xdr.LedgerEntryData{Type: xdr.LedgerEntryTypeContractData,
+		ContractData: &xdr.ContractDataEntry{Contract: xdr.ScAddress{Type: xdr.ScAddressTypeScAddressTypeContract, ContractId: &e.contract},
+			Key: xdr.ScVal{Type: xdr.ScValTypeScvLedgerKeyContractInstance}, Durability: xdr.ContractDataDurabilityPersistent,
+			Val: xdr.ScVal{Type: xdr.ScValTypeScvContractInstance, Instance: &xdr.ScContractInstance{
+				Executable: xdr.ContractExecutable{Type: xdr.ContractExecutableTypeContractExecutableWasm, WasmHash: &wasm}}}}}}
+	s.emit(e, -1, "init", ev, xdr.LedgerEntryChange{Type: xdr.LedgerEntryChangeTypeLedgerEntryCreated, Created: &instance})
 }
+
+// WasmHash is the escrow executable every simulated escrow is an instance of.
+func (s *Scenario) WasmHash() xdr.Hash { return xdr.Hash(derive(s.seed, "escrow-wasm")) }
 
 // share is ⌊a·bps/10000⌋, as the contract computes fees.
 func share(a domain.Amount, bps int64) domain.Amount {
@@ -284,7 +294,7 @@ func (s *Scenario) investorIndex(a domain.Address) int {
 }
 
 // emit makes a transaction by the account at index who (−1 the admin, −2 the SME) calling function on e, with ev.
-func (s *Scenario) emit(e *escrow, who int, function string, ev domain.Event) {
+func (s *Scenario) emit(e *escrow, who int, function string, ev domain.Event, changes ...xdr.LedgerEntryChange) {
 	topics, data, err := Encode(ev)
 	if err != nil {
 		s.errs = append(s.errs, err)
@@ -300,7 +310,7 @@ func (s *Scenario) emit(e *escrow, who int, function string, ev domain.Event) {
 	s.seqNums[who]++
 	id := e.contract
 	s.txs = append(s.txs, sim.Tx{Source: source.key, SeqNum: int64(who+3)<<40 | s.seqNums[who], Contract: e.contract,
-		Function: function, Events: []xdr.ContractEvent{{ContractId: &id, Type: xdr.ContractEventTypeContract,
+		Function: function, Changes: changes, Events: []xdr.ContractEvent{{ContractId: &id, Type: xdr.ContractEventTypeContract,
 			Body: xdr.ContractEventBody{V0: &xdr.ContractEventV0{Topics: topics, Data: data}}}}})
 	e.events++
 	e.state = liquifact.Apply(e.state, fmt.Sprintf("%d-%d", s.seq, e.events), ev)

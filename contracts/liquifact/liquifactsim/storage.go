@@ -37,7 +37,7 @@ func (s *Scenario) LedgerEntries(_ context.Context, keys []xdr.LedgerKey) ([]xdr
 				"funded_amount": sim.I128(funded), "yield_bps": i64(st.YieldBps), "maturity": sim.U64(st.Maturity),
 				"status": sim.U32(uint32(st.Status))})
 			storage := xdr.ScMap{{Key: liquifact.EscrowKey(), Val: escrow}}
-			wasm := xdr.Hash(derive(s.seed, "escrow-wasm"))
+			wasm := s.WasmHash()
 			val = xdr.ScVal{Type: xdr.ScValTypeScvContractInstance, Instance: &xdr.ScContractInstance{
 				Executable: xdr.ContractExecutable{Type: xdr.ContractExecutableTypeContractExecutableWasm, WasmHash: &wasm},
 				Storage:    &storage}}
