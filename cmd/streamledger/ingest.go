@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -87,10 +88,10 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		// The simulator brings its own stream contract, and its escrows.
 		contracts = []config.Contract{{Module: config.ModuleFluxora, ID: network.ContractID()}}
 		if escrowSim != nil {
+			// The escrows are followed as a deployment would: every instance of the escrow executable, discovered.
 			src.entries = escrowSim
-			for _, c := range escrowSim.Contracts() {
-				contracts = append(contracts, config.Contract{Module: config.ModuleLiquiFact, ID: c})
-			}
+			wasm := escrowSim.WasmHash()
+			contracts = append(contracts, config.Contract{Module: config.ModuleLiquiFact, WasmHash: hex.EncodeToString(wasm[:])})
 		}
 		streamContracts = []domain.Address{network.ContractID()}
 		if ic.StartLedger == 0 {

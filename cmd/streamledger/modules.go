@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/hex"
 	"fmt"
+
+	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/contracts/fluxora"
@@ -27,17 +30,26 @@ func moduleNamed(name string) (chain.Module, error) {
 	return nil, fmt.Errorf("%w: CONTRACTS: no module %q in this build", errUsage, name)
 }
 
-// bindContracts binds each configured contract to its module.
+// bindContracts binds each configured contract to its module, and each configured executable's instances.
 func bindContracts(contracts []config.Contract) (*chain.Contracts, error) {
-	bindings := make([]chain.Binding, len(contracts))
-	for i, c := range contracts {
+	var bindings []chain.Binding
+	var wasm []chain.WasmBinding
+	for _, c := range contracts {
 		m, err := moduleNamed(c.Module)
 		if err != nil {
 			return nil, err
 		}
-		bindings[i] = chain.Binding{Contract: c.ID, Module: m}
+		if c.WasmHash != "" {
+			raw, err := hex.DecodeString(c.WasmHash)
+			if err != nil || len(raw) != 32 {
+				return nil, fmt.Errorf("%w: CONTRACTS: wasm:%s is not a hash", errUsage, c.WasmHash)
+			}
+			wasm = append(wasm, chain.WasmBinding{Hash: xdr.Hash(raw), Module: m})
+			continue
+		}
+		bindings = append(bindings, chain.Binding{Contract: c.ID, Module: m})
 	}
-	bound, err := chain.NewContracts(bindings...)
+	bound, err := chain.NewContractsWithWasm(bindings, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("%w: CONTRACTS: %v", errUsage, err)
 	}

@@ -21,7 +21,7 @@ import (
 // stream contract's hook is not built yet).
 func reconcileTargets(bound *chain.Contracts, store eventstore.Store) []reconcile.Target {
 	var out []reconcile.Target
-	for _, b := range bound.Bindings() {
+	for _, b := range append(bound.Bindings(), bound.Discovered()...) {
 		if b.Module.Name() == config.ModuleLiquiFact {
 			out = append(out, reconcile.Target{Contract: b.Contract, Module: b.Module.Name(), Hook: escrows.Reconcile{Log: store}})
 		}
@@ -36,8 +36,8 @@ func startReconciling(ctx context.Context, wg *sync.WaitGroup, cfg *config.Confi
 	if cfg.ReconcileEvery == 0 {
 		return nil
 	}
-	targets := reconcileTargets(src.bound, store)
-	if len(targets) == 0 {
+	targets := func() []reconcile.Target { return reconcileTargets(src.bound, store) }
+	if len(targets()) == 0 && !src.bound.HasWasm() {
 		return nil
 	}
 	if src.entries == nil {
@@ -47,7 +47,7 @@ func startReconciling(ctx context.Context, wg *sync.WaitGroup, cfg *config.Confi
 	if err != nil {
 		return err
 	}
-	r := &reconcile.Runner{Source: src.entries, Targets: targets, Log: store, Metrics: metrics, Logger: log,
+	r := &reconcile.Runner{Source: src.entries, Found: targets, Log: store, Metrics: metrics, Logger: log,
 		Tip: func() uint32 { return src.ingester.Status().Tip }}
 	wg.Go(func() {
 		lead.Do(ctx, func(ctx context.Context) {

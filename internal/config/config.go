@@ -6,6 +6,7 @@
 package config
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -274,11 +275,13 @@ func Modules() []string {
 type Contract struct {
 	Module string
 	ID     domain.Address
+	// WasmHash (64 hex digits), instead of ID, binds every instance created from that executable (module:wasm:<hash>).
+	WasmHash string
 }
 
 // parseContract reads one --contracts entry, module:C…, for the modules this build has: fluxora (a stream
-// contract), fluxora-factory, fluxora-governance, liquifact (an invoice escrow). liquifact:wasm:<hash> (every
-// instance of an executable) is named by the design and refused until the ingester discovers instances.
+// contract), fluxora-factory, fluxora-governance, liquifact (an invoice escrow; liquifact:wasm:<64 hex> binds every
+// instance of that executable, discovered as each is created).
 func parseContract(entry string) (Contract, error) {
 	module, rest, ok := strings.Cut(entry, ":")
 	if !ok {
@@ -292,8 +295,12 @@ func parseContract(entry string) (Contract, error) {
 		id, err := domain.ParseAddressOf(rest, domain.ContractAddress)
 		return Contract{Module: module, ID: id}, err
 	case ModuleLiquiFact:
-		if strings.HasPrefix(rest, "wasm:") {
-			return Contract{}, errors.New("liquifact:wasm:<hash> (every escrow of an executable) is not in this build yet; name each escrow, liquifact:C…")
+		if hash, ok := strings.CutPrefix(rest, "wasm:"); ok {
+			raw, err := hex.DecodeString(hash)
+			if err != nil || len(raw) != 32 {
+				return Contract{}, fmt.Errorf("wasm:%s: want the executable's hash, 64 hex digits", hash)
+			}
+			return Contract{Module: module, WasmHash: strings.ToLower(hash)}, nil
 		}
 		id, err := domain.ParseAddressOf(rest, domain.ContractAddress)
 		return Contract{Module: module, ID: id}, err
@@ -382,7 +389,7 @@ func (s *Settings) validate() error {
 			bad("contracts", s.contracts, "%q: %v", entry, err)
 			continue
 		}
-		if i := slices.IndexFunc(c.Contracts, func(o Contract) bool { return o.ID == ct.ID }); i >= 0 {
+		if i := slices.IndexFunc(c.Contracts, func(o Contract) bool { return o.ID == ct.ID && o.WasmHash == ct.WasmHash }); i >= 0 {
 			if c.Contracts[i].Module != ct.Module {
 				bad("contracts", s.contracts, "%s is bound to both %s and %s", ct.ID, c.Contracts[i].Module, ct.Module)
 			}

@@ -97,7 +97,7 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		{map[string]string{"RATE_LIMIT": "-1"}, []string{"--rate-limit / RATE_LIMIT"}},
 		{map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.com"}, []string{"--trusted-proxies / TRUSTED_PROXIES", "proxy.example.com"}},
 		{map[string]string{"CONTRACTS": contract}, []string{"--contracts / CONTRACTS", "module:C…"}},
-		{map[string]string{"CONTRACTS": "liquifact:wasm:" + strings.Repeat("ab", 32)}, []string{"--contracts / CONTRACTS", "liquifact:wasm", "not in this build yet"}},
+		{map[string]string{"CONTRACTS": "liquifact:wasm:" + strings.Repeat("ab", 31)}, []string{"--contracts / CONTRACTS", "64 hex digits"}},
 		{map[string]string{"CONTRACTS": "fluxora:wasm:" + strings.Repeat("ab", 32)}, []string{"--contracts / CONTRACTS", "not by WASM hash"}},
 		{map[string]string{"CONTRACTS": "streams:" + contract}, []string{"--contracts / CONTRACTS", `unknown module "streams"`}},
 		{map[string]string{"CONTRACTS": "fluxora:GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"}, []string{"--contracts / CONTRACTS", "wrong kind"}},
@@ -142,9 +142,16 @@ func TestFactoryAndGovernanceContracts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Contract{{ModuleFluxoraFactory, factory}, {ModuleFluxoraGovernance, governance}, {ModuleFluxora, contract}}
+	want := []Contract{{Module: ModuleFluxoraFactory, ID: factory}, {Module: ModuleFluxoraGovernance, ID: governance},
+		{Module: ModuleFluxora, ID: contract}}
 	if fmt.Sprint(cfg.Contracts) != fmt.Sprint(want) || fmt.Sprint(cfg.ContractIDs) != fmt.Sprint([]string{contract}) {
 		t.Fatalf("contracts %v, stream contracts %v", cfg.Contracts, cfg.ContractIDs)
+	}
+	// An executable binds every instance created from it.
+	wasm := strings.Repeat("Ab", 32)
+	cfg, _, err = load(t, nil, map[string]string{"SOURCE": "push", "CONTRACTS": "liquifact:wasm:" + wasm})
+	if err != nil || len(cfg.Contracts) != 1 || cfg.Contracts[0].WasmHash != strings.ToLower(wasm) || cfg.Contracts[0].ID != "" {
+		t.Fatalf("liquifact:wasm: %+v %v", cfg.Contracts, err)
 	}
 	// A factory alone satisfies a real source: something is followed.
 	if _, _, err := load(t, nil, map[string]string{"SOURCE": "push", "CONTRACTS": "fluxora-factory:" + factory}); err != nil {

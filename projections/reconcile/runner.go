@@ -66,6 +66,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 type Runner struct {
 	Source  Source
 	Targets []Target
+	// Found, when set, adds the targets known at each run (contracts discovered since the start).
+	Found   func() []Target
 	Log     Appender
 	Metrics *Metrics // nil: none
 	Now     func() time.Time
@@ -107,10 +109,14 @@ func (r *Runner) Run(ctx context.Context) (domain.ReconciliationRan, []domain.Re
 	if r.Now != nil {
 		now = r.Now
 	}
-	run := domain.ReconciliationRan{RunID: uuid.NewString(), StartedAt: now().UTC().Format(time.RFC3339), Contracts: len(r.Targets)}
+	targets := r.Targets
+	if r.Found != nil {
+		targets = append(append([]Target(nil), targets...), r.Found()...)
+	}
+	run := domain.ReconciliationRan{RunID: uuid.NewString(), StartedAt: now().UTC().Format(time.RFC3339), Contracts: len(targets)}
 	var drifts []domain.ReconciliationDrift
 	largest := map[string]*big.Int{}
-	for _, t := range r.Targets {
+	for _, t := range targets {
 		keys, err := t.Hook.Keys(ctx, t.Contract)
 		if err != nil {
 			run.Errors = append(run.Errors, fmt.Sprintf("%s: keys: %v", t.Contract, err))
@@ -168,7 +174,7 @@ func (r *Runner) Run(ctx context.Context) (domain.ReconciliationRan, []domain.Re
 		for _, d := range drifts {
 			r.Metrics.drifts.WithLabelValues(d.Module).Inc()
 		}
-		for _, t := range r.Targets {
+		for _, t := range targets {
 			v := 0.0
 			if m := largest[t.Module]; m != nil {
 				v, _ = new(big.Float).SetInt(m).Float64()
