@@ -141,9 +141,10 @@ type Chain struct {
 	tip       uint32        // highest ledger produced; StartLedger-1 before the first
 	canonical map[uint32]xdr.LedgerCloseMeta
 	abandoned map[uint32]xdr.LedgerCloseMeta
-	world     *world     // the stream contract's scenario
-	scenarios []Scenario // the world, then Config.Scenarios
-	generated uint32     // highest canonical ledger generated
+	world     *world                   // the stream contract's scenario
+	drift     map[uint64]domain.Amount // by stream id: what DriftStream adds to the served deposits
+	scenarios []Scenario               // the world, then Config.Scenarios
+	generated uint32                   // highest canonical ledger generated
 	lastHash  xdr.Hash
 	lastOld   uint32 // oldest retained canonical ledger
 }
@@ -549,3 +550,81 @@ func (b *Backend) usable() error {
 }
 
 func unix(t uint64) time.Time { return time.Unix(int64(t), 0).UTC() }
+
+// entrySource is a scenario that serves its contracts' storage.
+type entrySource interface {
+	LedgerEntries(ctx context.Context, keys []xdr.LedgerKey) ([]xdr.LedgerEntry, uint32, error)
+}
+
+// LedgerEntries serves the simulated contracts' storage at the canonical chain's last generated ledger, as RPC
+// getLedgerEntries answers on a real network: the stream contract's streams (DataKey::Stream(id), a closed one
+// removed) and what the other scenarios serve. A drift set with DriftStream is served too.
+func (c *Chain) LedgerEntries(ctx context.Context, keys []xdr.LedgerKey) ([]xdr.LedgerEntry, uint32, error) {
+	c.mu.Lock()
+	ledger := c.generated
+	var out, others []xdr.LedgerEntry
+	var rest []xdr.LedgerKey
+	for _, key := range keys {
+		cd, ok := key.GetContractData()
+		if !ok || cd.Contract.ContractId == nil || *cd.Contract.ContractId != c.world.contract {
+			rest = append(rest, key)
+			continue
+		}
+		id, ok := streamKeyID(cd.Key)
+		if !ok {
+			continue
+		}
+		s, known := c.world.streams[id]
+		if !known || s.Status == domain.StatusClosed {
+			continue
+		}
+		deposit, _ := s.DepositAmount.Add(c.drift[id])
+		status := map[domain.StreamStatus]uint32{domain.StatusActive: 0, domain.StatusPaused: 1, domain.StatusCompleted: 2,
+			domain.StatusCancelled: 3}[s.Status]
+		val := Struct(map[string]xdr.ScVal{"stream_id": U64(id), "sender": Addr(s.Sender), "recipient": Addr(s.Recipient),
+			"deposit_amount": I128(deposit), "rate_per_second": I128(s.RatePerSecond), "start_time": U64(s.StartTime),
+			"cliff_time": U64(s.CliffTime), "end_time": U64(s.EndTime), "withdrawn_amount": I128(s.WithdrawnAmount),
+			"status": U32(status), "checkpointed_amount": I128(s.CheckpointedAmount), "checkpointed_at": U64(s.CheckpointedAt),
+			"withdraw_dust_threshold": I128(s.WithdrawDustThreshold)})
+		out = append(out, xdr.LedgerEntry{LastModifiedLedgerSeq: xdr.Uint32(ledger), Data: xdr.LedgerEntryData{
+			Type: xdr.LedgerEntryTypeContractData, ContractData: &xdr.ContractDataEntry{Contract: cd.Contract, Key: cd.Key,
+				Durability: cd.Durability, Val: val}}})
+	}
+	scenarios := c.scenarios[1:]
+	c.mu.Unlock()
+	if len(rest) > 0 {
+		for _, sc := range scenarios {
+			if src, ok := sc.(entrySource); ok {
+				found, _, err := src.LedgerEntries(ctx, rest)
+				if err != nil {
+					return nil, 0, err
+				}
+				others = append(others, found...)
+			}
+		}
+	}
+	return append(out, others...), ledger, nil
+}
+
+// DriftStream makes the served storage of a stream disagree with its events: delta is added to its deposit.
+func (c *Chain) DriftStream(id uint64, delta domain.Amount) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.drift == nil {
+		c.drift = map[uint64]domain.Amount{}
+	}
+	c.drift[id] = delta
+}
+
+// streamKeyID reads DataKey::Stream(id).
+func streamKeyID(k xdr.ScVal) (uint64, bool) {
+	if k.Type != xdr.ScValTypeScvVec || k.Vec == nil || *k.Vec == nil || len(**k.Vec) != 2 {
+		return 0, false
+	}
+	vec := **k.Vec
+	if name, ok := vec[0].GetSym(); !ok || name != "Stream" {
+		return 0, false
+	}
+	id, ok := vec[1].GetU64()
+	return uint64(id), ok
+}

@@ -85,11 +85,11 @@ func newIngester(ctx context.Context, cfg *config.Config, store chain.Store, reg
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
-		// The simulator brings its own stream contract, and its escrows.
+		// The simulator brings its own stream contract, and its escrows; it serves their storage for reconciliation.
+		src.entries = network
 		contracts = []config.Contract{{Module: config.ModuleFluxora, ID: network.ContractID()}}
 		if escrowSim != nil {
 			// The escrows are followed as a deployment would: every instance of the escrow executable, discovered.
-			src.entries = escrowSim
 			wasm := escrowSim.WasmHash()
 			contracts = append(contracts, config.Contract{Module: config.ModuleLiquiFact, WasmHash: hex.EncodeToString(wasm[:])})
 		}

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// serve reconciles the simulator's escrows every RECONCILE_EVERY while it leads, the escrows discovered from their
+// serve reconciles the simulator's stream contract and escrows every RECONCILE_EVERY while it leads, the escrows discovered from their
 // executable as they are created: the runs are listed to an admin, each at a ledger of the chain, and on the
 // simulator's clean storage they find no drift.
 func TestServeReconcilesTheSimulatedEscrows(t *testing.T) {
@@ -39,12 +39,13 @@ func TestServeReconcilesTheSimulatedEscrows(t *testing.T) {
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("runs: %d %v", resp.StatusCode, err)
 		}
-		// The escrows are discovered as the simulator creates them: runs cover more of them as time goes.
-		if len(runs.Data) > 0 && runs.Data[0].Contracts == 4 {
+		// The escrows are discovered as the simulator creates them: runs cover more of them as time goes, beside
+		// the stream contract.
+		if len(runs.Data) > 0 && runs.Data[0].Contracts == 5 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no reconciliation run of the 4 escrows in 20 s: %+v", runs.Data)
+			t.Fatalf("no reconciliation run of the stream contract and the 4 escrows in 20 s: %+v", runs.Data)
 		}
 	}
 	// The storage is read at the simulator's tip and compared once the log holds that ledger: they agree, every run.
@@ -64,7 +65,7 @@ func TestReconcileCommandNamesWhatIsMissing(t *testing.T) {
 		{map[string]string{"DATA_DIR": t.TempDir()}, "RPC_URL"},
 		{map[string]string{"DATA_DIR": t.TempDir(), "RPC_URL": "http://127.0.0.1:1"}, "CONTRACTS"},
 		{map[string]string{"DATA_DIR": t.TempDir(), "RPC_URL": "http://127.0.0.1:1",
-			"CONTRACTS": "fluxora:CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP"}, "reconciliation hook"},
+			"CONTRACTS": "fluxora-factory:CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP"}, "reconciliation hook"},
 	} {
 		if code, _, stderr := runCLI([]string{"reconcile"}, c.env); code != exitUsage || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %s", c.env, code, stderr)

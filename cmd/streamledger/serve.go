@@ -90,7 +90,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 	if err != nil {
 		return stoppedWhileStarting(err)
 	}
-	if err := startReconciling(ctx, &wg, env.cfg, store, src, lead, reg, env.log.With("component", "reconcile")); err != nil {
+	if err := startReconciling(ctx, &wg, env.cfg, store, src, rm, lead, reg, env.log.With("component", "reconcile")); err != nil {
 		return stoppedWhileStarting(err)
 	}
 
