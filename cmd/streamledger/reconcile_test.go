@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,6 +47,19 @@ func TestServeReconcilesTheSimulatedEscrows(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no reconciliation run of the stream contract and the 4 escrows in 20 s: %+v", runs.Data)
+		}
+	}
+	// The metrics are exported.
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range []string{"streamledger_reconcile_runs_total", "streamledger_reconcile_last_run_timestamp_seconds",
+		"streamledger_reconcile_drift_magnitude"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("/metrics lacks %s", name)
 		}
 	}
 	// The storage is read at the simulator's tip and compared once the log holds that ledger: they agree, every run.

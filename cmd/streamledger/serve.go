@@ -94,7 +94,7 @@ func runServe(ctx context.Context, env *runEnv, args []string) error {
 		return stoppedWhileStarting(err)
 	}
 
-	escrowRoutes := escrowsapi.New(escrowsapi.Config{Escrows: rm.escrows, Events: store})
+	escrowRoutes := escrowsapi.New(escrowsapi.Config{Escrows: rm.escrows, Events: store, Decimals: env.cfg.TokenDecimals})
 	streamRoutes := streamsapi.New(streamsapi.Config{Contracts: src.contracts, Followed: src.followed, Streams: rm.streams,
 		Events: store, Ledgers: rm.ledgers, Codec: src.bound})
 	apiCfg := api.Config{Version: version, NetworkPassphrase: env.cfg.NetworkPassphrase, Contracts: src.contracts,
@@ -180,7 +180,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		whStore, closeStore = s, func() { s.Close() }
 	}
 	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin, EventTypes: append(domain.StreamWebhookTypes(), liquifact.WebhookTypes()...),
-		Ledgers: rm.ledgers, Codec: in, Subjects: []webhooks.Subjects{streams.Subjects{Log: store}, escrows.Subjects{Log: store}}, Logger: log})
+		Ledgers: rm.ledgers, Codec: in, Subjects: []webhooks.Subjects{streams.Subjects{Log: store}, escrows.Subjects{Log: store, Decimals: cfg.TokenDecimals}}, Logger: log})
 	if err != nil {
 		closeStore()
 		return nil, err

@@ -30,7 +30,7 @@ type Reader interface {
 type Config struct {
 	Escrows  Reader
 	Events   escrows.StreamReader // escrows' store streams: histories and points in time
-	Decimals int                  // of the funding token (7 when zero)
+	Decimals escrows.Decimals     // of the funding tokens (7 when not listed)
 }
 
 // API is the module's routes.
@@ -41,9 +41,6 @@ type API struct {
 
 // New builds the routes.
 func New(cfg Config) *API {
-	if cfg.Decimals == 0 {
-		cfg.Decimals = 7
-	}
 	return &API{cfg: cfg}
 }
 
@@ -147,7 +144,7 @@ func (a *API) list(c *fiber.Ctx) error {
 	}
 	views := make([]escrows.View, len(list))
 	for i, e := range list {
-		views[i] = escrows.NewView(e, a.cfg.Decimals)
+		views[i] = escrows.NewView(e, a.cfg.Decimals.Of(e.FundingToken))
 	}
 	info := apikit.PageInfo{Limit: limit, HasMore: more}
 	if more {
@@ -183,7 +180,7 @@ func (a *API) one(c *fiber.Ctx) error {
 		}
 		e = then
 	}
-	return c.JSON(fiber.Map{"data": escrows.NewView(e, a.cfg.Decimals)})
+	return c.JSON(fiber.Map{"data": escrows.NewView(e, a.cfg.Decimals.Of(e.FundingToken))})
 }
 
 // events lists an escrow's stored events, reversals flagged.
@@ -223,7 +220,7 @@ func (a *API) positions(c *fiber.Ctx) error {
 	out := []holdingView{}
 	for _, h := range holdings {
 		out = append(out, holdingView{ContractID: h.Escrow.Contract, InvoiceID: h.Escrow.InvoiceID, Status: h.Escrow.Status.String(),
-			Maturity: h.Escrow.Maturity, Position: escrows.NewPositionView(h.Position, a.cfg.Decimals)})
+			Maturity: h.Escrow.Maturity, Position: escrows.NewPositionView(h.Position, a.cfg.Decimals.Of(h.Escrow.FundingToken))})
 	}
 	return c.JSON(fiber.Map{"data": out})
 }

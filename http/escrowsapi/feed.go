@@ -67,7 +67,7 @@ func (f Feed) Message(ctx context.Context, ev projections.Event, final func(uint
 	e, known, err := f.api.cfg.Escrows.Get(ctx, contract)
 	known = known && err == nil
 	if known {
-		state = escrows.NewView(e, f.api.cfg.Decimals)
+		state = escrows.NewView(e, f.api.cfg.Decimals.Of(e.FundingToken))
 		for _, p := range e.Positions {
 			keys = append(keys, investorKey+string(p.Investor))
 		}

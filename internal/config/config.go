@@ -89,6 +89,8 @@ type Config struct {
 	// WitnessURLs are the C2SP tlog-witnesses the audit checkpoints go to, every WitnessEvery.
 	WitnessURLs  []string
 	WitnessEvery time.Duration
+	// TokenDecimals are the decimal places of funding tokens that are not Stellar Asset Contracts (7), by address.
+	TokenDecimals map[domain.Address]int
 	// ReconcileEvery is how often serve compares the projections with the contracts' storage (0: never).
 	ReconcileEvery time.Duration
 	LogLevel       slog.Level
@@ -99,10 +101,10 @@ type Settings struct {
 	fs  *flag.FlagSet
 	cfg *Config
 
-	contractIDs, contracts, apiKeys, logLevel, wsOrigins, trustedProxies, witnessURLs string
-	simReorgDepth                                                                     int64
-	env                                                                               map[string]string // flag name → env var
-	secret                                                                            map[string]bool
+	contractIDs, contracts, apiKeys, logLevel, wsOrigins, trustedProxies, witnessURLs, tokenDecimals string
+	simReorgDepth                                                                                    int64
+	env                                                                                              map[string]string // flag name → env var
+	secret                                                                                           map[string]bool
 }
 
 // Register adds every setting of Config to fs.
@@ -119,6 +121,7 @@ func Register(fs *flag.FlagSet) *Settings {
 	s.uint32(&c.RPCMaxLag, "rpc-max-lag", 10, "an RPC endpoint this many ledgers behind the others is set aside for a while")
 	s.str(&c.LakeURL, "lake-url", "", "SEP-54 data lake (with --source lake): file:///dir, s3://bucket/prefix?region=…[&endpoint=…], gs://bucket/prefix", false)
 	s.str(&c.NetworkPassphrase, "network-passphrase", TestnetPassphrase, "network passphrase", false)
+	s.str(&s.tokenDecimals, "token-decimals", "", "decimal places of funding tokens that are not Stellar Asset Contracts (7), comma-separated C…:N", false)
 	s.str(&s.contracts, "contracts", "", "contracts and the modules that read them, comma-separated: fluxora:C… (stream contracts), fluxora-factory:C…, fluxora-governance:C…", false)
 	s.str(&s.contractIDs, "contract-ids", "", "Fluxora contract ids (C…), comma-separated (the same as --contracts fluxora:C…)", false)
 	// --contract C… is the short form DESIGN's examples use; it adds to --contract-ids and may repeat.
@@ -379,6 +382,22 @@ func (s *Settings) validate() error {
 			c.ContractIDs = append(c.ContractIDs, a)
 			c.Contracts = append(c.Contracts, Contract{Module: ModuleFluxora, ID: a})
 		}
+	}
+	for _, entry := range strings.Split(s.tokenDecimals, ",") {
+		if entry = strings.TrimSpace(entry); entry == "" {
+			continue
+		}
+		token, places, ok := strings.Cut(entry, ":")
+		addr, err := domain.ParseAddressOf(token, domain.ContractAddress)
+		n, nerr := strconv.Atoi(places)
+		if !ok || err != nil || nerr != nil || n < 0 || n > 38 {
+			bad("token-decimals", s.tokenDecimals, "%q: want C…:N, N from 0 to 38", entry)
+			continue
+		}
+		if c.TokenDecimals == nil {
+			c.TokenDecimals = map[domain.Address]int{}
+		}
+		c.TokenDecimals[addr] = n
 	}
 	for _, entry := range strings.Split(s.contracts, ",") {
 		if entry = strings.TrimSpace(entry); entry == "" {

@@ -77,6 +77,7 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		{map[string]string{"WS_ORIGINS": "console.example.com"}, []string{"--ws-origins / WS_ORIGINS", "https://"}},
 		{map[string]string{"SIM_STREAMS": "0"}, []string{"SIM_STREAMS"}},
 		{map[string]string{"SIM_ESCROWS": "-1"}, []string{"--sim-escrows / SIM_ESCROWS"}},
+		{map[string]string{"TOKEN_DECIMALS": "CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP:99"}, []string{"--token-decimals / TOKEN_DECIMALS"}},
 		{map[string]string{"SIM_STREAMS": "many"}, []string{"SIM_STREAMS"}},
 		{map[string]string{"SIM_LEDGER_INTERVAL": "-1s"}, []string{"SIM_LEDGER_INTERVAL"}},
 		{map[string]string{"SIM_REORG_EVERY": "0"}, []string{"SIM_REORG_EVERY"}},

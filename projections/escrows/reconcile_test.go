@@ -2,6 +2,7 @@ package escrows_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"github.com/streamledger/streamledger/contracts/liquifact/liquifactsim"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/projections"
+	"github.com/streamledger/streamledger/projections/audit"
 	"github.com/streamledger/streamledger/projections/escrows"
 	"github.com/streamledger/streamledger/projections/reconcile"
 )
@@ -91,5 +94,27 @@ func TestReconciliationCatchesAnInjectedDrift(t *testing.T) {
 	recs, err := store.ReadStream(context.Background(), domain.ReconciliationStream, 0, 100)
 	if err != nil || len(recs) != 3 || recs[1].Type != string(domain.TypeReconciliationDrift) {
 		t.Fatalf("the reconciliation stream: %d events (%v)", len(recs), err)
+	}
+	// The drift is an entry of the audit log.
+	log := audit.NewMemory(nil)
+	ar, err := projections.NewRunner(projections.RunnerConfig{Store: store, Projection: log, Codec: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ar.CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := log.Entries(0, log.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, e := range entries {
+		if e.Type == string(domain.TypeReconciliationDrift) && strings.Contains(e.Summary, "fundedAmount") {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Fatalf("%d audit entries of the drift", found)
 	}
 }

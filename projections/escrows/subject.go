@@ -12,7 +12,7 @@ import (
 // its escrow as of the event.
 type Subjects struct {
 	Log      StreamReader
-	Decimals int // of the funding token (7 when zero)
+	Decimals Decimals // of the funding tokens
 }
 
 // Subject is the escrow of ev as of ev; ok is false for another module's event.
@@ -31,7 +31,7 @@ func (s Subjects) Subject(ctx context.Context, ev projections.Event) (kind, id s
 	if err != nil {
 		return "", "", nil, false, fmt.Errorf("escrow %s as of event %s: %w", contract, ev.ID, err)
 	}
-	v := NewView(e, s.Decimals)
+	v := NewView(e, s.Decimals.Of(e.FundingToken))
 	body, err = json.Marshal(v)
 	if err != nil {
 		return "", "", nil, false, err

@@ -73,6 +73,18 @@ type PositionView struct {
 	RefundAmountRaw   string         `json:"refundAmountRaw"`
 }
 
+// Decimals are the decimal places of funding tokens, by token address; a token not listed has 7 (a Stellar Asset
+// Contract's).
+type Decimals map[domain.Address]int
+
+// Of is the decimal places of token.
+func (d Decimals) Of(token domain.Address) int {
+	if n, ok := d[token]; ok {
+		return n
+	}
+	return 7
+}
+
 // NewView shows e with amounts in decimals places (7 when zero).
 func NewView(e liquifact.Escrow, decimals int) View {
 	if decimals == 0 {
