@@ -69,6 +69,10 @@ func startReconciling(ctx context.Context, wg *sync.WaitGroup, cfg *config.Confi
 		return nil
 	}
 	if src.entries == nil {
+		if !cfg.ReconcileEveryGiven {
+			log.Warn("reconciliation is off: it reads the contracts' storage through RPC, and RPC_URL is not set")
+			return nil
+		}
 		return fmt.Errorf("%w: --reconcile-every / RECONCILE_EVERY: reconciliation reads the contracts' storage through RPC: set RPC_URL, or RECONCILE_EVERY=0", errUsage)
 	}
 	metrics, err := reconcile.NewMetrics(reg)

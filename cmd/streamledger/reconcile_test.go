@@ -86,3 +86,21 @@ func TestReconcileCommandNamesWhatIsMissing(t *testing.T) {
 		}
 	}
 }
+
+// Without a storage to read, reconciliation left at its default is off (said in the log) and serve starts; asked
+// for explicitly, it refuses to start, naming the settings.
+func TestReconciliationNeedsStorageOnlyWhenAskedFor(t *testing.T) {
+	const contract = "CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP"
+	env := map[string]string{"DATA_DIR": t.TempDir(), "SOURCE": "push", "CONTRACTS": "fluxora:" + contract,
+		"LISTEN_ADDR": "127.0.0.1:0"}
+	_, stop := startServe(t, env)
+	if code, logs := stop(); code != exitOK || !strings.Contains(logs, "reconciliation is off") {
+		t.Fatalf("default: exit %d: %.2000s", code, logs)
+	}
+	env["RECONCILE_EVERY"] = "1h"
+	env["DATA_DIR"] = t.TempDir()
+	if code, _, stderr := runCLI([]string{"serve"}, env); code != exitUsage || !strings.Contains(stderr, "RECONCILE_EVERY") ||
+		!strings.Contains(stderr, "RPC_URL") {
+		t.Fatalf("asked for: exit %d: %s", code, stderr)
+	}
+}

@@ -91,9 +91,12 @@ type Config struct {
 	WitnessEvery time.Duration
 	// TokenDecimals are the decimal places of funding tokens that are not Stellar Asset Contracts (7), by address.
 	TokenDecimals map[domain.Address]int
-	// ReconcileEvery is how often serve compares the projections with the contracts' storage (0: never).
-	ReconcileEvery time.Duration
-	LogLevel       slog.Level
+	// ReconcileEvery is how often serve compares the projections with the contracts' storage (0: never);
+	// ReconcileEveryGiven tells whether it was set (flag or environment) rather than left at its default, which
+	// asks for reconciliation only where the storage can be read.
+	ReconcileEvery      time.Duration
+	ReconcileEveryGiven bool
+	LogLevel            slog.Level
 }
 
 // Settings binds a Config to a FlagSet, each flag paired with its environment variable.
@@ -240,6 +243,9 @@ func (s *Settings) Load(lookupEnv func(string) (string, bool)) (*Config, error) 
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	s.fs.Visit(func(f *flag.Flag) {
+		s.cfg.ReconcileEveryGiven = s.cfg.ReconcileEveryGiven || f.Name == "reconcile-every"
+	})
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
