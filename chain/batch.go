@@ -136,8 +136,7 @@ func restoration(d Decoded, network string, version eventstore.Version) (eventst
 	}
 	r := &domain.EventRestored{RestoredEventID: d.ID, RestoredType: d.Event.Type(), RestoredLedger: ce.ChainMetadata().Ledger,
 		ContractID: ce.ChainMetadata().ContractID, Reason: domain.RevertReasonReorg}
-	if ref, ok := domain.StreamOf(d.Event); ok {
-		id := ref.StreamID
+	if _, id, ok := domain.SubjectOf(d.Event); ok {
 		r.StreamID = &id
 	}
 	return newEvent(domain.DerivedEventUUID("restored", network, d.ID, strconv.FormatInt(int64(version), 10)), r)

@@ -167,8 +167,7 @@ func (in *Ingester) reorgBatch(ctx context.Context, fork uint32, fresh []Ledger)
 			}
 			r := &domain.EventReverted{RevertedEventID: rec.ID, RevertedType: ce.Type(), RevertedLedger: ce.ChainMetadata().Ledger,
 				ContractID: ce.ChainMetadata().ContractID}
-			if ref, ok := domain.StreamOf(ce); ok {
-				id := ref.StreamID
+			if _, id, ok := domain.SubjectOf(ce); ok {
 				r.StreamID = &id
 			}
 			note(rec.ID, &standing{reversal: r, stream: rec.Stream})

@@ -42,7 +42,7 @@ func DelegatedChild(parent Stream, d *StreamShareDelegated) Stream {
 		CreatedLedger: d.Ledger, UpdatedLedger: d.Ledger, ParentStreamID: &parentID}
 	if !parent.Known {
 		child.Anomalies = []Anomaly{{Code: AnomalyUnknownStream, Ledger: d.Ledger,
-			Detail: "delegated from stream " + ref(&d.ChainMeta, d.ParentStreamID).String() + ", which was never created"}}
+			Detail: "delegated from stream " + StreamRef{ContractID: d.ContractID, StreamID: d.ParentStreamID}.String() + ", which was never created"}}
 	}
 	return child
 }

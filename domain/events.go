@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,21 +19,6 @@ import (
 type EventType string
 
 const (
-	TypeStreamCreated          EventType = "StreamCreated"
-	TypeStreamWithdrawn        EventType = "StreamWithdrawn"
-	TypeStreamCancelled        EventType = "StreamCancelled"
-	TypeStreamCompleted        EventType = "StreamCompleted"
-	TypeStreamClosed           EventType = "StreamClosed"
-	TypeStreamPaused           EventType = "StreamPaused"
-	TypeStreamResumed          EventType = "StreamResumed"
-	TypeStreamRateUpdated      EventType = "StreamRateUpdated"
-	TypeStreamRateDecreased    EventType = "StreamRateDecreased"
-	TypeStreamEndShortened     EventType = "StreamEndShortened"
-	TypeStreamEndExtended      EventType = "StreamEndExtended"
-	TypeStreamToppedUp         EventType = "StreamToppedUp"
-	TypeStreamRecipientUpdated EventType = "StreamRecipientUpdated"
-	TypeStreamCloned           EventType = "StreamCloned"
-	TypeStreamKeeperCancelled  EventType = "StreamKeeperCancelled"
 	TypeContractEventObserved  EventType = "ContractEventObserved"
 	TypeEventReverted          EventType = "EventReverted"
 	TypeEventRestored          EventType = "EventRestored"
@@ -60,10 +44,34 @@ type ChainEvent interface {
 	ChainMetadata() *ChainMeta
 }
 
-// StreamScoped is an event about one payment stream.
-type StreamScoped interface {
-	Event
-	StreamRef() StreamRef
+// Numbered is a chain event about one numbered thing its contract keeps (a payment stream of the stream contract):
+// the core files its compensations and audit entries under that number (a stored compensation calls it streamId,
+// from when the stream contract was the only module).
+type Numbered interface {
+	ChainEvent
+	SubjectNumber() uint64
+}
+
+// SubjectOf tells which numbered subject of which contract an event is about, if any: a module's Numbered events,
+// observed events whose second topic is a u64, and the compensations of either.
+func SubjectOf(e Event) (contract Address, number uint64, ok bool) {
+	switch v := e.(type) {
+	case Numbered:
+		return v.ChainMetadata().ContractID, v.SubjectNumber(), true
+	case *ContractEventObserved:
+		if v.StreamID != nil {
+			return v.ContractID, *v.StreamID, true
+		}
+	case *EventReverted:
+		if v.StreamID != nil {
+			return v.ContractID, *v.StreamID, true
+		}
+	case *EventRestored:
+		if v.StreamID != nil {
+			return v.ContractID, *v.StreamID, true
+		}
+	}
+	return "", 0, false
 }
 
 // ChainMeta places a chain-derived event exactly: which network, contract, ledger, transaction, operation and
@@ -161,183 +169,11 @@ func appendZeroPadded(b []byte, v uint64, width int) []byte {
 	return append(b, d...)
 }
 
-// StreamRef names one payment stream: the contract and the stream id within it.
-type StreamRef struct {
-	ContractID Address `json:"contractId"`
-	StreamID   uint64  `json:"streamId"`
-}
-
-// String is the API form "{contractId}:{streamId}".
-func (r StreamRef) String() string {
-	return string(r.ContractID) + ":" + strconv.FormatUint(r.StreamID, 10)
-}
-
-// StoreStream is the event-store stream of a payment stream.
-func (r StreamRef) StoreStream() string {
-	return paymentStreamPrefix + string(r.ContractID) + "-" + strconv.FormatUint(r.StreamID, 10)
-}
-
-const paymentStreamPrefix = "fluxora-"
-
-// IsPaymentStoreStream reports whether an event-store stream is a payment stream's (StoreStream): the only
-// streams that hold the events of a payment stream, its reversals included.
-func IsPaymentStoreStream(name string) bool { return strings.HasPrefix(name, paymentStreamPrefix) }
-
 // ContractStoreStream is the event-store stream of a contract's contract-level events.
 func ContractStoreStream(contract Address) string { return "contract-" + string(contract) }
 
 // LedgerStoreStream is the event-store stream of ledger markers and reorganisations of a network.
 func LedgerStoreStream(networkID string) string { return "ledgers-" + networkID }
-
-// StreamCreated is the contract's `created` event.
-type StreamCreated struct {
-	ChainMeta             `json:"chain"`
-	StreamID              uint64          `json:"streamId"`
-	Sender                Address         `json:"sender"`
-	Recipient             Address         `json:"recipient"`
-	DepositAmount         Amount          `json:"depositAmount"`
-	RatePerSecond         Amount          `json:"ratePerSecond"`
-	StartTime             uint64          `json:"startTime"`
-	CliffTime             uint64          `json:"cliffTime"`
-	EndTime               uint64          `json:"endTime"`
-	WithdrawDustThreshold Amount          `json:"withdrawDustThreshold"`
-	Memo                  []byte          `json:"memo,omitempty"`
-	Metadata              []MetadataEntry `json:"metadata,omitempty"`
-}
-
-// MetadataEntry is one pair of the optional Map<Bytes, Bytes> a stream is created with.
-type MetadataEntry struct {
-	Key   []byte `json:"key"`
-	Value []byte `json:"value"`
-}
-
-// StreamWithdrawn is the contract's `withdrew` and `wdraw_to` events; Destination is set for `wdraw_to`.
-type StreamWithdrawn struct {
-	ChainMeta   `json:"chain"`
-	StreamID    uint64  `json:"streamId"`
-	Recipient   Address `json:"recipient"`
-	Destination Address `json:"destination,omitempty"`
-	Amount      Amount  `json:"amount"`
-}
-
-// StreamCancelled is `cancelled`; the contract sends no time, so CancelledAt is the ledger close time.
-type StreamCancelled struct {
-	ChainMeta   `json:"chain"`
-	StreamID    uint64 `json:"streamId"`
-	CancelledAt uint64 `json:"cancelledAt"`
-}
-
-// StreamCompleted is `completed`.
-type StreamCompleted struct {
-	ChainMeta `json:"chain"`
-	StreamID  uint64 `json:"streamId"`
-}
-
-// StreamClosed is `closed`: the contract deleted the stream's storage.
-type StreamClosed struct {
-	ChainMeta `json:"chain"`
-	StreamID  uint64 `json:"streamId"`
-}
-
-// Pause reasons the contract sends.
-const (
-	PauseOperational    = "Operational"
-	PauseAdministrative = "Administrative"
-	PauseEmergency      = "Emergency"
-	PauseCompliance     = "Compliance"
-)
-
-// StreamPaused is `paused`.
-type StreamPaused struct {
-	ChainMeta `json:"chain"`
-	StreamID  uint64 `json:"streamId"`
-	Reason    string `json:"reason"`
-}
-
-// StreamResumed is `resumed`.
-type StreamResumed struct {
-	ChainMeta `json:"chain"`
-	StreamID  uint64 `json:"streamId"`
-}
-
-// StreamRateUpdated is `rate_upd` (an increase).
-type StreamRateUpdated struct {
-	ChainMeta        `json:"chain"`
-	StreamID         uint64 `json:"streamId"`
-	OldRatePerSecond Amount `json:"oldRatePerSecond"`
-	NewRatePerSecond Amount `json:"newRatePerSecond"`
-	EffectiveTime    uint64 `json:"effectiveTime"`
-}
-
-// StreamRateDecreased is `rate_dec`.
-type StreamRateDecreased struct {
-	ChainMeta          `json:"chain"`
-	StreamID           uint64 `json:"streamId"`
-	OldRatePerSecond   Amount `json:"oldRatePerSecond"`
-	NewRatePerSecond   Amount `json:"newRatePerSecond"`
-	EffectiveTime      uint64 `json:"effectiveTime"`
-	CheckpointedAmount Amount `json:"checkpointedAmount"`
-	RefundAmount       Amount `json:"refundAmount"`
-}
-
-// StreamEndShortened is `end_shrt`.
-type StreamEndShortened struct {
-	ChainMeta    `json:"chain"`
-	StreamID     uint64 `json:"streamId"`
-	OldEndTime   uint64 `json:"oldEndTime"`
-	NewEndTime   uint64 `json:"newEndTime"`
-	RefundAmount Amount `json:"refundAmount"`
-}
-
-// StreamEndExtended is `end_ext`.
-type StreamEndExtended struct {
-	ChainMeta  `json:"chain"`
-	StreamID   uint64 `json:"streamId"`
-	OldEndTime uint64 `json:"oldEndTime"`
-	NewEndTime uint64 `json:"newEndTime"`
-}
-
-// StreamToppedUp is `top_up`.
-type StreamToppedUp struct {
-	ChainMeta        `json:"chain"`
-	StreamID         uint64 `json:"streamId"`
-	TopUpAmount      Amount `json:"topUpAmount"`
-	NewDepositAmount Amount `json:"newDepositAmount"`
-	NewEndTime       uint64 `json:"newEndTime"`
-}
-
-// StreamRecipientUpdated is `recp_upd`.
-type StreamRecipientUpdated struct {
-	ChainMeta    `json:"chain"`
-	StreamID     uint64  `json:"streamId"`
-	OldRecipient Address `json:"oldRecipient"`
-	NewRecipient Address `json:"newRecipient"`
-}
-
-// StreamCloned is `cloned`, emitted right after the `created` of the new stream; it belongs to the new stream.
-type StreamCloned struct {
-	ChainMeta             `json:"chain"`
-	NewStreamID           uint64  `json:"newStreamId"`
-	SourceStreamID        uint64  `json:"sourceStreamId"`
-	Sender                Address `json:"sender"`
-	Recipient             Address `json:"recipient"`
-	DepositAmount         Amount  `json:"depositAmount"`
-	RatePerSecond         Amount  `json:"ratePerSecond"`
-	StartTime             uint64  `json:"startTime"`
-	CliffTime             uint64  `json:"cliffTime"`
-	EndTime               uint64  `json:"endTime"`
-	WithdrawDustThreshold Amount  `json:"withdrawDustThreshold"`
-}
-
-// StreamKeeperCancelled is `kp_cncl`: a keeper cancelled a stream after its grace period, for a fee.
-type StreamKeeperCancelled struct {
-	ChainMeta       `json:"chain"`
-	StreamID        uint64  `json:"streamId"`
-	Keeper          Address `json:"keeper"`
-	KeeperFee       Amount  `json:"keeperFee"`
-	RecipientAmount Amount  `json:"recipientAmount"`
-	SenderRefund    Amount  `json:"senderRefund"`
-}
 
 // ContractEventObserved keeps a contract event that is not modelled (or could not be decoded) so that nothing
 // from the chain is ever dropped. Topic is the first topic when it is a Symbol; StreamID the second when it is a
@@ -451,21 +287,6 @@ type WebhookEndpointRemoved struct {
 	EndpointID string `json:"endpointId"`
 }
 
-func (*StreamCreated) Type() EventType          { return TypeStreamCreated }
-func (*StreamWithdrawn) Type() EventType        { return TypeStreamWithdrawn }
-func (*StreamCancelled) Type() EventType        { return TypeStreamCancelled }
-func (*StreamCompleted) Type() EventType        { return TypeStreamCompleted }
-func (*StreamClosed) Type() EventType           { return TypeStreamClosed }
-func (*StreamPaused) Type() EventType           { return TypeStreamPaused }
-func (*StreamResumed) Type() EventType          { return TypeStreamResumed }
-func (*StreamRateUpdated) Type() EventType      { return TypeStreamRateUpdated }
-func (*StreamRateDecreased) Type() EventType    { return TypeStreamRateDecreased }
-func (*StreamEndShortened) Type() EventType     { return TypeStreamEndShortened }
-func (*StreamEndExtended) Type() EventType      { return TypeStreamEndExtended }
-func (*StreamToppedUp) Type() EventType         { return TypeStreamToppedUp }
-func (*StreamRecipientUpdated) Type() EventType { return TypeStreamRecipientUpdated }
-func (*StreamCloned) Type() EventType           { return TypeStreamCloned }
-func (*StreamKeeperCancelled) Type() EventType  { return TypeStreamKeeperCancelled }
 func (*ContractEventObserved) Type() EventType  { return TypeContractEventObserved }
 func (*EventReverted) Type() EventType          { return TypeEventReverted }
 func (*EventRestored) Type() EventType          { return TypeEventRestored }
@@ -475,46 +296,6 @@ func (*LedgersVerified) Type() EventType        { return TypeLedgersVerified }
 func (*OperatorRewound) Type() EventType        { return TypeOperatorRewound }
 func (*WebhookEndpointAdded) Type() EventType   { return TypeWebhookEndpointAdded }
 func (*WebhookEndpointRemoved) Type() EventType { return TypeWebhookEndpointRemoved }
-
-func ref(m *ChainMeta, id uint64) StreamRef { return StreamRef{ContractID: m.ContractID, StreamID: id} }
-
-func (e *StreamCreated) StreamRef() StreamRef          { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamWithdrawn) StreamRef() StreamRef        { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamCancelled) StreamRef() StreamRef        { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamCompleted) StreamRef() StreamRef        { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamClosed) StreamRef() StreamRef           { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamPaused) StreamRef() StreamRef           { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamResumed) StreamRef() StreamRef          { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamRateUpdated) StreamRef() StreamRef      { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamRateDecreased) StreamRef() StreamRef    { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamEndShortened) StreamRef() StreamRef     { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamEndExtended) StreamRef() StreamRef      { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamToppedUp) StreamRef() StreamRef         { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamRecipientUpdated) StreamRef() StreamRef { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamCloned) StreamRef() StreamRef           { return ref(&e.ChainMeta, e.NewStreamID) }
-func (e *StreamKeeperCancelled) StreamRef() StreamRef  { return ref(&e.ChainMeta, e.StreamID) }
-
-// StreamOf tells which payment stream an event belongs to, if any: stream events, observed events whose second
-// topic is a stream id, and reversals of either.
-func StreamOf(e Event) (StreamRef, bool) {
-	switch v := e.(type) {
-	case StreamScoped:
-		return v.StreamRef(), true
-	case *ContractEventObserved:
-		if v.StreamID != nil {
-			return ref(&v.ChainMeta, *v.StreamID), true
-		}
-	case *EventReverted:
-		if v.StreamID != nil {
-			return StreamRef{ContractID: v.ContractID, StreamID: *v.StreamID}, true
-		}
-	case *EventRestored:
-		if v.StreamID != nil {
-			return StreamRef{ContractID: v.ContractID, StreamID: *v.StreamID}, true
-		}
-	}
-	return StreamRef{}, false
-}
 
 // Decoding errors.
 var (

@@ -281,20 +281,22 @@ func (*ContractUpgraded) Type() EventType          { return TypeContractUpgraded
 func (*ContractUpgradedLegacy) Type() EventType    { return TypeContractUpgradedLegacy }
 func (*ContractMigrationRecorded) Type() EventType { return TypeContractMigrationRecorded }
 
-func (e *StreamShareDelegated) StreamRef() StreamRef     { return ref(&e.ChainMeta, e.ParentStreamID) }
-func (e *StreamDelegatedFrom) StreamRef() StreamRef      { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamRenewed) StreamRef() StreamRef            { return ref(&e.ChainMeta, e.OldStreamID) }
-func (e *StreamClaimOwnerChanged) StreamRef() StreamRef  { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamSenderTransferred) StreamRef() StreamRef  { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamDecommissioned) StreamRef() StreamRef     { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamHealthChanged) StreamRef() StreamRef      { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamAutoClaimSet) StreamRef() StreamRef       { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamAutoClaimRevoked) StreamRef() StreamRef   { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamAutoClaimTriggered) StreamRef() StreamRef { return ref(&e.ChainMeta, e.StreamID) }
-func (e *StreamRateCapEnforced) StreamRef() StreamRef    { return ref(&e.ChainMeta, e.StreamID) }
+func (e *StreamShareDelegated) SubjectNumber() uint64     { return e.ParentStreamID }
+func (e *StreamDelegatedFrom) SubjectNumber() uint64      { return e.StreamID }
+func (e *StreamRenewed) SubjectNumber() uint64            { return e.OldStreamID }
+func (e *StreamClaimOwnerChanged) SubjectNumber() uint64  { return e.StreamID }
+func (e *StreamSenderTransferred) SubjectNumber() uint64  { return e.StreamID }
+func (e *StreamDecommissioned) SubjectNumber() uint64     { return e.StreamID }
+func (e *StreamHealthChanged) SubjectNumber() uint64      { return e.StreamID }
+func (e *StreamAutoClaimSet) SubjectNumber() uint64       { return e.StreamID }
+func (e *StreamAutoClaimRevoked) SubjectNumber() uint64   { return e.StreamID }
+func (e *StreamAutoClaimTriggered) SubjectNumber() uint64 { return e.StreamID }
+func (e *StreamRateCapEnforced) SubjectNumber() uint64    { return e.StreamID }
 
 // ChildRef is the stream a delegation creates.
-func (e *StreamShareDelegated) ChildRef() StreamRef { return ref(&e.ChainMeta, e.ChildStreamID) }
+func (e *StreamShareDelegated) ChildRef() StreamRef {
+	return StreamRef{ContractID: e.ContractID, StreamID: e.ChildStreamID}
+}
 
 // DelegatedFromID is the id of the StreamDelegatedFrom derived from the delegation stored with id delegationID.
 func DelegatedFromID(delegationID string) string {

@@ -21,12 +21,6 @@ func StreamWebhookTypes() []string {
 		WebhookStreamCompleted, WebhookStreamClosed, WebhookStreamPaused, WebhookStreamResumed}
 }
 
-// Announced is an event a webhook announces once it is final: WebhookType is the type endpoints subscribe to.
-// Observed events, compensations, markers and contract-level events are not announced.
-type Announced interface {
-	WebhookType() string
-}
-
 func (*StreamCreated) WebhookType() string       { return WebhookStreamCreated }
 func (*StreamDelegatedFrom) WebhookType() string { return WebhookStreamCreated } // a delegation's child comes into being
 func (*StreamWithdrawn) WebhookType() string     { return WebhookStreamWithdrawn }
@@ -55,11 +49,6 @@ func (*StreamAutoClaimSet) WebhookType() string       { return WebhookStreamUpda
 func (*StreamAutoClaimRevoked) WebhookType() string   { return WebhookStreamUpdated }
 func (*StreamAutoClaimTriggered) WebhookType() string { return WebhookStreamUpdated }
 func (*StreamRateCapEnforced) WebhookType() string    { return WebhookStreamUpdated }
-
-// Monetary is an event with money fields, by name: the audit log's exports show them as decimals.
-type Monetary interface {
-	MoneyFields() map[string]Amount
-}
 
 func (v *StreamCreated) MoneyFields() map[string]Amount {
 	return map[string]Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}

@@ -54,14 +54,6 @@ const (
 	AnomalyArithmeticOverflow   = "ARITHMETIC_OVERFLOW"
 )
 
-// Anomaly records one disagreement between an event and the state it was applied to.
-type Anomaly struct {
-	Code    string `json:"code"`
-	EventID string `json:"eventId"`
-	Ledger  uint32 `json:"ledger"`
-	Detail  string `json:"detail"`
-}
-
 // Stream is the state of one payment stream: the fold of its events.
 //
 // It is a value: Apply returns a new Stream and never mutates the one it is given (the Anomalies slice is copied
@@ -354,7 +346,7 @@ func (a *applier) sub(x, y Amount) Amount {
 
 func (a *applier) created(v *StreamCreated) {
 	if a.s.Known {
-		a.flag(AnomalyDuplicateCreate, "stream %s was already created in event %s", v.StreamRef(), a.s.LastEventID)
+		a.flag(AnomalyDuplicateCreate, "stream %s was already created in event %s", StreamRef{ContractID: v.ContractID, StreamID: v.StreamID}, a.s.LastEventID)
 	}
 	kind := KindLinear
 	if v.RatePerSecond.IsZero() {
@@ -527,12 +519,6 @@ func (a *applier) keeperCancelled(v *StreamKeeperCancelled) {
 	// The keeper pays the recipient what had accrued; counting it as withdrawn keeps withdrawn == paid out.
 	a.s.WithdrawnAmount = a.add(a.s.WithdrawnAmount, v.RecipientAmount)
 	a.s.Status, a.s.CancelledAt, a.s.PauseReason = StatusCancelled, a.now, ""
-}
-
-// Entry is one stored event of a stream, with its event id.
-type Entry struct {
-	ID    string
-	Event Event
 }
 
 // Replay folds a stream's events in order, leaving out every event that its compensations leave reverted (and the

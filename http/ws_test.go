@@ -30,7 +30,7 @@ func appendWithdrawal(t *testing.T, store *memory.Store, n uint64, l uint32) eve
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := store.Append(context.Background(), e.StreamRef().StoreStream(), eventstore.Any,
+	res, err := store.Append(context.Background(), domain.StreamRef{ContractID: e.ContractID, StreamID: e.StreamID}.StoreStream(), eventstore.Any,
 		eventstore.NewEvent{ID: domain.DerivedEventUUID("ws-test", fmt.Sprint(n, "/", l)), Type: string(e.Type()), Data: data})
 	if err != nil {
 		t.Fatal(err)

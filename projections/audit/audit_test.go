@@ -408,7 +408,7 @@ func TestAnomaliesAndOperatorActions(t *testing.T) {
 	const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
 	w := &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: contract, Ledger: 7, LedgerClosedAt: time.Unix(1767225600, 0).UTC()},
 		StreamID: 9, Recipient: "GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM", Amount: domain.NewAmount(5)}
-	appendEvent(w.StreamRef().StoreStream(), domain.DerivedEventUUID("t", "w"), w)
+	appendEvent(domain.StreamRef{ContractID: contract, StreamID: w.StreamID}.StoreStream(), domain.DerivedEventUUID("t", "w"), w)
 	appendEvent(domain.WebhookEndpointsStream, domain.DerivedEventUUID("t", "ep"), &domain.WebhookEndpointAdded{EndpointID: "e1", URL: "https://example.com"})
 	log := NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 10)

@@ -138,9 +138,8 @@ func base(ev projections.Event, action string, seq int64) Entry {
 	case *domain.EventRestored:
 		e.Ledger, e.ContractID, e.Reverts = r.RestoredLedger, r.ContractID, r.RestoredEventID
 	}
-	if ref, ok := domain.StreamOf(ev.Domain); ok {
-		id := ref.StreamID
-		e.StreamID, e.ContractID = &id, ref.ContractID
+	if contract, id, ok := domain.SubjectOf(ev.Domain); ok {
+		e.StreamID, e.ContractID = &id, contract
 	}
 	e.Amounts = amounts(ev.Domain)
 	return e
@@ -172,8 +171,10 @@ func summary(e domain.Event) string {
 		}
 		return fmt.Sprintf("observed %q", v.Topic)
 	}
-	if ref, ok := domain.StreamOf(e); ok {
-		return fmt.Sprintf("%s on stream %s", e.Type(), ref)
+	// The words are the stream contract's, the only module with numbered subjects; they are hashed into the
+	// audit log's leaves, so they stay as they were.
+	if contract, id, ok := domain.SubjectOf(e); ok {
+		return fmt.Sprintf("%s on stream %s:%d", e.Type(), contract, id)
 	}
 	return string(e.Type())
 }
