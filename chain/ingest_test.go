@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -143,7 +144,7 @@ func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
 			o.reorgs++
 		}
 	}
-	folds := map[domain.StreamRef]domain.Stream{}
+	folds := map[fluxora.StreamRef]fluxora.Stream{}
 	for _, r := range recs {
 		e, err := fluxoraEvents.Unmarshal(r.Data)
 		if err != nil {
@@ -153,7 +154,7 @@ func outcomeOf(t testing.TB, recs []eventstore.Recorded) outcome {
 			continue
 		}
 		o.standing = append(o.standing, r.ID)
-		domain.ApplyInOrder(folds, r.ID, e)
+		fluxora.ApplyInOrder(folds, r.ID, e)
 	}
 	for ref, s := range folds {
 		b, _ := json.Marshal(s)
@@ -269,7 +270,7 @@ func TestCleanIngest(t *testing.T) {
 		t.Fatalf("only %d events in 300 ledgers", len(o.standing))
 	}
 	for id, s := range o.streams {
-		var st domain.Stream
+		var st fluxora.Stream
 		json.Unmarshal([]byte(s), &st)
 		if len(st.Anomalies) > 0 {
 			t.Fatalf("stream %s: %+v", id, st.Anomalies)
@@ -746,4 +747,4 @@ func TestAbandonedLedgerComingBack(t *testing.T) {
 }
 
 // fluxoraEvents reads what the simulated Fluxora contract's events are stored as.
-var fluxoraEvents = domain.MustRegistry(domain.FluxoraEvents()...)
+var fluxoraEvents = domain.MustRegistry(fluxora.Events()...)

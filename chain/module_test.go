@@ -105,7 +105,7 @@ func TestContractsRegistryIsTheBoundModules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, err := onlyStream.Events().Unmarshal(created); err != nil || e.Type() != domain.TypeStreamCreated {
+	if e, err := onlyStream.Events().Unmarshal(created); err != nil || e.Type() != fluxora.TypeStreamCreated {
 		t.Fatalf("the stream module's event: %v, %v", e, err)
 	}
 	if _, err := onlyStream.Events().Unmarshal(factoryInit); !errors.Is(err, domain.ErrUnknownEventType) {

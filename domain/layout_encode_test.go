@@ -1,4 +1,4 @@
-package domain
+package domain_test
 
 import (
 	"bytes"
@@ -6,42 +6,45 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/domain"
 )
 
 // encodeShapes has a field of every kind the layout encoder handles, with and without omitempty, and some it
 // leaves to encoding/json.
 type encodeShapes struct {
-	S        string            `json:"s"`
-	SO       string            `json:"so,omitempty"`
-	U        uint32            `json:"u"`
-	UO       uint64            `json:"uo,omitempty"`
-	I        int               `json:"i"`
-	IO       int64             `json:"io,omitempty"`
-	B        bool              `json:"b"`
-	BO       bool              `json:"bo,omitempty"`
-	P        *uint64           `json:"p"`
-	PO       *uint64           `json:"po,omitempty"`
-	L        []string          `json:"l"`
-	LO       []string          `json:"lo,omitempty"`
-	Raw      []byte            `json:"raw"`
-	RawO     []byte            `json:"rawO,omitempty"`
-	T        time.Time         `json:"t"`
-	TP       *time.Time        `json:"tp,omitempty"`
-	A        Amount            `json:"a"`
-	AO       *Amount           `json:"ao,omitempty"`
-	Kind     StreamStatus      `json:"kind"`
-	Inner    ChainMeta         `json:"inner"`
-	M        map[string]Amount `json:"m,omitempty"`
-	MA       map[string]Amount `json:"ma"`
-	Anoms    []Anomaly         `json:"anoms,omitempty"`
-	F        float64           `json:"f"`
+	S        string                   `json:"s"`
+	SO       string                   `json:"so,omitempty"`
+	U        uint32                   `json:"u"`
+	UO       uint64                   `json:"uo,omitempty"`
+	I        int                      `json:"i"`
+	IO       int64                    `json:"io,omitempty"`
+	B        bool                     `json:"b"`
+	BO       bool                     `json:"bo,omitempty"`
+	P        *uint64                  `json:"p"`
+	PO       *uint64                  `json:"po,omitempty"`
+	L        []string                 `json:"l"`
+	LO       []string                 `json:"lo,omitempty"`
+	Raw      []byte                   `json:"raw"`
+	RawO     []byte                   `json:"rawO,omitempty"`
+	T        time.Time                `json:"t"`
+	TP       *time.Time               `json:"tp,omitempty"`
+	A        domain.Amount            `json:"a"`
+	AO       *domain.Amount           `json:"ao,omitempty"`
+	Kind     fluxora.StreamStatus     `json:"kind"`
+	Inner    domain.ChainMeta         `json:"inner"`
+	M        map[string]domain.Amount `json:"m,omitempty"`
+	MA       map[string]domain.Amount `json:"ma"`
+	Anoms    []domain.Anomaly         `json:"anoms,omitempty"`
+	F        float64                  `json:"f"`
 	Untagged string
 	Skipped  string `json:"-"`
 	hidden   string
 }
 
 type embedding struct {
-	ChainMeta
+	domain.ChainMeta
 	X string `json:"x"`
 }
 
@@ -68,7 +71,7 @@ type withFailing struct {
 func sameAsEncodingJSON(t *testing.T, v any) {
 	t.Helper()
 	want, wantErr := json.Marshal(v)
-	got, err := AppendJSON([]byte("prefix"), v)
+	got, err := domain.AppendJSON([]byte("prefix"), v)
 	if (err != nil) != (wantErr != nil) {
 		t.Fatalf("%T: error %v, encoding/json's %v", v, err, wantErr)
 	}
@@ -84,18 +87,18 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		sameAsEncodingJSON(t, e)
 	}
 	one := uint64(1)
-	amount := NewAmount(-5)
+	amount := domain.NewAmount(-5)
 	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))
 	cases := []any{
 		&encodeShapes{},
 		&encodeShapes{S: "a<b>&c", SO: "é\u2028\x00\"\\", U: 7, UO: 8, I: -9, IO: 10, B: true, BO: true, P: &one, PO: &one,
-			L: []string{}, LO: []string{"x", "<"}, Raw: []byte{}, RawO: []byte{0xff, 0}, T: at, TP: &at, A: NewAmount(1 << 62),
-			AO: &amount, Kind: StatusActive, Inner: ChainMeta{TopicsXDR: []string{"t"}, LedgerClosedAt: at},
-			M: map[string]Amount{"z": NewAmount(1), "a": NewAmount(2)}, MA: map[string]Amount{"<": NewAmount(-1), "é\xff": {}}, Anoms: []Anomaly{{Code: "c"}}, F: 1.5, Untagged: "u",
+			L: []string{}, LO: []string{"x", "<"}, Raw: []byte{}, RawO: []byte{0xff, 0}, T: at, TP: &at, A: domain.NewAmount(1 << 62),
+			AO: &amount, Kind: fluxora.StatusActive, Inner: domain.ChainMeta{TopicsXDR: []string{"t"}, LedgerClosedAt: at},
+			M: map[string]domain.Amount{"z": domain.NewAmount(1), "a": domain.NewAmount(2)}, MA: map[string]domain.Amount{"<": domain.NewAmount(-1), "é\xff": {}}, Anoms: []domain.Anomaly{{Code: "c"}}, F: 1.5, Untagged: "u",
 			Skipped: "s", hidden: "h"},
-		&encodeShapes{S: "\xff", A: AmountFromParts(-1, 0)},
+		&encodeShapes{S: "\xff", A: domain.AmountFromParts(-1, 0)},
 		&encodeShapes{T: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, // encoding/json refuses the year
-		&Stream{ContractID: "C", StreamID: 3, Memo: []byte("memo"), ClonedFrom: &one, Anomalies: []Anomaly{{Code: "x"}}},
+		&fluxora.Stream{ContractID: "C", StreamID: 3, Memo: []byte("memo"), ClonedFrom: &one, Anomalies: []domain.Anomaly{{Code: "x"}}},
 		&embedding{X: "x"},
 		&taggedEmbedding{X: "x"},
 		&stringOption{N: 5},
@@ -114,11 +117,11 @@ func FuzzAppendJSONMatchesEncodingJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s1, s2 string, u uint64, i int64, raw []byte, hi int64, lo uint64) {
 		p := u
 		sameAsEncodingJSON(t, &encodeShapes{S: s1, SO: s2, U: uint32(u), UO: u, I: int(i), IO: i, B: u%2 == 0, P: &p,
-			L: []string{s1, s2}, LO: []string{s2}, Raw: raw, RawO: raw, A: AmountFromParts(hi, lo), Kind: StreamStatus(s2),
-			Inner: ChainMeta{NetworkID: s1, TopicsXDR: []string{s2}, LedgerClosedAt: time.Unix(i%(1<<35), int64(u%1e9)).UTC()},
-			M:     map[string]Amount{s1: NewAmount(i)}, MA: map[string]Amount{s1: AmountFromParts(hi, lo), s2: NewAmount(i)}, Untagged: s2})
-		sameAsEncodingJSON(t, &StreamCreated{ChainMeta: ChainMeta{ValueXDR: s1, ChainEventID: s2}, StreamID: u, Sender: Address(s1),
-			DepositAmount: AmountFromParts(hi, lo), Memo: raw})
+			L: []string{s1, s2}, LO: []string{s2}, Raw: raw, RawO: raw, A: domain.AmountFromParts(hi, lo), Kind: fluxora.StreamStatus(s2),
+			Inner: domain.ChainMeta{NetworkID: s1, TopicsXDR: []string{s2}, LedgerClosedAt: time.Unix(i%(1<<35), int64(u%1e9)).UTC()},
+			M:     map[string]domain.Amount{s1: domain.NewAmount(i)}, MA: map[string]domain.Amount{s1: domain.AmountFromParts(hi, lo), s2: domain.NewAmount(i)}, Untagged: s2})
+		sameAsEncodingJSON(t, &fluxora.StreamCreated{ChainMeta: domain.ChainMeta{ValueXDR: s1, ChainEventID: s2}, StreamID: u, Sender: domain.Address(s1),
+			DepositAmount: domain.AmountFromParts(hi, lo), Memo: raw})
 	})
 }
 
@@ -128,7 +131,7 @@ func BenchmarkMarshal(b *testing.B) {
 	events := layoutEvents()
 	b.Run("layout", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := Marshal(events[i%len(events)]); err != nil {
+			if _, err := domain.Marshal(events[i%len(events)]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -145,6 +148,6 @@ func BenchmarkMarshal(b *testing.B) {
 }
 
 type taggedEmbedding struct {
-	ChainMeta `json:"chain"`
-	X         string `json:"x"`
+	domain.ChainMeta `json:"chain"`
+	X                string `json:"x"`
 }

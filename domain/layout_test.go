@@ -1,35 +1,39 @@
-package domain
+package domain_test
 
 import (
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/contracts/fluxora/fluxoratest"
+	"github.com/streamledger/streamledger/domain"
 )
 
-func layoutEvents() []Event {
+func layoutEvents() []domain.Event {
 	return append(everyEvent(),
-		&OperatorRewound{NetworkID: "n", From: 9, To: 7, Reason: "deep reorg", Operator: "ops@example.com"},
-		&WebhookEndpointAdded{EndpointID: "ep", URL: "https://example.com/hook", EventTypes: []string{"StreamCreated"}, Description: "d"},
-		&WebhookEndpointAdded{EndpointID: "ep", URL: "https://example.com/hook"},
-		&WebhookEndpointRemoved{EndpointID: "ep"},
-		&ContractEventObserved{ChainMeta: at(7, t0), Topic: "x"},
-		&StreamWithdrawn{ChainMeta: at(7, t0), StreamID: 1, Recipient: testAccount, Amount: raw(0)},
+		&domain.OperatorRewound{NetworkID: "n", From: 9, To: 7, Reason: "deep reorg", Operator: "ops@example.com"},
+		&domain.WebhookEndpointAdded{EndpointID: "ep", URL: "https://example.com/hook", EventTypes: []string{"StreamCreated"}, Description: "d"},
+		&domain.WebhookEndpointAdded{EndpointID: "ep", URL: "https://example.com/hook"},
+		&domain.WebhookEndpointRemoved{EndpointID: "ep"},
+		&domain.ContractEventObserved{ChainMeta: fluxoratest.At(7, fluxoratest.T0), Topic: "x"},
+		&fluxora.StreamWithdrawn{ChainMeta: fluxoratest.At(7, fluxoratest.T0), StreamID: 1, Recipient: testAccount, Amount: domain.NewAmount(0)},
 	)
 }
 
 // compareLayout decodes body as a t both ways: when the layout decoder accepts it (copying the body or sharing
 // it), encoding/json must decode it without error to the same value.
-func compareLayout(t *testing.T, typ EventType, body []byte) (accepted bool) {
+func compareLayout(t *testing.T, typ domain.EventType, body []byte) (accepted bool) {
 	t.Helper()
 	fast, shared, general := testEvents.New(typ), testEvents.New(typ), testEvents.New(typ)
 	if fast == nil {
 		return false
 	}
-	if !decodeLayout(body, fast, false) {
+	if !domain.DecodeLayout(body, fast, false) {
 		return false
 	}
-	if !decodeLayout(body, shared, true) {
+	if !domain.DecodeLayout(body, shared, true) {
 		t.Fatalf("%s %s: the layout decoder accepted a copy but not the shared body", typ, body)
 	}
 	if err := json.Unmarshal(body, general); err != nil {
@@ -45,7 +49,7 @@ func compareLayout(t *testing.T, typ EventType, body []byte) (accepted bool) {
 // may reuse their buffers); UnmarshalShared's may, which is why it is only for bytes nobody modifies.
 func TestUnmarshalCopies(t *testing.T) {
 	for _, e := range layoutEvents() {
-		data, err := Marshal(e)
+		data, err := domain.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,12 +69,12 @@ func TestUnmarshalCopies(t *testing.T) {
 // TestLayoutDecodesWhatMarshalWrites: every event type takes the fast path as Marshal writes it.
 func TestLayoutDecodesWhatMarshalWrites(t *testing.T) {
 	for _, e := range layoutEvents() {
-		b, err := Marshal(e)
+		b, err := domain.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
 		}
-		name, body, ok := splitEnvelope(b)
-		if !ok || !compareLayout(t, EventType(name), body) {
+		name, body, ok := domain.SplitEnvelope(b)
+		if !ok || !compareLayout(t, domain.EventType(name), body) {
 			t.Errorf("%s: the layout decoder declined Marshal's own output %s", e.Type(), b)
 		}
 	}
@@ -81,48 +85,48 @@ func TestLayoutDecodesWhatMarshalWrites(t *testing.T) {
 func TestLayoutDeclinesOrAgrees(t *testing.T) {
 	const chain = `"chain":{"networkId":"n","contractId":"C","ledger":7,"ledgerHash":"h","ledgerClosedAt":"2026-01-01T00:00:00Z","txHash":"t","txIndex":1,"opIndex":0,"eventIndex":0,"chainEventId":"c","topicsXdr":["a"],"valueXdr":"v"}`
 	cases := []struct {
-		typ    EventType
+		typ    domain.EventType
 		body   string
 		accept bool
 	}{
-		{TypeStreamWithdrawn, `{` + chain + `,"streamId":5,"recipient":"G","amount":"7"}`, true},
-		{TypeStreamWithdrawn, `{"streamId":5}`, true},
-		{TypeStreamWithdrawn, `{}`, true},
-		{TypeStreamWithdrawn, `{"recipient":"G","streamId":5}`, false},           // another order
-		{TypeStreamWithdrawn, `{"StreamID":5}`, false},                           // encoding/json matches names case-insensitively
-		{TypeStreamWithdrawn, `{"streamId":5,"streamId":6}`, false},              // repeated: encoding/json keeps the last
-		{TypeStreamWithdrawn, `{"streamId":5,"unknown":1}`, false},               // ignored by encoding/json
-		{TypeStreamWithdrawn, `{"streamId":null}`, true},                         // leaves the (fresh) field zero
-		{TypeStreamWithdrawn, `{ "streamId":5}`, false},                          // whitespace
-		{TypeStreamWithdrawn, `{"streamId":05}`, false},                          // not JSON
-		{TypeStreamWithdrawn, `{"streamId":-5}`, false},                          // not a uint64
-		{TypeStreamWithdrawn, `{"streamId":5.0}`, false},                         // not an integer
-		{TypeStreamWithdrawn, `{"streamId":18446744073709551616}`, false},        // overflows
-		{TypeStreamWithdrawn, `{"streamId":5}x`, false},                          // trailing bytes
-		{TypeStreamWithdrawn, `{"recipient":"G\u0041"}`, false},                  // escapes
-		{TypeStreamWithdrawn, `{"recipient":"G\"A"}`, false},                     // an escaped quote
-		{TypeStreamWithdrawn, "{\"recipient\":\"G\xffA\"}", false},               // invalid UTF-8: encoding/json replaces it
-		{TypeStreamWithdrawn, "{\"recipient\":\"G\tA\"}", false},                 // a raw control character is not JSON
-		{TypeStreamWithdrawn, `{"recipient":"Gé"}`, true},                        // valid UTF-8 stays as it is
-		{TypeStreamWithdrawn, `{"amount":"0x10"}`, false},                        // the amount's own rules
-		{TypeStreamWithdrawn, `{"amount":12}`, false},                            // amounts are strings
-		{TypeStreamWithdrawn, `{"amount":"1\u0030"}`, true},                      // escapes go to encoding/json
-		{TypeStreamWithdrawn, `{"amount":null}`, false},                          // UnmarshalJSON decides about null
-		{TypeStreamWithdrawn, `{"chain":{"ledgerClosedAt":"yesterday"}}`, false}, // the time's own rules
-		{TypeStreamWithdrawn, `{"chain":{"topicsXdr":[]}}`, true},
-		{TypeStreamWithdrawn, `{"chain":{"topicsXdr":null}}`, true},
-		{TypeStreamWithdrawn, `{"chain":null}`, true},
-		{TypeContractEventObserved, `{"streamId":null}`, true},
-		{TypeStreamWithdrawn, `{"streamId":nul}`, false},
-		{TypeStreamWithdrawn, `{"chain":{"topicsXdr":["a",1]}}`, false},
-		{TypeContractEventObserved, `{"streamId":0}`, true}, // a pointer to zero is not "absent"
-		{TypeLedgerClosed, `{"eventCount":-3}`, true},
-		{TypeLedgerClosed, `{"eventCount":-}`, false},
-		{TypeChainReorganized, `{"networkId":"n","replaced":[{"ledger":7,"oldHash":"a"}]}`, true},
-		{TypeChainReorganized, `{"replaced":[{"ledger":7,"oldHash":"a\u0041"}]}`, true}, // structured fields are encoding/json's
-		{TypeChainReorganized, `{"replaced":[{"ledger":7,}]}`, false},
-		{TypeStreamCreated, `{"memo":"aW52b2ljZQ==","metadata":[{"key":"aw==","value":"dg=="}]}`, true},
-		{TypeStreamCreated, `{"memo":"not base64!"}`, false},
+		{fluxora.TypeStreamWithdrawn, `{` + chain + `,"streamId":5,"recipient":"G","amount":"7"}`, true},
+		{fluxora.TypeStreamWithdrawn, `{"streamId":5}`, true},
+		{fluxora.TypeStreamWithdrawn, `{}`, true},
+		{fluxora.TypeStreamWithdrawn, `{"recipient":"G","streamId":5}`, false},           // another order
+		{fluxora.TypeStreamWithdrawn, `{"StreamID":5}`, false},                           // encoding/json matches names case-insensitively
+		{fluxora.TypeStreamWithdrawn, `{"streamId":5,"streamId":6}`, false},              // repeated: encoding/json keeps the last
+		{fluxora.TypeStreamWithdrawn, `{"streamId":5,"unknown":1}`, false},               // ignored by encoding/json
+		{fluxora.TypeStreamWithdrawn, `{"streamId":null}`, true},                         // leaves the (fresh) field zero
+		{fluxora.TypeStreamWithdrawn, `{ "streamId":5}`, false},                          // whitespace
+		{fluxora.TypeStreamWithdrawn, `{"streamId":05}`, false},                          // not JSON
+		{fluxora.TypeStreamWithdrawn, `{"streamId":-5}`, false},                          // not a uint64
+		{fluxora.TypeStreamWithdrawn, `{"streamId":5.0}`, false},                         // not an integer
+		{fluxora.TypeStreamWithdrawn, `{"streamId":18446744073709551616}`, false},        // overflows
+		{fluxora.TypeStreamWithdrawn, `{"streamId":5}x`, false},                          // trailing bytes
+		{fluxora.TypeStreamWithdrawn, `{"recipient":"G\u0041"}`, false},                  // escapes
+		{fluxora.TypeStreamWithdrawn, `{"recipient":"G\"A"}`, false},                     // an escaped quote
+		{fluxora.TypeStreamWithdrawn, "{\"recipient\":\"G\xffA\"}", false},               // invalid UTF-8: encoding/json replaces it
+		{fluxora.TypeStreamWithdrawn, "{\"recipient\":\"G\tA\"}", false},                 // a raw control character is not JSON
+		{fluxora.TypeStreamWithdrawn, `{"recipient":"Gé"}`, true},                        // valid UTF-8 stays as it is
+		{fluxora.TypeStreamWithdrawn, `{"amount":"0x10"}`, false},                        // the amount's own rules
+		{fluxora.TypeStreamWithdrawn, `{"amount":12}`, false},                            // amounts are strings
+		{fluxora.TypeStreamWithdrawn, `{"amount":"1\u0030"}`, true},                      // escapes go to encoding/json
+		{fluxora.TypeStreamWithdrawn, `{"amount":null}`, false},                          // UnmarshalJSON decides about null
+		{fluxora.TypeStreamWithdrawn, `{"chain":{"ledgerClosedAt":"yesterday"}}`, false}, // the time's own rules
+		{fluxora.TypeStreamWithdrawn, `{"chain":{"topicsXdr":[]}}`, true},
+		{fluxora.TypeStreamWithdrawn, `{"chain":{"topicsXdr":null}}`, true},
+		{fluxora.TypeStreamWithdrawn, `{"chain":null}`, true},
+		{domain.TypeContractEventObserved, `{"streamId":null}`, true},
+		{fluxora.TypeStreamWithdrawn, `{"streamId":nul}`, false},
+		{fluxora.TypeStreamWithdrawn, `{"chain":{"topicsXdr":["a",1]}}`, false},
+		{domain.TypeContractEventObserved, `{"streamId":0}`, true}, // a pointer to zero is not "absent"
+		{domain.TypeLedgerClosed, `{"eventCount":-3}`, true},
+		{domain.TypeLedgerClosed, `{"eventCount":-}`, false},
+		{domain.TypeChainReorganized, `{"networkId":"n","replaced":[{"ledger":7,"oldHash":"a"}]}`, true},
+		{domain.TypeChainReorganized, `{"replaced":[{"ledger":7,"oldHash":"a\u0041"}]}`, true}, // structured fields are encoding/json's
+		{domain.TypeChainReorganized, `{"replaced":[{"ledger":7,}]}`, false},
+		{fluxora.TypeStreamCreated, `{"memo":"aW52b2ljZQ==","metadata":[{"key":"aw==","value":"dg=="}]}`, true},
+		{fluxora.TypeStreamCreated, `{"memo":"not base64!"}`, false},
 	}
 	for _, c := range cases {
 		if got := compareLayout(t, c.typ, []byte(c.body)); got != c.accept {
@@ -132,10 +136,10 @@ func TestLayoutDeclinesOrAgrees(t *testing.T) {
 }
 
 func FuzzLayoutMatchesEncodingJSON(f *testing.F) {
-	types := make([]EventType, 0, len(layoutEvents()))
+	types := make([]domain.EventType, 0, len(layoutEvents()))
 	for i, e := range layoutEvents() {
-		b, _ := Marshal(e)
-		_, body, _ := splitEnvelope(b)
+		b, _ := domain.Marshal(e)
+		_, body, _ := domain.SplitEnvelope(b)
 		types = append(types, e.Type())
 		f.Add(uint8(i), body)
 	}
@@ -149,7 +153,7 @@ func FuzzLayoutMatchesEncodingJSON(f *testing.F) {
 func BenchmarkUnmarshal(b *testing.B) {
 	var docs [][]byte
 	for _, e := range layoutEvents() {
-		doc, _ := Marshal(e)
+		doc, _ := domain.Marshal(e)
 		docs = append(docs, doc)
 	}
 	b.Run("layout", func(b *testing.B) {
@@ -170,8 +174,8 @@ func BenchmarkUnmarshal(b *testing.B) {
 	})
 	b.Run("encoding/json", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			name, body, _ := splitEnvelope(docs[i%len(docs)])
-			if err := json.Unmarshal(body, testEvents.New(EventType(name))); err != nil {
+			name, body, _ := domain.SplitEnvelope(docs[i%len(docs)])
+			if err := json.Unmarshal(body, testEvents.New(domain.EventType(name))); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -202,7 +206,7 @@ func TestPlainLen(t *testing.T) {
 							b[at+1] = second
 						}
 					}
-					if got, want := plainLen(b), naive(b); got != want {
+					if got, want := domain.PlainLen(b), naive(b); got != want {
 						t.Fatalf("plainLen(%q) = %d, want %d", b, got, want)
 					}
 				}

@@ -25,7 +25,7 @@ import (
 	fws "github.com/fasthttp/websocket"
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	api "github.com/streamledger/streamledger/http"
 	"github.com/streamledger/streamledger/http/escrowsapi"
 	"github.com/streamledger/streamledger/http/streamsapi"
@@ -710,7 +710,7 @@ func (w *world) registerEndpoint() error {
 		} `json:"data"`
 	}
 	// Every stream event: the stream contract's webhook types (the simulated network has escrows too).
-	types, err := json.Marshal(domain.StreamWebhookTypes())
+	types, err := json.Marshal(fluxora.StreamWebhookTypes())
 	if err != nil {
 		return err
 	}

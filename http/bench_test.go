@@ -26,7 +26,7 @@ import (
 )
 
 // benchServer is the API over a simulated chain (500 streams), served on loopback.
-func benchServer(b *testing.B) (string, []domain.Stream, *memory.Store) {
+func benchServer(b *testing.B) (string, []fluxora.Stream, *memory.Store) {
 	b.Helper()
 	store := memory.New()
 	simtest.Ingest(b, sim.Config{Seed: 3, Streams: 500, TxPerLedger: 20, Ledgers: 300}, 1, store)
@@ -138,8 +138,8 @@ func BenchmarkWebSocketFanOut(b *testing.B) {
 	for n := 0; n < b.N; n++ {
 		var wg sync.WaitGroup
 		start := time.Now()
-		e := &domain.StreamPaused{ChainMeta: domain.ChainMeta{ContractID: target.ContractID, Ledger: uint32(1_000_000 + n),
-			LedgerClosedAt: time.Now().UTC()}, StreamID: target.StreamID, Reason: domain.PauseOperational}
+		e := &fluxora.StreamPaused{ChainMeta: domain.ChainMeta{ContractID: target.ContractID, Ledger: uint32(1_000_000 + n),
+			LedgerClosedAt: time.Now().UTC()}, StreamID: target.StreamID, Reason: fluxora.PauseOperational}
 		data, _ := domain.Marshal(e)
 		if _, err := store.Append(context.Background(), target.Ref().StoreStream(), eventstore.Any,
 			eventstore.NewEvent{ID: domain.DerivedEventUUID("bench", fmt.Sprint(n)), Type: string(e.Type()), Data: data}); err != nil {
@@ -168,11 +168,11 @@ func BenchmarkWebSocketFanOut(b *testing.B) {
 // pgStreams serves a PostgreSQL streams projection through the API's reader interface.
 type pgStreams struct{ p *streams.Postgres }
 
-func (r pgStreams) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+func (r pgStreams) Get(ctx context.Context, ref fluxora.StreamRef) (fluxora.Stream, bool, error) {
 	return r.p.Get(ctx, ref)
 }
 
-func (r pgStreams) List(ctx context.Context, f streams.Filter, pg streams.Page) ([]domain.Stream, bool, error) {
+func (r pgStreams) List(ctx context.Context, f streams.Filter, pg streams.Page) ([]fluxora.Stream, bool, error) {
 	return r.p.List(ctx, f, pg)
 }
 

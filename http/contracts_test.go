@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -36,18 +37,18 @@ func TestContractState(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	add("00000000-0000-5000-8000-000000000001", &domain.ContractAdminUpdated{ChainMeta: meta(10), OldAdmin: admin1, NewAdmin: admin1})
-	add("00000000-0000-5000-8000-000000000002", &domain.GlobalPauseChanged{ChainMeta: meta(20), Paused: true})
-	add("00000000-0000-5000-8000-000000000003", &domain.ContractUpgraded{ChainMeta: meta(30), NewWasmHash: hash, NewVersion: 3,
+	add("00000000-0000-5000-8000-000000000001", &fluxora.ContractAdminUpdated{ChainMeta: meta(10), OldAdmin: admin1, NewAdmin: admin1})
+	add("00000000-0000-5000-8000-000000000002", &fluxora.GlobalPauseChanged{ChainMeta: meta(20), Paused: true})
+	add("00000000-0000-5000-8000-000000000003", &fluxora.ContractUpgraded{ChainMeta: meta(30), NewWasmHash: hash, NewVersion: 3,
 		UpgradedAt: uint64(closed(30).Unix()), UpgradedBy: admin1})
-	add("00000000-0000-5000-8000-000000000004", &domain.ContractUpgradedLegacy{ChainMeta: meta(30), NewWasmHash: hash, OldVersion: 3,
+	add("00000000-0000-5000-8000-000000000004", &fluxora.ContractUpgradedLegacy{ChainMeta: meta(30), NewWasmHash: hash, OldVersion: 3,
 		NewVersion: 3, Admin: admin1})
-	add("00000000-0000-5000-8000-000000000005", &domain.GlobalResumed{ChainMeta: meta(40), ResumedAt: 1772323400})
-	add("00000000-0000-5000-8000-000000000006", &domain.ProtocolPaused{ChainMeta: meta(50), Admin: admin1, Reason: "audit",
+	add("00000000-0000-5000-8000-000000000005", &fluxora.GlobalResumed{ChainMeta: meta(40), ResumedAt: 1772323400})
+	add("00000000-0000-5000-8000-000000000006", &fluxora.ProtocolPaused{ChainMeta: meta(50), Admin: admin1, Reason: "audit",
 		PausedAt: 1772323500})
-	add("00000000-0000-5000-8000-000000000007", &domain.ContractAdminUpdated{ChainMeta: meta(60), OldAdmin: admin1, NewAdmin: admin2})
+	add("00000000-0000-5000-8000-000000000007", &fluxora.ContractAdminUpdated{ChainMeta: meta(60), OldAdmin: admin1, NewAdmin: admin2})
 	add("00000000-0000-5000-8000-000000000008", &domain.EventReverted{RevertedEventID: "00000000-0000-5000-8000-000000000007",
-		RevertedType: domain.TypeContractAdminUpdated, RevertedLedger: 60, ContractID: contract, Reason: domain.RevertReasonReorg, Fork: 59})
+		RevertedType: fluxora.TypeContractAdminUpdated, RevertedLedger: 60, ContractID: contract, Reason: domain.RevertReasonReorg, Fork: 59})
 	h := newHarness(t, func(c *testConfig) { c.Events = store })
 
 	get := func(path string) string {
@@ -96,9 +97,9 @@ func TestFactoryContractState(t *testing.T) {
 	closedAt := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	var events []eventstore.NewEvent
 	for i, e := range []domain.Event{
-		&domain.FactoryInitialized{ChainMeta: domain.ChainMeta{ContractID: factory, Ledger: 5, LedgerClosedAt: closedAt}, Admin: admin,
+		&fluxora.FactoryInitialized{ChainMeta: domain.ChainMeta{ContractID: factory, Ledger: 5, LedgerClosedAt: closedAt}, Admin: admin,
 			StreamContract: contract, MaxDeposit: domain.NewAmount(100), MinDuration: 60},
-		&domain.FactoryPauseChanged{ChainMeta: domain.ChainMeta{ContractID: factory, Ledger: 6, LedgerClosedAt: closedAt.Add(5 * time.Second)},
+		&fluxora.FactoryPauseChanged{ChainMeta: domain.ChainMeta{ContractID: factory, Ledger: 6, LedgerClosedAt: closedAt.Add(5 * time.Second)},
 			Paused: true},
 	} {
 		data, err := domain.Marshal(e)

@@ -23,6 +23,7 @@ import (
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/lake"
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/http/streamsapi"
@@ -38,19 +39,19 @@ var now = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 // fakeStreams serves one stream: 1000.0000000 at 116 base units a second from an hour before now.
 type fakeStreams struct{ err error }
 
-func (f fakeStreams) List(context.Context, streams.Filter, streams.Page) ([]domain.Stream, bool, error) {
+func (f fakeStreams) List(context.Context, streams.Filter, streams.Page) ([]fluxora.Stream, bool, error) {
 	return nil, false, f.err
 }
 
-func (f fakeStreams) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+func (f fakeStreams) Get(_ context.Context, ref fluxora.StreamRef) (fluxora.Stream, bool, error) {
 	if f.err != nil {
-		return domain.Stream{}, false, f.err
+		return fluxora.Stream{}, false, f.err
 	}
 	if ref.ContractID != contract || ref.StreamID != 42 {
-		return domain.Stream{}, false, nil
+		return fluxora.Stream{}, false, nil
 	}
 	start := uint64(now.Add(-time.Hour).Unix())
-	return domain.Stream{ContractID: contract, StreamID: 42, Known: true, Status: domain.StatusActive, Kind: domain.KindLinear,
+	return fluxora.Stream{ContractID: contract, StreamID: 42, Known: true, Status: fluxora.StatusActive, Kind: fluxora.KindLinear,
 		Sender: "GAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPSABOV", Recipient: "GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM",
 		DepositAmount: domain.NewAmount(10_000_000_000), RatePerSecond: domain.NewAmount(116), StartTime: start, CliffTime: start,
 		EndTime: start + 100_000_000, CheckpointedAt: start, WithdrawnAmount: domain.NewAmount(100_000), Version: 3, LastEventID: "e3",
@@ -88,7 +89,7 @@ func newHarness(t *testing.T, mutate func(*testConfig)) *harness {
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "test_total", Help: "t"}))
 	cfg := testConfig{Streams: fakeStreams{}, Config: Config{Version: "test", NetworkPassphrase: "Test SDF Network ; September 2015", Contracts: []domain.Address{contract},
 		PublicReads: true, Gatherer: reg, Now: func() time.Time { return now },
-		Codec: projections.Registry(domain.MustRegistry(append(domain.FluxoraEvents(), domain.FluxoraAdminEvents()...)...)),
+		Codec: projections.Registry(domain.MustRegistry(append(fluxora.Events(), fluxora.AdminEvents()...)...)),
 		APIKeys: []APIKey{{Key: "reader-key", ClientID: "reader", Scopes: []string{ScopeStreamsRead}},
 			{Key: "ingest-key", ClientID: "indexer", Scopes: []string{ScopeIngestWrite}}}}}
 	if mutate != nil {

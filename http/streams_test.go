@@ -76,7 +76,7 @@ func TestLedgers(t *testing.T) {
 
 func TestPointInTime(t *testing.T) {
 	h, proj := simulated(t)
-	var s domain.Stream
+	var s fluxora.Stream
 	for _, c := range proj.All() {
 		if c.Version > s.Version && c.UpdatedLedger > c.CreatedLedger {
 			s = c
@@ -161,7 +161,7 @@ func TestListStreams(t *testing.T) {
 	}
 	var active []string
 	for _, s := range all {
-		if s.Status == domain.StatusActive && s.Sender == all[0].Sender {
+		if s.Status == fluxora.StatusActive && s.Sender == all[0].Sender {
 			active = append(active, s.Ref().String())
 		}
 	}
@@ -196,7 +196,7 @@ func TestListStreams(t *testing.T) {
 func TestStreamEvents(t *testing.T) {
 	h, proj := simulated(t)
 	// The stream with the most history, and one that went through a reorg.
-	var busiest domain.Stream
+	var busiest fluxora.Stream
 	for _, s := range proj.All() {
 		if s.Version > busiest.Version {
 			busiest = s
@@ -227,7 +227,7 @@ func TestStreamEvents(t *testing.T) {
 	}
 	other := h.do(t, "GET", "/api/streams/"+busiest.Ref().String()+"/events?limit=1", nil)
 	cursor := other.body["page"].(map[string]any)["nextCursor"].(string)
-	var elsewhere domain.Stream
+	var elsewhere fluxora.Stream
 	for _, s := range proj.All() {
 		if s.Ref() != busiest.Ref() {
 			elsewhere = s

@@ -21,7 +21,7 @@ func newWebhooksHarness(t *testing.T) (*harness, *webhooks.MemoryStore) {
 	t.Helper()
 	store := webhooks.NewMemoryStore()
 	log := memory.New()
-	svc, err := webhooks.NewService(webhooks.ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []webhooks.Subjects{streams.Subjects{Log: log}}, Store: store, Log: log, Outbox: outbox.NewMemory(1), EventTypes: domain.StreamWebhookTypes(),
+	svc, err := webhooks.NewService(webhooks.ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []webhooks.Subjects{streams.Subjects{Log: log}}, Store: store, Log: log, Outbox: outbox.NewMemory(1), EventTypes: fluxora.StreamWebhookTypes(),
 		Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func TestWebhookDeliveriesListing(t *testing.T) {
 	var jobs []webhooks.Job
 	for i := range 5 {
 		jobs = append(jobs, webhooks.Job{ID: domain.DerivedEventUUID("d", fmt.Sprint(i)), EndpointID: ep,
-			EventID: domain.DerivedEventUUID("e", fmt.Sprint(i)), EventType: domain.WebhookStreamCreated, Body: []byte(`{}`)})
+			EventID: domain.DerivedEventUUID("e", fmt.Sprint(i)), EventType: fluxora.WebhookStreamCreated, Body: []byte(`{}`)})
 	}
 	if err := store.Enqueue(ctx, jobs, now); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	fws "github.com/fasthttp/websocket"
 
 	"github.com/streamledger/streamledger/chain"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -24,13 +25,13 @@ const bob = domain.Address("GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IF
 // appendWithdrawal stores a withdrawal of stream id n at ledger l and returns its position.
 func appendWithdrawal(t *testing.T, store *memory.Store, n uint64, l uint32) eventstore.Position {
 	t.Helper()
-	e := &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: contract, Ledger: l,
+	e := &fluxora.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: contract, Ledger: l,
 		LedgerClosedAt: time.Unix(1767225600+int64(l), 0).UTC()}, StreamID: n, Recipient: bob, Amount: domain.NewAmount(int64(l))}
 	data, err := domain.Marshal(e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := store.Append(context.Background(), domain.StreamRef{ContractID: e.ContractID, StreamID: e.StreamID}.StoreStream(), eventstore.Any,
+	res, err := store.Append(context.Background(), fluxora.StreamRef{ContractID: e.ContractID, StreamID: e.StreamID}.StoreStream(), eventstore.Any,
 		eventstore.NewEvent{ID: domain.DerivedEventUUID("ws-test", fmt.Sprint(n, "/", l)), Type: string(e.Type()), Data: data})
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +328,7 @@ func TestLiveMessageAlreadyReplayedIsNotSentAgain(t *testing.T) {
 	for l := uint32(1); l <= 3; l++ {
 		positions = append(positions, appendWithdrawal(t, store, 42, l))
 	}
-	ref := domain.StreamRef{ContractID: contract, StreamID: 42}
+	ref := fluxora.StreamRef{ContractID: contract, StreamID: 42}
 	c := newWSClient(nil)
 	feed, key := h.srv.cfg.Feeds[0], "stream:"+ref.String()
 	h.srv.wsReplay(c, feed, key, ref.StoreStream(), positions[0])

@@ -148,14 +148,14 @@ type projected struct {
 }
 
 // delegationCounts are the children in the streams and the reverted delegations in the audit log.
-func delegationCounts(all []domain.Stream, entries []audit.Entry) (children, reverted int) {
+func delegationCounts(all []fluxora.Stream, entries []audit.Entry) (children, reverted int) {
 	for _, s := range all {
 		if s.ParentStreamID != nil {
 			children++
 		}
 	}
 	for _, e := range entries {
-		if e.Action == audit.ActionReverted && strings.Contains(e.Summary, string(domain.TypeStreamShareDelegated)) {
+		if e.Action == audit.ActionReverted && strings.Contains(e.Summary, string(fluxora.TypeStreamShareDelegated)) {
 			reverted++
 		}
 	}
@@ -168,7 +168,7 @@ func registerEndpoints(t testing.TB, store eventStore) {
 	t.Helper()
 	var evs []eventstore.NewEvent
 	for _, e := range []*domain.WebhookEndpointAdded{{EndpointID: "all", URL: "https://example.com/all"},
-		{EndpointID: "withdrawals", URL: "https://example.com/w", EventTypes: []string{domain.WebhookStreamWithdrawn}}} {
+		{EndpointID: "withdrawals", URL: "https://example.com/w", EventTypes: []string{fluxora.WebhookStreamWithdrawn}}} {
 		data, err := domain.Marshal(e)
 		if err != nil {
 			t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/contracts/fluxora"
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/simtest"
@@ -88,7 +87,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, log: memory.New(), outbox: outbox.NewMemory(testMargin), store: NewMemoryStore()}
 	var err error
-	f.svc, err = NewService(ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []Subjects{streams.Subjects{Log: f.log}}, Store: f.store, Log: f.log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()})
+	f.svc, err = NewService(ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []Subjects{streams.Subjects{Log: f.log}}, Store: f.store, Log: f.log, Outbox: f.outbox, Margin: testMargin, EventTypes: fluxora.StreamWebhookTypes()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +166,7 @@ func canonical(t *testing.T, types ...string) []string {
 func TestDeliversExactlyTheFinalCanonicalEventsOnce(t *testing.T) {
 	f := newFixture(t)
 	f.register("/all")
-	f.register("/withdrawals", domain.WebhookStreamWithdrawn)
+	f.register("/withdrawals", fluxora.WebhookStreamWithdrawn)
 	f.simulate(true)
 	f.deliver()
 	f.deliver() // a second pass finds nothing new to send
@@ -179,12 +178,12 @@ func TestDeliversExactlyTheFinalCanonicalEventsOnce(t *testing.T) {
 	if got := f.inbox.events("/all"); fmt.Sprint(got) != fmt.Sprint(all) {
 		t.Fatalf("/all received %d events, want the %d final canonical ones", len(got), len(all))
 	}
-	withdrawals := canonical(t, domain.WebhookStreamWithdrawn)
+	withdrawals := canonical(t, fluxora.WebhookStreamWithdrawn)
 	if got := f.inbox.events("/withdrawals"); len(withdrawals) == 0 || fmt.Sprint(got) != fmt.Sprint(withdrawals) {
 		t.Fatalf("/withdrawals received %d events, want %d", len(got), len(withdrawals))
 	}
 	for _, p := range f.inbox.got["/withdrawals"] {
-		if p.Type != domain.WebhookStreamWithdrawn || p.Data.Subject.Kind != "stream" || p.Data.Subject.ID == "" || p.Data.TxHash == "" || p.Timestamp.IsZero() {
+		if p.Type != fluxora.WebhookStreamWithdrawn || p.Data.Subject.Kind != "stream" || p.Data.Subject.ID == "" || p.Data.TxHash == "" || p.Timestamp.IsZero() {
 			t.Fatalf("payload: %+v", p)
 		}
 	}
@@ -209,7 +208,7 @@ func TestRegistrationIsValidatedAndRecorded(t *testing.T) {
 			t.Errorf("%+v: %v, want an invalid %s", c.req, err, c.field)
 		}
 	}
-	e := f.register("/a", domain.WebhookStreamCreated, domain.WebhookStreamCreated)
+	e := f.register("/a", fluxora.WebhookStreamCreated, fluxora.WebhookStreamCreated)
 	if len(e.Secret) < len(SecretPrefix)+32 || fmt.Sprint(e.EventTypes) != "[stream.created]" {
 		t.Fatalf("registered: %+v", e)
 	}
@@ -244,7 +243,7 @@ func TestRecoverSinceUntil(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	f.simulate(true)
-	e := f.register("/late", domain.WebhookStreamWithdrawn)
+	e := f.register("/late", fluxora.WebhookStreamWithdrawn)
 	f.deliver()
 	if got := f.inbox.events("/late"); len(got) != 0 {
 		t.Fatalf("an endpoint registered later received %d earlier events", len(got))
@@ -293,7 +292,7 @@ func TestRecoverSinceUntil(t *testing.T) {
 	}
 
 	// By close time: the first two events of the range.
-	other := f.register("/by-time", domain.WebhookStreamWithdrawn)
+	other := f.register("/by-time", fluxora.WebhookStreamWithdrawn)
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
 	if n, err := f.svc.Recover(ctx, other.ID, Range{Since: at[0], Until: at[1]}); err != nil || n < 2 {
 		t.Fatalf("recover by time: %d, %v", n, err)
@@ -347,7 +346,7 @@ func TestRecoverReadsFromWhereItsRangeBegins(t *testing.T) {
 				t.Fatal(err)
 			}
 			log := &countingLog{Log: f.log}
-			cfg := ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []Subjects{streams.Subjects{Log: log}}, Store: store, Log: log, Outbox: f.outbox, Margin: testMargin, EventTypes: domain.StreamWebhookTypes()}
+			cfg := ServiceConfig{Codec: fluxora.NewCodec(), Subjects: []Subjects{streams.Subjects{Log: log}}, Store: store, Log: log, Outbox: f.outbox, Margin: testMargin, EventTypes: fluxora.StreamWebhookTypes()}
 			if indexed {
 				cfg.Ledgers = index
 			}

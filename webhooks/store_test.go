@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/projections/outbox"
 )
 
@@ -18,7 +18,7 @@ func TestStoreKeepsEndpointsAndTheirSecrets(t *testing.T) {
 		s := open()
 		ctx := context.Background()
 		at := time.Unix(1_767_225_600, 0).UTC()
-		a := Endpoint{ID: "a", URL: "https://a.example/hook", EventTypes: []string{domain.WebhookStreamWithdrawn}, Description: "payouts",
+		a := Endpoint{ID: "a", URL: "https://a.example/hook", EventTypes: []string{fluxora.WebhookStreamWithdrawn}, Description: "payouts",
 			Enabled: true, CreatedAt: at, Secret: GenerateSecret(), ExtraSignatures: []string{"liquifact"}}
 		b := Endpoint{ID: "b", URL: "https://b.example/hook", Enabled: true, CreatedAt: at.Add(time.Second), Secret: GenerateSecret()}
 		for _, e := range []Endpoint{b, a} {

@@ -8,6 +8,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 )
 
@@ -23,7 +24,7 @@ func Encode(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) {
 	}()
 	topic := func(name string, id uint64) []xdr.ScVal { return []xdr.ScVal{Sym(name), U64(id)} }
 	switch v := e.(type) {
-	case *domain.StreamCreated:
+	case *fluxora.StreamCreated:
 		return topic("created", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "sender": Addr(v.Sender), "recipient": Addr(v.Recipient),
 			"deposit_amount": I128(v.DepositAmount), "rate_per_second": I128(v.RatePerSecond),
@@ -31,7 +32,7 @@ func Encode(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) {
 			"withdraw_dust_threshold": I128(v.WithdrawDustThreshold), "memo": optBytes(v.Memo),
 			"metadata": optMetadata(v.Metadata),
 		}), nil
-	case *domain.StreamWithdrawn:
+	case *fluxora.StreamWithdrawn:
 		if v.Destination != "" {
 			return topic("wdraw_to", v.StreamID), Struct(map[string]xdr.ScVal{
 				"stream_id": U64(v.StreamID), "recipient": Addr(v.Recipient), "destination": Addr(v.Destination),
@@ -41,55 +42,55 @@ func Encode(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) {
 		return topic("withdrew", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "recipient": Addr(v.Recipient), "amount": I128(v.Amount),
 		}), nil
-	case *domain.StreamCancelled:
+	case *fluxora.StreamCancelled:
 		return topic("cancelled", v.StreamID), Variant("StreamCancelled", v.StreamID), nil
-	case *domain.StreamCompleted:
+	case *fluxora.StreamCompleted:
 		return topic("completed", v.StreamID), Variant("StreamCompleted", v.StreamID), nil
-	case *domain.StreamClosed:
+	case *fluxora.StreamClosed:
 		return topic("closed", v.StreamID), Variant("StreamClosed", v.StreamID), nil
-	case *domain.StreamResumed:
+	case *fluxora.StreamResumed:
 		return topic("resumed", v.StreamID), Variant("Resumed", v.StreamID), nil
-	case *domain.StreamPaused:
+	case *fluxora.StreamPaused:
 		return topic("paused", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "reason": Str(v.Reason),
 		}), nil
-	case *domain.StreamRateUpdated:
+	case *fluxora.StreamRateUpdated:
 		return topic("rate_upd", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "old_rate_per_second": I128(v.OldRatePerSecond),
 			"new_rate_per_second": I128(v.NewRatePerSecond), "effective_time": U64(v.EffectiveTime),
 		}), nil
-	case *domain.StreamRateDecreased:
+	case *fluxora.StreamRateDecreased:
 		return topic("rate_dec", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "old_rate_per_second": I128(v.OldRatePerSecond),
 			"new_rate_per_second": I128(v.NewRatePerSecond), "effective_time": U64(v.EffectiveTime),
 			"checkpointed_amount": I128(v.CheckpointedAmount), "refund_amount": I128(v.RefundAmount),
 		}), nil
-	case *domain.StreamEndShortened:
+	case *fluxora.StreamEndShortened:
 		return topic("end_shrt", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "old_end_time": U64(v.OldEndTime), "new_end_time": U64(v.NewEndTime),
 			"refund_amount": I128(v.RefundAmount),
 		}), nil
-	case *domain.StreamEndExtended:
+	case *fluxora.StreamEndExtended:
 		return topic("end_ext", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "old_end_time": U64(v.OldEndTime), "new_end_time": U64(v.NewEndTime),
 		}), nil
-	case *domain.StreamToppedUp:
+	case *fluxora.StreamToppedUp:
 		return topic("top_up", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "top_up_amount": I128(v.TopUpAmount),
 			"new_deposit_amount": I128(v.NewDepositAmount), "new_end_time": U64(v.NewEndTime),
 		}), nil
-	case *domain.StreamRecipientUpdated:
+	case *fluxora.StreamRecipientUpdated:
 		return topic("recp_upd", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "old_recipient": Addr(v.OldRecipient), "new_recipient": Addr(v.NewRecipient),
 		}), nil
-	case *domain.StreamCloned:
+	case *fluxora.StreamCloned:
 		return topic("cloned", v.NewStreamID), Struct(map[string]xdr.ScVal{
 			"new_stream_id": U64(v.NewStreamID), "source_stream_id": U64(v.SourceStreamID),
 			"sender": Addr(v.Sender), "recipient": Addr(v.Recipient), "deposit_amount": I128(v.DepositAmount),
 			"rate_per_second": I128(v.RatePerSecond), "start_time": U64(v.StartTime), "cliff_time": U64(v.CliffTime),
 			"end_time": U64(v.EndTime), "withdraw_dust_threshold": I128(v.WithdrawDustThreshold),
 		}), nil
-	case *domain.StreamKeeperCancelled:
+	case *fluxora.StreamKeeperCancelled:
 		return topic("kp_cncl", v.StreamID), Struct(map[string]xdr.ScVal{
 			"stream_id": U64(v.StreamID), "keeper": Addr(v.Keeper), "keeper_fee": I128(v.KeeperFee),
 			"recipient_amount": I128(v.RecipientAmount), "sender_refund": I128(v.SenderRefund),
@@ -192,7 +193,7 @@ func optBytes(b []byte) xdr.ScVal {
 	return Bytes(b)
 }
 
-func optMetadata(entries []domain.MetadataEntry) xdr.ScVal {
+func optMetadata(entries []fluxora.MetadataEntry) xdr.ScVal {
 	if entries == nil {
 		return Void()
 	}
@@ -211,40 +212,40 @@ func encodeMore(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) 
 	byAddr := func(name string, a domain.Address) []xdr.ScVal { return []xdr.ScVal{Sym(name), Addr(a)} }
 	type fields = map[string]xdr.ScVal
 	switch v := e.(type) {
-	case *domain.StreamShareDelegated:
+	case *fluxora.StreamShareDelegated:
 		return topic("del_share", v.ParentStreamID), Struct(fields{
 			"parent_stream_id": U64(v.ParentStreamID), "child_stream_id": U64(v.ChildStreamID), "delegator": Addr(v.Delegator),
 			"delegatee": Addr(v.Delegatee), "share_bps": U32(v.ShareBps), "new_parent_rate": I128(v.NewParentRate),
 			"child_rate": I128(v.ChildRate),
 		}), nil
-	case *domain.StreamRenewed:
+	case *fluxora.StreamRenewed:
 		return []xdr.ScVal{Sym("renewed"), U64(v.OldStreamID), U64(v.NewStreamID)}, Struct(fields{
 			"old_stream_id": U64(v.OldStreamID), "new_stream_id": U64(v.NewStreamID)}), nil
-	case *domain.StreamClaimOwnerChanged:
+	case *fluxora.StreamClaimOwnerChanged:
 		old := Void()
 		if v.OldOwner != nil {
 			old = Addr(*v.OldOwner)
 		}
 		return topic("claim_own", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "old_owner": old, "new_owner": Addr(v.NewOwner)}), nil
-	case *domain.StreamSenderTransferred:
+	case *fluxora.StreamSenderTransferred:
 		return topic("sndr_xfr", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "old_sender": Addr(v.OldSender),
 			"new_sender": Addr(v.NewSender)}), nil
-	case *domain.StreamDecommissioned:
+	case *fluxora.StreamDecommissioned:
 		return topic("decomm", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "decommissioned": Bool(v.Decommissioned)}), nil
-	case *domain.StreamHealthChanged:
+	case *fluxora.StreamHealthChanged:
 		return topic("health", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "is_underfunded": Bool(v.Underfunded),
 			"remaining_balance": I128(v.RemainingBalance), "seconds_remaining": U64(v.SecondsRemaining)}), nil
-	case *domain.StreamAutoClaimSet:
+	case *fluxora.StreamAutoClaimSet:
 		return topic("ac_set", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "destination": Addr(v.Destination)}), nil
-	case *domain.StreamAutoClaimRevoked:
+	case *fluxora.StreamAutoClaimRevoked:
 		return topic("ac_revoke", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID)}), nil
-	case *domain.StreamAutoClaimTriggered:
+	case *fluxora.StreamAutoClaimTriggered:
 		return topic("ac_trig", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "destination": Addr(v.Destination),
 			"amount": I128(v.Amount)}), nil
-	case *domain.StreamRateCapEnforced:
+	case *fluxora.StreamRateCapEnforced:
 		return topic("rate_cap", v.StreamID), Struct(fields{"stream_id": U64(v.StreamID), "attempted_rate": I128(v.AttemptedRate),
 			"max_rate_per_second": I128(v.MaxRatePerSecond)}), nil
-	case *domain.StreamOfferCreated:
+	case *fluxora.StreamOfferCreated:
 		expiry := Void()
 		if v.ExpiryTime != nil {
 			expiry = U64(*v.ExpiryTime)
@@ -253,37 +254,37 @@ func encodeMore(e domain.Event) (topics []xdr.ScVal, data xdr.ScVal, err error) 
 			"recipient": Addr(v.Recipient), "deposit_amount": I128(v.DepositAmount), "rate_per_second": I128(v.RatePerSecond),
 			"start_time": U64(v.StartTime), "cliff_time": U64(v.CliffTime), "end_time": U64(v.EndTime), "expiry_time": expiry,
 			"created_at": U64(v.CreatedAt)}), nil
-	case *domain.StreamOfferAccepted:
+	case *fluxora.StreamOfferAccepted:
 		return topic("offr_acc", v.OfferID), Struct(fields{"offer_id": U64(v.OfferID), "effective_start_time": U64(v.EffectiveStartTime),
 			"recipient": Addr(v.Recipient)}), nil
-	case *domain.StreamOfferCancelled:
+	case *fluxora.StreamOfferCancelled:
 		return topic("offr_cxl", v.OfferID), Struct(fields{"offer_id": U64(v.OfferID), "by": Addr(v.By),
 			"refund_amount": I128(v.RefundAmount)}), nil
-	case *domain.StreamTemplateDefined:
+	case *fluxora.StreamTemplateDefined:
 		return topic("tmpl_def", v.TemplateID), Struct(fields{"template_id": U64(v.TemplateID), "owner": Addr(v.Owner),
 			"start_delay": U64(v.StartDelay), "cliff_delay": U64(v.CliffDelay), "duration": U64(v.Duration)}), nil
-	case *domain.StreamIDsReleased:
+	case *fluxora.StreamIDsReleased:
 		return byAddr("res_rel", v.Holder), Vec(U64(v.StartID), U64(v.Count), U64(v.Consumed), U64(v.Reclaimed)), nil
-	case *domain.GlobalPauseChanged:
+	case *fluxora.GlobalPauseChanged:
 		return only("gl_pause"), Struct(fields{"paused": Bool(v.Paused)}), nil
-	case *domain.GlobalResumed:
+	case *fluxora.GlobalResumed:
 		return only("gl_resume"), Struct(fields{"resumed_at": U64(v.ResumedAt)}), nil
-	case *domain.CreationPauseChanged:
+	case *fluxora.CreationPauseChanged:
 		return only("ct_pause"), Struct(fields{"paused": Bool(v.Paused)}), nil
-	case *domain.ProtocolPaused:
+	case *fluxora.ProtocolPaused:
 		return byAddr("pr_pause", v.Admin), Struct(fields{"reason": Str(v.Reason), "paused_at": U64(v.PausedAt)}), nil
-	case *domain.ProtocolResumed:
+	case *fluxora.ProtocolResumed:
 		return byAddr("pr_resume", v.Admin), Struct(fields{"resumed_at": U64(v.ResumedAt)}), nil
-	case *domain.ExcessSwept:
+	case *fluxora.ExcessSwept:
 		return byAddr("ex_swept", v.To), Struct(fields{"to": Addr(v.To), "amount": I128(v.Amount)}), nil
-	case *domain.ContractAdminUpdated:
+	case *fluxora.ContractAdminUpdated:
 		return only("AdminUpd"), Vec(Addr(v.OldAdmin), Addr(v.NewAdmin)), nil
-	case *domain.ContractUpgraded:
+	case *fluxora.ContractUpgraded:
 		return only("upgraded"), Struct(fields{"new_wasm_hash": hash32(v.NewWasmHash), "new_version": U32(v.NewVersion),
 			"upgraded_at": U64(v.UpgradedAt), "upgraded_by": Addr(v.UpgradedBy)}), nil
-	case *domain.ContractUpgradedLegacy:
+	case *fluxora.ContractUpgradedLegacy:
 		return only("upgrade"), Vec(hash32(v.NewWasmHash), U32(v.OldVersion), U32(v.NewVersion), Addr(v.Admin)), nil
-	case *domain.ContractMigrationRecorded:
+	case *fluxora.ContractMigrationRecorded:
 		return only("migrated"), Vec(U32(v.FromVersion), U32(v.ToVersion), U64(v.Timestamp)), nil
 	}
 	if topics, data, ok := encodeAdmin(e); ok {

@@ -23,6 +23,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/ingest/ledgerbackend"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 )
 
@@ -575,12 +576,12 @@ func (c *Chain) LedgerEntries(ctx context.Context, keys []xdr.LedgerKey) ([]xdr.
 			continue
 		}
 		s, known := c.world.streams[id]
-		if !known || s.Status == domain.StatusClosed {
+		if !known || s.Status == fluxora.StatusClosed {
 			continue
 		}
 		deposit, _ := s.DepositAmount.Add(c.drift[id])
-		status := map[domain.StreamStatus]uint32{domain.StatusActive: 0, domain.StatusPaused: 1, domain.StatusCompleted: 2,
-			domain.StatusCancelled: 3}[s.Status]
+		status := map[fluxora.StreamStatus]uint32{fluxora.StatusActive: 0, fluxora.StatusPaused: 1, fluxora.StatusCompleted: 2,
+			fluxora.StatusCancelled: 3}[s.Status]
 		val := Struct(map[string]xdr.ScVal{"stream_id": U64(id), "sender": Addr(s.Sender), "recipient": Addr(s.Recipient),
 			"deposit_amount": I128(deposit), "rate_per_second": I128(s.RatePerSecond), "start_time": U64(s.StartTime),
 			"cliff_time": U64(s.CliffTime), "end_time": U64(s.EndTime), "withdrawn_amount": I128(s.WithdrawnAmount),

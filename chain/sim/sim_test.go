@@ -13,6 +13,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain"
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/simtest"
 )
@@ -57,7 +58,7 @@ func TestCanonicalChainIsValidAndClean(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := prepared(t, c, c.StartLedger())
-		streams := map[domain.StreamRef]domain.Stream{}
+		streams := map[fluxora.StreamRef]fluxora.Stream{}
 		types := map[domain.EventType]int{}
 		prev := ""
 		for seq := c.StartLedger(); seq <= c.LastLedger(); seq++ {
@@ -78,7 +79,7 @@ func TestCanonicalChainIsValidAndClean(t *testing.T) {
 				if obs, ok := ev.Event.(*domain.ContractEventObserved); ok && obs.DecodeError != "" {
 					t.Fatalf("decode error: %s", obs.DecodeError)
 				}
-				domain.ApplyInOrder(streams, ev.ID, ev.Event)
+				fluxora.ApplyInOrder(streams, ev.ID, ev.Event)
 			}
 		}
 		for ref, s := range streams {
@@ -86,13 +87,13 @@ func TestCanonicalChainIsValidAndClean(t *testing.T) {
 				t.Fatalf("stream %s: anomalies %+v", ref, s.Anomalies)
 			}
 		}
-		for _, want := range []domain.EventType{domain.TypeStreamCreated, domain.TypeStreamWithdrawn,
-			domain.TypeStreamCancelled, domain.TypeStreamCompleted, domain.TypeStreamClosed, domain.TypeStreamPaused,
-			domain.TypeStreamResumed, domain.TypeStreamRateUpdated, domain.TypeStreamRateDecreased,
-			domain.TypeStreamEndShortened, domain.TypeStreamEndExtended, domain.TypeStreamToppedUp,
-			domain.TypeStreamRecipientUpdated, domain.TypeStreamCloned, domain.TypeContractEventObserved,
-			domain.TypeStreamShareDelegated, domain.TypeStreamDelegatedFrom, domain.TypeStreamClaimOwnerChanged,
-			domain.TypeStreamAutoClaimSet, domain.TypeStreamAutoClaimRevoked, domain.TypeContractAdminUpdated} {
+		for _, want := range []domain.EventType{fluxora.TypeStreamCreated, fluxora.TypeStreamWithdrawn,
+			fluxora.TypeStreamCancelled, fluxora.TypeStreamCompleted, fluxora.TypeStreamClosed, fluxora.TypeStreamPaused,
+			fluxora.TypeStreamResumed, fluxora.TypeStreamRateUpdated, fluxora.TypeStreamRateDecreased,
+			fluxora.TypeStreamEndShortened, fluxora.TypeStreamEndExtended, fluxora.TypeStreamToppedUp,
+			fluxora.TypeStreamRecipientUpdated, fluxora.TypeStreamCloned, domain.TypeContractEventObserved,
+			fluxora.TypeStreamShareDelegated, fluxora.TypeStreamDelegatedFrom, fluxora.TypeStreamClaimOwnerChanged,
+			fluxora.TypeStreamAutoClaimSet, fluxora.TypeStreamAutoClaimRevoked, fluxora.TypeContractAdminUpdated} {
 			if types[want] == 0 {
 				t.Errorf("meta v%d: 400 ledgers without a %s (%v)", metaVersion, want, types)
 			}
@@ -265,23 +266,23 @@ func TestEveryPublishedTopicIsSimulated(t *testing.T) {
 			seen[ev.Event.Type()]++
 		}
 	}
-	for _, want := range []domain.EventType{domain.TypeStreamCreated, domain.TypeStreamWithdrawn, domain.TypeStreamCancelled,
-		domain.TypeStreamCompleted, domain.TypeStreamClosed, domain.TypeStreamPaused, domain.TypeStreamResumed,
-		domain.TypeStreamRateUpdated, domain.TypeStreamRateDecreased, domain.TypeStreamEndShortened, domain.TypeStreamEndExtended,
-		domain.TypeStreamToppedUp, domain.TypeStreamRecipientUpdated, domain.TypeStreamCloned, domain.TypeStreamShareDelegated,
-		domain.TypeStreamDelegatedFrom, domain.TypeStreamRenewed, domain.TypeStreamClaimOwnerChanged, domain.TypeStreamDecommissioned,
-		domain.TypeStreamHealthChanged, domain.TypeStreamAutoClaimSet, domain.TypeStreamAutoClaimRevoked,
-		domain.TypeStreamAutoClaimTriggered, domain.TypeStreamOfferCreated, domain.TypeStreamOfferAccepted,
-		domain.TypeStreamOfferCancelled, domain.TypeStreamTemplateDefined, domain.TypeStreamIDsReleased,
-		domain.TypeGlobalPauseChanged, domain.TypeGlobalResumed, domain.TypeCreationPauseChanged, domain.TypeProtocolPaused,
-		domain.TypeProtocolResumed, domain.TypeExcessSwept, domain.TypeContractAdminUpdated, domain.TypeContractUpgraded,
-		domain.TypeContractUpgradedLegacy} {
+	for _, want := range []domain.EventType{fluxora.TypeStreamCreated, fluxora.TypeStreamWithdrawn, fluxora.TypeStreamCancelled,
+		fluxora.TypeStreamCompleted, fluxora.TypeStreamClosed, fluxora.TypeStreamPaused, fluxora.TypeStreamResumed,
+		fluxora.TypeStreamRateUpdated, fluxora.TypeStreamRateDecreased, fluxora.TypeStreamEndShortened, fluxora.TypeStreamEndExtended,
+		fluxora.TypeStreamToppedUp, fluxora.TypeStreamRecipientUpdated, fluxora.TypeStreamCloned, fluxora.TypeStreamShareDelegated,
+		fluxora.TypeStreamDelegatedFrom, fluxora.TypeStreamRenewed, fluxora.TypeStreamClaimOwnerChanged, fluxora.TypeStreamDecommissioned,
+		fluxora.TypeStreamHealthChanged, fluxora.TypeStreamAutoClaimSet, fluxora.TypeStreamAutoClaimRevoked,
+		fluxora.TypeStreamAutoClaimTriggered, fluxora.TypeStreamOfferCreated, fluxora.TypeStreamOfferAccepted,
+		fluxora.TypeStreamOfferCancelled, fluxora.TypeStreamTemplateDefined, fluxora.TypeStreamIDsReleased,
+		fluxora.TypeGlobalPauseChanged, fluxora.TypeGlobalResumed, fluxora.TypeCreationPauseChanged, fluxora.TypeProtocolPaused,
+		fluxora.TypeProtocolResumed, fluxora.TypeExcessSwept, fluxora.TypeContractAdminUpdated, fluxora.TypeContractUpgraded,
+		fluxora.TypeContractUpgradedLegacy} {
 		if seen[want] == 0 {
 			t.Errorf("the simulator never emitted %s", want)
 		}
 	}
-	if seen[domain.TypeStreamKeeperCancelled] > 0 || seen[domain.TypeStreamRateCapEnforced] > 0 {
-		t.Logf("also: %d keeper cancellations, %d rate caps", seen[domain.TypeStreamKeeperCancelled], seen[domain.TypeStreamRateCapEnforced])
+	if seen[fluxora.TypeStreamKeeperCancelled] > 0 || seen[fluxora.TypeStreamRateCapEnforced] > 0 {
+		t.Logf("also: %d keeper cancellations, %d rate caps", seen[fluxora.TypeStreamKeeperCancelled], seen[fluxora.TypeStreamRateCapEnforced])
 	}
 	t.Logf("%v", seen)
 }

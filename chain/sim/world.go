@@ -10,6 +10,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/strkey"
 	"github.com/stellar/go-stellar-sdk/xdr"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 )
 
@@ -24,7 +25,7 @@ type world struct {
 	address   domain.Address // the contract's C… address
 	accounts  []account
 	byAddr    map[domain.Address]int // index in accounts; read-only after newWorld, so forks share it
-	streams   map[uint64]domain.Stream
+	streams   map[uint64]fluxora.Stream
 	live      []uint64 // the keys of streams in order: choosing a stream at random must not depend on map order
 	nextID    uint64
 	target    int // live streams to keep
@@ -54,7 +55,7 @@ func newWorld(seed uint64, streams, txPerLedger int) *world {
 		version:  1,
 		contract: xdr.ContractId(derive(seed, "fluxora")),
 		token:    xdr.ContractId(derive(seed, "token")),
-		streams:  map[uint64]domain.Stream{},
+		streams:  map[uint64]fluxora.Stream{},
 		nextID:   1,
 		target:   streams,
 		txPer:    txPerLedger,
@@ -89,7 +90,7 @@ func (w *world) fork(rng *rand.Rand) *world {
 	c := *w
 	c.rng = rng
 	c.admin = rand.New(rand.NewPCG(rng.Uint64(), 0xad))
-	c.streams = make(map[uint64]domain.Stream, len(w.streams))
+	c.streams = make(map[uint64]fluxora.Stream, len(w.streams))
 	for id, s := range w.streams {
 		c.streams[id] = s
 	}
@@ -139,13 +140,13 @@ func (w *world) emit(e domain.Event) error {
 		return err
 	}
 	w.publish(w.contract, topics, data)
-	if ref, ok := domain.StreamOf(e); ok {
+	if ref, ok := fluxora.StreamOf(e); ok {
 		s, known := w.streams[ref.StreamID]
 		if !known {
 			i, _ := slices.BinarySearch(w.live, ref.StreamID)
 			w.live = slices.Insert(w.live, i, ref.StreamID)
 		}
-		w.streams[ref.StreamID] = domain.Apply(s, fmt.Sprintf("%d-%d-%d", w.seq, len(w.txs), w.event), e)
+		w.streams[ref.StreamID] = fluxora.Apply(s, fmt.Sprintf("%d-%d-%d", w.seq, len(w.txs), w.event), e)
 	}
 	return nil
 }
@@ -189,7 +190,7 @@ func (w *world) transaction() error {
 		// A contract-level event: the admin role moves to another account (filed in the contract's stream).
 		old, next := w.rng.IntN(len(w.accounts)), w.rng.IntN(len(w.accounts))
 		w.call(old, "set_admin")
-		return w.emit(&domain.ContractAdminUpdated{ChainMeta: w.meta, OldAdmin: w.accounts[old].address,
+		return w.emit(&fluxora.ContractAdminUpdated{ChainMeta: w.meta, OldAdmin: w.accounts[old].address,
 			NewAdmin: w.accounts[next].address})
 	}
 	ids := w.liveIDs()
@@ -213,14 +214,14 @@ func (w *world) create() error {
 		cliff = start + uint64(w.rng.IntN(int(duration)))
 	}
 	var memo []byte
-	var metadata []domain.MetadataEntry
+	var metadata []fluxora.MetadataEntry
 	if w.rng.IntN(4) == 0 {
 		memo = fmt.Appendf(nil, "payroll-%d", w.rng.IntN(100))
-		metadata = []domain.MetadataEntry{{Key: []byte("dept"), Value: []byte("ops")}}
+		metadata = []fluxora.MetadataEntry{{Key: []byte("dept"), Value: []byte("ops")}}
 	}
 	id := w.nextID
 	w.nextID++
-	created := &domain.StreamCreated{ChainMeta: w.meta, StreamID: id, Sender: w.accounts[si].address,
+	created := &fluxora.StreamCreated{ChainMeta: w.meta, StreamID: id, Sender: w.accounts[si].address,
 		Recipient: w.accounts[ri].address, DepositAmount: deposit, RatePerSecond: rate, StartTime: start,
 		CliffTime: cliff, EndTime: start + duration, WithdrawDustThreshold: domain.Amount{}, Memo: memo, Metadata: metadata}
 	source, clone := w.streamToClone()
@@ -234,7 +235,7 @@ func (w *world) create() error {
 		return err
 	}
 	if clone {
-		return w.emit(&domain.StreamCloned{ChainMeta: w.meta, NewStreamID: id, SourceStreamID: source,
+		return w.emit(&fluxora.StreamCloned{ChainMeta: w.meta, NewStreamID: id, SourceStreamID: source,
 			Sender: created.Sender, Recipient: created.Recipient, DepositAmount: deposit, RatePerSecond: rate,
 			StartTime: start, CliffTime: cliff, EndTime: created.EndTime, WithdrawDustThreshold: domain.Amount{}})
 	}
@@ -253,12 +254,12 @@ func (w *world) streamToClone() (uint64, bool) {
 func (w *world) act(id uint64) error {
 	s := w.streams[id]
 	m := w.meta
-	live := s.Status == domain.StatusActive || s.Status == domain.StatusPaused
-	linear := s.Kind == domain.KindLinear
+	live := s.Status == fluxora.StatusActive || s.Status == fluxora.StatusPaused
+	linear := s.Kind == fluxora.KindLinear
 	sender, recipient := w.accountIndex(s.Sender), w.accountIndex(s.Recipient)
 	switch w.rng.IntN(13) {
 	case 0, 1, 2, 3:
-		if s.Status == domain.StatusCompleted || (s.Status == domain.StatusPaused && w.now < s.EndTime) {
+		if s.Status == fluxora.StatusCompleted || (s.Status == fluxora.StatusPaused && w.now < s.EndTime) {
 			return nil
 		}
 		amount := s.Withdrawable(w.now)
@@ -267,19 +268,19 @@ func (w *world) act(id uint64) error {
 		}
 		w.call(recipient, "withdraw")
 		w.transfer(w.address, s.Recipient, amount)
-		if err := w.emit(&domain.StreamWithdrawn{ChainMeta: m, StreamID: id, Recipient: s.Recipient, Amount: amount}); err != nil {
+		if err := w.emit(&fluxora.StreamWithdrawn{ChainMeta: m, StreamID: id, Recipient: s.Recipient, Amount: amount}); err != nil {
 			return err
 		}
 		if after := w.streams[id]; live && after.WithdrawnAmount == after.DepositAmount {
-			return w.emit(&domain.StreamCompleted{ChainMeta: m, StreamID: id})
+			return w.emit(&fluxora.StreamCompleted{ChainMeta: m, StreamID: id})
 		}
 	case 4:
-		if s.Status == domain.StatusActive {
+		if s.Status == fluxora.StatusActive {
 			w.call(sender, "pause_stream")
-			return w.emit(&domain.StreamPaused{ChainMeta: m, StreamID: id, Reason: domain.PauseOperational})
-		} else if s.Status == domain.StatusPaused {
+			return w.emit(&fluxora.StreamPaused{ChainMeta: m, StreamID: id, Reason: fluxora.PauseOperational})
+		} else if s.Status == fluxora.StatusPaused {
 			w.call(sender, "resume_stream")
-			return w.emit(&domain.StreamResumed{ChainMeta: m, StreamID: id})
+			return w.emit(&fluxora.StreamResumed{ChainMeta: m, StreamID: id})
 		}
 	case 5:
 		if live && linear && w.now < s.EndTime {
@@ -287,7 +288,7 @@ func (w *world) act(id uint64) error {
 			total, _ := s.DepositAmount.Add(amount)
 			w.call(sender, "top_up_stream")
 			w.transfer(s.Sender, w.address, amount)
-			return w.emit(&domain.StreamToppedUp{ChainMeta: m, StreamID: id, TopUpAmount: amount,
+			return w.emit(&fluxora.StreamToppedUp{ChainMeta: m, StreamID: id, TopUpAmount: amount,
 				NewDepositAmount: total, NewEndTime: s.EndTime})
 		}
 	case 6:
@@ -299,7 +300,7 @@ func (w *world) act(id uint64) error {
 				return nil // the contract refuses a rate the deposit cannot cover
 			}
 			w.call(sender, "update_rate")
-			return w.emit(&domain.StreamRateUpdated{ChainMeta: m, StreamID: id, OldRatePerSecond: s.RatePerSecond,
+			return w.emit(&fluxora.StreamRateUpdated{ChainMeta: m, StreamID: id, OldRatePerSecond: s.RatePerSecond,
 				NewRatePerSecond: newRate, EffectiveTime: w.now})
 		}
 	case 7:
@@ -318,7 +319,7 @@ func (w *world) act(id uint64) error {
 			}
 			w.call(sender, "decrease_rate")
 			w.transfer(w.address, s.Sender, refund)
-			return w.emit(&domain.StreamRateDecreased{ChainMeta: m, StreamID: id, OldRatePerSecond: s.RatePerSecond,
+			return w.emit(&fluxora.StreamRateDecreased{ChainMeta: m, StreamID: id, OldRatePerSecond: s.RatePerSecond,
 				NewRatePerSecond: newRate, EffectiveTime: w.now, CheckpointedAmount: checkpoint, RefundAmount: refund})
 		}
 	case 8:
@@ -336,20 +337,20 @@ func (w *world) act(id uint64) error {
 					return nil
 				}
 				w.call(sender, "shorten_stream_end_time")
-				return w.emit(&domain.StreamEndShortened{ChainMeta: m, StreamID: id, OldEndTime: s.EndTime,
+				return w.emit(&fluxora.StreamEndShortened{ChainMeta: m, StreamID: id, OldEndTime: s.EndTime,
 					NewEndTime: newEnd, RefundAmount: refund})
 			}
 			newEnd := s.EndTime + uint64(w.rng.IntN(1000)+1)
 			need, _ := domain.NewAmount(int64(newEnd - s.StartTime)).Mul(s.RatePerSecond)
 			if need.Cmp(s.DepositAmount) <= 0 {
 				w.call(sender, "extend_stream_end_time")
-				return w.emit(&domain.StreamEndExtended{ChainMeta: m, StreamID: id, OldEndTime: s.EndTime, NewEndTime: newEnd})
+				return w.emit(&fluxora.StreamEndExtended{ChainMeta: m, StreamID: id, OldEndTime: s.EndTime, NewEndTime: newEnd})
 			}
 		}
 	case 9:
 		if live && w.rng.IntN(2) == 0 {
 			w.call(sender, "cancel_stream")
-			return w.emit(&domain.StreamCancelled{ChainMeta: m, StreamID: id, CancelledAt: w.now})
+			return w.emit(&fluxora.StreamCancelled{ChainMeta: m, StreamID: id, CancelledAt: w.now})
 		}
 	case 10:
 		if live {
@@ -358,7 +359,7 @@ func (w *world) act(id uint64) error {
 				return w.delegate(id, s) // half the time this call would change nothing: delegate a share instead
 			}
 			w.call(recipient, "update_recipient")
-			return w.emit(&domain.StreamRecipientUpdated{ChainMeta: m, StreamID: id, OldRecipient: s.Recipient,
+			return w.emit(&fluxora.StreamRecipientUpdated{ChainMeta: m, StreamID: id, OldRecipient: s.Recipient,
 				NewRecipient: w.accounts[ni].address})
 		}
 	case 12:
@@ -366,10 +367,10 @@ func (w *world) act(id uint64) error {
 			return w.claimAndAutoClaim(id, s, recipient)
 		}
 	case 11:
-		claimable := s.Status == domain.StatusCancelled && s.Withdrawable(s.CancelledAt).Sign() > 0
-		if s.Status == domain.StatusCompleted || (s.Status == domain.StatusCancelled && !claimable) {
+		claimable := s.Status == fluxora.StatusCancelled && s.Withdrawable(s.CancelledAt).Sign() > 0
+		if s.Status == fluxora.StatusCompleted || (s.Status == fluxora.StatusCancelled && !claimable) {
 			w.call(sender, "close_completed_stream")
-			if err := w.emit(&domain.StreamClosed{ChainMeta: m, StreamID: id}); err != nil {
+			if err := w.emit(&fluxora.StreamClosed{ChainMeta: m, StreamID: id}); err != nil {
 				return err
 			}
 			delete(w.streams, id) // the contract deletes the stream's storage
@@ -383,8 +384,8 @@ func (w *world) act(id uint64) error {
 
 // delegate gives half of stream id's rate to another account (`del_share`): the contract splits the stream at now
 // and creates a child stream without a `created` (FLUXORA_CONTRACT.md), which may itself be delegated later.
-func (w *world) delegate(id uint64, s domain.Stream) error {
-	if s.Status != domain.StatusActive || s.Kind != domain.KindLinear || w.now < s.StartTime || w.now >= s.EndTime ||
+func (w *world) delegate(id uint64, s fluxora.Stream) error {
+	if s.Status != fluxora.StatusActive || s.Kind != fluxora.KindLinear || w.now < s.StartTime || w.now >= s.EndTime ||
 		s.RatePerSecond.Cmp(domain.NewAmount(2)) < 0 {
 		return nil
 	}
@@ -403,10 +404,10 @@ func (w *world) delegate(id uint64, s domain.Stream) error {
 	if delegatee == s.Recipient || delegatee == s.Sender {
 		return nil
 	}
-	d := &domain.StreamShareDelegated{ChainMeta: w.meta, ParentStreamID: id, ChildStreamID: w.nextID, Delegator: s.Recipient,
+	d := &fluxora.StreamShareDelegated{ChainMeta: w.meta, ParentStreamID: id, ChildStreamID: w.nextID, Delegator: s.Recipient,
 		Delegatee: delegatee, ShareBps: bps, NewParentRate: newRate, ChildRate: childRate}
-	child := domain.DelegatedChild(s, d)
-	if after := domain.Apply(s, "", d); after.DepositAmount.Cmp(s.DepositAmount) > 0 || len(after.Anomalies) > len(s.Anomalies) {
+	child := fluxora.DelegatedChild(s, d)
+	if after := fluxora.Apply(s, "", d); after.DepositAmount.Cmp(s.DepositAmount) > 0 || len(after.Anomalies) > len(s.Anomalies) {
 		return nil // the contract refuses a split the deposit cannot fund
 	}
 	w.nextID++
@@ -415,8 +416,8 @@ func (w *world) delegate(id uint64, s domain.Stream) error {
 		return err
 	}
 	// The child's history as the engine files it: its StreamDelegatedFrom, derived by the ingester.
-	w.streams[d.ChildStreamID] = domain.Apply(child, fmt.Sprintf("%d-%d-%d-child", w.seq, len(w.txs), w.event),
-		&domain.StreamDelegatedFrom{ChainMeta: w.meta, StreamID: d.ChildStreamID, ParentStreamID: id})
+	w.streams[d.ChildStreamID] = fluxora.Apply(child, fmt.Sprintf("%d-%d-%d-child", w.seq, len(w.txs), w.event),
+		&fluxora.StreamDelegatedFrom{ChainMeta: w.meta, StreamID: d.ChildStreamID, ParentStreamID: id})
 	i, _ := slices.BinarySearch(w.live, d.ChildStreamID)
 	w.live = slices.Insert(w.live, i, d.ChildStreamID)
 	return nil
@@ -424,7 +425,7 @@ func (w *world) delegate(id uint64, s domain.Stream) error {
 
 // claimAndAutoClaim moves the right to claim (claim_own) or sets or revokes the auto-claim destination (ac_set,
 // ac_revoke): events that change who gets paid, not how much.
-func (w *world) claimAndAutoClaim(id uint64, s domain.Stream, recipient int) error {
+func (w *world) claimAndAutoClaim(id uint64, s fluxora.Stream, recipient int) error {
 	other := w.accounts[w.rng.IntN(len(w.accounts))].address
 	switch {
 	case w.rng.IntN(3) == 0:
@@ -434,12 +435,12 @@ func (w *world) claimAndAutoClaim(id uint64, s domain.Stream, recipient int) err
 			old = &o
 		}
 		w.call(recipient, "transfer_claim_ownership")
-		return w.emit(&domain.StreamClaimOwnerChanged{ChainMeta: w.meta, StreamID: id, OldOwner: old, NewOwner: other})
+		return w.emit(&fluxora.StreamClaimOwnerChanged{ChainMeta: w.meta, StreamID: id, OldOwner: old, NewOwner: other})
 	case s.AutoClaimDestination != "" && w.rng.IntN(2) == 0:
 		w.call(recipient, "revoke_auto_claim")
-		return w.emit(&domain.StreamAutoClaimRevoked{ChainMeta: w.meta, StreamID: id})
+		return w.emit(&fluxora.StreamAutoClaimRevoked{ChainMeta: w.meta, StreamID: id})
 	default:
 		w.call(recipient, "set_auto_claim")
-		return w.emit(&domain.StreamAutoClaimSet{ChainMeta: w.meta, StreamID: id, Destination: other})
+		return w.emit(&fluxora.StreamAutoClaimSet{ChainMeta: w.meta, StreamID: id, Destination: other})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/contracts/liquifact"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
@@ -182,15 +183,15 @@ func (l liveEscrows) Positions(ctx context.Context, investor domain.Address) ([]
 // liveStreams serves the live generation of the PostgreSQL streams projection, following rebuilds.
 type liveStreams struct{ m *pgReadModels }
 
-func (s liveStreams) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+func (s liveStreams) Get(ctx context.Context, ref fluxora.StreamRef) (fluxora.Stream, bool, error) {
 	p, err := s.m.Live(ctx, streams.Name)
 	if err != nil {
-		return domain.Stream{}, false, err
+		return fluxora.Stream{}, false, err
 	}
 	return p.(*streams.Postgres).Get(ctx, ref)
 }
 
-func (s liveStreams) List(ctx context.Context, f streams.Filter, pg streams.Page) ([]domain.Stream, bool, error) {
+func (s liveStreams) List(ctx context.Context, f streams.Filter, pg streams.Page) ([]fluxora.Stream, bool, error) {
 	p, err := s.m.Live(ctx, streams.Name)
 	if err != nil {
 		return nil, false, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/contracts/liquifact"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
@@ -179,7 +180,7 @@ func startWebhooks(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, 
 		}
 		whStore, closeStore = s, func() { s.Close() }
 	}
-	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin, EventTypes: append(domain.StreamWebhookTypes(), liquifact.WebhookTypes()...),
+	svc, err := webhooks.NewService(webhooks.ServiceConfig{Store: whStore, Log: store, Outbox: rm.outbox, Margin: cfg.SafetyMargin, EventTypes: append(fluxora.StreamWebhookTypes(), liquifact.WebhookTypes()...),
 		Ledgers: rm.ledgers, Codec: in, Subjects: []webhooks.Subjects{streams.Subjects{Log: store}, escrows.Subjects{Log: store, Decimals: cfg.TokenDecimals}}, Logger: log})
 	if err != nil {
 		closeStore()

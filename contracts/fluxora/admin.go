@@ -103,43 +103,43 @@ func (g Governance) Interpret(e domain.Event) domain.Event {
 var factoryTopics = contractTopics{
 	"fct_init": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.FactoryInitialized{ChainMeta: m, Admin: f.Address("admin"), StreamContract: f.Address("stream_contract"),
+		e := &FactoryInitialized{ChainMeta: m, Admin: f.Address("admin"), StreamContract: f.Address("stream_contract"),
 			MaxDeposit: f.Amount("max_deposit"), MinDuration: f.U64("min_duration")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"AdminUpd": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.FactoryAdminUpdated{ChainMeta: m, OldAdmin: f.Address("old_admin"), NewAdmin: f.Address("new_admin")}
+		e := &FactoryAdminUpdated{ChainMeta: m, OldAdmin: f.Address("old_admin"), NewAdmin: f.Address("new_admin")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"stm_upd": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.FactoryStreamContractSet{ChainMeta: m, OldContract: f.Address("old_contract"), NewContract: f.Address("new_contract")}
+		e := &FactoryStreamContractSet{ChainMeta: m, OldContract: f.Address("old_contract"), NewContract: f.Address("new_contract")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"allow_upd": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.FactoryAllowlistUpdated{ChainMeta: m, Recipient: f.Address("recipient"), Allowed: f.Bool("allowed")}
+		e := &FactoryAllowlistUpdated{ChainMeta: m, Recipient: f.Address("recipient"), Allowed: f.Bool("allowed")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"cap_upd": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.FactoryCapUpdated{ChainMeta: m, OldCap: f.Amount("old_cap"), NewCap: f.Amount("new_cap")}
+		e := &FactoryCapUpdated{ChainMeta: m, OldCap: f.Amount("old_cap"), NewCap: f.Amount("new_cap")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"dur_upd": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.FactoryMinDurationUpdated{ChainMeta: m, OldMinDuration: f.U64("old_min_duration"),
+		e := &FactoryMinDurationUpdated{ChainMeta: m, OldMinDuration: f.U64("old_min_duration"),
 			NewMinDuration: f.U64("new_min_duration")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"batch_cap": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		return &domain.FactoryBatchCapUpdated{ChainMeta: m, Enabled: f.Bool("enabled")}, onlyTopic(f.Err(), topics)
+		return &FactoryBatchCapUpdated{ChainMeta: m, Enabled: f.Bool("enabled")}, onlyTopic(f.Err(), topics)
 	},
 	"rate_bnd": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.FactoryRateBoundsUpdated{ChainMeta: m, MinRate: f.OptAmount("min_rate"), MaxRate: f.OptAmount("max_rate")}
+		e := &FactoryRateBoundsUpdated{ChainMeta: m, MinRate: f.OptAmount("min_rate"), MaxRate: f.OptAmount("max_rate")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	// (factory, paused | resumed) with the new flag, a bare bool, as the payload.
@@ -158,11 +158,11 @@ var factoryTopics = contractTopics{
 		if paused != (which == "paused") {
 			return nil, fmt.Errorf("%w: topic %s with the flag %t", scval.ErrShape, which, paused)
 		}
-		return &domain.FactoryPauseChanged{ChainMeta: m, Paused: paused}, nil
+		return &FactoryPauseChanged{ChainMeta: m, Paused: paused}, nil
 	},
 	"fct_strm": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.FactoryStreamCreated{ChainMeta: m, StreamID: f.U64("stream_id"), Sender: f.Address("sender"),
+		e := &FactoryStreamCreated{ChainMeta: m, StreamID: f.U64("stream_id"), Sender: f.Address("sender"),
 			Recipient: f.Address("recipient"), DepositAmount: f.Amount("deposit_amount"), RatePerSecond: f.Amount("rate_per_second")}
 		return e, onlyTopic(f.Err(), topics)
 	},
@@ -172,54 +172,54 @@ var factoryTopics = contractTopics{
 var governanceTopics = contractTopics{
 	"thr_upd": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.GovernanceThresholdUpdated{ChainMeta: m, OldThreshold: f.U32("old_threshold"), NewThreshold: f.U32("new_threshold")}
+		e := &GovernanceThresholdUpdated{ChainMeta: m, OldThreshold: f.U32("old_threshold"), NewThreshold: f.U32("new_threshold")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"quor_cfg": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.GovernanceQuorumConfigured{ChainMeta: m, Threshold: f.U32("threshold"), SignerCount: f.U32("signer_count")}
+		e := &GovernanceQuorumConfigured{ChainMeta: m, Threshold: f.U32("threshold"), SignerCount: f.U32("signer_count")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"sgnr_add": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		return &domain.GovernanceSignerAdded{ChainMeta: m, Signer: f.Address("signer")}, onlyTopic(f.Err(), topics)
+		return &GovernanceSignerAdded{ChainMeta: m, Signer: f.Address("signer")}, onlyTopic(f.Err(), topics)
 	},
 	"sgnr_rm": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		return &domain.GovernanceSignerRemoved{ChainMeta: m, Signer: f.Address("signer")}, onlyTopic(f.Err(), topics)
+		return &GovernanceSignerRemoved{ChainMeta: m, Signer: f.Address("signer")}, onlyTopic(f.Err(), topics)
 	},
 	"adm_chg": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.GovernanceAdminChanged{ChainMeta: m, OldAdmin: f.Address("old"), NewAdmin: f.Address("new")}
+		e := &GovernanceAdminChanged{ChainMeta: m, OldAdmin: f.Address("old"), NewAdmin: f.Address("new")}
 		return e, onlyTopic(f.Err(), topics)
 	},
 	"proposed": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.ProposalCreated{ChainMeta: m, ProposalID: f.U32("proposal_id"), Proposer: f.Address("proposer"),
+		e := &ProposalCreated{ChainMeta: m, ProposalID: f.U32("proposal_id"), Proposer: f.Address("proposer"),
 			Target: f.Address("target")}
 		return e, proposalTopic(f.Err(), topics, e.ProposalID)
 	},
 	"approved": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.ProposalApproved{ChainMeta: m, ProposalID: f.U32("proposal_id"), Approver: f.Address("approver"),
+		e := &ProposalApproved{ChainMeta: m, ProposalID: f.U32("proposal_id"), Approver: f.Address("approver"),
 			ApprovalCount: f.U32("approval_count")}
 		return e, proposalTopic(f.Err(), topics, e.ProposalID)
 	},
 	"quorum": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.ProposalQuorumReached{ChainMeta: m, ProposalID: f.U32("proposal_id"), QuorumReachedAt: f.U64("quorum_reached_at"),
+		e := &ProposalQuorumReached{ChainMeta: m, ProposalID: f.U32("proposal_id"), QuorumReachedAt: f.U64("quorum_reached_at"),
 			ExecutableAfter: f.U64("executable_after")}
 		return e, proposalTopic(f.Err(), topics, e.ProposalID)
 	},
 	"executed": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.ProposalExecuted{ChainMeta: m, ProposalID: f.U32("proposal_id"), Executor: f.Address("executor"),
+		e := &ProposalExecuted{ChainMeta: m, ProposalID: f.U32("proposal_id"), Executor: f.Address("executor"),
 			Target: f.Address("target"), Calldata: f.Bytes("calldata")}
 		return e, proposalTopic(f.Err(), topics, e.ProposalID)
 	},
 	"cancelled": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.ProposalCancelled{ChainMeta: m, ProposalID: f.U32("proposal_id"), Canceller: f.Address("canceller")}
+		e := &ProposalCancelled{ChainMeta: m, ProposalID: f.U32("proposal_id"), Canceller: f.Address("canceller")}
 		return e, proposalTopic(f.Err(), topics, e.ProposalID)
 	},
 }
@@ -243,7 +243,7 @@ func proposalTopic(err error, topics []xdr.ScVal, payloadID uint32) error {
 }
 
 // Events are the factory's event types.
-func (Factory) Events() []domain.Event { return domain.FluxoraAdminEvents() }
+func (Factory) Events() []domain.Event { return AdminEvents() }
 
 // Events are the governance contract's event types.
-func (Governance) Events() []domain.Event { return domain.FluxoraAdminEvents() }
+func (Governance) Events() []domain.Event { return AdminEvents() }

@@ -1,4 +1,4 @@
-package fluxora
+package fluxora_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/scval"
 )
@@ -26,15 +27,15 @@ func TestMalformedAdminEventsAreObserved(t *testing.T) {
 		value  xdr.ScVal
 		want   string
 	}{
-		{"paused topic, flag false", Factory{}, []xdr.ScVal{sim.Sym("factory"), sim.Sym("paused")}, sim.Bool(false), "with the flag false"},
-		{"factory, another second topic", Factory{}, []xdr.ScVal{sim.Sym("factory"), sim.Sym("halted")}, sim.Bool(true), "paused or resumed"},
-		{"factory flag not a bool", Factory{}, []xdr.ScVal{sim.Sym("factory"), sim.Sym("resumed")}, sim.U32(0), "want a bool"},
-		{"cap negative", Factory{}, []xdr.ScVal{sim.Sym("cap_upd")}, sim.Struct(map[string]xdr.ScVal{"old_cap": sim.I128(domain.NewAmount(1)),
+		{"paused topic, flag false", fluxora.Factory{}, []xdr.ScVal{sim.Sym("factory"), sim.Sym("paused")}, sim.Bool(false), "with the flag false"},
+		{"factory, another second topic", fluxora.Factory{}, []xdr.ScVal{sim.Sym("factory"), sim.Sym("halted")}, sim.Bool(true), "paused or resumed"},
+		{"factory flag not a bool", fluxora.Factory{}, []xdr.ScVal{sim.Sym("factory"), sim.Sym("resumed")}, sim.U32(0), "want a bool"},
+		{"cap negative", fluxora.Factory{}, []xdr.ScVal{sim.Sym("cap_upd")}, sim.Struct(map[string]xdr.ScVal{"old_cap": sim.I128(domain.NewAmount(1)),
 			"new_cap": sim.I128(domain.NewAmount(-5))}), "negative"},
-		{"AdminUpd as the stream contract's tuple", Factory{}, []xdr.ScVal{sim.Sym("AdminUpd")}, sim.Vec(sim.Addr(alice), sim.Addr(bob)), "want a map"},
-		{"proposal of another id", Governance{}, []xdr.ScVal{sim.Sym("cancelled"), sim.U32(9)}, proposal(8), "about proposal 8"},
-		{"proposal id as u64", Governance{}, []xdr.ScVal{sim.Sym("cancelled"), sim.U64(8)}, proposal(8), "want the u32 proposal id"},
-		{"a stream's cancelled", Governance{}, []xdr.ScVal{sim.Sym("cancelled"), sim.U64(42)}, sim.Variant("StreamCancelled", 42), "want a map"},
+		{"AdminUpd as the stream contract's tuple", fluxora.Factory{}, []xdr.ScVal{sim.Sym("AdminUpd")}, sim.Vec(sim.Addr(alice), sim.Addr(bob)), "want a map"},
+		{"proposal of another id", fluxora.Governance{}, []xdr.ScVal{sim.Sym("cancelled"), sim.U32(9)}, proposal(8), "about proposal 8"},
+		{"proposal id as u64", fluxora.Governance{}, []xdr.ScVal{sim.Sym("cancelled"), sim.U64(8)}, proposal(8), "want the u32 proposal id"},
+		{"a stream's cancelled", fluxora.Governance{}, []xdr.ScVal{sim.Sym("cancelled"), sim.U64(42)}, sim.Variant("StreamCancelled", 42), "want a map"},
 	} {
 		e, topic, err := tc.module.Decode(fixtureMeta(), tc.topics, tc.value)
 		if err == nil || !errors.Is(err, scval.ErrShape) || !strings.Contains(err.Error(), tc.want) {
@@ -48,7 +49,7 @@ func TestMalformedAdminEventsAreObserved(t *testing.T) {
 	// A topic neither contract publishes is observed without an error, in the contract's stream.
 	for _, m := range []interface {
 		Decode(domain.ChainMeta, []xdr.ScVal, xdr.ScVal) (domain.Event, string, error)
-	}{Factory{}, Governance{}} {
+	}{fluxora.Factory{}, fluxora.Governance{}} {
 		e, _, err := m.Decode(fixtureMeta(), []xdr.ScVal{sim.Sym("created"), sim.U64(1)}, sim.Void())
 		if obs, ok := e.(*domain.ContractEventObserved); err != nil || !ok || obs.StreamID != nil {
 			t.Errorf("%T: an unknown topic gave %T %+v %v", m, e, e, err)
@@ -73,7 +74,7 @@ func FuzzAdminTopics(f *testing.F) {
 		}
 		for _, m := range []interface {
 			Decode(domain.ChainMeta, []xdr.ScVal, xdr.ScVal) (domain.Event, string, error)
-		}{Factory{}, Governance{}} {
+		}{fluxora.Factory{}, fluxora.Governance{}} {
 			e, _, err := m.Decode(fixtureMeta(), topics, data)
 			if e == nil {
 				t.Fatal("no event")

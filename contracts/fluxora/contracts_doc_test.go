@@ -1,4 +1,4 @@
-package fluxora
+package fluxora_test
 
 import (
 	"bufio"

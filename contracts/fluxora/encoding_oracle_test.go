@@ -1,4 +1,4 @@
-package fluxora
+package fluxora_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/nodetest"
 )
@@ -19,65 +20,65 @@ func oracleEvents() map[string]domain.Event {
 	expiry := uint64(1767300000)
 	one := domain.NewAmount(1)
 	return map[string]domain.Event{
-		"created": &domain.StreamCreated{StreamID: 42, Sender: alice, Recipient: bob, DepositAmount: domain.AmountFromParts(1, 5),
+		"created": &fluxora.StreamCreated{StreamID: 42, Sender: alice, Recipient: bob, DepositAmount: domain.AmountFromParts(1, 5),
 			RatePerSecond: domain.NewAmount(1000), StartTime: 1767225600, CliffTime: 1767225700, EndTime: 1767312000,
 			WithdrawDustThreshold: domain.NewAmount(10)},
-		"withdrew":  &domain.StreamWithdrawn{StreamID: 42, Recipient: bob, Amount: domain.NewAmount(123456789)},
-		"cancelled": &domain.StreamCancelled{StreamID: 42, CancelledAt: fixtureClose},
-		"del_share": &domain.StreamShareDelegated{ParentStreamID: 42, ChildStreamID: 43, Delegator: bob, Delegatee: vault, ShareBps: 2500,
+		"withdrew":  &fluxora.StreamWithdrawn{StreamID: 42, Recipient: bob, Amount: domain.NewAmount(123456789)},
+		"cancelled": &fluxora.StreamCancelled{StreamID: 42, CancelledAt: fixtureClose},
+		"del_share": &fluxora.StreamShareDelegated{ParentStreamID: 42, ChildStreamID: 43, Delegator: bob, Delegatee: vault, ShareBps: 2500,
 			NewParentRate: domain.NewAmount(750), ChildRate: domain.NewAmount(250)},
-		"renewed":   &domain.StreamRenewed{OldStreamID: 42, NewStreamID: 44},
-		"claim_own": &domain.StreamClaimOwnerChanged{StreamID: 42, NewOwner: vault},
-		"sndr_xfr":  &domain.StreamSenderTransferred{StreamID: 42, OldSender: alice, NewSender: vault},
-		"decomm":    &domain.StreamDecommissioned{StreamID: 42, Decommissioned: true},
-		"health": &domain.StreamHealthChanged{StreamID: 42, Underfunded: true, RemainingBalance: domain.NewAmount(77),
+		"renewed":   &fluxora.StreamRenewed{OldStreamID: 42, NewStreamID: 44},
+		"claim_own": &fluxora.StreamClaimOwnerChanged{StreamID: 42, NewOwner: vault},
+		"sndr_xfr":  &fluxora.StreamSenderTransferred{StreamID: 42, OldSender: alice, NewSender: vault},
+		"decomm":    &fluxora.StreamDecommissioned{StreamID: 42, Decommissioned: true},
+		"health": &fluxora.StreamHealthChanged{StreamID: 42, Underfunded: true, RemainingBalance: domain.NewAmount(77),
 			SecondsRemaining: 3600},
-		"ac_set":    &domain.StreamAutoClaimSet{StreamID: 42, Destination: vault},
-		"ac_revoke": &domain.StreamAutoClaimRevoked{StreamID: 42},
-		"ac_trig":   &domain.StreamAutoClaimTriggered{StreamID: 42, Destination: vault, Amount: domain.NewAmount(900)},
-		"rate_cap":  &domain.StreamRateCapEnforced{StreamID: 42, AttemptedRate: domain.NewAmount(5000), MaxRatePerSecond: domain.NewAmount(4000)},
-		"offr_crt": &domain.StreamOfferCreated{OfferID: 9, Sender: alice, Recipient: bob, DepositAmount: domain.NewAmount(86400),
+		"ac_set":    &fluxora.StreamAutoClaimSet{StreamID: 42, Destination: vault},
+		"ac_revoke": &fluxora.StreamAutoClaimRevoked{StreamID: 42},
+		"ac_trig":   &fluxora.StreamAutoClaimTriggered{StreamID: 42, Destination: vault, Amount: domain.NewAmount(900)},
+		"rate_cap":  &fluxora.StreamRateCapEnforced{StreamID: 42, AttemptedRate: domain.NewAmount(5000), MaxRatePerSecond: domain.NewAmount(4000)},
+		"offr_crt": &fluxora.StreamOfferCreated{OfferID: 9, Sender: alice, Recipient: bob, DepositAmount: domain.NewAmount(86400),
 			RatePerSecond: domain.NewAmount(1), StartTime: 1767225600, CliffTime: 1767225600, EndTime: 1767312000, ExpiryTime: &expiry,
 			CreatedAt: 1767220000},
-		"offr_acc":  &domain.StreamOfferAccepted{OfferID: 9, EffectiveStartTime: 1767225601, Recipient: bob},
-		"offr_cxl":  &domain.StreamOfferCancelled{OfferID: 9, By: alice, RefundAmount: domain.NewAmount(86400)},
-		"tmpl_def":  &domain.StreamTemplateDefined{TemplateID: 3, Owner: alice, StartDelay: 60, CliffDelay: 3600, Duration: 86400},
-		"res_rel":   &domain.StreamIDsReleased{Holder: alice, StartID: 100, Count: 10, Consumed: 4, Reclaimed: 6},
-		"gl_pause":  &domain.GlobalPauseChanged{Paused: true},
-		"gl_resume": &domain.GlobalResumed{ResumedAt: 1767225600},
-		"ct_pause":  &domain.CreationPauseChanged{Paused: false},
-		"pr_pause":  &domain.ProtocolPaused{Admin: alice, Reason: "audit", PausedAt: 1767225600},
-		"pr_resume": &domain.ProtocolResumed{Admin: alice, ResumedAt: 1767229200},
-		"ex_swept":  &domain.ExcessSwept{To: vault, Amount: domain.NewAmount(31)},
-		"AdminUpd":  &domain.ContractAdminUpdated{OldAdmin: alice, NewAdmin: bob},
-		"upgraded": &domain.ContractUpgraded{NewWasmHash: strings.Repeat("ab", 32), NewVersion: 4, UpgradedAt: 1767225600,
+		"offr_acc":  &fluxora.StreamOfferAccepted{OfferID: 9, EffectiveStartTime: 1767225601, Recipient: bob},
+		"offr_cxl":  &fluxora.StreamOfferCancelled{OfferID: 9, By: alice, RefundAmount: domain.NewAmount(86400)},
+		"tmpl_def":  &fluxora.StreamTemplateDefined{TemplateID: 3, Owner: alice, StartDelay: 60, CliffDelay: 3600, Duration: 86400},
+		"res_rel":   &fluxora.StreamIDsReleased{Holder: alice, StartID: 100, Count: 10, Consumed: 4, Reclaimed: 6},
+		"gl_pause":  &fluxora.GlobalPauseChanged{Paused: true},
+		"gl_resume": &fluxora.GlobalResumed{ResumedAt: 1767225600},
+		"ct_pause":  &fluxora.CreationPauseChanged{Paused: false},
+		"pr_pause":  &fluxora.ProtocolPaused{Admin: alice, Reason: "audit", PausedAt: 1767225600},
+		"pr_resume": &fluxora.ProtocolResumed{Admin: alice, ResumedAt: 1767229200},
+		"ex_swept":  &fluxora.ExcessSwept{To: vault, Amount: domain.NewAmount(31)},
+		"AdminUpd":  &fluxora.ContractAdminUpdated{OldAdmin: alice, NewAdmin: bob},
+		"upgraded": &fluxora.ContractUpgraded{NewWasmHash: strings.Repeat("ab", 32), NewVersion: 4, UpgradedAt: 1767225600,
 			UpgradedBy: alice},
-		"upgrade":  &domain.ContractUpgradedLegacy{NewWasmHash: strings.Repeat("ab", 32), OldVersion: 3, NewVersion: 3, Admin: alice},
-		"migrated": &domain.ContractMigrationRecorded{FromVersion: 3, ToVersion: 4, Timestamp: 1767225600},
+		"upgrade":  &fluxora.ContractUpgradedLegacy{NewWasmHash: strings.Repeat("ab", 32), OldVersion: 3, NewVersion: 3, Admin: alice},
+		"migrated": &fluxora.ContractMigrationRecorded{FromVersion: 3, ToVersion: 4, Timestamp: 1767225600},
 
-		"factory:fct_init": &domain.FactoryInitialized{Admin: alice, StreamContract: vault, MaxDeposit: domain.NewAmount(1_000_000_000),
+		"factory:fct_init": &fluxora.FactoryInitialized{Admin: alice, StreamContract: vault, MaxDeposit: domain.NewAmount(1_000_000_000),
 			MinDuration: 3600},
-		"factory:AdminUpd":  &domain.FactoryAdminUpdated{OldAdmin: alice, NewAdmin: bob},
-		"factory:stm_upd":   &domain.FactoryStreamContractSet{OldContract: vault, NewContract: vault},
-		"factory:allow_upd": &domain.FactoryAllowlistUpdated{Recipient: bob, Allowed: true},
-		"factory:cap_upd":   &domain.FactoryCapUpdated{OldCap: domain.NewAmount(1_000_000_000), NewCap: domain.NewAmount(2_000_000_000)},
-		"factory:dur_upd":   &domain.FactoryMinDurationUpdated{OldMinDuration: 3600, NewMinDuration: 7200},
-		"factory:batch_cap": &domain.FactoryBatchCapUpdated{Enabled: false},
-		"factory:rate_bnd":  &domain.FactoryRateBoundsUpdated{MinRate: &one},
-		"factory:factory":   &domain.FactoryPauseChanged{Paused: true},
-		"factory:fct_strm": &domain.FactoryStreamCreated{StreamID: 42, Sender: alice, Recipient: bob, DepositAmount: domain.NewAmount(86400),
+		"factory:AdminUpd":  &fluxora.FactoryAdminUpdated{OldAdmin: alice, NewAdmin: bob},
+		"factory:stm_upd":   &fluxora.FactoryStreamContractSet{OldContract: vault, NewContract: vault},
+		"factory:allow_upd": &fluxora.FactoryAllowlistUpdated{Recipient: bob, Allowed: true},
+		"factory:cap_upd":   &fluxora.FactoryCapUpdated{OldCap: domain.NewAmount(1_000_000_000), NewCap: domain.NewAmount(2_000_000_000)},
+		"factory:dur_upd":   &fluxora.FactoryMinDurationUpdated{OldMinDuration: 3600, NewMinDuration: 7200},
+		"factory:batch_cap": &fluxora.FactoryBatchCapUpdated{Enabled: false},
+		"factory:rate_bnd":  &fluxora.FactoryRateBoundsUpdated{MinRate: &one},
+		"factory:factory":   &fluxora.FactoryPauseChanged{Paused: true},
+		"factory:fct_strm": &fluxora.FactoryStreamCreated{StreamID: 42, Sender: alice, Recipient: bob, DepositAmount: domain.NewAmount(86400),
 			RatePerSecond: domain.NewAmount(1)},
 
-		"governance:thr_upd":   &domain.GovernanceThresholdUpdated{OldThreshold: 2, NewThreshold: 3},
-		"governance:quor_cfg":  &domain.GovernanceQuorumConfigured{Threshold: 3, SignerCount: 5},
-		"governance:sgnr_add":  &domain.GovernanceSignerAdded{Signer: bob},
-		"governance:sgnr_rm":   &domain.GovernanceSignerRemoved{Signer: bob},
-		"governance:adm_chg":   &domain.GovernanceAdminChanged{OldAdmin: alice, NewAdmin: bob},
-		"governance:proposed":  &domain.ProposalCreated{ProposalID: 7, Proposer: alice, Target: vault},
-		"governance:approved":  &domain.ProposalApproved{ProposalID: 7, Approver: bob, ApprovalCount: 2},
-		"governance:quorum":    &domain.ProposalQuorumReached{ProposalID: 7, QuorumReachedAt: 1767225600, ExecutableAfter: 1767312000},
-		"governance:executed":  &domain.ProposalExecuted{ProposalID: 7, Executor: alice, Target: vault, Calldata: []byte{0, 0, 0, 1}},
-		"governance:cancelled": &domain.ProposalCancelled{ProposalID: 8, Canceller: alice},
+		"governance:thr_upd":   &fluxora.GovernanceThresholdUpdated{OldThreshold: 2, NewThreshold: 3},
+		"governance:quor_cfg":  &fluxora.GovernanceQuorumConfigured{Threshold: 3, SignerCount: 5},
+		"governance:sgnr_add":  &fluxora.GovernanceSignerAdded{Signer: bob},
+		"governance:sgnr_rm":   &fluxora.GovernanceSignerRemoved{Signer: bob},
+		"governance:adm_chg":   &fluxora.GovernanceAdminChanged{OldAdmin: alice, NewAdmin: bob},
+		"governance:proposed":  &fluxora.ProposalCreated{ProposalID: 7, Proposer: alice, Target: vault},
+		"governance:approved":  &fluxora.ProposalApproved{ProposalID: 7, Approver: bob, ApprovalCount: 2},
+		"governance:quorum":    &fluxora.ProposalQuorumReached{ProposalID: 7, QuorumReachedAt: 1767225600, ExecutableAfter: 1767312000},
+		"governance:executed":  &fluxora.ProposalExecuted{ProposalID: 7, Executor: alice, Target: vault, Calldata: []byte{0, 0, 0, 1}},
+		"governance:cancelled": &fluxora.ProposalCancelled{ProposalID: 8, Canceller: alice},
 	}
 }
 
@@ -88,11 +89,11 @@ func moduleOf(key string) (decoder interface {
 }, topic string) {
 	switch prefix, rest, found := strings.Cut(key, ":"); {
 	case found && prefix == "factory":
-		return Factory{}, rest
+		return fluxora.Factory{}, rest
 	case found && prefix == "governance":
-		return Governance{}, rest
+		return fluxora.Governance{}, rest
 	}
-	return Module{}, key
+	return fluxora.Module{}, key
 }
 
 // oracleEncoded runs internal/nodetest/stellar-base/fluxora.js: the contract events built by @stellar/stellar-base, an encoder

@@ -71,10 +71,10 @@ func (Module) Decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (e 
 func (Module) StoreStream(e domain.Event) string { return storeStream(e) }
 
 // Events are the stream contract's event types.
-func (Module) Events() []domain.Event { return domain.FluxoraEvents() }
+func (Module) Events() []domain.Event { return Events() }
 
 func storeStream(e domain.Event) string {
-	if ref, ok := domain.StreamOf(e); ok {
+	if ref, ok := StreamOf(e); ok {
 		return ref.StoreStream()
 	}
 	if ce, ok := e.(domain.ChainEvent); ok {
@@ -88,11 +88,11 @@ func storeStream(e domain.Event) string {
 // child's stream, with the delegation's chain metadata, so a reorg that reverts one reverts both, and an id
 // derived from the delegation's.
 func (Module) Implied(id string, e domain.Event) []domain.Implied {
-	d, ok := e.(*domain.StreamShareDelegated)
+	d, ok := e.(*StreamShareDelegated)
 	if !ok {
 		return nil
 	}
-	return []domain.Implied{{ID: domain.DelegatedFromID(id), Event: &domain.StreamDelegatedFrom{ChainMeta: d.ChainMeta,
+	return []domain.Implied{{ID: DelegatedFromID(id), Event: &StreamDelegatedFrom{ChainMeta: d.ChainMeta,
 		StreamID: d.ChildStreamID, ParentStreamID: d.ParentStreamID, DelegationEventID: id}}}
 }
 
@@ -122,7 +122,7 @@ func knownTopic(topic string) bool {
 type Codec struct{ events *domain.Registry }
 
 // NewCodec builds the stream contract's codec.
-func NewCodec() Codec { return Codec{events: domain.MustRegistry(domain.FluxoraEvents()...)} }
+func NewCodec() Codec { return Codec{events: domain.MustRegistry(Events()...)} }
 
 // Events is the registry of the core's and the stream contract's event types.
 func (c Codec) Events() *domain.Registry { return c.events }

@@ -35,15 +35,15 @@ func StreamKeyVal(id uint64) xdr.ScVal {
 }
 
 // StatusCode is the contract's StreamStatus discriminant of a status (closed streams have no entry: -1).
-func StatusCode(s domain.StreamStatus) int {
+func StatusCode(s StreamStatus) int {
 	switch s {
-	case domain.StatusActive:
+	case StatusActive:
 		return 0
-	case domain.StatusPaused:
+	case StatusPaused:
 		return 1
-	case domain.StatusCompleted:
+	case StatusCompleted:
 		return 2
-	case domain.StatusCancelled:
+	case StatusCancelled:
 		return 3
 	}
 	return -1

@@ -33,53 +33,53 @@ const (
 var topicDecoders = map[string]func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error){
 	TopicCreated: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamCreated{ChainMeta: m, StreamID: f.U64("stream_id"), Sender: f.Address("sender"),
+		e := &StreamCreated{ChainMeta: m, StreamID: f.U64("stream_id"), Sender: f.Address("sender"),
 			Recipient: f.Address("recipient"), DepositAmount: f.Amount("deposit_amount"),
 			RatePerSecond: f.Amount("rate_per_second"), StartTime: f.U64("start_time"), CliffTime: f.U64("cliff_time"),
 			EndTime: f.U64("end_time"), WithdrawDustThreshold: f.Amount("withdraw_dust_threshold"),
-			Memo: f.OptBytes("memo"), Metadata: f.OptMetadata("metadata")}
+			Memo: f.OptBytes("memo"), Metadata: metadataOf(f.OptBytesMap("metadata"))}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	TopicWithdrew: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamWithdrawn{ChainMeta: m, StreamID: f.U64("stream_id"), Recipient: f.Address("recipient"),
+		e := &StreamWithdrawn{ChainMeta: m, StreamID: f.U64("stream_id"), Recipient: f.Address("recipient"),
 			Amount: f.Amount("amount")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	TopicWithdrewTo: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamWithdrawn{ChainMeta: m, StreamID: f.U64("stream_id"), Recipient: f.Address("recipient"),
+		e := &StreamWithdrawn{ChainMeta: m, StreamID: f.U64("stream_id"), Recipient: f.Address("recipient"),
 			Destination: f.Address("destination"), Amount: f.Amount("amount")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	// The contract sends no time with a cancellation: it happened at the ledger's close.
 	TopicCancelled: variantTopic("StreamCancelled", func(m domain.ChainMeta, id uint64) domain.Event {
-		return &domain.StreamCancelled{ChainMeta: m, StreamID: id, CancelledAt: m.CloseTime()}
+		return &StreamCancelled{ChainMeta: m, StreamID: id, CancelledAt: m.CloseTime()}
 	}),
 	TopicCompleted: variantTopic("StreamCompleted", func(m domain.ChainMeta, id uint64) domain.Event {
-		return &domain.StreamCompleted{ChainMeta: m, StreamID: id}
+		return &StreamCompleted{ChainMeta: m, StreamID: id}
 	}),
 	TopicClosed: variantTopic("StreamClosed", func(m domain.ChainMeta, id uint64) domain.Event {
-		return &domain.StreamClosed{ChainMeta: m, StreamID: id}
+		return &StreamClosed{ChainMeta: m, StreamID: id}
 	}),
 	TopicPaused: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamPaused{ChainMeta: m, StreamID: f.U64("stream_id"), Reason: f.Str("reason")}
+		e := &StreamPaused{ChainMeta: m, StreamID: f.U64("stream_id"), Reason: f.Str("reason")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	TopicResumed: variantTopic("Resumed", func(m domain.ChainMeta, id uint64) domain.Event {
-		return &domain.StreamResumed{ChainMeta: m, StreamID: id}
+		return &StreamResumed{ChainMeta: m, StreamID: id}
 	}),
 	TopicRateUpdated: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamRateUpdated{ChainMeta: m, StreamID: f.U64("stream_id"),
+		e := &StreamRateUpdated{ChainMeta: m, StreamID: f.U64("stream_id"),
 			OldRatePerSecond: f.Amount("old_rate_per_second"), NewRatePerSecond: f.Amount("new_rate_per_second"),
 			EffectiveTime: f.U64("effective_time")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	TopicRateDecr: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamRateDecreased{ChainMeta: m, StreamID: f.U64("stream_id"),
+		e := &StreamRateDecreased{ChainMeta: m, StreamID: f.U64("stream_id"),
 			OldRatePerSecond: f.Amount("old_rate_per_second"), NewRatePerSecond: f.Amount("new_rate_per_second"),
 			EffectiveTime: f.U64("effective_time"), CheckpointedAmount: f.Amount("checkpointed_amount"),
 			RefundAmount: f.Amount("refund_amount")}
@@ -87,31 +87,31 @@ var topicDecoders = map[string]func(m domain.ChainMeta, id uint64, data xdr.ScVa
 	},
 	TopicEndShort: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamEndShortened{ChainMeta: m, StreamID: f.U64("stream_id"), OldEndTime: f.U64("old_end_time"),
+		e := &StreamEndShortened{ChainMeta: m, StreamID: f.U64("stream_id"), OldEndTime: f.U64("old_end_time"),
 			NewEndTime: f.U64("new_end_time"), RefundAmount: f.Amount("refund_amount")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	TopicEndExt: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamEndExtended{ChainMeta: m, StreamID: f.U64("stream_id"), OldEndTime: f.U64("old_end_time"),
+		e := &StreamEndExtended{ChainMeta: m, StreamID: f.U64("stream_id"), OldEndTime: f.U64("old_end_time"),
 			NewEndTime: f.U64("new_end_time")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	TopicTopUp: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamToppedUp{ChainMeta: m, StreamID: f.U64("stream_id"), TopUpAmount: f.Amount("top_up_amount"),
+		e := &StreamToppedUp{ChainMeta: m, StreamID: f.U64("stream_id"), TopUpAmount: f.Amount("top_up_amount"),
 			NewDepositAmount: f.Amount("new_deposit_amount"), NewEndTime: f.U64("new_end_time")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	TopicRecipient: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamRecipientUpdated{ChainMeta: m, StreamID: f.U64("stream_id"),
+		e := &StreamRecipientUpdated{ChainMeta: m, StreamID: f.U64("stream_id"),
 			OldRecipient: f.Address("old_recipient"), NewRecipient: f.Address("new_recipient")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	TopicCloned: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamCloned{ChainMeta: m, NewStreamID: f.U64("new_stream_id"),
+		e := &StreamCloned{ChainMeta: m, NewStreamID: f.U64("new_stream_id"),
 			SourceStreamID: f.U64("source_stream_id"), Sender: f.Address("sender"), Recipient: f.Address("recipient"),
 			DepositAmount: f.Amount("deposit_amount"), RatePerSecond: f.Amount("rate_per_second"),
 			StartTime: f.U64("start_time"), CliffTime: f.U64("cliff_time"), EndTime: f.U64("end_time"),
@@ -120,7 +120,7 @@ var topicDecoders = map[string]func(m domain.ChainMeta, id uint64, data xdr.ScVa
 	},
 	TopicKeeperCncl: func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamKeeperCancelled{ChainMeta: m, StreamID: f.U64("stream_id"), Keeper: f.Address("keeper"),
+		e := &StreamKeeperCancelled{ChainMeta: m, StreamID: f.U64("stream_id"), Keeper: f.Address("keeper"),
 			KeeperFee: f.Amount("keeper_fee"), RecipientAmount: f.Amount("recipient_amount"),
 			SenderRefund: f.Amount("sender_refund")}
 		return e, sameID(f.Err(), id, e.StreamID)
@@ -145,4 +145,16 @@ func sameID(err error, topicID, payloadID uint64) error {
 		return fmt.Errorf("%w: payload is about stream %d, the topic about stream %d", scval.ErrShape, payloadID, topicID)
 	}
 	return nil
+}
+
+// metadataOf is a stream's optional metadata map: None stays nil, an empty map an empty slice.
+func metadataOf(pairs []scval.BytesPair) []MetadataEntry {
+	if pairs == nil {
+		return nil
+	}
+	out := make([]MetadataEntry, len(pairs))
+	for i, p := range pairs {
+		out[i] = MetadataEntry{Key: p.Key, Value: p.Value}
+	}
+	return out
 }

@@ -15,7 +15,7 @@ import (
 var streamTopicsMore = map[string]func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error){
 	"del_share": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamShareDelegated{ChainMeta: m, ParentStreamID: f.U64("parent_stream_id"), ChildStreamID: f.U64("child_stream_id"),
+		e := &StreamShareDelegated{ChainMeta: m, ParentStreamID: f.U64("parent_stream_id"), ChildStreamID: f.U64("child_stream_id"),
 			Delegator: f.Address("delegator"), Delegatee: f.Address("delegatee"), ShareBps: f.U32("share_bps"),
 			NewParentRate: f.Amount("new_parent_rate"), ChildRate: f.Amount("child_rate")}
 		if f.Err() == nil && e.ChildStreamID == e.ParentStreamID {
@@ -25,51 +25,51 @@ var streamTopicsMore = map[string]func(m domain.ChainMeta, id uint64, data xdr.S
 	},
 	"renewed": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamRenewed{ChainMeta: m, OldStreamID: f.U64("old_stream_id"), NewStreamID: f.U64("new_stream_id")}
+		e := &StreamRenewed{ChainMeta: m, OldStreamID: f.U64("old_stream_id"), NewStreamID: f.U64("new_stream_id")}
 		return e, sameID(f.Err(), id, e.OldStreamID)
 	},
 	"claim_own": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamClaimOwnerChanged{ChainMeta: m, StreamID: f.U64("stream_id"), OldOwner: f.OptAddress("old_owner"),
+		e := &StreamClaimOwnerChanged{ChainMeta: m, StreamID: f.U64("stream_id"), OldOwner: f.OptAddress("old_owner"),
 			NewOwner: f.Address("new_owner")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	"sndr_xfr": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamSenderTransferred{ChainMeta: m, StreamID: f.U64("stream_id"), OldSender: f.Address("old_sender"),
+		e := &StreamSenderTransferred{ChainMeta: m, StreamID: f.U64("stream_id"), OldSender: f.Address("old_sender"),
 			NewSender: f.Address("new_sender")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	"decomm": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamDecommissioned{ChainMeta: m, StreamID: f.U64("stream_id"), Decommissioned: f.Bool("decommissioned")}
+		e := &StreamDecommissioned{ChainMeta: m, StreamID: f.U64("stream_id"), Decommissioned: f.Bool("decommissioned")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	"health": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamHealthChanged{ChainMeta: m, StreamID: f.U64("stream_id"), Underfunded: f.Bool("is_underfunded"),
+		e := &StreamHealthChanged{ChainMeta: m, StreamID: f.U64("stream_id"), Underfunded: f.Bool("is_underfunded"),
 			RemainingBalance: f.Amount("remaining_balance"), SecondsRemaining: f.U64("seconds_remaining")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	"ac_set": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamAutoClaimSet{ChainMeta: m, StreamID: f.U64("stream_id"), Destination: f.Address("destination")}
+		e := &StreamAutoClaimSet{ChainMeta: m, StreamID: f.U64("stream_id"), Destination: f.Address("destination")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	"ac_revoke": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamAutoClaimRevoked{ChainMeta: m, StreamID: f.U64("stream_id")}
+		e := &StreamAutoClaimRevoked{ChainMeta: m, StreamID: f.U64("stream_id")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	"ac_trig": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamAutoClaimTriggered{ChainMeta: m, StreamID: f.U64("stream_id"), Destination: f.Address("destination"),
+		e := &StreamAutoClaimTriggered{ChainMeta: m, StreamID: f.U64("stream_id"), Destination: f.Address("destination"),
 			Amount: f.Amount("amount")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
 	"rate_cap": func(m domain.ChainMeta, id uint64, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamRateCapEnforced{ChainMeta: m, StreamID: f.U64("stream_id"), AttemptedRate: f.Amount("attempted_rate"),
+		e := &StreamRateCapEnforced{ChainMeta: m, StreamID: f.U64("stream_id"), AttemptedRate: f.Amount("attempted_rate"),
 			MaxRatePerSecond: f.Amount("max_rate_per_second")}
 		return e, sameID(f.Err(), id, e.StreamID)
 	},
@@ -79,25 +79,25 @@ var streamTopicsMore = map[string]func(m domain.ChainMeta, id uint64, data xdr.S
 var otherTopics = map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error){
 	"offr_crt": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamOfferCreated{ChainMeta: m, OfferID: f.U64("offer_id"), Sender: f.Address("sender"), Recipient: f.Address("recipient"),
+		e := &StreamOfferCreated{ChainMeta: m, OfferID: f.U64("offer_id"), Sender: f.Address("sender"), Recipient: f.Address("recipient"),
 			DepositAmount: f.Amount("deposit_amount"), RatePerSecond: f.Amount("rate_per_second"), StartTime: f.U64("start_time"),
 			CliffTime: f.U64("cliff_time"), EndTime: f.U64("end_time"), ExpiryTime: f.OptU64("expiry_time"), CreatedAt: f.U64("created_at")}
 		return e, idTopic(f.Err(), topics, "offer", e.OfferID)
 	},
 	"offr_acc": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamOfferAccepted{ChainMeta: m, OfferID: f.U64("offer_id"), EffectiveStartTime: f.U64("effective_start_time"),
+		e := &StreamOfferAccepted{ChainMeta: m, OfferID: f.U64("offer_id"), EffectiveStartTime: f.U64("effective_start_time"),
 			Recipient: f.Address("recipient")}
 		return e, idTopic(f.Err(), topics, "offer", e.OfferID)
 	},
 	"offr_cxl": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamOfferCancelled{ChainMeta: m, OfferID: f.U64("offer_id"), By: f.Address("by"), RefundAmount: f.Amount("refund_amount")}
+		e := &StreamOfferCancelled{ChainMeta: m, OfferID: f.U64("offer_id"), By: f.Address("by"), RefundAmount: f.Amount("refund_amount")}
 		return e, idTopic(f.Err(), topics, "offer", e.OfferID)
 	},
 	"tmpl_def": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.StreamTemplateDefined{ChainMeta: m, TemplateID: f.U64("template_id"), Owner: f.Address("owner"),
+		e := &StreamTemplateDefined{ChainMeta: m, TemplateID: f.U64("template_id"), Owner: f.Address("owner"),
 			StartDelay: f.U64("start_delay"), CliffDelay: f.U64("cliff_delay"), Duration: f.U64("duration")}
 		return e, idTopic(f.Err(), topics, "template", e.TemplateID)
 	},
@@ -111,20 +111,20 @@ var otherTopics = map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data x
 			return nil, err
 		}
 		t := scval.NewTupleReader(vals)
-		e := &domain.StreamIDsReleased{ChainMeta: m, Holder: holder, StartID: t.U64(), Count: t.U64(), Consumed: t.U64(), Reclaimed: t.U64()}
+		e := &StreamIDsReleased{ChainMeta: m, Holder: holder, StartID: t.U64(), Count: t.U64(), Consumed: t.U64(), Reclaimed: t.U64()}
 		return e, t.Err()
 	},
 	"gl_pause": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		return &domain.GlobalPauseChanged{ChainMeta: m, Paused: f.Bool("paused")}, onlyTopic(f.Err(), topics)
+		return &GlobalPauseChanged{ChainMeta: m, Paused: f.Bool("paused")}, onlyTopic(f.Err(), topics)
 	},
 	"gl_resume": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		return &domain.GlobalResumed{ChainMeta: m, ResumedAt: f.U64("resumed_at")}, onlyTopic(f.Err(), topics)
+		return &GlobalResumed{ChainMeta: m, ResumedAt: f.U64("resumed_at")}, onlyTopic(f.Err(), topics)
 	},
 	"ct_pause": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		return &domain.CreationPauseChanged{ChainMeta: m, Paused: f.Bool("paused")}, onlyTopic(f.Err(), topics)
+		return &CreationPauseChanged{ChainMeta: m, Paused: f.Bool("paused")}, onlyTopic(f.Err(), topics)
 	},
 	"pr_pause": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		admin, err := addressTopic(topics)
@@ -132,7 +132,7 @@ var otherTopics = map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data x
 			return nil, err
 		}
 		f := scval.Struct(data)
-		return &domain.ProtocolPaused{ChainMeta: m, Admin: admin, Reason: f.Str("reason"), PausedAt: f.U64("paused_at")}, f.Err()
+		return &ProtocolPaused{ChainMeta: m, Admin: admin, Reason: f.Str("reason"), PausedAt: f.U64("paused_at")}, f.Err()
 	},
 	"pr_resume": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		admin, err := addressTopic(topics)
@@ -140,7 +140,7 @@ var otherTopics = map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data x
 			return nil, err
 		}
 		f := scval.Struct(data)
-		return &domain.ProtocolResumed{ChainMeta: m, Admin: admin, ResumedAt: f.U64("resumed_at")}, f.Err()
+		return &ProtocolResumed{ChainMeta: m, Admin: admin, ResumedAt: f.U64("resumed_at")}, f.Err()
 	},
 	"ex_swept": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		to, err := addressTopic(topics)
@@ -148,7 +148,7 @@ var otherTopics = map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data x
 			return nil, err
 		}
 		f := scval.Struct(data)
-		e := &domain.ExcessSwept{ChainMeta: m, To: f.Address("to"), Amount: f.Amount("amount")}
+		e := &ExcessSwept{ChainMeta: m, To: f.Address("to"), Amount: f.Amount("amount")}
 		if f.Err() == nil && e.To != to {
 			return e, fmt.Errorf("%w: payload sweeps to %s, the topic names %s", scval.ErrShape, e.To, to)
 		}
@@ -160,12 +160,12 @@ var otherTopics = map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data x
 			return nil, err
 		}
 		t := scval.NewTupleReader(vals)
-		e := &domain.ContractAdminUpdated{ChainMeta: m, OldAdmin: t.Address(), NewAdmin: t.Address()}
+		e := &ContractAdminUpdated{ChainMeta: m, OldAdmin: t.Address(), NewAdmin: t.Address()}
 		return e, onlyTopic(t.Err(), topics)
 	},
 	"upgraded": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
 		f := scval.Struct(data)
-		e := &domain.ContractUpgraded{ChainMeta: m, NewWasmHash: f.Hash32("new_wasm_hash"), NewVersion: f.U32("new_version"),
+		e := &ContractUpgraded{ChainMeta: m, NewWasmHash: f.Hash32("new_wasm_hash"), NewVersion: f.U32("new_version"),
 			UpgradedAt: f.U64("upgraded_at"), UpgradedBy: f.Address("upgraded_by")}
 		return e, onlyTopic(f.Err(), topics)
 	},
@@ -175,7 +175,7 @@ var otherTopics = map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data x
 			return nil, err
 		}
 		t := scval.NewTupleReader(vals)
-		e := &domain.ContractUpgradedLegacy{ChainMeta: m, NewWasmHash: t.Hash32(), OldVersion: t.U32(), NewVersion: t.U32(), Admin: t.Address()}
+		e := &ContractUpgradedLegacy{ChainMeta: m, NewWasmHash: t.Hash32(), OldVersion: t.U32(), NewVersion: t.U32(), Admin: t.Address()}
 		return e, onlyTopic(t.Err(), topics)
 	},
 	"migrated": func(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, error) {
@@ -184,7 +184,7 @@ var otherTopics = map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data x
 			return nil, err
 		}
 		t := scval.NewTupleReader(vals)
-		e := &domain.ContractMigrationRecorded{ChainMeta: m, FromVersion: t.U32(), ToVersion: t.U32(), Timestamp: t.U64()}
+		e := &ContractMigrationRecorded{ChainMeta: m, FromVersion: t.U32(), ToVersion: t.U32(), Timestamp: t.U64()}
 		return e, onlyTopic(t.Err(), topics)
 	},
 }

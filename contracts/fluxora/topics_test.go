@@ -1,4 +1,4 @@
-package fluxora
+package fluxora_test
 
 import (
 	"encoding/base64"
@@ -12,6 +12,7 @@ import (
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/scval"
 )
@@ -33,58 +34,58 @@ var topicFixtures = []struct {
 }{
 	{[]string{"AAAADwAAAAdjcmVhdGVkAA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAALAAAADwAAAApjbGlmZl90aW1lAAAAAAAFAAAAAGlVuWQAAAAPAAAADmRlcG9zaXRfYW1vdW50AAAAAAAKAAAAAAAAAAEAAAAAAAAABQAAAA8AAAAIZW5kX3RpbWUAAAAFAAAAAGlXCoAAAAAPAAAABG1lbW8AAAANAAAACXBheXJvbGwtNwAAAAAAAA8AAAAIbWV0YWRhdGEAAAARAAAAAQAAAAEAAAANAAAABGRlcHQAAAANAAAAA29wcwAAAAAPAAAAD3JhdGVfcGVyX3NlY29uZAAAAAAKAAAAAAAAAAAAAAAAAAAD6AAAAA8AAAAJcmVjaXBpZW50AAAAAAAAEgAAAAAAAAAAMjM0NTY3ODk6Ozw9Pj9AQUJDREVGR0hJSktMTU5PUFEAAAAPAAAABnNlbmRlcgAAAAAAEgAAAAAAAAAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAAAAAPAAAACnN0YXJ0X3RpbWUAAAAAAAUAAAAAaVW5AAAAAA8AAAAJc3RyZWFtX2lkAAAAAAAABQAAAAAAAAAqAAAADwAAABd3aXRoZHJhd19kdXN0X3RocmVzaG9sZAAAAAAKAAAAAAAAAAAAAAAAAAAACg==",
-		&domain.StreamCreated{StreamID: 42, Sender: alice, Recipient: bob,
+		&fluxora.StreamCreated{StreamID: 42, Sender: alice, Recipient: bob,
 			DepositAmount: domain.AmountFromParts(1, 5), // 2^64 + 5: both words of the i128 matter
 			RatePerSecond: domain.NewAmount(1000), StartTime: 1767225600, CliffTime: 1767225700, EndTime: 1767312000,
 			WithdrawDustThreshold: domain.NewAmount(10), Memo: []byte("payroll-7"),
-			Metadata: []domain.MetadataEntry{{Key: []byte("dept"), Value: []byte("ops")}}}},
+			Metadata: []fluxora.MetadataEntry{{Key: []byte("dept"), Value: []byte("ops")}}}},
 	{[]string{"AAAADwAAAAh3aXRoZHJldw==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAADAAAADwAAAAZhbW91bnQAAAAAAAoAAAAAAAAAAAAAAAAHW80VAAAADwAAAAlyZWNpcGllbnQAAAAAAAASAAAAAAAAAAAyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUQAAAA8AAAAJc3RyZWFtX2lkAAAAAAAABQAAAAAAAAAq",
-		&domain.StreamWithdrawn{StreamID: 42, Recipient: bob, Amount: domain.NewAmount(123456789)}},
+		&fluxora.StreamWithdrawn{StreamID: 42, Recipient: bob, Amount: domain.NewAmount(123456789)}},
 	{[]string{"AAAADwAAAAh3ZHJhd190bw==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAAEAAAADwAAAAZhbW91bnQAAAAAAAoAAAAAAAAAAAAAAAAAAAAFAAAADwAAAAtkZXN0aW5hdGlvbgAAAAASAAAAAWRlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDAAAADwAAAAlyZWNpcGllbnQAAAAAAAASAAAAAAAAAAAyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUQAAAA8AAAAJc3RyZWFtX2lkAAAAAAAABQAAAAAAAAAq",
-		&domain.StreamWithdrawn{StreamID: 42, Recipient: bob, Destination: vault, Amount: domain.NewAmount(5)}},
+		&fluxora.StreamWithdrawn{StreamID: 42, Recipient: bob, Destination: vault, Amount: domain.NewAmount(5)}},
 	{[]string{"AAAADwAAAAljYW5jZWxsZWQAAAA=", "AAAABQAAAAAAAAAq"},
 		"AAAAEAAAAAEAAAACAAAADwAAAA9TdHJlYW1DYW5jZWxsZWQAAAAABQAAAAAAAAAq",
-		&domain.StreamCancelled{StreamID: 42, CancelledAt: fixtureClose}},
+		&fluxora.StreamCancelled{StreamID: 42, CancelledAt: fixtureClose}},
 	{[]string{"AAAADwAAAAljb21wbGV0ZWQAAAA=", "AAAABQAAAAAAAAAq"},
 		"AAAAEAAAAAEAAAACAAAADwAAAA9TdHJlYW1Db21wbGV0ZWQAAAAABQAAAAAAAAAq",
-		&domain.StreamCompleted{StreamID: 42}},
+		&fluxora.StreamCompleted{StreamID: 42}},
 	{[]string{"AAAADwAAAAZjbG9zZWQAAA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEAAAAAEAAAACAAAADwAAAAxTdHJlYW1DbG9zZWQAAAAFAAAAAAAAACo=",
-		&domain.StreamClosed{StreamID: 42}},
+		&fluxora.StreamClosed{StreamID: 42}},
 	{[]string{"AAAADwAAAAZwYXVzZWQAAA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAACAAAADwAAAAZyZWFzb24AAAAAAA4AAAAKQ29tcGxpYW5jZQAAAAAADwAAAAlzdHJlYW1faWQAAAAAAAAFAAAAAAAAACo=",
-		&domain.StreamPaused{StreamID: 42, Reason: domain.PauseCompliance}},
+		&fluxora.StreamPaused{StreamID: 42, Reason: fluxora.PauseCompliance}},
 	{[]string{"AAAADwAAAAdyZXN1bWVkAA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEAAAAAEAAAACAAAADwAAAAdSZXN1bWVkAAAAAAUAAAAAAAAAKg==",
-		&domain.StreamResumed{StreamID: 42}},
+		&fluxora.StreamResumed{StreamID: 42}},
 	{[]string{"AAAADwAAAAhyYXRlX3VwZA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAAEAAAADwAAAA5lZmZlY3RpdmVfdGltZQAAAAAABQAAAABpVcowAAAADwAAABNuZXdfcmF0ZV9wZXJfc2Vjb25kAAAAAAoAAAAAAAAAAAAAAAAAAAXcAAAADwAAABNvbGRfcmF0ZV9wZXJfc2Vjb25kAAAAAAoAAAAAAAAAAAAAAAAAAAPoAAAADwAAAAlzdHJlYW1faWQAAAAAAAAFAAAAAAAAACo=",
-		&domain.StreamRateUpdated{StreamID: 42, OldRatePerSecond: domain.NewAmount(1000), NewRatePerSecond: domain.NewAmount(1500), EffectiveTime: 1767230000}},
+		&fluxora.StreamRateUpdated{StreamID: 42, OldRatePerSecond: domain.NewAmount(1000), NewRatePerSecond: domain.NewAmount(1500), EffectiveTime: 1767230000}},
 	{[]string{"AAAADwAAAAhyYXRlX2RlYw==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAAGAAAADwAAABNjaGVja3BvaW50ZWRfYW1vdW50AAAAAAoAAAAAAAAAAAAAAAAAas/AAAAADwAAAA5lZmZlY3RpdmVfdGltZQAAAAAABQAAAABpVfFAAAAADwAAABNuZXdfcmF0ZV9wZXJfc2Vjb25kAAAAAAoAAAAAAAAAAAAAAAAAAAH0AAAADwAAABNvbGRfcmF0ZV9wZXJfc2Vjb25kAAAAAAoAAAAAAAAAAAAAAAAAAAXcAAAADwAAAA1yZWZ1bmRfYW1vdW50AAAAAAAACgAAAAAAAAAAAAAAAAAmJaAAAAAPAAAACXN0cmVhbV9pZAAAAAAAAAUAAAAAAAAAKg==",
-		&domain.StreamRateDecreased{StreamID: 42, OldRatePerSecond: domain.NewAmount(1500), NewRatePerSecond: domain.NewAmount(500),
+		&fluxora.StreamRateDecreased{StreamID: 42, OldRatePerSecond: domain.NewAmount(1500), NewRatePerSecond: domain.NewAmount(500),
 			EffectiveTime: 1767240000, CheckpointedAmount: domain.NewAmount(7000000), RefundAmount: domain.NewAmount(2500000)}},
 	{[]string{"AAAADwAAAAhlbmRfc2hydA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAAEAAAADwAAAAxuZXdfZW5kX3RpbWUAAAAFAAAAAGlW26AAAAAPAAAADG9sZF9lbmRfdGltZQAAAAUAAAAAaVcKgAAAAA8AAAANcmVmdW5kX2Ftb3VudAAAAAAAAAoAAAAAAAAAAAAAAAAAW42AAAAADwAAAAlzdHJlYW1faWQAAAAAAAAFAAAAAAAAACo=",
-		&domain.StreamEndShortened{StreamID: 42, OldEndTime: 1767312000, NewEndTime: 1767300000, RefundAmount: domain.NewAmount(6000000)}},
+		&fluxora.StreamEndShortened{StreamID: 42, OldEndTime: 1767312000, NewEndTime: 1767300000, RefundAmount: domain.NewAmount(6000000)}},
 	{[]string{"AAAADwAAAAdlbmRfZXh0AA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAADAAAADwAAAAxuZXdfZW5kX3RpbWUAAAAFAAAAAGlYYkAAAAAPAAAADG9sZF9lbmRfdGltZQAAAAUAAAAAaVbboAAAAA8AAAAJc3RyZWFtX2lkAAAAAAAABQAAAAAAAAAq",
-		&domain.StreamEndExtended{StreamID: 42, OldEndTime: 1767300000, NewEndTime: 1767400000}},
+		&fluxora.StreamEndExtended{StreamID: 42, OldEndTime: 1767300000, NewEndTime: 1767400000}},
 	{[]string{"AAAADwAAAAZ0b3BfdXAAAA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAAEAAAADwAAABJuZXdfZGVwb3NpdF9hbW91bnQAAAAAAAoAAAAAAAAAAAAAAAAF9eSEAAAADwAAAAxuZXdfZW5kX3RpbWUAAAAFAAAAAGlYYkAAAAAPAAAACXN0cmVhbV9pZAAAAAAAAAUAAAAAAAAAKgAAAA8AAAANdG9wX3VwX2Ftb3VudAAAAAAAAAoAAAAAAAAAAAAAAAAAAAOE",
-		&domain.StreamToppedUp{StreamID: 42, TopUpAmount: domain.NewAmount(900), NewDepositAmount: domain.NewAmount(100000900), NewEndTime: 1767400000}},
+		&fluxora.StreamToppedUp{StreamID: 42, TopUpAmount: domain.NewAmount(900), NewDepositAmount: domain.NewAmount(100000900), NewEndTime: 1767400000}},
 	{[]string{"AAAADwAAAAhyZWNwX3VwZA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAADAAAADwAAAA1uZXdfcmVjaXBpZW50AAAAAAAAEgAAAAFkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5/gIGCgwAAAA8AAAANb2xkX3JlY2lwaWVudAAAAAAAABIAAAAAAAAAADIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRkdISUpLTE1OT1BRAAAADwAAAAlzdHJlYW1faWQAAAAAAAAFAAAAAAAAACo=",
-		&domain.StreamRecipientUpdated{StreamID: 42, OldRecipient: bob, NewRecipient: vault}},
+		&fluxora.StreamRecipientUpdated{StreamID: 42, OldRecipient: bob, NewRecipient: vault}},
 	{[]string{"AAAADwAAAAZjbG9uZWQAAA==", "AAAABQAAAAAAAAAr"},
 		"AAAAEQAAAAEAAAAKAAAADwAAAApjbGlmZl90aW1lAAAAAAAFAAAAAGlVuQAAAAAPAAAADmRlcG9zaXRfYW1vdW50AAAAAAAKAAAAAAAAAAAAAAAABSZcAAAAAA8AAAAIZW5kX3RpbWUAAAAFAAAAAGlXCoAAAAAPAAAADW5ld19zdHJlYW1faWQAAAAAAAAFAAAAAAAAACsAAAAPAAAAD3JhdGVfcGVyX3NlY29uZAAAAAAKAAAAAAAAAAAAAAAAAAAD6AAAAA8AAAAJcmVjaXBpZW50AAAAAAAAEgAAAAAAAAAAMjM0NTY3ODk6Ozw9Pj9AQUJDREVGR0hJSktMTU5PUFEAAAAPAAAABnNlbmRlcgAAAAAAEgAAAAAAAAAAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAAAAAPAAAAEHNvdXJjZV9zdHJlYW1faWQAAAAFAAAAAAAAACoAAAAPAAAACnN0YXJ0X3RpbWUAAAAAAAUAAAAAaVW5AAAAAA8AAAAXd2l0aGRyYXdfZHVzdF90aHJlc2hvbGQAAAAACgAAAAAAAAAAAAAAAAAAAAA=",
-		&domain.StreamCloned{NewStreamID: 43, SourceStreamID: 42, Sender: alice, Recipient: bob, DepositAmount: domain.NewAmount(86400000),
+		&fluxora.StreamCloned{NewStreamID: 43, SourceStreamID: 42, Sender: alice, Recipient: bob, DepositAmount: domain.NewAmount(86400000),
 			RatePerSecond: domain.NewAmount(1000), StartTime: 1767225600, CliffTime: 1767225600, EndTime: 1767312000}},
 	{[]string{"AAAADwAAAAdrcF9jbmNsAA==", "AAAABQAAAAAAAAAq"},
 		"AAAAEQAAAAEAAAAFAAAADwAAAAZrZWVwZXIAAAAAABIAAAAAAAAAAJaXmJmam5ydnp+goaKjpKWmp6ipqqusra6vsLGys7S1AAAADwAAAAprZWVwZXJfZmVlAAAAAAAKAAAAAAAAAAAAAAAAAAehIAAAAA8AAAAQcmVjaXBpZW50X2Ftb3VudAAAAAoAAAAAAAAAAAAAAAAAiVRAAAAADwAAAA1zZW5kZXJfcmVmdW5kAAAAAAAACgAAAAAAAAAAAAAAAAXuP+AAAAAPAAAACXN0cmVhbV9pZAAAAAAAAAUAAAAAAAAAKg==",
-		&domain.StreamKeeperCancelled{StreamID: 42, Keeper: keeper, KeeperFee: domain.NewAmount(500000),
+		&fluxora.StreamKeeperCancelled{StreamID: 42, Keeper: keeper, KeeperFee: domain.NewAmount(500000),
 			RecipientAmount: domain.NewAmount(9000000), SenderRefund: domain.NewAmount(99500000)}},
 }
 
@@ -119,13 +120,13 @@ func withMeta(e domain.Event, m domain.ChainMeta) domain.Event {
 }
 
 func TestEveryTopicDecodesFieldByField(t *testing.T) {
-	if len(topicFixtures) != len(topicDecoders) {
-		t.Fatalf("%d fixtures for %d topics", len(topicFixtures), len(topicDecoders))
+	if len(topicFixtures) != len(fluxora.TopicDecoders) {
+		t.Fatalf("%d fixtures for %d topics", len(topicFixtures), len(fluxora.TopicDecoders))
 	}
 	seen := map[string]bool{}
 	for _, fx := range topicFixtures {
 		topics := []xdr.ScVal{scvalOf(t, fx.topics[0]), scvalOf(t, fx.topics[1])}
-		got, topic, err := Module{}.Decode(fixtureMeta(), topics, scvalOf(t, fx.value))
+		got, topic, err := fluxora.Module{}.Decode(fixtureMeta(), topics, scvalOf(t, fx.value))
 		if err != nil {
 			t.Fatalf("%s: %v", topic, err)
 		}
@@ -142,7 +143,7 @@ func TestEveryTopicDecodesFieldByField(t *testing.T) {
 			t.Fatalf("%s: the simulator encodes it differently", topic)
 		}
 	}
-	if len(seen) != len(topicDecoders) {
+	if len(seen) != len(fluxora.TopicDecoders) {
 		t.Fatalf("topics covered: %v", seen)
 	}
 }
@@ -189,7 +190,7 @@ func TestMalformedEventsAreObservedNotDropped(t *testing.T) {
 		{"reason not a string", []xdr.ScVal{sim.Sym("paused"), sim.U64(42)}, sim.Struct(map[string]xdr.ScVal{"stream_id": sim.U64(42), "reason": sim.U64(1)}), "want a string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, topic, err := Module{}.Decode(fixtureMeta(), tc.topics, tc.value)
+			e, topic, err := fluxora.Module{}.Decode(fixtureMeta(), tc.topics, tc.value)
 			if err == nil || !errors.Is(err, scval.ErrShape) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
 			}
@@ -200,11 +201,11 @@ func TestMalformedEventsAreObservedNotDropped(t *testing.T) {
 		})
 	}
 	// An unknown topic is observed without an error, keeping its stream id when it has one.
-	e, _, err := Module{}.Decode(fixtureMeta(), []xdr.ScVal{sim.Sym("offr_new"), sim.U64(9)}, sim.U64(1))
+	e, _, err := fluxora.Module{}.Decode(fixtureMeta(), []xdr.ScVal{sim.Sym("offr_new"), sim.U64(9)}, sim.U64(1))
 	if obs, ok := e.(*domain.ContractEventObserved); err != nil || !ok || obs.Topic != "offr_new" || obs.StreamID == nil || *obs.StreamID != 9 {
 		t.Fatalf("unknown topic: %+v %v", e, err)
 	}
-	e, _, err = Module{}.Decode(fixtureMeta(), nil, sim.Void())
+	e, _, err = fluxora.Module{}.Decode(fixtureMeta(), nil, sim.Void())
 	if obs, ok := e.(*domain.ContractEventObserved); err != nil || !ok || obs.Topic != "" || obs.StreamID != nil {
 		t.Fatalf("no topics: %+v %v", e, err)
 	}
@@ -231,7 +232,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		if xdr.SafeUnmarshal(value, &data) != nil {
 			data = sim.Void()
 		}
-		e, topic, err := Module{}.Decode(fixtureMeta(), topics, data)
+		e, topic, err := fluxora.Module{}.Decode(fixtureMeta(), topics, data)
 		if e == nil {
 			t.Fatal("no event")
 		}
@@ -243,12 +244,12 @@ func FuzzDecodeEvent(f *testing.F) {
 			return
 		}
 		if observed {
-			if _, known := topicDecoders[obs.Topic]; known {
+			if _, known := fluxora.TopicDecoders[obs.Topic]; known {
 				t.Fatalf("known topic %q observed without an error", obs.Topic)
 			}
 			return
 		}
-		ref, ok := domain.StreamOf(e)
+		ref, ok := fluxora.StreamOf(e)
 		if !ok || ref.StreamID != uint64(*topics[1].U64) || topic == "" {
 			t.Fatalf("%s decoded to stream %v", topic, ref)
 		}

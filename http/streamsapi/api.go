@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/http/apikit"
@@ -18,8 +19,8 @@ import (
 
 // StreamReader reads the live stream projection.
 type StreamReader interface {
-	Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error)
-	List(ctx context.Context, f streams.Filter, p streams.Page) ([]domain.Stream, bool, error)
+	Get(ctx context.Context, ref fluxora.StreamRef) (fluxora.Stream, bool, error)
+	List(ctx context.Context, f streams.Filter, p streams.Page) ([]fluxora.Stream, bool, error)
 }
 
 // EventReader reads the event store.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/http/apikit"
@@ -60,7 +61,7 @@ func optString(s string) *string {
 	return &s
 }
 
-func newContractView(c domain.Contract) contractView {
+func newContractView(c fluxora.Contract) contractView {
 	v := contractView{ContractID: string(c.ContractID), Admin: optString(string(c.Admin)), Upgrades: []upgradeView{},
 		Migrations: []migrationView{}, Events: c.Events, LastEventID: optString(c.LastEventID)}
 	for _, u := range c.Upgrades {
@@ -77,7 +78,7 @@ func newContractView(c domain.Contract) contractView {
 	if c.UpdatedLedger > 0 {
 		v.UpdatedLedger = &c.UpdatedLedger
 	}
-	pause := func(p domain.PauseState) pauseV {
+	pause := func(p fluxora.PauseState) pauseV {
 		out := pauseV{Paused: p.Paused, By: optString(string(p.By)), Reason: optString(p.Reason)}
 		if p.Ledger > 0 {
 			since, ledger := p.Since.UTC().Format(time.RFC3339), p.Ledger
@@ -136,7 +137,7 @@ func (a *API) contract(c *fiber.Ctx) error {
 		}
 		next = page[len(page)-1].Version + 1
 	}
-	v := newContractView(domain.ReplayContract(addr, entries, ledger))
+	v := newContractView(fluxora.ReplayContract(addr, entries, ledger))
 	v.AsOfLedger = asOf
 	return c.JSON(fiber.Map{"data": v})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/view"
@@ -54,12 +55,12 @@ func (f Feed) Follow(fields map[string]json.RawMessage, replay bool) (key, histo
 	return streamKey(ref), ref.StoreStream(), true, nil
 }
 
-func streamKey(ref domain.StreamRef) string   { return "stream:" + ref.String() }
+func streamKey(ref fluxora.StreamRef) string  { return "stream:" + ref.String() }
 func recipientKey(addr domain.Address) string { return "recipient:" + string(addr) }
 
 // Message renders a stream's event with the stream's state, for the stream's followers and its recipient's.
 func (f Feed) Message(ctx context.Context, ev projections.Event, final func(uint32) bool) ([]string, []byte, bool) {
-	ref, ok := domain.StreamOf(ev.Domain)
+	ref, ok := fluxora.StreamOf(ev.Domain)
 	if !ok {
 		return nil, nil, false
 	}
@@ -71,13 +72,13 @@ func (f Feed) Message(ctx context.Context, ev projections.Event, final func(uint
 	}
 	// Events that name the recipient are believed over a projection that may not have caught up with them.
 	switch e := ev.Domain.(type) {
-	case *domain.StreamCreated:
+	case *fluxora.StreamCreated:
 		recipient = e.Recipient
-	case *domain.StreamCloned:
+	case *fluxora.StreamCloned:
 		recipient = e.Recipient
-	case *domain.StreamWithdrawn:
+	case *fluxora.StreamWithdrawn:
 		recipient = e.Recipient
-	case *domain.StreamRecipientUpdated:
+	case *fluxora.StreamRecipientUpdated:
 		recipient = e.NewRecipient
 	}
 	var raw struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/internal/view"
@@ -32,7 +33,7 @@ func (a *API) listStreams(c *fiber.Ctx) error {
 	}
 	var f streams.Filter
 	if raw := c.Query("status"); raw != "" {
-		st, err := domain.ParseStreamStatus(raw)
+		st, err := fluxora.ParseStreamStatus(raw)
 		if err != nil {
 			return apikit.Invalid("status", "must be one of active, paused, completed, cancelled, closed")
 		}
@@ -70,7 +71,7 @@ func (a *API) listStreams(c *fiber.Ctx) error {
 		if err := a.kit.Cursors.Decode(scope, raw, &cur); err != nil {
 			return err
 		}
-		page.After = domain.StreamRef{ContractID: cur.Contract, StreamID: cur.Stream}
+		page.After = fluxora.StreamRef{ContractID: cur.Contract, StreamID: cur.Stream}
 	}
 	list, more, err := a.cfg.Streams.List(c.UserContext(), f, page)
 	if err != nil {
@@ -106,7 +107,7 @@ func (a *API) streamEvents(c *fiber.Ctx) error {
 }
 
 // parseRef reads a stream id: "C…:n", or the bare n when one contract is configured.
-func (a *API) parseRef(raw string) (domain.StreamRef, error) {
+func (a *API) parseRef(raw string) (fluxora.StreamRef, error) {
 	// Clients that escape path segments send the colon as %3A.
 	if unescaped, err := url.PathUnescape(raw); err == nil {
 		raw = unescaped
@@ -114,19 +115,19 @@ func (a *API) parseRef(raw string) (domain.StreamRef, error) {
 	contract, id, found := strings.Cut(raw, ":")
 	if !found {
 		if len(a.cfg.Contracts) != 1 {
-			return domain.StreamRef{}, apikit.Invalid("id", "use {contractId}:{streamId} (several contracts are configured)")
+			return fluxora.StreamRef{}, apikit.Invalid("id", "use {contractId}:{streamId} (several contracts are configured)")
 		}
 		contract, id = string(a.cfg.Contracts[0]), raw
 	}
 	addr, err := domain.ParseAddressOf(contract, domain.ContractAddress)
 	if err != nil {
-		return domain.StreamRef{}, apikit.Invalid("id", "contract id: "+err.Error())
+		return fluxora.StreamRef{}, apikit.Invalid("id", "contract id: "+err.Error())
 	}
 	n, err := strconv.ParseUint(id, 10, 64)
 	if err != nil {
-		return domain.StreamRef{}, apikit.Invalid("id", "stream id must be an unsigned integer")
+		return fluxora.StreamRef{}, apikit.Invalid("id", "stream id must be an unsigned integer")
 	}
-	return domain.StreamRef{ContractID: addr, StreamID: n}, nil
+	return fluxora.StreamRef{ContractID: addr, StreamID: n}, nil
 }
 
 // stream serves one stream: now, or as of a ledger (asOfLedger: the fold of its events up to that ledger, amounts
@@ -142,7 +143,7 @@ func (a *API) stream(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	at := a.kit.Now().Truncate(time.Second)
-	var st domain.Stream
+	var st fluxora.Stream
 	var found bool
 	ledgerArg, timeArg := c.Query("asOfLedger"), c.Query("asOf")
 	switch {

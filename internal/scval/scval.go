@@ -200,8 +200,11 @@ func (f *Fields) OptBytes(name string) []byte {
 	return []byte(b)
 }
 
-// OptMetadata reads an Option<Map<Bytes, Bytes>>.
-func (f *Fields) OptMetadata(name string) []domain.MetadataEntry {
+// BytesPair is one entry of a Map<Bytes, Bytes>.
+type BytesPair struct{ Key, Value []byte }
+
+// OptBytesMap reads an Option<Map<Bytes, Bytes>>: None is nil, an empty map an empty slice.
+func (f *Fields) OptBytesMap(name string) []BytesPair {
 	v, ok := f.get(name)
 	if !ok || v.Type == xdr.ScValTypeScvVoid {
 		return nil
@@ -211,7 +214,7 @@ func (f *Fields) OptMetadata(name string) []domain.MetadataEntry {
 		f.fail(name, v, "a map or void")
 		return nil
 	}
-	out := make([]domain.MetadataEntry, 0, len(*sm))
+	out := make([]BytesPair, 0, len(*sm))
 	for _, entry := range *sm {
 		k, kok := entry.Key.GetBytes()
 		val, vok := entry.Val.GetBytes()
@@ -219,7 +222,7 @@ func (f *Fields) OptMetadata(name string) []domain.MetadataEntry {
 			f.err = fmt.Errorf("%w: field %q holds a %s → %s entry, want bytes → bytes", ErrShape, name, entry.Key.Type, entry.Val.Type)
 			return nil
 		}
-		out = append(out, domain.MetadataEntry{Key: []byte(k), Value: []byte(val)})
+		out = append(out, BytesPair{Key: []byte(k), Value: []byte(val)})
 	}
 	return out
 }

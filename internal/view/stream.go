@@ -5,6 +5,7 @@ package view
 import (
 	"time"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 )
 
@@ -56,7 +57,7 @@ type Stream struct {
 }
 
 // NewStream shows s as of time at, with amounts in decimals places.
-func NewStream(s domain.Stream, at time.Time, decimals int) Stream {
+func NewStream(s fluxora.Stream, at time.Time, decimals int) Stream {
 	now := uint64(max(at.Unix(), 0))
 	accrued := s.Accrued(now)
 	withdrawable := s.Withdrawable(now)

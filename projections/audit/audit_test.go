@@ -406,9 +406,9 @@ func TestAnomaliesAndOperatorActions(t *testing.T) {
 		}
 	}
 	const contract = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
-	w := &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: contract, Ledger: 7, LedgerClosedAt: time.Unix(1767225600, 0).UTC()},
+	w := &fluxora.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: contract, Ledger: 7, LedgerClosedAt: time.Unix(1767225600, 0).UTC()},
 		StreamID: 9, Recipient: "GAZDGNBVGY3TQOJ2HM6D2PR7IBAUEQ2EIVDEOSCJJJFUYTKOJ5IFDANM", Amount: domain.NewAmount(5)}
-	appendEvent(domain.StreamRef{ContractID: contract, StreamID: w.StreamID}.StoreStream(), domain.DerivedEventUUID("t", "w"), w)
+	appendEvent(fluxora.StreamRef{ContractID: contract, StreamID: w.StreamID}.StoreStream(), domain.DerivedEventUUID("t", "w"), w)
 	appendEvent(domain.WebhookEndpointsStream, domain.DerivedEventUUID("t", "ep"), &domain.WebhookEndpointAdded{EndpointID: "e1", URL: "https://example.com"})
 	log := NewMemory(streams.NewAnomalies(store))
 	simtest.CatchUp(t, store, log, 10)
@@ -551,7 +551,7 @@ func TestFoldCacheMissesReplayTheSameState(t *testing.T) {
 	fullFolds := full.anomalies.(*streams.Anomalies)
 	for _, ref := range fullFolds.Refs() {
 		state, _ := fullFolds.State(ref)
-		w := &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: ref.ContractID, Ledger: 10_000,
+		w := &fluxora.StreamWithdrawn{ChainMeta: domain.ChainMeta{ContractID: ref.ContractID, Ledger: 10_000,
 			LedgerClosedAt: time.Unix(1_900_000_000, 0).UTC(), EventIndex: uint32(n)},
 			StreamID: ref.StreamID, Recipient: state.Recipient, Amount: domain.NewAmount(1 << 62)}
 		data, err := domain.Marshal(w)

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/pgtest"
 	"github.com/streamledger/streamledger/internal/simtest"
@@ -347,10 +348,10 @@ func bumpAmount(t *testing.T, format, line string) (string, bool) {
 func TestEveryAmountHasAColumn(t *testing.T) {
 	a := domain.NewAmount(12_345_678_901)
 	events := []domain.Event{
-		&domain.StreamCreated{DepositAmount: a, RatePerSecond: a}, &domain.StreamCloned{DepositAmount: a, RatePerSecond: a},
-		&domain.StreamWithdrawn{Amount: a}, &domain.StreamToppedUp{TopUpAmount: a, NewDepositAmount: a},
-		&domain.StreamRateUpdated{NewRatePerSecond: a}, &domain.StreamRateDecreased{NewRatePerSecond: a, RefundAmount: a},
-		&domain.StreamEndShortened{RefundAmount: a}, &domain.StreamKeeperCancelled{KeeperFee: a, RecipientAmount: a, SenderRefund: a},
+		&fluxora.StreamCreated{DepositAmount: a, RatePerSecond: a}, &fluxora.StreamCloned{DepositAmount: a, RatePerSecond: a},
+		&fluxora.StreamWithdrawn{Amount: a}, &fluxora.StreamToppedUp{TopUpAmount: a, NewDepositAmount: a},
+		&fluxora.StreamRateUpdated{NewRatePerSecond: a}, &fluxora.StreamRateDecreased{NewRatePerSecond: a, RefundAmount: a},
+		&fluxora.StreamEndShortened{RefundAmount: a}, &fluxora.StreamKeeperCancelled{KeeperFee: a, RecipientAmount: a, SenderRefund: a},
 	}
 	for _, ev := range events {
 		e := Entry{V: LeafVersion, Amounts: amounts(ev), RecordedAt: time.Unix(1, 0).UTC()}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
@@ -224,4 +225,4 @@ func caughtUp(ctx context.Context, t *testing.T, store projections.Reader, memBa
 }
 
 // fluxoraEvents reads what the simulated Fluxora contract's events are stored as.
-var fluxoraEvents = domain.MustRegistry(domain.FluxoraEvents()...)
+var fluxoraEvents = domain.MustRegistry(fluxora.Events()...)

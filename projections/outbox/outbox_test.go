@@ -36,11 +36,11 @@ func (l *log) add(name string, e domain.Event) {
 }
 
 func (l *log) withdrawal(id string, ledger uint32) {
-	l.add(id, &domain.StreamWithdrawn{ChainMeta: domain.ChainMeta{Ledger: ledger, ContractID: "C"}, StreamID: 1})
+	l.add(id, &fluxora.StreamWithdrawn{ChainMeta: domain.ChainMeta{Ledger: ledger, ContractID: "C"}, StreamID: 1})
 }
 
 func (l *log) created(id string, ledger uint32) {
-	l.add(id, &domain.StreamCreated{ChainMeta: domain.ChainMeta{Ledger: ledger, ContractID: "C"}, StreamID: 1})
+	l.add(id, &fluxora.StreamCreated{ChainMeta: domain.ChainMeta{Ledger: ledger, ContractID: "C"}, StreamID: 1})
 }
 
 func (l *log) ledger(n uint32) {
@@ -91,7 +91,7 @@ func keys(msgs []Message) []string {
 func TestOutbox(t *testing.T) {
 	var l log
 	l.add("ep-all", &domain.WebhookEndpointAdded{EndpointID: "all"})
-	l.add("ep-w", &domain.WebhookEndpointAdded{EndpointID: "w", EventTypes: []string{domain.WebhookStreamWithdrawn}})
+	l.add("ep-w", &domain.WebhookEndpointAdded{EndpointID: "w", EventTypes: []string{fluxora.WebhookStreamWithdrawn}})
 	l.created("c1", 10)
 	l.ledger(10)
 	l.withdrawal("w1", 11)
@@ -306,7 +306,7 @@ func TestMatchingIsWhatAnEndpointRegisteredFromTheStartWouldGet(t *testing.T) {
 	l.ledger(16)
 
 	var got []string
-	err := Matching(context.Background(), newLogReader(t, l.events), fluxora.NewCodec(), 1, Endpoint{ID: "x", EventTypes: []string{domain.WebhookStreamWithdrawn}}, 0,
+	err := Matching(context.Background(), newLogReader(t, l.events), fluxora.NewCodec(), 1, Endpoint{ID: "x", EventTypes: []string{fluxora.WebhookStreamWithdrawn}}, 0,
 		func(m Message) error {
 			got = append(got, names[m.EventID])
 			if m.ID != DeliveryID("x", m.EventID) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
@@ -19,12 +20,12 @@ type Anomalies struct {
 	MaxCached int
 
 	mu      sync.RWMutex
-	folds   map[domain.StreamRef]*cachedFold
+	folds   map[fluxora.StreamRef]*cachedFold
 	batches uint64
 }
 
 type cachedFold struct {
-	state domain.Stream
+	state fluxora.Stream
 	used  uint64 // the batch that last touched it
 }
 
@@ -33,7 +34,7 @@ const anomalyCache = 4096
 
 // NewAnomalies detects anomalies with replays from reader.
 func NewAnomalies(reader StreamReader) *Anomalies {
-	return &Anomalies{reader: reader, MaxCached: anomalyCache, folds: map[domain.StreamRef]*cachedFold{}}
+	return &Anomalies{reader: reader, MaxCached: anomalyCache, folds: map[fluxora.StreamRef]*cachedFold{}}
 }
 
 // Raise folds batch onto the states as of checkpoint (the audit log's, before the batch) and returns the anomalies
@@ -41,7 +42,7 @@ func NewAnomalies(reader StreamReader) *Anomalies {
 // batch that is not stored leaves the cache as it was).
 func (a *Anomalies) Raise(ctx context.Context, batch []projections.Event, checkpoint eventstore.Position) (map[string][]domain.Anomaly, func(), error) {
 	raised := map[string][]domain.Anomaly{}
-	changes, err := Fold(ctx, a.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) {
+	changes, err := Fold(ctx, a.reader, batch, func(ref fluxora.StreamRef) (fluxora.Stream, error) {
 		a.mu.RLock()
 		f, ok := a.folds[ref]
 		a.mu.RUnlock()
@@ -49,7 +50,7 @@ func (a *Anomalies) Raise(ctx context.Context, batch []projections.Event, checkp
 			return f.state, nil
 		}
 		if checkpoint == 0 {
-			return domain.Stream{}, nil
+			return fluxora.Stream{}, nil
 		}
 		return Replay(ctx, a.reader, ref, checkpoint)
 	}, func(ev projections.Event, an domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], an) })
@@ -67,28 +68,28 @@ func (a *Anomalies) Cached() int {
 }
 
 // State is a cached stream state, for tests.
-func (a *Anomalies) State(ref domain.StreamRef) (domain.Stream, bool) {
+func (a *Anomalies) State(ref fluxora.StreamRef) (fluxora.Stream, bool) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	f, ok := a.folds[ref]
 	if !ok {
-		return domain.Stream{}, false
+		return fluxora.Stream{}, false
 	}
 	return f.state, true
 }
 
 // Refs are the cached streams.
-func (a *Anomalies) Refs() []domain.StreamRef {
+func (a *Anomalies) Refs() []fluxora.StreamRef {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]domain.StreamRef, 0, len(a.folds))
+	out := make([]fluxora.StreamRef, 0, len(a.folds))
 	for ref := range a.folds {
 		out = append(out, ref)
 	}
 	return out
 }
 
-func (a *Anomalies) keep(changes map[domain.StreamRef]*Change) {
+func (a *Anomalies) keep(changes map[fluxora.StreamRef]*Change) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.batches++

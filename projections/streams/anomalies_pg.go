@@ -31,7 +31,7 @@ type AuditFolds struct {
 	states  CommittedStates
 	// dirty holds the streams whose folds changed since the folds table was written; foldsPosition is where it
 	// was written. Both are only meaningful while states holds the folds (they are dropped together).
-	dirty         map[domain.StreamRef]bool
+	dirty         map[fluxora.StreamRef]bool
 	foldsPosition eventstore.Position
 	// SnapshotEvery is how many events the snapshot may fall behind the checkpoint (FoldSnapshotEvents); tests
 	// lower it.
@@ -93,13 +93,13 @@ func (f *AuditFolds) Raise(ctx context.Context, tx pgx.Tx, batch []projections.E
 		return nil, nil, err
 	}
 	raised := map[string][]domain.Anomaly{}
-	changes, err := Fold(ctx, f.log, batch, func(ref domain.StreamRef) (domain.Stream, error) { return folds.States[ref], nil },
+	changes, err := Fold(ctx, f.log, batch, func(ref fluxora.StreamRef) (fluxora.Stream, error) { return folds.States[ref], nil },
 		func(ev projections.Event, a domain.Anomaly) { raised[ev.ID] = append(raised[ev.ID], a) })
 	if err != nil {
 		return nil, nil, err
 	}
 	if dirty == nil {
-		dirty = map[domain.StreamRef]bool{}
+		dirty = map[fluxora.StreamRef]bool{}
 	}
 	for ref := range changes {
 		dirty[ref] = true
@@ -123,13 +123,13 @@ func (f *AuditFolds) Raise(ctx context.Context, tx pgx.Tx, batch []projections.E
 // foldSinceSnapshot brings the folds snapshot up to the checkpoint: it folds the events after the snapshot's
 // position again (their entries are committed: anomalies are not raised again) onto the snapshot's states. It
 // returns the states, the streams whose folds differ from the snapshot, and the snapshot's position.
-func (f *AuditFolds) foldSinceSnapshot(ctx context.Context, tx pgx.Tx, checkpoint eventstore.Position) (Loaded, map[domain.StreamRef]bool, eventstore.Position, error) {
+func (f *AuditFolds) foldSinceSnapshot(ctx context.Context, tx pgx.Tx, checkpoint eventstore.Position) (Loaded, map[fluxora.StreamRef]bool, eventstore.Position, error) {
 	var at int64
 	if err := tx.QueryRow(ctx, `SELECT position FROM `+f.foldsAt).Scan(&at); err != nil {
 		return Loaded{}, nil, 0, fmt.Errorf("read the audit folds position: %w", err)
 	}
 	var folds Loaded
-	dirty := map[domain.StreamRef]bool{}
+	dirty := map[fluxora.StreamRef]bool{}
 	for after := eventstore.Position(at); after < checkpoint; {
 		if f.log == nil {
 			return Loaded{}, nil, 0, fmt.Errorf("audit: folds at %d, checkpoint at %d, and no event log to fold the events between", after, checkpoint)
@@ -159,7 +159,7 @@ func (f *AuditFolds) foldSinceSnapshot(ctx context.Context, tx pgx.Tx, checkpoin
 		if folds, err = LoadStates(ctx, tx, f.folds, true, events, folds); err != nil {
 			return Loaded{}, nil, 0, err
 		}
-		changes, err := Fold(ctx, f.log, events, func(ref domain.StreamRef) (domain.Stream, error) { return folds.States[ref], nil }, nil)
+		changes, err := Fold(ctx, f.log, events, func(ref fluxora.StreamRef) (fluxora.Stream, error) { return folds.States[ref], nil }, nil)
 		if err != nil {
 			return Loaded{}, nil, 0, err
 		}
@@ -177,8 +177,8 @@ func (f *AuditFolds) foldSinceSnapshot(ctx context.Context, tx pgx.Tx, checkpoin
 
 // writeFolds writes the folds of the dirty streams as the batch leaves them (changes over folds, the states it
 // started from) and moves the snapshot's position to the batch's last event.
-func (f *AuditFolds) writeFolds(ctx context.Context, tx pgx.Tx, dirty map[domain.StreamRef]bool, folds Loaded,
-	changes map[domain.StreamRef]*Change, last eventstore.Position) error {
+func (f *AuditFolds) writeFolds(ctx context.Context, tx pgx.Tx, dirty map[fluxora.StreamRef]bool, folds Loaded,
+	changes map[fluxora.StreamRef]*Change, last eventstore.Position) error {
 	var refs, states, gone []string
 	for ref := range dirty {
 		state, known := folds.States[ref]

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 )
 
@@ -42,7 +43,7 @@ func TestPointInTime(t *testing.T) {
 }
 
 // closedAt is the close time of a ledger of the stream, from its stored events.
-func closedAt(t *testing.T, ctx context.Context, store StreamReader, ref domain.StreamRef, ledger uint32) time.Time {
+func closedAt(t *testing.T, ctx context.Context, store StreamReader, ref fluxora.StreamRef, ledger uint32) time.Time {
 	t.Helper()
 	es, err := entries(ctx, store, ref, 0)
 	if err != nil {

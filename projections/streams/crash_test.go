@@ -11,7 +11,6 @@ import (
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/contracts/fluxora"
-	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 	"github.com/streamledger/streamledger/internal/pgtest"
@@ -147,7 +146,7 @@ func TestPostgresCrashBeforeCommitAndLostCommit(t *testing.T) {
 	if err != nil || !ok || s.LastEventID != reference.All()[0].LastEventID {
 		t.Fatalf("get: %+v %v %v", s, ok, err)
 	}
-	if _, ok, err := p.Get(ctx, domain.StreamRef{ContractID: reference.All()[0].ContractID, StreamID: 1 << 62}); ok || err != nil {
+	if _, ok, err := p.Get(ctx, fluxora.StreamRef{ContractID: reference.All()[0].ContractID, StreamID: 1 << 62}); ok || err != nil {
 		t.Fatalf("unknown stream: %v %v", ok, err)
 	}
 }

@@ -9,12 +9,13 @@ import (
 	"github.com/stellar/go-stellar-sdk/xdr"
 
 	"github.com/streamledger/streamledger/chain/sim"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/eventstore/memory"
 )
 
-// The parties and times of the delegation worked by hand in domain/delegation_test.go.
+// The parties and times of the delegation worked by hand in contracts/fluxora/delegation_test.go.
 const (
 	contract  = domain.Address("CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP")
 	sender    = domain.Address("GAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPSABOV")
@@ -44,26 +45,26 @@ func appender(t *testing.T, store *memory.Store) func(stream, id string, e domai
 
 // A delegation's child stream, folded live (in batches of every size), replayed from the log (its history starts
 // with the StreamDelegatedFrom, its state with its parent's events) and read as of a ledger, is the stream of the
-// case worked by hand in domain/delegation_test.go; a reorg that reverts the delegation takes the child away and
+// case worked by hand in contracts/fluxora/delegation_test.go; a reorg that reverts the delegation takes the child away and
 // gives the parent its old terms back.
 func TestDelegatedChildLiveAndReplayed(t *testing.T) {
 	ctx, store := context.Background(), memory.New()
 	add := appender(t, store)
-	parent, child := domain.StreamRef{ContractID: contract, StreamID: 7}, domain.StreamRef{ContractID: contract, StreamID: 8}
+	parent, child := fluxora.StreamRef{ContractID: contract, StreamID: 7}, fluxora.StreamRef{ContractID: contract, StreamID: 8}
 	id := func(name string) string { return domain.DerivedEventUUID("test", name) }
-	add(parent.StoreStream(), id("created"), &domain.StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: sender, Recipient: recipient,
+	add(parent.StoreStream(), id("created"), &fluxora.StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: sender, Recipient: recipient,
 		DepositAmount: domain.NewAmount(10_000), RatePerSecond: domain.NewAmount(10), StartTime: t0, CliffTime: t0, EndTime: t0 + 1000})
-	add(parent.StoreStream(), id("withdrew"), &domain.StreamWithdrawn{ChainMeta: at(11, t0+200), StreamID: 7, Recipient: recipient,
+	add(parent.StoreStream(), id("withdrew"), &fluxora.StreamWithdrawn{ChainMeta: at(11, t0+200), StreamID: 7, Recipient: recipient,
 		Amount: domain.NewAmount(2_000)})
-	del := &domain.StreamShareDelegated{ChainMeta: at(12, t0+400), ParentStreamID: 7, ChildStreamID: 8, Delegator: recipient,
+	del := &fluxora.StreamShareDelegated{ChainMeta: at(12, t0+400), ParentStreamID: 7, ChildStreamID: 8, Delegator: recipient,
 		Delegatee: delegatee, ShareBps: 2500, NewParentRate: domain.NewAmount(8), ChildRate: domain.NewAmount(2)}
 	add(parent.StoreStream(), id("del"), del)
-	add(child.StoreStream(), domain.DelegatedFromID(id("del")), &domain.StreamDelegatedFrom{ChainMeta: del.ChainMeta, StreamID: 8,
+	add(child.StoreStream(), fluxora.DelegatedFromID(id("del")), &fluxora.StreamDelegatedFrom{ChainMeta: del.ChainMeta, StreamID: 8,
 		ParentStreamID: 7, DelegationEventID: id("del")})
-	add(child.StoreStream(), id("child-withdrew"), &domain.StreamWithdrawn{ChainMeta: at(13, t0+600), StreamID: 8, Recipient: delegatee,
+	add(child.StoreStream(), id("child-withdrew"), &fluxora.StreamWithdrawn{ChainMeta: at(13, t0+600), StreamID: 8, Recipient: delegatee,
 		Amount: domain.NewAmount(400)})
 
-	wantChild := func(s domain.Stream, how string) {
+	wantChild := func(s fluxora.Stream, how string) {
 		t.Helper()
 		if !s.Known || s.DepositAmount != domain.NewAmount(1_200) || s.RatePerSecond != domain.NewAmount(2) || s.StartTime != t0+400 ||
 			s.Sender != sender || s.Recipient != delegatee || s.WithdrawnAmount != domain.NewAmount(400) || s.Version != 2 ||
@@ -98,11 +99,11 @@ func TestDelegatedChildLiveAndReplayed(t *testing.T) {
 		stream, id string
 		typ        domain.EventType
 		ledger     uint32
-		ref        domain.StreamRef
+		ref        fluxora.StreamRef
 	}{
-		{parent.StoreStream(), id("del"), domain.TypeStreamShareDelegated, 12, parent},
-		{child.StoreStream(), domain.DelegatedFromID(id("del")), domain.TypeStreamDelegatedFrom, 12, child},
-		{child.StoreStream(), id("child-withdrew"), domain.TypeStreamWithdrawn, 13, child},
+		{parent.StoreStream(), id("del"), fluxora.TypeStreamShareDelegated, 12, parent},
+		{child.StoreStream(), fluxora.DelegatedFromID(id("del")), fluxora.TypeStreamDelegatedFrom, 12, child},
+		{child.StoreStream(), id("child-withdrew"), fluxora.TypeStreamWithdrawn, 13, child},
 	} {
 		sid := r.ref.StreamID
 		add(r.stream, id("revert-"+r.id), &domain.EventReverted{RevertedEventID: r.id, RevertedType: r.typ, RevertedLedger: r.ledger,
@@ -125,14 +126,14 @@ func TestDelegatedChildLiveAndReplayed(t *testing.T) {
 func TestObservedDelegationIsTypedOnReplay(t *testing.T) {
 	ctx, store := context.Background(), memory.New()
 	add := appender(t, store)
-	parent, child := domain.StreamRef{ContractID: contract, StreamID: 7}, domain.StreamRef{ContractID: contract, StreamID: 8}
-	add(parent.StoreStream(), "0c3e3a0e-0000-5000-8000-000000000001", &domain.StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: sender,
+	parent, child := fluxora.StreamRef{ContractID: contract, StreamID: 7}, fluxora.StreamRef{ContractID: contract, StreamID: 8}
+	add(parent.StoreStream(), "0c3e3a0e-0000-5000-8000-000000000001", &fluxora.StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: sender,
 		Recipient: recipient, DepositAmount: domain.NewAmount(10_000), RatePerSecond: domain.NewAmount(10), StartTime: t0, CliffTime: t0,
 		EndTime: t0 + 1000})
-	add(parent.StoreStream(), "0c3e3a0e-0000-5000-8000-000000000002", &domain.StreamWithdrawn{ChainMeta: at(11, t0+200), StreamID: 7,
+	add(parent.StoreStream(), "0c3e3a0e-0000-5000-8000-000000000002", &fluxora.StreamWithdrawn{ChainMeta: at(11, t0+200), StreamID: 7,
 		Recipient: recipient, Amount: domain.NewAmount(2_000)})
 	// What the decoder of before kept of the del_share event: its topic, the u64 second topic, and the raw XDR.
-	topics, value, err := sim.Encode(&domain.StreamShareDelegated{ParentStreamID: 7, ChildStreamID: 8, Delegator: recipient,
+	topics, value, err := sim.Encode(&fluxora.StreamShareDelegated{ParentStreamID: 7, ChildStreamID: 8, Delegator: recipient,
 		Delegatee: delegatee, ShareBps: 2500, NewParentRate: domain.NewAmount(8), ChildRate: domain.NewAmount(2)})
 	if err != nil {
 		t.Fatal(err)

@@ -26,11 +26,11 @@ type StreamReader interface {
 
 // Folded reports whether rec can change a stream's state: only the events in payment streams' store streams
 // can, which is also all that Replay reads. Both backends are projections.Selective with it.
-func Folded(rec *eventstore.Recorded) bool { return domain.IsPaymentStoreStream(rec.Stream) }
+func Folded(rec *eventstore.Recorded) bool { return fluxora.IsPaymentStoreStream(rec.Stream) }
 
 // Change is a stream's new state after a batch; a stream whose every event was reverted is Gone.
 type Change struct {
-	State domain.Stream
+	State fluxora.Stream
 	Gone  bool
 }
 
@@ -38,11 +38,11 @@ type Change struct {
 // raised, when not nil, is told about every anomaly an event raises as it is applied (a replay after a reversal
 // raises none: its anomalies were reported when their events were first applied).
 func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
-	current func(domain.StreamRef) (domain.Stream, error), raised func(projections.Event, domain.Anomaly)) (map[domain.StreamRef]*Change, error) {
+	current func(fluxora.StreamRef) (fluxora.Stream, error), raised func(projections.Event, domain.Anomaly)) (map[fluxora.StreamRef]*Change, error) {
 	// Pointers, so that an event costs one lookup of its stream (a batch holds many events of each stream).
-	changes := make(map[domain.StreamRef]*Change)
-	replayAt := make(map[domain.StreamRef]eventstore.Position) // reversals waiting to be replayed
-	replay := func(ref domain.StreamRef) error {
+	changes := make(map[fluxora.StreamRef]*Change)
+	replayAt := make(map[fluxora.StreamRef]eventstore.Position) // reversals waiting to be replayed
+	replay := func(ref fluxora.StreamRef) error {
 		s, err := Replay(ctx, reader, ref, replayAt[ref])
 		if err != nil {
 			return err
@@ -55,7 +55,7 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 		// The fold reads with today's Fluxora decoder whatever runner fed it (decoder evolution, DESIGN §12); ev is
 		// a copy, so the shared decoded event is left as it is.
 		ev.Domain = fluxora.Module{}.Interpret(ev.Domain)
-		ref, ok := domain.StreamOf(ev.Domain)
+		ref, ok := fluxora.StreamOf(ev.Domain)
 		if !ok {
 			continue
 		}
@@ -77,12 +77,12 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 			c = &Change{State: s}
 			changes[ref] = c
 		}
-		if d, ok := ev.Domain.(*domain.StreamShareDelegated); ok {
+		if d, ok := ev.Domain.(*fluxora.StreamShareDelegated); ok {
 			// The child starts from the parent's state just before the delegation: seeded here, so that a delegation
 			// an older decoder stored as observed (no StreamDelegatedFrom follows it) creates its child on a replay.
-			changes[d.ChildRef()] = &Change{State: domain.DelegatedChild(c.State, d)}
+			changes[d.ChildRef()] = &Change{State: fluxora.DelegatedChild(c.State, d)}
 		}
-		if from, ok := ev.Domain.(*domain.StreamDelegatedFrom); ok && !c.State.Known {
+		if from, ok := ev.Domain.(*fluxora.StreamDelegatedFrom); ok && !c.State.Known {
 			s, err := origin(ctx, reader)(from)
 			if err != nil {
 				return nil, err
@@ -90,7 +90,7 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 			c.State = s
 		}
 		before := len(c.State.Anomalies)
-		c.State, c.Gone = domain.Apply(c.State, ev.ID, ev.Domain), false
+		c.State, c.Gone = fluxora.Apply(c.State, ev.ID, ev.Domain), false
 		if raised != nil {
 			for _, a := range c.State.Anomalies[before:] {
 				raised(ev, a)
@@ -106,7 +106,7 @@ func Fold(ctx context.Context, reader StreamReader, batch []projections.Event,
 }
 
 // entries reads a stream's stored events up to position until (0: all) as fold entries.
-func entries(ctx context.Context, reader StreamReader, ref domain.StreamRef, until eventstore.Position) ([]domain.Entry, error) {
+func entries(ctx context.Context, reader StreamReader, ref fluxora.StreamRef, until eventstore.Position) ([]domain.Entry, error) {
 	var out []domain.Entry
 	var from eventstore.Version
 	codec := fluxora.NewCodec()
@@ -133,43 +133,43 @@ func entries(ctx context.Context, reader StreamReader, ref domain.StreamRef, unt
 }
 
 // Replay is a stream's state from its stored events up to position until (0: all), without reverted events.
-func Replay(ctx context.Context, reader StreamReader, ref domain.StreamRef, until eventstore.Position) (domain.Stream, error) {
+func Replay(ctx context.Context, reader StreamReader, ref fluxora.StreamRef, until eventstore.Position) (fluxora.Stream, error) {
 	es, err := entries(ctx, reader, ref, until)
 	if err != nil {
-		return domain.Stream{}, err
+		return fluxora.Stream{}, err
 	}
-	return domain.ReplayWith(es, ^uint32(0), origin(ctx, reader))
+	return fluxora.ReplayWith(es, ^uint32(0), origin(ctx, reader))
 }
 
 // origin reads where a child stream starts: its parent's state from the parent's standing events before the
 // delegation, split by it. The parent's events are in the parent's store stream, so a child's replay reads them.
-func origin(ctx context.Context, reader StreamReader) domain.Origin {
-	return func(from *domain.StreamDelegatedFrom) (domain.Stream, error) {
-		parent := domain.StreamRef{ContractID: from.ContractID, StreamID: from.ParentStreamID}
+func origin(ctx context.Context, reader StreamReader) fluxora.Origin {
+	return func(from *fluxora.StreamDelegatedFrom) (fluxora.Stream, error) {
+		parent := fluxora.StreamRef{ContractID: from.ContractID, StreamID: from.ParentStreamID}
 		es, err := entries(ctx, reader, parent, 0)
 		if err != nil {
-			return domain.Stream{}, err
+			return fluxora.Stream{}, err
 		}
 		reverted := domain.Standing(es)
 		var before []domain.Entry
 		for _, en := range es {
 			if en.ID == from.DelegationEventID {
-				d, ok := en.Event.(*domain.StreamShareDelegated)
+				d, ok := en.Event.(*fluxora.StreamShareDelegated)
 				if !ok || reverted[en.ID] {
 					break
 				}
 				// Compensations stay out of the prefix: standing-ness comes from the whole stream.
-				s, err := domain.ReplayWith(standingOnly(before, reverted), ^uint32(0), origin(ctx, reader))
+				s, err := fluxora.ReplayWith(standingOnly(before, reverted), ^uint32(0), origin(ctx, reader))
 				if err != nil {
-					return domain.Stream{}, err
+					return fluxora.Stream{}, err
 				}
-				return domain.DelegatedChild(s, d), nil
+				return fluxora.DelegatedChild(s, d), nil
 			}
 			before = append(before, en)
 		}
 		// The delegation is not a standing event of the parent (a reorg that reverted it reverts this event too): the
 		// child starts unknown, and applying its first event says so as an anomaly.
-		return domain.Stream{}, nil
+		return fluxora.Stream{}, nil
 	}
 }
 
@@ -186,20 +186,20 @@ func standingOnly(entries []domain.Entry, reverted map[string]bool) []domain.Ent
 
 // AsOfLedger is a stream's state as of ledger L: the fold of its events at or below L that were not reverted.
 // ok is false when the stream did not exist then.
-func AsOfLedger(ctx context.Context, reader StreamReader, ref domain.StreamRef, ledger uint32) (s domain.Stream, ok bool, err error) {
+func AsOfLedger(ctx context.Context, reader StreamReader, ref fluxora.StreamRef, ledger uint32) (s fluxora.Stream, ok bool, err error) {
 	es, err := entries(ctx, reader, ref, 0)
 	if err != nil {
-		return domain.Stream{}, false, err
+		return fluxora.Stream{}, false, err
 	}
-	s, err = domain.ReplayWith(es, ledger, origin(ctx, reader))
+	s, err = fluxora.ReplayWith(es, ledger, origin(ctx, reader))
 	return s, s.Known, err
 }
 
 // AsOfTime is a stream's state as of time t: the fold of its events from ledgers closed at or before t.
-func AsOfTime(ctx context.Context, reader StreamReader, ref domain.StreamRef, t time.Time) (domain.Stream, bool, error) {
+func AsOfTime(ctx context.Context, reader StreamReader, ref fluxora.StreamRef, t time.Time) (fluxora.Stream, bool, error) {
 	es, err := entries(ctx, reader, ref, 0)
 	if err != nil {
-		return domain.Stream{}, false, err
+		return fluxora.Stream{}, false, err
 	}
 	// Close times grow with ledgers, so "closed at or before t" is "at or below the last such ledger".
 	var ledger uint32
@@ -210,8 +210,8 @@ func AsOfTime(ctx context.Context, reader StreamReader, ref domain.StreamRef, t 
 		}
 	}
 	if !found {
-		return domain.Stream{}, false, nil
+		return fluxora.Stream{}, false, nil
 	}
-	s, err := domain.ReplayWith(es, ledger, origin(ctx, reader))
+	s, err := fluxora.ReplayWith(es, ledger, origin(ctx, reader))
 	return s, s.Known, err
 }

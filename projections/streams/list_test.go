@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/internal/pgtest"
 )
 
@@ -21,8 +21,8 @@ func TestListPagesAndFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	catchUp(t, store, pg, 100)
-	filters := []Filter{{}, {Status: domain.StatusActive}, {Sender: all[0].Sender}, {Recipient: all[1].Recipient},
-		{ContractID: all[0].ContractID, Status: domain.StatusCancelled}, {ContractID: "CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP"}}
+	filters := []Filter{{}, {Status: fluxora.StatusActive}, {Sender: all[0].Sender}, {Recipient: all[1].Recipient},
+		{ContractID: all[0].ContractID, Status: fluxora.StatusCancelled}, {ContractID: "CBSGKZTHNBUWU23MNVXG64DROJZXI5LWO54HS6T3PR6X474AQGBIHDKP"}}
 	for _, f := range filters {
 		var want []string
 		for _, s := range all {
@@ -33,10 +33,10 @@ func TestListPagesAndFilters(t *testing.T) {
 		for _, limit := range []int{1, 3, 100} {
 			for _, backend := range []struct {
 				name string
-				list func(Page) ([]domain.Stream, bool)
+				list func(Page) ([]fluxora.Stream, bool)
 			}{
-				{"memory", func(p Page) ([]domain.Stream, bool) { return mem.List(f, p) }},
-				{"postgres", func(p Page) ([]domain.Stream, bool) {
+				{"memory", func(p Page) ([]fluxora.Stream, bool) { return mem.List(f, p) }},
+				{"postgres", func(p Page) ([]fluxora.Stream, bool) {
 					out, more, err := pg.List(ctx, f, p)
 					if err != nil {
 						t.Fatal(err)

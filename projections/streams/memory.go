@@ -8,7 +8,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/projections"
 )
@@ -22,14 +22,14 @@ type Memory struct {
 	reader StreamReader
 
 	mu      sync.RWMutex
-	streams map[domain.StreamRef]domain.Stream
+	streams map[fluxora.StreamRef]fluxora.Stream
 	// sorted lists the streams in (contract, stream id) order for listings; nil after a stream came or went.
-	sorted []domain.StreamRef
+	sorted []fluxora.StreamRef
 }
 
 // NewMemory returns an empty projection; reader serves the replays after reversals.
 func NewMemory(reader StreamReader) *Memory {
-	return &Memory{reader: reader, streams: map[domain.StreamRef]domain.Stream{}}
+	return &Memory{reader: reader, streams: map[fluxora.StreamRef]fluxora.Stream{}}
 }
 
 // Name is "streams".
@@ -41,7 +41,7 @@ func (m *Memory) Wants(rec *eventstore.Recorded) bool { return Folded(rec) }
 // Apply folds a batch. The new states are computed aside (readers keep seeing the previous batch) and swapped
 // in with the checkpoint under one lock.
 func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
-	changes, err := Fold(ctx, m.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) {
+	changes, err := Fold(ctx, m.reader, batch, func(ref fluxora.StreamRef) (fluxora.Stream, error) {
 		m.mu.RLock()
 		defer m.mu.RUnlock()
 		return m.streams[ref], nil
@@ -67,7 +67,7 @@ func (m *Memory) Apply(ctx context.Context, batch []projections.Event) error {
 }
 
 // Get returns one stream's state.
-func (m *Memory) Get(ref domain.StreamRef) (domain.Stream, bool) {
+func (m *Memory) Get(ref fluxora.StreamRef) (fluxora.Stream, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	s, ok := m.streams[ref]
@@ -75,9 +75,9 @@ func (m *Memory) Get(ref domain.StreamRef) (domain.Stream, bool) {
 }
 
 // All returns every stream, ordered by contract and stream id.
-func (m *Memory) All() []domain.Stream {
+func (m *Memory) All() []fluxora.Stream {
 	m.mu.RLock()
-	out := make([]domain.Stream, 0, len(m.streams))
+	out := make([]fluxora.Stream, 0, len(m.streams))
 	for _, s := range m.streams {
 		out = append(out, s)
 	}
@@ -87,12 +87,12 @@ func (m *Memory) All() []domain.Stream {
 }
 
 // List returns the streams that match f, one page of them, and whether more follow.
-func (m *Memory) List(f Filter, p Page) ([]domain.Stream, bool) {
+func (m *Memory) List(f Filter, p Page) ([]fluxora.Stream, bool) {
 	refs := m.sortedRefs()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	start := sort.Search(len(refs), func(i int) bool { return p.after(refs[i]) })
-	var out []domain.Stream
+	var out []fluxora.Stream
 	for _, ref := range refs[start:] {
 		s, ok := m.streams[ref]
 		if !ok || !f.match(&s) {
@@ -107,7 +107,7 @@ func (m *Memory) List(f Filter, p Page) ([]domain.Stream, bool) {
 }
 
 // sortedRefs returns the streams in listing order, sorting again only after streams came or went.
-func (m *Memory) sortedRefs() []domain.StreamRef {
+func (m *Memory) sortedRefs() []fluxora.StreamRef {
 	m.mu.RLock()
 	refs := m.sorted
 	m.mu.RUnlock()
@@ -117,7 +117,7 @@ func (m *Memory) sortedRefs() []domain.StreamRef {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.sorted == nil {
-		m.sorted = make([]domain.StreamRef, 0, len(m.streams))
+		m.sorted = make([]fluxora.StreamRef, 0, len(m.streams))
 		for ref := range m.streams {
 			m.sorted = append(m.sorted, ref)
 		}
@@ -126,7 +126,7 @@ func (m *Memory) sortedRefs() []domain.StreamRef {
 	return m.sorted
 }
 
-func less(a, b domain.StreamRef) bool {
+func less(a, b fluxora.StreamRef) bool {
 	if a.ContractID != b.ContractID {
 		return a.ContractID < b.ContractID
 	}
@@ -138,7 +138,7 @@ func less(a, b domain.StreamRef) bool {
 func (m *Memory) StateHash() (string, error) { return StateHash(m.All()) }
 
 // StateHash hashes streams given in (contract, stream id) order, as every backend lists them.
-func StateHash(streams []domain.Stream) (string, error) {
+func StateHash(streams []fluxora.Stream) (string, error) {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	for _, s := range streams {
@@ -157,13 +157,13 @@ func (m *Memory) Reader() MemoryReader { return MemoryReader{m} }
 type MemoryReader struct{ m *Memory }
 
 // Get is Memory.Get; it never fails.
-func (r MemoryReader) Get(_ context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+func (r MemoryReader) Get(_ context.Context, ref fluxora.StreamRef) (fluxora.Stream, bool, error) {
 	s, ok := r.m.Get(ref)
 	return s, ok, nil
 }
 
 // List is Memory.List; it never fails.
-func (r MemoryReader) List(_ context.Context, f Filter, p Page) ([]domain.Stream, bool, error) {
+func (r MemoryReader) List(_ context.Context, f Filter, p Page) ([]fluxora.Stream, bool, error) {
 	out, more := r.m.List(f, p)
 	return out, more, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore"
 	"github.com/streamledger/streamledger/internal/pgschema"
@@ -73,13 +74,13 @@ func (p *Postgres) Wants(rec *eventstore.Recorded) bool { return Folded(rec) }
 func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	cached := p.states.Take()
 	var current Loaded
-	var changes map[domain.StreamRef]*Change
+	var changes map[fluxora.StreamRef]*Change
 	err := p.ApplyBatch(ctx, batch, func(tx pgx.Tx) error {
 		var err error
 		if current, err = LoadStates(ctx, tx, p.table, false, batch, cached); err != nil {
 			return err
 		}
-		changes, err = Fold(ctx, p.reader, batch, func(ref domain.StreamRef) (domain.Stream, error) { return current.States[ref], nil }, nil)
+		changes, err = Fold(ctx, p.reader, batch, func(ref fluxora.StreamRef) (fluxora.Stream, error) { return current.States[ref], nil }, nil)
 		if err != nil {
 			return err
 		}
@@ -98,7 +99,7 @@ func (p *Postgres) Apply(ctx context.Context, batch []projections.Event) error {
 	return nil
 }
 
-func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[domain.StreamRef]*Change, position eventstore.Position) error {
+func (p *Postgres) write(ctx context.Context, tx pgx.Tx, changes map[fluxora.StreamRef]*Change, position eventstore.Position) error {
 	var refs, contracts, ids, statuses, senders, recipients, states, goneContracts, goneIDs []string
 	var positions []int64
 	for ref, c := range changes {
@@ -145,28 +146,28 @@ ON CONFLICT (contract_id, stream_id) DO UPDATE SET status = excluded.status, sen
 }
 
 // Get returns one stream's state.
-func (p *Postgres) Get(ctx context.Context, ref domain.StreamRef) (domain.Stream, bool, error) {
+func (p *Postgres) Get(ctx context.Context, ref fluxora.StreamRef) (fluxora.Stream, bool, error) {
 	var raw []byte
 	err := p.pool.QueryRow(ctx, `SELECT state FROM `+p.table+` WHERE contract_id = $1 AND stream_id = $2::numeric`,
 		string(ref.ContractID), strconv.FormatUint(ref.StreamID, 10)).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return domain.Stream{}, false, nil
+		return fluxora.Stream{}, false, nil
 	}
 	if err != nil {
-		return domain.Stream{}, false, fmt.Errorf("read stream %s: %w", ref, err)
+		return fluxora.Stream{}, false, fmt.Errorf("read stream %s: %w", ref, err)
 	}
-	var s domain.Stream
+	var s fluxora.Stream
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return domain.Stream{}, false, fmt.Errorf("stored stream %s: %w", ref, err)
+		return fluxora.Stream{}, false, fmt.Errorf("stored stream %s: %w", ref, err)
 	}
 	return s, true, nil
 }
 
 // List returns the streams that match f, one page of them, and whether more follow: a keyset query on the
 // (contract, stream id) order, using the filter's index.
-func (p *Postgres) List(ctx context.Context, f Filter, pg Page) ([]domain.Stream, bool, error) {
+func (p *Postgres) List(ctx context.Context, f Filter, pg Page) ([]fluxora.Stream, bool, error) {
 	afterID := "-1"
-	if pg.After != (domain.StreamRef{}) {
+	if pg.After != (fluxora.StreamRef{}) {
 		afterID = strconv.FormatUint(pg.After.StreamID, 10)
 	}
 	// Only the filters given go into the query, so that the planner can use their index (a catch-all
@@ -183,10 +184,10 @@ func (p *Postgres) List(ctx context.Context, f Filter, pg Page) ([]domain.Stream
 	args = append(args, pg.Limit+1)
 	rows, _ := p.pool.Query(ctx, `SELECT state FROM `+p.table+` WHERE `+strings.Join(where, " AND ")+
 		fmt.Sprintf(` ORDER BY contract_id, stream_id LIMIT $%d`, len(args)), args...)
-	var out []domain.Stream
+	var out []fluxora.Stream
 	var raw []byte
 	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
-		var s domain.Stream
+		var s fluxora.Stream
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
 		}
@@ -205,10 +206,10 @@ func (p *Postgres) List(ctx context.Context, f Filter, pg Page) ([]domain.Stream
 // StateHash is the deterministic hash of every stream's state, as Memory.StateHash computes it.
 func (p *Postgres) StateHash(ctx context.Context) (string, error) {
 	rows, _ := p.pool.Query(ctx, `SELECT state FROM `+p.table+` ORDER BY contract_id, stream_id`)
-	var all []domain.Stream
+	var all []fluxora.Stream
 	var raw []byte
 	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
-		var s domain.Stream
+		var s fluxora.Stream
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
 		}

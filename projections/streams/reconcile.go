@@ -49,13 +49,13 @@ func (r Reconcile) Compare(ctx context.Context, contract domain.Address, ledger 
 	}
 	var out []reconcile.Drift
 	for _, id := range ids {
-		ref := domain.StreamRef{ContractID: contract, StreamID: id}
+		ref := fluxora.StreamRef{ContractID: contract, StreamID: id}
 		s, known, err := AsOfLedger(ctx, r.Log, ref, ledger)
 		if err != nil {
 			return nil, err
 		}
 		onChain, present := stored[id]
-		live := known && s.Status != domain.StatusClosed
+		live := known && s.Status != fluxora.StatusClosed
 		subject := ref.String()
 		if present != live {
 			if !present && !known {

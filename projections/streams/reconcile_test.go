@@ -58,7 +58,7 @@ func TestStreamReconciliationCatchesADrift(t *testing.T) {
 	open := uint64(0)
 	for _, s := range p.All() {
 		ids = append(ids, s.StreamID)
-		if s.Status != domain.StatusClosed && open == 0 {
+		if s.Status != fluxora.StatusClosed && open == 0 {
 			open = s.StreamID
 		}
 	}

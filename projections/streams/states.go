@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/streamledger/streamledger/domain"
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -22,7 +22,7 @@ type CommittedStates struct {
 
 // Loaded is the states a batch starts from.
 type Loaded struct {
-	States map[domain.StreamRef]domain.Stream
+	States map[fluxora.StreamRef]fluxora.Stream
 	// complete: States holds every row of the table, so a stream that is not in it has none. A table found empty
 	// (a new generation, a rebuild) stays complete for as long as the cache keeps everything, and its batches then
 	// read nothing back.
@@ -35,7 +35,7 @@ const committedLimit = 200_000
 // Keeps reports whether Keep will cache the states a batch leaves (before, changed); when it will not, the next
 // batch reads every state it needs back from the table. It may say no when Keep would still keep them, never the
 // other way round.
-func Keeps(before Loaded, changes map[domain.StreamRef]*Change) bool {
+func Keeps(before Loaded, changes map[fluxora.StreamRef]*Change) bool {
 	return len(before.States)+len(changes) <= committedLimit
 }
 
@@ -47,7 +47,7 @@ func (c *CommittedStates) Take() Loaded {
 }
 
 // Keep caches the states a committed batch left: those it started from, changed.
-func (c *CommittedStates) Keep(before Loaded, changes map[domain.StreamRef]*Change) {
+func (c *CommittedStates) Keep(before Loaded, changes map[fluxora.StreamRef]*Change) {
 	for ref, ch := range changes {
 		if ch.Gone {
 			delete(before.States, ref)
@@ -65,7 +65,7 @@ func (c *CommittedStates) Keep(before Loaded, changes map[domain.StreamRef]*Chan
 func LoadStates(ctx context.Context, tx pgx.Tx, table string, byRef bool, batch []projections.Event, cached Loaded) (Loaded, error) {
 	out := cached
 	if out.States == nil {
-		out.States = map[domain.StreamRef]domain.Stream{}
+		out.States = map[fluxora.StreamRef]fluxora.Stream{}
 	}
 	if !out.complete && len(out.States) == 0 {
 		var rows bool
@@ -78,9 +78,9 @@ func LoadStates(ctx context.Context, tx pgx.Tx, table string, byRef bool, batch 
 		return out, nil
 	}
 	var refs, contracts, ids []string
-	seen := map[domain.StreamRef]bool{}
+	seen := map[fluxora.StreamRef]bool{}
 	for _, ev := range batch {
-		if ref, ok := domain.StreamOf(ev.Domain); ok && !seen[ref] {
+		if ref, ok := fluxora.StreamOf(ev.Domain); ok && !seen[ref] {
 			seen[ref] = true
 			if _, hit := out.States[ref]; hit {
 				continue
@@ -104,7 +104,7 @@ func LoadStates(ctx context.Context, tx pgx.Tx, table string, byRef bool, batch 
 	}
 	var raw []byte
 	_, err := pgx.ForEachRow(rows, []any{&raw}, func() error {
-		var s domain.Stream
+		var s fluxora.Stream
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return fmt.Errorf("stored stream state: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/view"
 	"github.com/streamledger/streamledger/projections"
@@ -19,7 +20,7 @@ type Subjects struct {
 
 // Subject is the stream of ev as of ev; ok is false for an event of no payment stream.
 func (s Subjects) Subject(ctx context.Context, ev projections.Event) (kind, id string, body []byte, ok bool, err error) {
-	ref, isStream := domain.StreamOf(ev.Domain)
+	ref, isStream := fluxora.StreamOf(ev.Domain)
 	ce, isChain := ev.Domain.(domain.ChainEvent)
 	if !isStream || !isChain {
 		return "", "", nil, false, nil

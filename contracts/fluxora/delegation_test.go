@@ -1,6 +1,11 @@
-package domain
+package fluxora_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/domain"
+)
 
 // The delegation worked by hand from the contract's delegate_share (FLUXORA_CONTRACT.md, del_share):
 //
@@ -14,17 +19,17 @@ import "testing"
 // child accrued 2 × 200 = 400, withdrawable 400, refund on cancel 1,200 − 400 = 800.
 // At the end: parent 8,800 + child 1,200 = the 10,000 deposited.
 func TestDelegationByHand(t *testing.T) {
-	created := &StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: testAccount, Recipient: testAccount2,
+	created := &fluxora.StreamCreated{ChainMeta: at(10, t0), StreamID: 7, Sender: testAccount, Recipient: testAccount2,
 		DepositAmount: raw(10_000), RatePerSecond: raw(10), StartTime: t0, CliffTime: t0, EndTime: t0 + 1000}
-	withdrew := &StreamWithdrawn{ChainMeta: at(11, t0+200), StreamID: 7, Recipient: testAccount2, Amount: raw(2_000)}
-	del := &StreamShareDelegated{ChainMeta: at(12, t0+400), ParentStreamID: 7, ChildStreamID: 8, Delegator: testAccount2,
+	withdrew := &fluxora.StreamWithdrawn{ChainMeta: at(11, t0+200), StreamID: 7, Recipient: testAccount2, Amount: raw(2_000)}
+	del := &fluxora.StreamShareDelegated{ChainMeta: at(12, t0+400), ParentStreamID: 7, ChildStreamID: 8, Delegator: testAccount2,
 		Delegatee: testContract, ShareBps: 2500, NewParentRate: raw(8), ChildRate: raw(2)}
 	before := fold(created, withdrew)
-	parent := Apply(before, "del", del)
-	child := Apply(DelegatedChild(before, del), "from", &StreamDelegatedFrom{ChainMeta: del.ChainMeta, StreamID: 8, ParentStreamID: 7,
+	parent := fluxora.Apply(before, "del", del)
+	child := fluxora.Apply(fluxora.DelegatedChild(before, del), "from", &fluxora.StreamDelegatedFrom{ChainMeta: del.ChainMeta, StreamID: 8, ParentStreamID: 7,
 		DelegationEventID: "del"})
 
-	for name, s := range map[string]Stream{"parent": parent, "child": child} {
+	for name, s := range map[string]fluxora.Stream{"parent": parent, "child": child} {
 		if len(s.Anomalies) != 0 {
 			t.Fatalf("%s: anomalies %+v", name, s.Anomalies)
 		}
@@ -35,11 +40,11 @@ func TestDelegationByHand(t *testing.T) {
 	}
 	if !child.Known || child.DepositAmount != raw(1_200) || child.RatePerSecond != raw(2) || child.StartTime != t0+400 ||
 		child.CliffTime != t0+400 || child.EndTime != t0+1000 || child.Sender != testAccount || child.Recipient != testContract ||
-		child.Status != StatusActive || child.ParentStreamID == nil || *child.ParentStreamID != 7 || !child.WithdrawnAmount.IsZero() ||
+		child.Status != fluxora.StatusActive || child.ParentStreamID == nil || *child.ParentStreamID != 7 || !child.WithdrawnAmount.IsZero() ||
 		child.Version != 1 || child.LastEventID != "from" {
 		t.Fatalf("child: %+v", child)
 	}
-	check := func(what string, got, want Amount) {
+	check := func(what string, got, want domain.Amount) {
 		t.Helper()
 		if got != want {
 			t.Errorf("%s: %s, want %s", what, got, want)
@@ -53,8 +58,8 @@ func TestDelegationByHand(t *testing.T) {
 	check("child accrued at the end", child.Accrued(t0+1000), raw(1_200))
 	check("before the delegation, the parent accrued at its old rate", before.Accrued(t0+300), raw(3_000))
 
-	cancelled := func(s Stream, id uint64) Stream {
-		return Apply(s, "cancel", &StreamCancelled{ChainMeta: at(13, t0+600), StreamID: id, CancelledAt: t0 + 600})
+	cancelled := func(s fluxora.Stream, id uint64) fluxora.Stream {
+		return fluxora.Apply(s, "cancel", &fluxora.StreamCancelled{ChainMeta: at(13, t0+600), StreamID: id, CancelledAt: t0 + 600})
 	}
 	pc, cc := cancelled(parent, 7), cancelled(child, 8)
 	check("parent refund when cancelled at t0+600", pc.Refund(), raw(3_200))
@@ -65,7 +70,7 @@ func TestDelegationByHand(t *testing.T) {
 	// A new parent rate that is not the old rate less the child's is applied as reported, and flagged.
 	odd := *del
 	odd.NewParentRate = raw(7)
-	if s := Apply(before, "odd", &odd); len(s.Anomalies) != 1 || s.Anomalies[0].Code != AnomalyValueMismatch {
+	if s := fluxora.Apply(before, "odd", &odd); len(s.Anomalies) != 1 || s.Anomalies[0].Code != fluxora.AnomalyValueMismatch {
 		t.Fatalf("a mismatched rate: %+v", s.Anomalies)
 	}
 }

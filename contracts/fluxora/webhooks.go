@@ -1,4 +1,6 @@
-package domain
+package fluxora
+
+import "github.com/streamledger/streamledger/domain"
 
 // The Fluxora module's webhook event types (DESIGN §8): what a stream contract's events announce. An event says its
 // own type (Announced), so that the outbox, which delivers any module's, names none.
@@ -50,27 +52,27 @@ func (*StreamAutoClaimRevoked) WebhookType() string   { return WebhookStreamUpda
 func (*StreamAutoClaimTriggered) WebhookType() string { return WebhookStreamUpdated }
 func (*StreamRateCapEnforced) WebhookType() string    { return WebhookStreamUpdated }
 
-func (v *StreamCreated) MoneyFields() map[string]Amount {
-	return map[string]Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
+func (v *StreamCreated) MoneyFields() map[string]domain.Amount {
+	return map[string]domain.Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
 }
-func (v *StreamCloned) MoneyFields() map[string]Amount {
-	return map[string]Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
+func (v *StreamCloned) MoneyFields() map[string]domain.Amount {
+	return map[string]domain.Amount{"deposit": v.DepositAmount, "ratePerSecond": v.RatePerSecond}
 }
-func (v *StreamWithdrawn) MoneyFields() map[string]Amount {
-	return map[string]Amount{"amount": v.Amount}
+func (v *StreamWithdrawn) MoneyFields() map[string]domain.Amount {
+	return map[string]domain.Amount{"amount": v.Amount}
 }
-func (v *StreamToppedUp) MoneyFields() map[string]Amount {
-	return map[string]Amount{"topUp": v.TopUpAmount, "deposit": v.NewDepositAmount}
+func (v *StreamToppedUp) MoneyFields() map[string]domain.Amount {
+	return map[string]domain.Amount{"topUp": v.TopUpAmount, "deposit": v.NewDepositAmount}
 }
-func (v *StreamRateUpdated) MoneyFields() map[string]Amount {
-	return map[string]Amount{"ratePerSecond": v.NewRatePerSecond}
+func (v *StreamRateUpdated) MoneyFields() map[string]domain.Amount {
+	return map[string]domain.Amount{"ratePerSecond": v.NewRatePerSecond}
 }
-func (v *StreamRateDecreased) MoneyFields() map[string]Amount {
-	return map[string]Amount{"ratePerSecond": v.NewRatePerSecond, "refund": v.RefundAmount}
+func (v *StreamRateDecreased) MoneyFields() map[string]domain.Amount {
+	return map[string]domain.Amount{"ratePerSecond": v.NewRatePerSecond, "refund": v.RefundAmount}
 }
-func (v *StreamEndShortened) MoneyFields() map[string]Amount {
-	return map[string]Amount{"refund": v.RefundAmount}
+func (v *StreamEndShortened) MoneyFields() map[string]domain.Amount {
+	return map[string]domain.Amount{"refund": v.RefundAmount}
 }
-func (v *StreamKeeperCancelled) MoneyFields() map[string]Amount {
-	return map[string]Amount{"keeperFee": v.KeeperFee, "recipientAmount": v.RecipientAmount, "refund": v.SenderRefund}
+func (v *StreamKeeperCancelled) MoneyFields() map[string]domain.Amount {
+	return map[string]domain.Amount{"keeperFee": v.KeeperFee, "recipientAmount": v.RecipientAmount, "refund": v.SenderRefund}
 }

@@ -1,10 +1,12 @@
-package domain
+package fluxora
 
 import (
 	"bytes"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/streamledger/streamledger/domain"
 )
 
 // StreamStatus is a stream's lifecycle state. Closed streams are deleted on chain; we keep them as closed.
@@ -24,7 +26,7 @@ func ParseStreamStatus(s string) (StreamStatus, error) {
 	case StatusActive, StatusPaused, StatusCompleted, StatusCancelled, StatusClosed:
 		return st, nil
 	}
-	return "", fmt.Errorf("unknown stream status %q (want active, paused, completed, cancelled or closed)", truncate(s, 32))
+	return "", fmt.Errorf("unknown stream status %.32q (want active, paused, completed, cancelled or closed)", s)
 }
 
 // StreamKind is the accrual curve. The `created` payload does not carry it: a stream is Linear unless its rate is
@@ -59,48 +61,48 @@ const (
 // It is a value: Apply returns a new Stream and never mutates the one it is given (the Anomalies slice is copied
 // before it grows, and Memo is never written to), so states can be kept as snapshots for point-in-time reads.
 type Stream struct {
-	ContractID            Address      `json:"contractId"`
-	StreamID              uint64       `json:"streamId"`
-	Known                 bool         `json:"known"`
-	Sender                Address      `json:"sender"`
-	Recipient             Address      `json:"recipient"`
-	DepositAmount         Amount       `json:"depositAmount"`
-	WithdrawnAmount       Amount       `json:"withdrawnAmount"`
-	RatePerSecond         Amount       `json:"ratePerSecond"`
-	StartTime             uint64       `json:"startTime"`
-	CliffTime             uint64       `json:"cliffTime"`
-	EndTime               uint64       `json:"endTime"`
-	Kind                  StreamKind   `json:"kind"`
-	Status                StreamStatus `json:"status"`
-	PauseReason           string       `json:"pauseReason,omitempty"`
-	CancelledAt           uint64       `json:"cancelledAt,omitempty"` // 0: not cancelled (ledger times are never 0)
-	CheckpointedAmount    Amount       `json:"checkpointedAmount"`
-	CheckpointedAt        uint64       `json:"checkpointedAt"`
-	WithdrawDustThreshold Amount       `json:"withdrawDustThreshold"`
-	ClonedFrom            *uint64      `json:"clonedFrom,omitempty"`
-	Memo                  []byte       `json:"memo,omitempty"`
-	CreatedLedger         uint32       `json:"createdLedger"`
-	UpdatedLedger         uint32       `json:"updatedLedger"`
-	Version               uint64       `json:"version"`
-	LastEventID           string       `json:"lastEventId"`
-	Anomalies             []Anomaly    `json:"anomalies,omitempty"`
+	ContractID            domain.Address   `json:"contractId"`
+	StreamID              uint64           `json:"streamId"`
+	Known                 bool             `json:"known"`
+	Sender                domain.Address   `json:"sender"`
+	Recipient             domain.Address   `json:"recipient"`
+	DepositAmount         domain.Amount    `json:"depositAmount"`
+	WithdrawnAmount       domain.Amount    `json:"withdrawnAmount"`
+	RatePerSecond         domain.Amount    `json:"ratePerSecond"`
+	StartTime             uint64           `json:"startTime"`
+	CliffTime             uint64           `json:"cliffTime"`
+	EndTime               uint64           `json:"endTime"`
+	Kind                  StreamKind       `json:"kind"`
+	Status                StreamStatus     `json:"status"`
+	PauseReason           string           `json:"pauseReason,omitempty"`
+	CancelledAt           uint64           `json:"cancelledAt,omitempty"` // 0: not cancelled (ledger times are never 0)
+	CheckpointedAmount    domain.Amount    `json:"checkpointedAmount"`
+	CheckpointedAt        uint64           `json:"checkpointedAt"`
+	WithdrawDustThreshold domain.Amount    `json:"withdrawDustThreshold"`
+	ClonedFrom            *uint64          `json:"clonedFrom,omitempty"`
+	Memo                  []byte           `json:"memo,omitempty"`
+	CreatedLedger         uint32           `json:"createdLedger"`
+	UpdatedLedger         uint32           `json:"updatedLedger"`
+	Version               uint64           `json:"version"`
+	LastEventID           string           `json:"lastEventId"`
+	Anomalies             []domain.Anomaly `json:"anomalies,omitempty"`
 	// What the rest of the contract's events say about the stream (fluxora_events.go).
-	ParentStreamID       *uint64 `json:"parentStreamId,omitempty"` // a child stream: created by a delegation from it
-	RenewedTo            *uint64 `json:"renewedTo,omitempty"`      // its successor, once renewed
-	ClaimOwner           Address `json:"claimOwner,omitempty"`     // who withdraws, when not the recipient
-	Decommissioned       bool    `json:"decommissioned,omitempty"`
-	AutoClaimDestination Address `json:"autoClaimDestination,omitempty"`
-	Underfunded          bool    `json:"underfunded,omitempty"`
+	ParentStreamID       *uint64        `json:"parentStreamId,omitempty"` // a child stream: created by a delegation from it
+	RenewedTo            *uint64        `json:"renewedTo,omitempty"`      // its successor, once renewed
+	ClaimOwner           domain.Address `json:"claimOwner,omitempty"`     // who withdraws, when not the recipient
+	Decommissioned       bool           `json:"decommissioned,omitempty"`
+	AutoClaimDestination domain.Address `json:"autoClaimDestination,omitempty"`
+	Underfunded          bool           `json:"underfunded,omitempty"`
 }
 
 // Detached is the state with its own copies of its strings and bytes: events decoded from stored records share
 // their bytes, and a state kept for long (a projection in memory) would otherwise keep those records alive.
 func (s Stream) Detached() Stream {
-	s.ContractID = Address(strings.Clone(string(s.ContractID)))
-	s.Sender, s.Recipient = Address(strings.Clone(string(s.Sender))), Address(strings.Clone(string(s.Recipient)))
+	s.ContractID = domain.Address(strings.Clone(string(s.ContractID)))
+	s.Sender, s.Recipient = domain.Address(strings.Clone(string(s.Sender))), domain.Address(strings.Clone(string(s.Recipient)))
 	s.PauseReason, s.LastEventID = strings.Clone(s.PauseReason), strings.Clone(s.LastEventID)
-	s.ClaimOwner = Address(strings.Clone(string(s.ClaimOwner)))
-	s.AutoClaimDestination = Address(strings.Clone(string(s.AutoClaimDestination)))
+	s.ClaimOwner = domain.Address(strings.Clone(string(s.ClaimOwner)))
+	s.AutoClaimDestination = domain.Address(strings.Clone(string(s.AutoClaimDestination)))
 	s.Memo = bytes.Clone(s.Memo)
 	if s.Anomalies != nil {
 		s.Anomalies = slices.Clone(s.Anomalies)
@@ -116,9 +118,9 @@ func (s *Stream) Ref() StreamRef { return StreamRef{ContractID: s.ContractID, St
 
 // Accrued is the amount streamed to the recipient by unix time t, computed exactly as the contract's
 // calculate_accrued_amount_checkpointed; a cancelled stream is evaluated at its cancellation time.
-func (s *Stream) Accrued(t uint64) Amount {
+func (s *Stream) Accrued(t uint64) domain.Amount {
 	if !s.Known {
-		return Amount{}
+		return domain.Amount{}
 	}
 	if s.CancelledAt != 0 && t > s.CancelledAt {
 		t = s.CancelledAt
@@ -126,15 +128,15 @@ func (s *Stream) Accrued(t uint64) Amount {
 	return accrue(s, s.RatePerSecond, t)
 }
 
-func accrue(s *Stream, rate Amount, now uint64) Amount {
+func accrue(s *Stream, rate domain.Amount, now uint64) domain.Amount {
 	if now < s.CliffTime || s.DepositAmount.Sign() <= 0 {
-		return Amount{}
+		return domain.Amount{}
 	}
 	if s.Kind == KindCliffOnly {
 		return s.DepositAmount
 	}
 	if rate.Sign() < 0 {
-		return Amount{}
+		return domain.Amount{}
 	}
 	if s.CheckpointedAt >= s.EndTime {
 		return clampAmount(s.CheckpointedAmount, s.DepositAmount)
@@ -152,31 +154,31 @@ func accrue(s *Stream, rate Amount, now uint64) Amount {
 }
 
 // clampAmount is the contract's `.min(deposit).max(0)`.
-func clampAmount(v, deposit Amount) Amount {
-	return MaxAmountOf(MinAmountOf(v, deposit), Amount{})
+func clampAmount(v, deposit domain.Amount) domain.Amount {
+	return domain.MaxAmountOf(domain.MinAmountOf(v, deposit), domain.Amount{})
 }
 
-func secondsAmount(sec uint64) Amount { return Amount{lo: sec} }
+func secondsAmount(sec uint64) domain.Amount { return domain.AmountFromParts(0, sec) }
 
 // Withdrawable is what the recipient could withdraw at t: accrued minus withdrawn, never below zero.
-func (s *Stream) Withdrawable(t uint64) Amount {
+func (s *Stream) Withdrawable(t uint64) domain.Amount {
 	w, _ := s.Accrued(t).Sub(s.WithdrawnAmount)
-	return MaxAmountOf(w, Amount{})
+	return domain.MaxAmountOf(w, domain.Amount{})
 }
 
 // Refund is what a cancellation returns to the sender (deposit − accrued at cancellation), zero for a stream
 // that was never cancelled.
-func (s *Stream) Refund() Amount {
+func (s *Stream) Refund() domain.Amount {
 	if s.CancelledAt == 0 {
-		return Amount{}
+		return domain.Amount{}
 	}
 	r, _ := s.DepositAmount.Sub(s.Accrued(s.CancelledAt))
-	return MaxAmountOf(r, Amount{})
+	return domain.MaxAmountOf(r, domain.Amount{})
 }
 
 // Apply folds one event, identified by its event id, into the stream state. It never panics and never drops an
 // event: whatever does not fit the state is applied as the chain reported it and recorded as an Anomaly.
-func Apply(s Stream, eventID string, e Event) Stream {
+func Apply(s Stream, eventID string, e domain.Event) Stream {
 	a := applier{s: s, id: eventID}
 	a.apply(e)
 	return a.s
@@ -195,12 +197,12 @@ func (a *applier) flag(code, format string, args ...any) {
 		a.s.Anomalies = slices.Clone(a.s.Anomalies)
 		a.cloned = true
 	}
-	a.s.Anomalies = append(a.s.Anomalies, Anomaly{Code: code, EventID: a.id, Ledger: a.ledger, Detail: fmt.Sprintf(format, args...)})
+	a.s.Anomalies = append(a.s.Anomalies, domain.Anomaly{Code: code, EventID: a.id, Ledger: a.ledger, Detail: fmt.Sprintf(format, args...)})
 }
 
-func (a *applier) apply(e Event) {
+func (a *applier) apply(e domain.Event) {
 	ref, ok := StreamOf(e)
-	ce, chained := e.(ChainEvent)
+	ce, chained := e.(domain.ChainEvent)
 	if !ok || !chained {
 		a.flag(AnomalyNotAStreamEvent, "%s is not a chain event of a payment stream", e.Type())
 		a.bump()
@@ -282,7 +284,7 @@ func (a *applier) apply(e Event) {
 		a.s.AutoClaimDestination = v.Destination
 	case *StreamAutoClaimRevoked:
 		a.s.AutoClaimDestination = ""
-	case *ContractEventObserved:
+	case *domain.ContractEventObserved:
 		if v.DecodeError != "" {
 			a.flag(AnomalyDecodeError, "%q could not be decoded: %s", v.Topic, v.DecodeError)
 		}
@@ -292,7 +294,7 @@ func (a *applier) apply(e Event) {
 
 // creates reports whether e brings a stream into being (a child stream's state is set from its parent's before its
 // StreamDelegatedFrom is applied).
-func creates(e Event) bool {
+func creates(e domain.Event) bool {
 	switch e.(type) {
 	case *StreamCreated:
 		return true
@@ -308,13 +310,13 @@ func (a *applier) bump() {
 	}
 }
 
-func (a *applier) requireStatus(t EventType, allowed ...StreamStatus) {
+func (a *applier) requireStatus(t domain.EventType, allowed ...StreamStatus) {
 	if a.s.Known && a.s.Status != StatusClosed && !slices.Contains(allowed, a.s.Status) {
 		a.flag(AnomalyInvalidTransition, "%s on a %s stream", t, a.s.Status)
 	}
 }
 
-func (a *applier) expectAmount(what string, got, want Amount) {
+func (a *applier) expectAmount(what string, got, want domain.Amount) {
 	if a.s.Known && got != want {
 		a.flag(AnomalyValueMismatch, "%s is %s, the state gives %s", what, got, want)
 	}
@@ -326,7 +328,7 @@ func (a *applier) expectUint(what string, got, want uint64) {
 	}
 }
 
-func (a *applier) add(x, y Amount) Amount {
+func (a *applier) add(x, y domain.Amount) domain.Amount {
 	r, ok := x.Add(y)
 	if !ok {
 		a.flag(AnomalyArithmeticOverflow, "%s + %s overflows i128", x, y)
@@ -335,7 +337,7 @@ func (a *applier) add(x, y Amount) Amount {
 	return r
 }
 
-func (a *applier) sub(x, y Amount) Amount {
+func (a *applier) sub(x, y domain.Amount) domain.Amount {
 	r, ok := x.Sub(y)
 	if !ok {
 		a.flag(AnomalyArithmeticOverflow, "%s - %s overflows i128", x, y)
@@ -390,7 +392,7 @@ func (a *applier) created(v *StreamCreated) {
 	}
 }
 
-func (a *applier) withdrawn(recipient Address, amount Amount) {
+func (a *applier) withdrawn(recipient domain.Address, amount domain.Amount) {
 	switch {
 	case !a.s.Known || a.s.Status == StatusClosed:
 	case a.s.Status == StatusCompleted:
@@ -480,7 +482,7 @@ func (a *applier) endShortened(v *StreamEndShortened) {
 	if a.s.Known && v.NewEndTime > a.s.StartTime {
 		streamable, ok := secondsAmount(v.NewEndTime - a.s.StartTime).Mul(a.s.RatePerSecond)
 		if ok {
-			want := MaxAmountOf(streamable, a.s.Accrued(a.now))
+			want := domain.MaxAmountOf(streamable, a.s.Accrued(a.now))
 			a.expectAmount("refund", v.RefundAmount, a.sub(a.s.DepositAmount, want))
 		}
 	}
@@ -512,9 +514,9 @@ func (a *applier) keeperCancelled(v *StreamKeeperCancelled) {
 	a.requireStatus(v.Type(), StatusActive, StatusPaused)
 	if a.s.Known {
 		accrued := a.s.Accrued(a.now)
-		a.expectAmount("recipient amount", v.RecipientAmount, MaxAmountOf(a.sub(accrued, a.s.WithdrawnAmount), Amount{}))
+		a.expectAmount("recipient amount", v.RecipientAmount, domain.MaxAmountOf(a.sub(accrued, a.s.WithdrawnAmount), domain.Amount{}))
 		a.expectAmount("keeper fee + sender refund", a.add(v.KeeperFee, v.SenderRefund),
-			MaxAmountOf(a.sub(a.s.DepositAmount, accrued), Amount{}))
+			domain.MaxAmountOf(a.sub(a.s.DepositAmount, accrued), domain.Amount{}))
 	}
 	// The keeper pays the recipient what had accrued; counting it as withdrawn keeps withdrawn == paid out.
 	a.s.WithdrawnAmount = a.add(a.s.WithdrawnAmount, v.RecipientAmount)
@@ -523,12 +525,12 @@ func (a *applier) keeperCancelled(v *StreamKeeperCancelled) {
 
 // Replay folds a stream's events in order, leaving out every event that its compensations leave reverted (and the
 // compensations themselves). It is how projections rebuild a stream after a reorg.
-func Replay(entries []Entry) Stream {
+func Replay(entries []domain.Entry) Stream {
 	return ReplayUntil(entries, ^uint32(0))
 }
 
 // ReplayUntil is Replay restricted to events at or below ledger: the state as of that ledger.
-func ReplayUntil(entries []Entry, ledger uint32) Stream {
+func ReplayUntil(entries []domain.Entry, ledger uint32) Stream {
 	s, _ := ReplayWith(entries, ledger, nil)
 	return s
 }
@@ -538,14 +540,14 @@ type Origin func(*StreamDelegatedFrom) (Stream, error)
 
 // ReplayWith is ReplayUntil for a stream that may be a delegation's child: origin, when not nil, gives the state
 // its StreamDelegatedFrom starts from (it reads the parent's events, which are not in entries).
-func ReplayWith(entries []Entry, ledger uint32, origin Origin) (Stream, error) {
-	reverted := Standing(entries)
+func ReplayWith(entries []domain.Entry, ledger uint32, origin Origin) (Stream, error) {
+	reverted := domain.Standing(entries)
 	var s Stream
 	for _, en := range entries {
-		if IsCompensation(en.Event) || reverted[en.ID] {
+		if domain.IsCompensation(en.Event) || reverted[en.ID] {
 			continue
 		}
-		if ce, ok := en.Event.(ChainEvent); ok && ce.ChainMetadata().Ledger > ledger {
+		if ce, ok := en.Event.(domain.ChainEvent); ok && ce.ChainMetadata().Ledger > ledger {
 			continue
 		}
 		if from, ok := en.Event.(*StreamDelegatedFrom); ok && !s.Known && origin != nil {

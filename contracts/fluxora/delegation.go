@@ -1,4 +1,6 @@
-package domain
+package fluxora
+
+import "github.com/streamledger/streamledger/domain"
 
 // delegated is the parent's side of `del_share`, as the contract computes it at the ledger's close (now): the
 // accrual so far at the old rate becomes the checkpoint, the rate drops to NewParentRate, and the deposit becomes
@@ -16,7 +18,7 @@ func (a *applier) delegated(v *StreamShareDelegated) {
 	future, ok := secondsAmount(remaining).Mul(v.NewParentRate)
 	if !ok {
 		a.flag(AnomalyArithmeticOverflow, "%d s × %s overflows i128", remaining, v.NewParentRate)
-		future = MaxAmount
+		future = domain.MaxAmount
 	}
 	a.s.CheckpointedAmount, a.s.CheckpointedAt = checkpoint, a.now
 	a.s.RatePerSecond = v.NewParentRate
@@ -32,7 +34,7 @@ func DelegatedChild(parent Stream, d *StreamShareDelegated) Stream {
 	now := d.CloseTime()
 	deposit, ok := parent.DepositAmount.Sub(after.DepositAmount)
 	if !ok {
-		deposit = Amount{}
+		deposit = domain.Amount{}
 	}
 	parentID := d.ParentStreamID
 	child := Stream{ContractID: d.ContractID, StreamID: d.ChildStreamID, Known: true, Sender: parent.Sender,
@@ -41,7 +43,7 @@ func DelegatedChild(parent Stream, d *StreamShareDelegated) Stream {
 		CheckpointedAt: now, WithdrawDustThreshold: parent.WithdrawDustThreshold, Memo: parent.Memo,
 		CreatedLedger: d.Ledger, UpdatedLedger: d.Ledger, ParentStreamID: &parentID}
 	if !parent.Known {
-		child.Anomalies = []Anomaly{{Code: AnomalyUnknownStream, Ledger: d.Ledger,
+		child.Anomalies = []domain.Anomaly{{Code: AnomalyUnknownStream, Ledger: d.Ledger,
 			Detail: "delegated from stream " + StreamRef{ContractID: d.ContractID, StreamID: d.ParentStreamID}.String() + ", which was never created"}}
 	}
 	return child
@@ -49,7 +51,7 @@ func DelegatedChild(parent Stream, d *StreamShareDelegated) Stream {
 
 // ApplyInOrder folds an event into the states of the streams it touches, for a reader that sees every stream's
 // events in chain order (a delegation's child starts from its parent's state just before it).
-func ApplyInOrder(states map[StreamRef]Stream, id string, e Event) {
+func ApplyInOrder(states map[StreamRef]Stream, id string, e domain.Event) {
 	ref, ok := StreamOf(e)
 	if !ok {
 		return

@@ -1,15 +1,19 @@
-package domain
+package fluxora
 
-import "time"
+import (
+	"time"
+
+	"github.com/streamledger/streamledger/domain"
+)
 
 // Contract is what a Fluxora contract's contract-level events say about it (DESIGN §12): its admin, the upgrades
 // of its code, and its three pause states with when they last changed (a factory's admin and creation pause too;
 // a governance contract's admin). Its events are filed in the
 // contract's store stream (ContractStoreStream).
 type Contract struct {
-	ContractID Address
+	ContractID domain.Address
 	// Admin is the last admin an AdminUpd named; empty until one does.
-	Admin Address
+	Admin domain.Address
 	// Upgrades are the contract's code upgrades, oldest first.
 	Upgrades []ContractUpgrade
 	// Migrations are the recorded data migrations (reserved by the contract: never emitted at 75b15ca).
@@ -30,7 +34,7 @@ type ContractUpgrade struct {
 	ExecutingVersion uint32
 	// LegacyOldVersion is the old version of the legacy `upgrade` tuple emitted beside `upgraded`, when seen.
 	LegacyOldVersion *uint32
-	By               Address
+	By               domain.Address
 	Ledger           uint32
 	At               time.Time
 }
@@ -48,13 +52,13 @@ type PauseState struct {
 	Paused bool
 	Since  time.Time
 	Ledger uint32
-	By     Address
+	By     domain.Address
 	Reason string
 }
 
 // ApplyContract folds one contract-level event into c. Events of other kinds leave it as it is.
-func ApplyContract(c Contract, id string, e Event) Contract {
-	ce, ok := e.(ChainEvent)
+func ApplyContract(c Contract, id string, e domain.Event) Contract {
+	ce, ok := e.(domain.ChainEvent)
 	if !ok {
 		return c
 	}
@@ -110,14 +114,14 @@ func ApplyContract(c Contract, id string, e Event) Contract {
 
 // ReplayContract folds a contract's stored events up to ledger, leaving out what their compensations leave
 // reverted, as ReplayWith does for a stream.
-func ReplayContract(contract Address, entries []Entry, ledger uint32) Contract {
-	reverted := Standing(entries)
+func ReplayContract(contract domain.Address, entries []domain.Entry, ledger uint32) Contract {
+	reverted := domain.Standing(entries)
 	c := Contract{ContractID: contract}
 	for _, en := range entries {
-		if IsCompensation(en.Event) || reverted[en.ID] {
+		if domain.IsCompensation(en.Event) || reverted[en.ID] {
 			continue
 		}
-		if ce, ok := en.Event.(ChainEvent); ok && ce.ChainMetadata().Ledger > ledger {
+		if ce, ok := en.Event.(domain.ChainEvent); ok && ce.ChainMetadata().Ledger > ledger {
 			continue
 		}
 		c = ApplyContract(c, en.ID, en.Event)
