@@ -9,12 +9,13 @@ import (
 	"testing"
 
 	"github.com/streamledger/streamledger/contracts/fluxora"
+	"github.com/streamledger/streamledger/contracts/fluxora/fluxoratest"
 	"github.com/streamledger/streamledger/domain"
 )
 
 func TestEventEncodingRoundTrip(t *testing.T) {
 	seen := map[domain.EventType]bool{}
-	for _, e := range everyEvent() {
+	for _, e := range fluxoratest.Samples() {
 		b, err := domain.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +59,7 @@ func TestUnmarshalErrors(t *testing.T) {
 }
 
 func FuzzUnmarshal(f *testing.F) {
-	for _, e := range everyEvent() {
+	for _, e := range fluxoratest.Samples() {
 		b, _ := domain.Marshal(e)
 		f.Add(b)
 	}

@@ -12,13 +12,13 @@ import (
 )
 
 func layoutEvents() []domain.Event {
-	return append(everyEvent(),
+	return append(fluxoratest.Samples(),
 		&domain.OperatorRewound{NetworkID: "n", From: 9, To: 7, Reason: "deep reorg", Operator: "ops@example.com"},
 		&domain.WebhookEndpointAdded{EndpointID: "ep", URL: "https://example.com/hook", EventTypes: []string{"StreamCreated"}, Description: "d"},
 		&domain.WebhookEndpointAdded{EndpointID: "ep", URL: "https://example.com/hook"},
 		&domain.WebhookEndpointRemoved{EndpointID: "ep"},
 		&domain.ContractEventObserved{ChainMeta: fluxoratest.At(7, fluxoratest.T0), Topic: "x"},
-		&fluxora.StreamWithdrawn{ChainMeta: fluxoratest.At(7, fluxoratest.T0), StreamID: 1, Recipient: testAccount, Amount: domain.NewAmount(0)},
+		&fluxora.StreamWithdrawn{ChainMeta: fluxoratest.At(7, fluxoratest.T0), StreamID: 1, Recipient: fluxoratest.Account, Amount: domain.NewAmount(0)},
 	)
 }
 
