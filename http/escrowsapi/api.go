@@ -197,11 +197,13 @@ func (a *API) events(c *fiber.Ctx) error {
 
 // holdingView is an investor's position in one escrow.
 type holdingView struct {
-	ContractID domain.Address       `json:"contractId"`
-	InvoiceID  string               `json:"invoiceId"`
-	Status     string               `json:"status"`
-	Maturity   uint64               `json:"maturity"`
-	Position   escrows.PositionView `json:"position"`
+	ContractID   domain.Address       `json:"contractId"`
+	InvoiceID    string               `json:"invoiceId"`
+	Status       string               `json:"status"`
+	Maturity     uint64               `json:"maturity"`
+	FundingToken domain.Address       `json:"fundingToken"`
+	Decimals     int                  `json:"decimals"` // the places the position's amounts are shown in
+	Position     escrows.PositionView `json:"position"`
 }
 
 // positions lists an investor's positions across escrows.
@@ -219,8 +221,10 @@ func (a *API) positions(c *fiber.Ctx) error {
 	}
 	out := []holdingView{}
 	for _, h := range holdings {
+		decimals := a.cfg.Decimals.Of(h.Escrow.FundingToken)
 		out = append(out, holdingView{ContractID: h.Escrow.Contract, InvoiceID: h.Escrow.InvoiceID, Status: h.Escrow.Status.String(),
-			Maturity: h.Escrow.Maturity, Position: escrows.NewPositionView(h.Position, a.cfg.Decimals.Of(h.Escrow.FundingToken))})
+			Maturity: h.Escrow.Maturity, FundingToken: h.Escrow.FundingToken, Decimals: decimals,
+			Position: escrows.NewPositionView(h.Position, decimals)})
 	}
 	return c.JSON(fiber.Map{"data": out})
 }

@@ -17,6 +17,7 @@ type View struct {
 	Admin                domain.Address          `json:"admin"`
 	Sme                  domain.Address          `json:"sme"`
 	FundingToken         domain.Address          `json:"fundingToken"`
+	Decimals             int                     `json:"decimals"` // the places the amounts are shown in
 	InvoiceAmount        string                  `json:"invoiceAmount"`
 	InvoiceAmountRaw     string                  `json:"invoiceAmountRaw"`
 	FundingTarget        string                  `json:"fundingTarget"`
@@ -73,8 +74,8 @@ type PositionView struct {
 	RefundAmountRaw   string         `json:"refundAmountRaw"`
 }
 
-// Decimals are the decimal places of funding tokens, by token address; a token not listed has 7 (a Stellar Asset
-// Contract's).
+// Decimals are the decimal places of funding tokens, by token address (TOKEN_DECIMALS); a token not listed has 7,
+// a Stellar Asset Contract's. Every view says the places it used (`decimals`), so an assumption is never hidden.
 type Decimals map[domain.Address]int
 
 // Of is the decimal places of token.
@@ -85,14 +86,11 @@ func (d Decimals) Of(token domain.Address) int {
 	return 7
 }
 
-// NewView shows e with amounts in decimals places (7 when zero).
+// NewView shows e with amounts in decimals places (a token may have none).
 func NewView(e liquifact.Escrow, decimals int) View {
-	if decimals == 0 {
-		decimals = 7
-	}
 	d := func(a domain.Amount) (string, string) { return a.Decimal(decimals), a.String() }
 	v := View{ID: e.InvoiceID, ContractID: e.Contract, InvoiceID: e.InvoiceID, Status: e.Status.String(), Admin: e.Admin,
-		Sme: e.Sme, FundingToken: e.FundingToken, FundingRatio: ratio(e.FundedAmount, e.FundingTarget), YieldBps: e.YieldBps,
+		Sme: e.Sme, FundingToken: e.FundingToken, Decimals: decimals, FundingRatio: ratio(e.FundedAmount, e.FundingTarget), YieldBps: e.YieldBps,
 		Maturity: e.Maturity, ClosedAt: e.ClosedAt, SettledAt: e.SettledAt, LegalHold: e.LegalHold,
 		LegalHoldClearableAt: e.LegalHoldClearableAt, Paused: e.Paused, AllowlistActive: e.AllowlistActive,
 		PrimaryAttestation: e.PrimaryAttestation, Attestations: append([]liquifact.Attestation{}, e.Attestations...),
