@@ -24,12 +24,7 @@ type contractTopics map[string]func(m domain.ChainMeta, topics []xdr.ScVal, data
 // decode types one event: an unknown topic is observed, a known one that does not decode is observed with its
 // error (and decodeErr), as the stream contract's module does.
 func (t contractTopics) decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (domain.Event, string, error) {
-	observed := &domain.ContractEventObserved{ChainMeta: m}
-	if len(topics) > 0 {
-		if sym, ok := topics[0].GetSym(); ok {
-			observed.Topic = string(sym)
-		}
-	}
+	observed := scval.Observed(m, topics)
 	decode, known := t[observed.Topic]
 	if !known {
 		return observed, observed.Topic, nil

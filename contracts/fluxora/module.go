@@ -25,12 +25,7 @@ func (Module) Name() string { return Name }
 // and a known topic that does not decode becomes one with DecodeError set (decodeErr reports it too, for the
 // metric), so nothing the chain said is ever dropped.
 func (Module) Decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (e domain.Event, topic string, decodeErr error) {
-	observed := &domain.ContractEventObserved{ChainMeta: m}
-	if len(topics) > 0 {
-		if sym, ok := topics[0].GetSym(); ok {
-			observed.Topic = string(sym)
-		}
-	}
+	observed := scval.Observed(m, topics)
 	if len(topics) > 1 {
 		// An unknown topic of this contract whose second topic is a u64 is filed with that stream: the stream
 		// contract's topics name their stream there (an unknown one may be a newer contract version's).

@@ -99,12 +99,8 @@ func fixtureMeta() domain.ChainMeta {
 
 func scvalOf(t testing.TB, b64 string) xdr.ScVal {
 	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v xdr.ScVal
-	if err := xdr.SafeUnmarshal(raw, &v); err != nil {
+	if err := xdr.SafeUnmarshalBase64(b64, &v); err != nil {
 		t.Fatal(err)
 	}
 	return v

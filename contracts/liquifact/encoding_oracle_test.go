@@ -1,10 +1,10 @@
 package liquifact
 
 import (
-	"encoding/base64"
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +43,7 @@ func amount(t *testing.T, s string) domain.Amount {
 func oracleEvents(t *testing.T) map[string]domain.Event {
 	a := func(s string) domain.Amount { return amount(t, s) }
 	tok := token
-	digest := func(b byte) string { return strings.Repeat(hexByte(b), 32) }
+	digest := func(b byte) string { return hex.EncodeToString(bytes.Repeat([]byte{b}, 32)) }
 	return map[string]domain.Event{
 		"escrow_initialized": &EscrowInitialized{Head: head("escrow_ii"), Escrow: InvoiceEscrow{InvoiceID: invoice, Admin: admin,
 			Sme: sme, Amount: a("52000000000"), FundingTarget: a("50000000000"), FundedAmount: a("0"), YieldBps: 800,
@@ -101,18 +101,10 @@ func oracleEvents(t *testing.T) map[string]domain.Event {
 	}
 }
 
-func hexByte(b byte) string {
-	return string("0123456789abcdef"[b>>4]) + string("0123456789abcdef"[b&15])
-}
-
 func scvalOf(t *testing.T, b64 string) xdr.ScVal {
 	t.Helper()
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v xdr.ScVal
-	if err := xdr.SafeUnmarshal(raw, &v); err != nil {
+	if err := xdr.SafeUnmarshalBase64(b64, &v); err != nil {
 		t.Fatal(err)
 	}
 	return v

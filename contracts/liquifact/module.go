@@ -23,12 +23,7 @@ func (Module) Name() string { return Name }
 // `name` symbol after it is not unique). It never drops anything: an unknown topic is a ContractEventObserved, and
 // a known one that does not decode is one with DecodeError set (decodeErr says so too, for the metric).
 func (Module) Decode(m domain.ChainMeta, topics []xdr.ScVal, data xdr.ScVal) (e domain.Event, topic string, decodeErr error) {
-	observed := &domain.ContractEventObserved{ChainMeta: m}
-	if len(topics) > 0 {
-		if sym, ok := topics[0].GetSym(); ok {
-			observed.Topic = string(sym)
-		}
-	}
+	observed := scval.Observed(m, topics)
 	shape, known := shapes(observed.Topic)
 	if !known {
 		return observed, observed.Topic, nil

@@ -200,6 +200,18 @@ func (f *Fields) OptBytes(name string) []byte {
 	return []byte(b)
 }
 
+// Observed is the observed form of a contract event a module decodes: its first topic, when a Symbol, names it.
+// A module returns it for a topic it does not know, and with DecodeError set for one that did not decode.
+func Observed(m domain.ChainMeta, topics []xdr.ScVal) *domain.ContractEventObserved {
+	observed := &domain.ContractEventObserved{ChainMeta: m}
+	if len(topics) > 0 {
+		if sym, ok := topics[0].GetSym(); ok {
+			observed.Topic = string(sym)
+		}
+	}
+	return observed
+}
+
 // BytesPair is one entry of a Map<Bytes, Bytes>.
 type BytesPair struct{ Key, Value []byte }
 

@@ -1,7 +1,6 @@
 package liquifactsim_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"testing"
 
@@ -55,12 +54,8 @@ func TestScenarioEncodesAsStellarBase(t *testing.T) {
 
 func scval(t *testing.T, raw string) xdr.ScVal {
 	t.Helper()
-	b, err := base64.StdEncoding.DecodeString(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v xdr.ScVal
-	if err := xdr.SafeUnmarshal(b, &v); err != nil {
+	if err := xdr.SafeUnmarshalBase64(raw, &v); err != nil {
 		t.Fatal(err)
 	}
 	return v
