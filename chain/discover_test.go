@@ -3,6 +3,7 @@ package chain_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -21,8 +22,13 @@ import (
 
 // escrowNetwork is a simulated network with escrows, made afresh (the same chain each time).
 func escrowNetwork(t *testing.T, ledgers uint32) (*sim.Chain, *liquifactsim.Scenario) {
+	return escrowNetworkOf(t, ledgers, 6)
+}
+
+// escrowNetworkOf is escrowNetwork with that many escrows.
+func escrowNetworkOf(t *testing.T, ledgers uint32, escrows int) (*sim.Chain, *liquifactsim.Scenario) {
 	t.Helper()
-	sc, err := liquifactsim.New(21, 6)
+	sc, err := liquifactsim.New(21, escrows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,4 +167,69 @@ func ledgerOf(t *testing.T, data []byte) uint32 {
 		t.Fatal(err)
 	}
 	return env.Event.Chain.Ledger
+}
+
+// A history scan (the lake's path) follows escrows discovered by their executable like a whole decode of every
+// ledger with the escrows configured by id: with more escrows than the prefilter searches for one by one, each
+// discovered one joins the one-pass lookup from the ledger that creates it.
+func TestScanFollowsDiscoveredEscrows(t *testing.T) {
+	net, sc := escrowNetworkOf(t, 400, 14)
+	byID := []chain.Binding{{Contract: net.ContractID(), Module: fluxora.Module{}}}
+	for _, c := range sc.Contracts() {
+		byID = append(byID, chain.Binding{Contract: c, Module: liquifact.Module{}})
+	}
+	configured, err := chain.NewContracts(byID...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byWasm, err := chain.NewContractsWithWasm([]chain.Binding{{Contract: net.ContractID(), Module: fluxora.Module{}}},
+		[]chain.WasmBinding{{Hash: sc.WasmHash(), Module: liquifact.Module{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reference, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: configured})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanner, err := chain.NewDecoder(chain.DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: byWasm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	escrowEvents := 0
+	for seq := net.StartLedger(); seq <= net.LastLedger(); seq++ {
+		lcm, err := net.Canonical(seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := lcm.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := reference.Decode(lcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := scanner.Scan(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs, wantIDs []string
+		for _, e := range got.Events {
+			if e.Event.Type() != domain.TypeContractDiscovered {
+				gotIDs = append(gotIDs, e.ID)
+			}
+		}
+		for _, e := range want.Events {
+			wantIDs = append(wantIDs, e.ID)
+			if ce, ok := e.Event.(domain.ChainEvent); ok && e.Stream == liquifact.EscrowStoreStream(ce.ChainMetadata().ContractID) {
+				escrowEvents++
+			}
+		}
+		if !slices.Equal(gotIDs, wantIDs) {
+			t.Fatalf("ledger %d: scanned %d events, a decode with the escrows configured finds %d", seq, len(gotIDs), len(wantIDs))
+		}
+	}
+	if n := len(byWasm.Discovered()); n != len(sc.Contracts()) || escrowEvents < 3*n {
+		t.Fatalf("%d of %d escrows discovered, %d escrow events", n, len(sc.Contracts()), escrowEvents)
+	}
 }

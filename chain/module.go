@@ -57,8 +57,9 @@ type Contracts struct {
 	wasm     map[xdr.Hash]Module
 	events   *domain.Registry
 
-	mu    sync.RWMutex
-	found map[xdr.ContractId]binding // discovered instances
+	mu     sync.RWMutex
+	found  map[xdr.ContractId]binding // discovered instances
+	filter idFilter                   // every followed id, configured and discovered (mentions)
 }
 
 type binding struct {
@@ -80,7 +81,7 @@ func NewContractsWithWasm(bindings []Binding, wasm []WasmBinding) (*Contracts, e
 		return nil, ErrNoContracts
 	}
 	c := &Contracts{byID: make(map[xdr.ContractId]binding, len(bindings)), wasm: map[xdr.Hash]Module{},
-		found: map[xdr.ContractId]binding{}}
+		found: map[xdr.ContractId]binding{}, filter: newIDFilter()}
 	for _, w := range wasm {
 		if w.Module == nil {
 			return nil, fmt.Errorf("executable %x has no module", w.Hash[:])
@@ -103,6 +104,7 @@ func NewContractsWithWasm(bindings []Binding, wasm []WasmBinding) (*Contracts, e
 			return nil, fmt.Errorf("contract %s is bound twice (to %s and %s)", b.Contract, prev.module.Name(), b.Module.Name())
 		}
 		c.byID[id] = binding{address: b.Contract, module: b.Module}
+		c.filter.add(id)
 		c.bindings = append(c.bindings, b)
 	}
 	sort.Slice(c.bindings, func(i, j int) bool { return c.bindings[i].Contract < c.bindings[j].Contract })
@@ -170,6 +172,7 @@ func (c *Contracts) discover(id xdr.ContractId, hash xdr.Hash) (binding, bool) {
 	}
 	b := binding{address: domain.Address(strkey.MustEncode(strkey.VersionByteContract, id[:])), module: m}
 	c.found[id] = b
+	c.filter.add(id)
 	return b, true
 }
 
@@ -199,23 +202,6 @@ func (c *Contracts) Discovered() []Binding {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Contract < out[j].Contract })
 	return out
-}
-
-// known are the ids of every followed contract (configured and discovered), for the scan's prefilter, and the
-// executables whose instances are discovered.
-func (c *Contracts) known() (ids []xdr.ContractId, hashes []xdr.Hash) {
-	for id := range c.byID {
-		ids = append(ids, id)
-	}
-	c.mu.RLock()
-	for id := range c.found {
-		ids = append(ids, id)
-	}
-	c.mu.RUnlock()
-	for h := range c.wasm {
-		hashes = append(hashes, h)
-	}
-	return ids, hashes
 }
 
 // Interpret reads a stored event with today's decoder of its contract's module (decoder evolution, DESIGN §12).

@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -102,21 +101,10 @@ func try[T any](fn func() T) (v T, err error) {
 
 // touched tells whether a successful transaction of the ledger emitted an event of a configured contract.
 func (d *Decoder) touched(raw []byte, view xdr.LedgerCloseMetaView) (bool, error) {
-	ids, hashes := d.contracts.known()
-	for _, h := range hashes {
-		// An executable whose instances are discovered: a ledger that names it may create one, and is read whole.
-		if bytes.Contains(raw, h[:]) {
-			return true, nil
-		}
+	if d.contracts.namesExecutable(raw) {
+		return true, nil
 	}
-	mentioned := false
-	for _, id := range ids {
-		if bytes.Contains(raw, id[:]) {
-			mentioned = true
-			break
-		}
-	}
-	if !mentioned {
+	if !d.contracts.mentions(raw) {
 		return false, nil
 	}
 	parts, err := ingest.ExtractLedgerTxParts(view)

@@ -1,6 +1,9 @@
 package chain
 
 import (
+	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -51,7 +54,9 @@ func TestScanEqualsDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := otherContract(t)
-	for _, contracts := range [][]domain.Address{{c.ContractID()}, {other}, {c.ContractID(), other}} {
+	// Past fewContracts the prefilter looks every id up in one pass instead of searching for each.
+	many := append([]domain.Address{c.ContractID()}, absentContracts(40)...)
+	for _, contracts := range [][]domain.Address{{c.ContractID()}, {other}, {c.ContractID(), other}, many, absentContracts(40)} {
 		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.TestNetworkPassphrase, Contracts: fluxoraContracts(t, contracts...)})
 		if err != nil {
 			t.Fatal(err)
@@ -83,14 +88,21 @@ func TestScanEqualsDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	refs := referenceEvents(t, raw)
-	for _, contracts := range [][]domain.Address{{other}, {domain.Address(refs[0].contract)}} {
-		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase, Contracts: fluxoraContracts(t, contracts...)})
+	for _, tc := range []struct {
+		contracts  []domain.Address
+		withEvents bool
+	}{
+		{[]domain.Address{other}, false},
+		{[]domain.Address{domain.Address(refs[0].contract)}, true},
+		{absentContracts(40), false},
+		{append(absentContracts(40), domain.Address(refs[len(refs)-1].contract)), true},
+	} {
+		d, err := NewDecoder(DecoderConfig{NetworkPassphrase: network.PublicNetworkPassphrase, Contracts: fluxoraContracts(t, tc.contracts...)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := scanMatchesDecode(t, d, lcm, raw)
-		if contracts[0] != other && len(got.Events) == 0 {
-			t.Fatal("a contract of the pubnet ledger: no events")
+		if got := scanMatchesDecode(t, d, lcm, raw); (len(got.Events) > 0) != tc.withEvents {
+			t.Fatalf("%d contracts: %d events of the pubnet ledger, want some: %v", len(tc.contracts), len(got.Events), tc.withEvents)
 		}
 	}
 }
@@ -117,6 +129,16 @@ func TestScanRefusesATamperedHeader(t *testing.T) {
 	} else if want := "ledger 58752000: header does not hash"; !contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
 	}
+}
+
+// absentContracts are n contract addresses no fixture's events come from.
+func absentContracts(n int) []domain.Address {
+	out := make([]domain.Address, n)
+	for i := range out {
+		id := sha256.Sum256([]byte(fmt.Sprint("absent ", i)))
+		out[i] = domain.Address(strkey.MustEncode(strkey.VersionByteContract, id[:]))
+	}
+	return out
 }
 
 // otherContract is a contract address that no fixture's events come from.
@@ -176,4 +198,42 @@ func FuzzScan(f *testing.F) {
 		}
 		sameLedger(t, got, want)
 	})
+}
+
+// TestIDFilterFindsAlignedIDs: the one-pass filter answers what a plain search of every 4-byte-aligned offset
+// answers, for ids planted at aligned and unaligned offsets of random bytes among many followed ones.
+func TestIDFilterFindsAlignedIDs(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	for round := 0; round < 300; round++ {
+		f := newIDFilter()
+		followed := map[xdr.ContractId]bool{}
+		for range 1 + r.IntN(200) {
+			var id xdr.ContractId
+			for i := range id {
+				id[i] = byte(r.UintN(256))
+			}
+			followed[id] = true
+			f.add(id)
+		}
+		raw := make([]byte, 4*(8+r.IntN(500)))
+		for i := range raw {
+			raw[i] = byte(r.UintN(256))
+		}
+		for id := range followed {
+			if r.IntN(4) == 0 {
+				at := r.IntN(len(raw) - 31)
+				copy(raw[at:], id[:])
+			}
+			break
+		}
+		want := false
+		for i := 0; i+32 <= len(raw); i += 4 {
+			if followed[xdr.ContractId(raw[i:i+32])] {
+				want = true
+			}
+		}
+		if got := f.find(raw, func(id xdr.ContractId) bool { return followed[id] }); got != want {
+			t.Fatalf("round %d: found %v, an aligned search says %v", round, got, want)
+		}
+	}
 }
