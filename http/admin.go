@@ -67,17 +67,17 @@ func (s *Server) projectionsStatus(c *fiber.Ctx) error {
 func (s *Server) rebuild(c *fiber.Ctx) error {
 	name := c.Params("name")
 	if !slices.Contains(s.cfg.ProjectionNames, name) {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no projection "+name)
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "no projection "+name)
 	}
 	if s.cfg.Rebuild == nil {
-		return apikit.New(fiber.StatusConflict, CodeConflict,
+		return apikit.New(fiber.StatusConflict, apikit.CodeConflict,
 			"the embedded read models live in memory and are rebuilt at every start; restart serve to rebuild them")
 	}
 	r := &s.rebuilds
 	r.mu.Lock()
 	if r.busy {
 		r.mu.Unlock()
-		return apikit.New(fiber.StatusConflict, CodeConflict, "a rebuild is already running")
+		return apikit.New(fiber.StatusConflict, apikit.CodeConflict, "a rebuild is already running")
 	}
 	r.busy = true
 	job := &rebuildJob{Projection: name, State: "running", StartedAt: s.cfg.Now().UTC()}

@@ -49,7 +49,7 @@ func (s *Server) routeAudit() {
 // auditOn answers the audit routes with 404 on a server without an audit log.
 func (s *Server) auditOn(c *fiber.Ctx) error {
 	if s.cfg.Audit.Log == nil {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "the audit log is not served here")
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "the audit log is not served here")
 	}
 	return c.Next()
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/streamledger/streamledger/chain/sim"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections/audit"
 	"github.com/streamledger/streamledger/projections/streams"
@@ -75,7 +76,7 @@ func TestAuditExportAndManifestVerify(t *testing.T) {
 	if r := h.do(t, "GET", "/api/audit/export", nil); r.status != 401 {
 		t.Fatalf("without a key: %d", r.status)
 	}
-	if r := h.do(t, "GET", "/api/audit/export", nil, "X-API-Key", "reader-key"); r.status != 403 || errorOf(t, r) != CodeForbidden {
+	if r := h.do(t, "GET", "/api/audit/export", nil, "X-API-Key", "reader-key"); r.status != 403 || errorOf(t, r) != apikit.CodeForbidden {
 		t.Fatalf("with a stream reader's key: %d %s", r.status, r.raw)
 	}
 	entries, err := log.Entries(0, log.Size())
@@ -143,7 +144,7 @@ func TestAuditExportRefusesBadFilters(t *testing.T) {
 	} {
 		for _, path := range []string{"/api/audit/export?", "/api/audit/export/manifest?"} {
 			r := h.auditGet(t, path+query)
-			if r.status != 400 || errorOf(t, r) != CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
+			if r.status != 400 || errorOf(t, r) != apikit.CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
 				t.Errorf("%s%s: %d %s, want a 400 naming %s", path, query, r.status, r.raw, field)
 			}
 		}

@@ -122,7 +122,7 @@ func (s *Server) auditLogCheckpoint(c *fiber.Ctx) error {
 func (s *Server) auditLogTile(c *fiber.Ctx) error {
 	t, err := parseTilePath(strings.TrimPrefix(c.Path(), auditLogPrefix))
 	if err != nil {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no such resource in the audit log: "+err.Error())
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "no such resource in the audit log: "+err.Error())
 	}
 	var body []byte
 	err = s.cfg.Audit.Log.Snapshot(c.UserContext(), 0, func(v audit.View) error {
@@ -146,7 +146,7 @@ func (s *Server) auditLogTile(c *fiber.Ctx) error {
 		return err
 	})
 	if errors.Is(err, errNoTile) {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "the audit log has no such tile yet")
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "the audit log has no such tile yet")
 	}
 	if err != nil {
 		return err

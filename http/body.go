@@ -31,7 +31,7 @@ func limitBodies(c *fiber.Ctx) error {
 	}
 	if c.Request().Header.ContentLength() > MaxBodySize {
 		c.Set(fiber.HeaderConnection, "close")
-		return apikit.New(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
+		return apikit.New(fiber.StatusRequestEntityTooLarge, apikit.CodeTooLarge, "request body too large")
 	}
 	if c.Request().IsBodyStream() {
 		body, err := io.ReadAll(io.LimitReader(c.Context().RequestBodyStream(), MaxBodySize+1))
@@ -40,7 +40,7 @@ func limitBodies(c *fiber.Ctx) error {
 		}
 		if len(body) > MaxBodySize {
 			c.Set(fiber.HeaderConnection, "close")
-			return apikit.New(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
+			return apikit.New(fiber.StatusRequestEntityTooLarge, apikit.CodeTooLarge, "request body too large")
 		}
 		c.Request().SetBody(body)
 	}
@@ -61,7 +61,7 @@ type pushRequest struct {
 func readPush(contentType string, r io.Reader, limit int64) (pushBody, error) {
 	lr := &io.LimitedReader{R: r, N: limit + 1}
 	tooLarge := func() error {
-		return apikit.New(fiber.StatusRequestEntityTooLarge, CodeTooLarge, "a push is at most 16 MiB")
+		return apikit.New(fiber.StatusRequestEntityTooLarge, apikit.CodeTooLarge, "a push is at most 16 MiB")
 	}
 	mediaType, _, _ := strings.Cut(contentType, ";")
 	switch strings.TrimSpace(strings.ToLower(mediaType)) {
@@ -96,6 +96,6 @@ func readPush(contentType string, r io.Reader, limit int64) (pushBody, error) {
 		}
 		return pushBody{raw: raw}, nil
 	}
-	return pushBody{}, apikit.New(fiber.StatusUnsupportedMediaType, CodeUnsupported,
+	return pushBody{}, apikit.New(fiber.StatusUnsupportedMediaType, apikit.CodeUnsupported,
 		"send application/json ({\"ledgers\": [...]}) or application/octet-stream (a LedgerCloseMetaBatch, zstd or not)")
 }

@@ -10,19 +10,8 @@ import (
 	"github.com/streamledger/streamledger/http/apikit"
 )
 
-// Error codes of the envelope (DESIGN §6).
+// Messages of the envelope for failures whose cause the client must not see (the codes are apikit's).
 const (
-	CodeValidation     = apikit.CodeValidation
-	CodeDecimal        = apikit.CodeDecimal
-	CodeUnauthorized   = apikit.CodeUnauthorized
-	CodeForbidden      = apikit.CodeForbidden
-	CodeNotFound       = apikit.CodeNotFound
-	CodeConflict       = apikit.CodeConflict
-	CodeTooLarge       = apikit.CodeTooLarge
-	CodeUnsupported    = apikit.CodeUnsupported
-	CodeRateLimited    = apikit.CodeRateLimited
-	CodeInternal       = apikit.CodeInternal
-	CodeUnavailable    = apikit.CodeUnavailable
 	internalMessage    = "internal error; the request id identifies it in the server log"
 	unavailableMessage = "the service is temporarily unavailable"
 )
@@ -55,7 +44,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 			ae = fromFiber(fe)
 		default:
 			log.Error("request failed", "requestId", requestID(c), "method", c.Method(), "path", c.Path(), "err", err)
-			ae = &APIError{Status: fiber.StatusInternalServerError, Code: CodeInternal, Message: internalMessage, Retryable: true}
+			ae = &APIError{Status: fiber.StatusInternalServerError, Code: apikit.CodeInternal, Message: internalMessage, Retryable: true}
 		}
 		if ae.Status == fiber.StatusServiceUnavailable {
 			ae.Retryable = true
@@ -74,18 +63,18 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 func fromFiber(fe *fiber.Error) *APIError {
 	switch fe.Code {
 	case fiber.StatusNotFound:
-		return apikit.New(fe.Code, CodeNotFound, "no such route")
+		return apikit.New(fe.Code, apikit.CodeNotFound, "no such route")
 	case fiber.StatusMethodNotAllowed:
-		return apikit.New(fe.Code, CodeNotFound, "method not allowed on this route")
+		return apikit.New(fe.Code, apikit.CodeNotFound, "method not allowed on this route")
 	case fiber.StatusRequestEntityTooLarge:
-		return apikit.New(fe.Code, CodeTooLarge, "request body too large")
+		return apikit.New(fe.Code, apikit.CodeTooLarge, "request body too large")
 	case fiber.StatusBadRequest:
-		return apikit.New(fe.Code, CodeValidation, "malformed request")
+		return apikit.New(fe.Code, apikit.CodeValidation, "malformed request")
 	case fiber.StatusRequestTimeout:
-		return &APIError{Status: fe.Code, Code: CodeUnavailable, Message: "request timed out", Retryable: true}
+		return &APIError{Status: fe.Code, Code: apikit.CodeUnavailable, Message: "request timed out", Retryable: true}
 	}
 	if fe.Code >= 500 {
-		return &APIError{Status: fiber.StatusInternalServerError, Code: CodeInternal, Message: internalMessage, Retryable: true}
+		return &APIError{Status: fiber.StatusInternalServerError, Code: apikit.CodeInternal, Message: internalMessage, Retryable: true}
 	}
-	return apikit.New(fe.Code, CodeValidation, "bad request")
+	return apikit.New(fe.Code, apikit.CodeValidation, "bad request")
 }

@@ -71,7 +71,7 @@ func (s *Server) ledger(c *fiber.Ctx) error {
 		return fmt.Errorf("read ledger %d: %w", seq, err)
 	}
 	if !ok {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, fmt.Sprintf("ledger %d has not been ingested", seq))
 	}
 	final := tip >= s.cfg.SafetyMargin && l.Sequence <= tip-s.cfg.SafetyMargin
 	if l.Range() {

@@ -136,14 +136,14 @@ func (s *Server) require(scope string) fiber.Handler {
 			if scope == ScopeStreamsRead && s.cfg.PublicReads {
 				return c.Next()
 			}
-			return apikit.New(fiber.StatusUnauthorized, CodeUnauthorized, "an API key is required (Authorization: Bearer <key> or X-API-Key)")
+			return apikit.New(fiber.StatusUnauthorized, apikit.CodeUnauthorized, "an API key is required (Authorization: Bearer <key> or X-API-Key)")
 		}
 		key, ok := s.keys.lookup(presented)
 		if !ok {
-			return apikit.New(fiber.StatusUnauthorized, CodeUnauthorized, "unknown API key")
+			return apikit.New(fiber.StatusUnauthorized, apikit.CodeUnauthorized, "unknown API key")
 		}
 		if !key.scopes[scope] { // scopes are exact: admin grants the admin routes, not everything
-			return apikit.New(fiber.StatusForbidden, CodeForbidden, "this key lacks the scope "+scope)
+			return apikit.New(fiber.StatusForbidden, apikit.CodeForbidden, "this key lacks the scope "+scope)
 		}
 		c.Locals(localsClient, key.clientID)
 		return c.Next()

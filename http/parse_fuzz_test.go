@@ -5,13 +5,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/streamledger/streamledger/http/apikit"
 )
 
 // refusedAs fails unless err is a 400 validation error naming field.
 func refusedAs(t *testing.T, err error, field string) {
 	t.Helper()
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Code != CodeValidation {
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Code != apikit.CodeValidation {
 		t.Fatalf("not a validation error: %v", err)
 	}
 	if d, ok := apiErr.Details.(map[string]string); !ok || d["field"] != field {

@@ -250,7 +250,7 @@ func (s *Server) rateLimiter() fiber.Handler {
 		},
 		KeyGenerator: s.rateKey,
 		LimitReached: func(c *fiber.Ctx) error {
-			return &APIError{Status: fiber.StatusTooManyRequests, Code: CodeRateLimited,
+			return &APIError{Status: fiber.StatusTooManyRequests, Code: apikit.CodeRateLimited,
 				Message: "too many requests; retry after the number of seconds in Retry-After", Retryable: true}
 		},
 	})
@@ -349,13 +349,13 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		presented := sha256.Sum256([]byte(strings.TrimPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")))
 		want := sha256.Sum256([]byte(s.cfg.MetricsToken))
 		if presented != want {
-			return apikit.New(fiber.StatusUnauthorized, CodeUnauthorized, "a metrics token is required")
+			return apikit.New(fiber.StatusUnauthorized, apikit.CodeUnauthorized, "a metrics token is required")
 		}
 	} else if ip := clientAddress(c, s.cfg.TrustedProxies); !ip.IsLoopback() {
-		return apikit.New(fiber.StatusForbidden, CodeForbidden, "metrics are served to loopback only unless METRICS_TOKEN is set")
+		return apikit.New(fiber.StatusForbidden, apikit.CodeForbidden, "metrics are served to loopback only unless METRICS_TOKEN is set")
 	}
 	if s.promHandler == nil {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "no metrics")
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "no metrics")
 	}
 	return s.promHandler(c)
 }
@@ -364,7 +364,7 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 // getLedgers shapes them, or a raw LedgerCloseMetaBatch (application/octet-stream, zstd-compressed or not).
 func (s *Server) push(c *fiber.Ctx) error {
 	if s.cfg.Push == nil {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "this server does not take pushed ledgers (SOURCE is not push)")
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "this server does not take pushed ledgers (SOURCE is not push)")
 	}
 	body, err := readPush(c.Get(fiber.HeaderContentType), requestBody(c), MaxPushBodySize)
 	if err != nil {
@@ -373,7 +373,7 @@ func (s *Server) push(c *fiber.Ctx) error {
 	var res chain.PushResult
 	if body.raw != nil {
 		if s.cfg.PushBatch == nil {
-			return apikit.New(fiber.StatusUnsupportedMediaType, CodeUnsupported, "this server takes pushed ledgers as JSON only")
+			return apikit.New(fiber.StatusUnsupportedMediaType, apikit.CodeUnsupported, "this server takes pushed ledgers as JSON only")
 		}
 		res, err = s.cfg.PushBatch(c.UserContext(), body.raw)
 	} else {
@@ -382,11 +382,11 @@ func (s *Server) push(c *fiber.Ctx) error {
 	var pe *chain.PushError
 	switch {
 	case errors.As(err, &pe) && errors.Is(err, chain.ErrPushConflict):
-		return &APIError{Status: fiber.StatusConflict, Code: CodeConflict, Message: pe.Error(), Details: map[string]string{"field": pe.Field}}
+		return &APIError{Status: fiber.StatusConflict, Code: apikit.CodeConflict, Message: pe.Error(), Details: map[string]string{"field": pe.Field}}
 	case errors.As(err, &pe):
 		return apikit.Invalid(pe.Field, pe.Message)
 	case errors.Is(err, chain.ErrHalted):
-		return &APIError{Status: fiber.StatusServiceUnavailable, Code: CodeUnavailable,
+		return &APIError{Status: fiber.StatusServiceUnavailable, Code: apikit.CodeUnavailable,
 			Message: "ingestion is halted until an operator acts", Retryable: false}
 	case err != nil:
 		return fmt.Errorf("push: %w", err)

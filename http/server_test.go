@@ -26,6 +26,7 @@ import (
 	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections"
@@ -171,7 +172,7 @@ func TestRootRequestIDsAndHeaders(t *testing.T) {
 		}
 	}
 	r = h.do(t, "GET", "/nowhere", nil)
-	if r.status != 404 || errorOf(t, r) != CodeNotFound {
+	if r.status != 404 || errorOf(t, r) != apikit.CodeNotFound {
 		t.Fatalf("unknown route: %d %s", r.status, r.raw)
 	}
 	securityHeadersSet(t, r)
@@ -214,7 +215,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 func TestMetricsAccess(t *testing.T) {
 	// The test transport's peer is not loopback: without a token, metrics are refused.
-	if r := newHarness(t, nil).do(t, "GET", "/metrics", nil); r.status != 403 || errorOf(t, r) != CodeForbidden {
+	if r := newHarness(t, nil).do(t, "GET", "/metrics", nil); r.status != 403 || errorOf(t, r) != apikit.CodeForbidden {
 		t.Fatalf("metrics to a remote peer: %d %s", r.status, r.raw)
 	}
 	if r := newHarness(t, nil).do(t, "GET", "/metrics", nil, "X-Forwarded-For", "127.0.0.1"); r.status != 403 {
@@ -259,11 +260,11 @@ func TestStreamByID(t *testing.T) {
 		"/api/streams/" + string(contract) + ":-1": "id",
 	} {
 		r := h.do(t, "GET", path, nil)
-		if r.status != 400 || errorOf(t, r) != CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
+		if r.status != 400 || errorOf(t, r) != apikit.CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
 			t.Fatalf("%s: %d %s", path, r.status, r.raw)
 		}
 	}
-	if r := h.do(t, "GET", "/api/streams/43", nil); r.status != 404 || errorOf(t, r) != CodeNotFound {
+	if r := h.do(t, "GET", "/api/streams/43", nil); r.status != 404 || errorOf(t, r) != apikit.CodeNotFound {
 		t.Fatalf("unknown stream: %d %s", r.status, r.raw)
 	}
 }
@@ -273,7 +274,7 @@ func TestInternalErrorsStayInside(t *testing.T) {
 		c.Streams = fakeStreams{err: errors.New("pq: relation streams_g1 does not exist at 10.0.0.7")}
 	})
 	r := h.do(t, "GET", "/api/streams/42", nil)
-	if r.status != 500 || errorOf(t, r) != CodeInternal || strings.Contains(r.raw, "streams_g1") || strings.Contains(r.raw, "10.0.0.7") {
+	if r.status != 500 || errorOf(t, r) != apikit.CodeInternal || strings.Contains(r.raw, "streams_g1") || strings.Contains(r.raw, "10.0.0.7") {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
 }
@@ -316,10 +317,10 @@ func TestPush(t *testing.T) {
 	if r := post(body); r.status != 200 || r.body["data"].(map[string]any)["appended"] != 1.0 {
 		t.Fatalf("push: %d %s", r.status, r.raw)
 	}
-	if r := post(body, "Content-Type", "text/plain"); r.status != 415 || errorOf(t, r) != CodeUnsupported {
+	if r := post(body, "Content-Type", "text/plain"); r.status != 415 || errorOf(t, r) != apikit.CodeUnsupported {
 		t.Fatalf("text body: %d %s", r.status, r.raw)
 	}
-	if r := post(`{"ledgers":`); r.status != 400 || errorOf(t, r) != CodeValidation {
+	if r := post(`{"ledgers":`); r.status != 400 || errorOf(t, r) != apikit.CodeValidation {
 		t.Fatalf("bad JSON: %d %s", r.status, r.raw)
 	}
 	if r := post(`{"ledger":[]}`); r.status != 400 {
@@ -397,7 +398,7 @@ func TestOverTheWire(t *testing.T) {
 		if resp.Header.Get("X-Content-Type-Options") == "" || resp.Header.Get("X-Request-Id") == "" {
 			t.Fatalf("%s: no baseline headers: %v", path, resp.Header)
 		}
-		if resp.StatusCode == 413 && (!strings.Contains(string(raw), CodeTooLarge) || !strings.Contains(string(raw), resp.Header.Get("X-Request-Id"))) {
+		if resp.StatusCode == 413 && (!strings.Contains(string(raw), apikit.CodeTooLarge) || !strings.Contains(string(raw), resp.Header.Get("X-Request-Id"))) {
 			t.Fatalf("%s: %s", path, raw)
 		}
 		return resp.StatusCode, string(raw)
@@ -433,7 +434,7 @@ func TestRateLimit(t *testing.T) {
 		}
 	}
 	r := h.do(t, "GET", "/api/streams/42", nil)
-	if r.status != 429 || errorOf(t, r) != CodeRateLimited || r.header.Get("Retry-After") == "" {
+	if r.status != 429 || errorOf(t, r) != apikit.CodeRateLimited || r.header.Get("Retry-After") == "" {
 		t.Fatalf("over the limit: %d %v %s", r.status, r.header, r.raw)
 	}
 	securityHeadersSet(t, r)
@@ -472,7 +473,7 @@ func TestAdminProjections(t *testing.T) {
 	if r.status != 202 || r.body["data"].(map[string]any)["state"] != "running" {
 		t.Fatalf("start: %d %s", r.status, r.raw)
 	}
-	if r := h.do(t, "POST", "/api/admin/projections/audit/rebuild", nil, admin...); r.status != 409 || errorOf(t, r) != CodeConflict {
+	if r := h.do(t, "POST", "/api/admin/projections/audit/rebuild", nil, admin...); r.status != 409 || errorOf(t, r) != apikit.CodeConflict {
 		t.Fatalf("a second rebuild: %d %s", r.status, r.raw)
 	}
 	release <- nil
@@ -538,7 +539,7 @@ func TestPushThroughTheIngester(t *testing.T) {
 		t.Fatalf("first ledger: %d %s", r.status, r.raw)
 	}
 	r := push(5)
-	if r.status != 409 || errorOf(t, r) != CodeConflict || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != "ledgers[0].sequence" {
+	if r.status != 409 || errorOf(t, r) != apikit.CodeConflict || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != "ledgers[0].sequence" {
 		t.Fatalf("gap: %d %s", r.status, r.raw)
 	}
 }
@@ -637,7 +638,7 @@ func TestPushRealLedgers(t *testing.T) {
 	if r := octets(batch(4, 5, true)); r.status != 200 || r.body["data"].(map[string]any)["alreadyStored"] != float64(2) {
 		t.Fatalf("the same batch again: %d %s", r.status, r.raw)
 	}
-	if r := octets([]byte("not xdr")); r.status != 400 || errorOf(t, r) != CodeValidation {
+	if r := octets([]byte("not xdr")); r.status != 400 || errorOf(t, r) != apikit.CodeValidation {
 		t.Fatalf("garbage: %d %s", r.status, r.raw)
 	}
 	if r := octets(batch(7, 8, true)); r.status != 409 {

@@ -14,6 +14,7 @@ import (
 	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/internal/simtest"
 	"github.com/streamledger/streamledger/projections"
 	"github.com/streamledger/streamledger/projections/ledgers"
@@ -64,7 +65,7 @@ func TestLedgers(t *testing.T) {
 	if total == 0 {
 		t.Fatal("no events in 90 ledgers")
 	}
-	if r := h.do(t, "GET", "/api/ledgers/92", nil); r.status != 404 || errorOf(t, r) != CodeNotFound {
+	if r := h.do(t, "GET", "/api/ledgers/92", nil); r.status != 404 || errorOf(t, r) != apikit.CodeNotFound {
 		t.Fatalf("future ledger: %d", r.status)
 	}
 	for _, bad := range []string{"0", "-1", "x", "99999999999"} {
@@ -187,7 +188,7 @@ func TestListStreams(t *testing.T) {
 		"/api/streams?colour=blue":                         "colour",
 	} {
 		r := h.do(t, "GET", path, nil)
-		if r.status != 400 || errorOf(t, r) != CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
+		if r.status != 400 || errorOf(t, r) != apikit.CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
 			t.Fatalf("%s: %d %s", path, r.status, r.raw)
 		}
 	}

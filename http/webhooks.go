@@ -53,9 +53,9 @@ func webhookError(err error) error {
 	case errors.As(err, &invalid):
 		return apikit.Invalid(invalid.Field, invalid.Reason)
 	case errors.Is(err, webhooks.ErrNotFound):
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, err.Error())
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, err.Error())
 	case errors.Is(err, webhooks.ErrDisabled):
-		return apikit.New(fiber.StatusConflict, CodeConflict, err.Error()+"; enable it first (PATCH enabled=true)")
+		return apikit.New(fiber.StatusConflict, apikit.CodeConflict, err.Error()+"; enable it first (PATCH enabled=true)")
 	}
 	return err
 }
@@ -63,7 +63,7 @@ func webhookError(err error) error {
 // webhooksOn answers the webhooks routes with 404 on a server without webhooks.
 func (s *Server) webhooksOn(c *fiber.Ctx) error {
 	if s.cfg.Webhooks == nil {
-		return apikit.New(fiber.StatusNotFound, CodeNotFound, "webhooks are not enabled on this server")
+		return apikit.New(fiber.StatusNotFound, apikit.CodeNotFound, "webhooks are not enabled on this server")
 	}
 	return c.Next()
 }
@@ -85,7 +85,7 @@ func decodeBody(c *fiber.Ctx, v any, emptyOK bool) error {
 		return nil
 	}
 	if !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
-		return apikit.New(fiber.StatusUnsupportedMediaType, CodeUnsupported, "send application/json")
+		return apikit.New(fiber.StatusUnsupportedMediaType, apikit.CodeUnsupported, "send application/json")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -10,6 +10,7 @@ import (
 	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/eventstore/memory"
+	"github.com/streamledger/streamledger/http/apikit"
 	"github.com/streamledger/streamledger/projections/outbox"
 	"github.com/streamledger/streamledger/projections/streams"
 	"github.com/streamledger/streamledger/webhooks"
@@ -56,10 +57,10 @@ func data(t *testing.T, r response) map[string]any {
 
 func TestWebhookEndpointRegistry(t *testing.T) {
 	h, _ := newWebhooksHarness(t)
-	if r := h.do(t, "GET", "/api/webhooks/endpoints", nil); r.status != 401 || errorOf(t, r) != CodeUnauthorized {
+	if r := h.do(t, "GET", "/api/webhooks/endpoints", nil); r.status != 401 || errorOf(t, r) != apikit.CodeUnauthorized {
 		t.Fatalf("without a key: %d %s", r.status, r.raw)
 	}
-	if r := h.do(t, "GET", "/api/webhooks/endpoints", nil, "X-API-Key", "reader-key"); r.status != 403 || errorOf(t, r) != CodeForbidden {
+	if r := h.do(t, "GET", "/api/webhooks/endpoints", nil, "X-API-Key", "reader-key"); r.status != 403 || errorOf(t, r) != apikit.CodeForbidden {
 		t.Fatalf("with a reader's key: %d %s", r.status, r.raw)
 	}
 
@@ -94,18 +95,18 @@ func TestWebhookEndpointRegistry(t *testing.T) {
 		status                          int
 		code, field                     string
 	}{
-		{"POST", "/api/webhooks/endpoints", `{"eventTypes":[]}`, "application/json", 400, CodeValidation, "url"},
-		{"POST", "/api/webhooks/endpoints", `{"url":"javascript:alert(1)"}`, "application/json", 400, CodeValidation, "url"},
-		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","extraSignatures":["stripe"]}`, "application/json", 400, CodeValidation, "extraSignatures"},
-		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","eventTypes":["stream.nope"]}`, "application/json", 400, CodeValidation, "eventTypes[0]"},
-		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","secret":"mine"}`, "application/json", 400, CodeValidation, "body"},
-		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example"}`, "text/plain", 415, CodeUnsupported, ""},
-		{"GET", "/api/webhooks/endpoints/not-a-uuid", "", "", 400, CodeValidation, "id"},
-		{"GET", "/api/webhooks/endpoints/6f1c8a1e-0000-4000-8000-000000000000", "", "", 404, CodeNotFound, ""},
-		{"DELETE", "/api/webhooks/endpoints/6f1c8a1e-0000-4000-8000-000000000000", "", "", 404, CodeNotFound, ""},
-		{"POST", "/api/webhooks/endpoints/" + id + "/rotate-secret", `{"graceSeconds":-1}`, "application/json", 400, CodeValidation, "graceSeconds"},
-		{"PATCH", "/api/webhooks/endpoints/" + id, `{"description":` + fmt.Sprintf("%q", strings.Repeat("x", 501)) + `}`, "application/json", 400, CodeValidation, "description"},
-		{"GET", "/api/webhooks/endpoints?verbose=1", "", "", 400, CodeValidation, "verbose"},
+		{"POST", "/api/webhooks/endpoints", `{"eventTypes":[]}`, "application/json", 400, apikit.CodeValidation, "url"},
+		{"POST", "/api/webhooks/endpoints", `{"url":"javascript:alert(1)"}`, "application/json", 400, apikit.CodeValidation, "url"},
+		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","extraSignatures":["stripe"]}`, "application/json", 400, apikit.CodeValidation, "extraSignatures"},
+		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","eventTypes":["stream.nope"]}`, "application/json", 400, apikit.CodeValidation, "eventTypes[0]"},
+		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example","secret":"mine"}`, "application/json", 400, apikit.CodeValidation, "body"},
+		{"POST", "/api/webhooks/endpoints", `{"url":"https://x.example"}`, "text/plain", 415, apikit.CodeUnsupported, ""},
+		{"GET", "/api/webhooks/endpoints/not-a-uuid", "", "", 400, apikit.CodeValidation, "id"},
+		{"GET", "/api/webhooks/endpoints/6f1c8a1e-0000-4000-8000-000000000000", "", "", 404, apikit.CodeNotFound, ""},
+		{"DELETE", "/api/webhooks/endpoints/6f1c8a1e-0000-4000-8000-000000000000", "", "", 404, apikit.CodeNotFound, ""},
+		{"POST", "/api/webhooks/endpoints/" + id + "/rotate-secret", `{"graceSeconds":-1}`, "application/json", 400, apikit.CodeValidation, "graceSeconds"},
+		{"PATCH", "/api/webhooks/endpoints/" + id, `{"description":` + fmt.Sprintf("%q", strings.Repeat("x", 501)) + `}`, "application/json", 400, apikit.CodeValidation, "description"},
+		{"GET", "/api/webhooks/endpoints?verbose=1", "", "", 400, apikit.CodeValidation, "verbose"},
 	}
 	for _, c := range bad {
 		headers := []string{"Authorization", "Bearer " + hooksKey}
@@ -145,7 +146,7 @@ func TestWebhookEndpointRegistry(t *testing.T) {
 	if d := data(t, r); r.status != 200 || d["enabled"] != false || d["disabledReason"] == "" {
 		t.Fatalf("disable: %d %s", r.status, r.raw)
 	}
-	if r := h.admin(t, "POST", "/api/webhooks/endpoints/"+id+"/recover", `{"since":1}`); r.status != 409 || errorOf(t, r) != CodeConflict {
+	if r := h.admin(t, "POST", "/api/webhooks/endpoints/"+id+"/recover", `{"since":1}`); r.status != 409 || errorOf(t, r) != apikit.CodeConflict {
 		t.Fatalf("recover while disabled: %d %s", r.status, r.raw)
 	}
 	if r := h.admin(t, "PATCH", "/api/webhooks/endpoints/"+id, `{"enabled":true}`); r.status != 200 || data(t, r)["enabled"] != true {
@@ -173,7 +174,7 @@ func TestWebhookRecoverRanges(t *testing.T) {
 		`{"since":"2026-01-02T00:00:00Z","until":"2026-01-01T00:00:00Z"}`: "until",
 	} {
 		r := h.admin(t, "POST", path, body)
-		if r.status != 400 || errorOf(t, r) != CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
+		if r.status != 400 || errorOf(t, r) != apikit.CodeValidation || r.body["error"].(map[string]any)["details"].(map[string]any)["field"] != field {
 			t.Errorf("%s: %d %s, want a 400 naming %s", body, r.status, r.raw, field)
 		}
 	}
@@ -271,7 +272,7 @@ func TestWebhookRoutesWithoutWebhooks(t *testing.T) {
 	h := newHarness(t, func(c *testConfig) {
 		c.APIKeys = append(c.APIKeys, APIKey{Key: hooksKey, ClientID: "ops", Scopes: []string{ScopeWebhooksAdmin}})
 	})
-	if r := h.admin(t, "GET", "/api/webhooks/endpoints", ""); r.status != 404 || errorOf(t, r) != CodeNotFound {
+	if r := h.admin(t, "GET", "/api/webhooks/endpoints", ""); r.status != 404 || errorOf(t, r) != apikit.CodeNotFound {
 		t.Fatalf("%d %s", r.status, r.raw)
 	}
 }

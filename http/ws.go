@@ -279,7 +279,7 @@ func (c *wsClient) errorMsg(code, message string) {
 // wsUpgrade admits WebSocket handshakes: auth when required, then the upgrade.
 func (s *Server) wsUpgrade(c *fiber.Ctx) error {
 	if !websocket.IsWebSocketUpgrade(c) {
-		return apikit.New(fiber.StatusBadRequest, CodeValidation, "this route speaks WebSocket only")
+		return apikit.New(fiber.StatusBadRequest, apikit.CodeValidation, "this route speaks WebSocket only")
 	}
 	if s.cfg.WSAuthRequired {
 		key := presentedKey(c)
@@ -291,11 +291,11 @@ func (s *Server) wsUpgrade(c *fiber.Ctx) error {
 		}
 		sk, ok := s.keys.lookup(key)
 		if key == "" || !ok {
-			return apikit.New(fiber.StatusUnauthorized, CodeUnauthorized,
+			return apikit.New(fiber.StatusUnauthorized, apikit.CodeUnauthorized,
 				"an API key is required (Authorization: Bearer, the subprotocol bearer.<base64url key>, or ?token=)")
 		}
 		if !sk.scopes[ScopeStreamsRead] {
-			return apikit.New(fiber.StatusForbidden, CodeForbidden, "this key lacks the scope "+ScopeStreamsRead)
+			return apikit.New(fiber.StatusForbidden, apikit.CodeForbidden, "this key lacks the scope "+ScopeStreamsRead)
 		}
 	}
 	return c.Next()

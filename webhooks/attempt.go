@@ -51,7 +51,7 @@ const maxLoggedResponse = 1024
 func Send(ctx context.Context, client *http.Client, url string, secrets, extra []string, deliveryID, eventType string,
 	body []byte, number int, now func() time.Time) Attempt {
 	a := Attempt{DeliveryID: deliveryID, Number: number, At: now()}
-	headers, err := Sign(secrets, deliveryID, eventType, a.At, body)
+	headers, err := signature.Sign(secrets, deliveryID, eventType, a.At, body)
 	if err != nil {
 		a.Error, a.Outcome = err.Error(), Retry
 		return a

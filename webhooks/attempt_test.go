@@ -18,13 +18,13 @@ import (
 func noJitter(d time.Duration) time.Duration { return d }
 
 func TestSendOutcomes(t *testing.T) {
-	secret := GenerateSecret()
-	seen := NewSeen()
+	secret := signature.GenerateSecret()
+	seen := signature.NewSeen()
 	var verified []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, err := Verify(r, VerifyConfig{Secrets: []string{secret}, Seen: seen})
+		d, err := signature.Verify(r, signature.VerifyConfig{Secrets: []string{secret}, Seen: seen})
 		if err != nil {
-			http.Error(w, err.Error(), err.(*VerifyError).Status)
+			http.Error(w, err.Error(), err.(*signature.VerifyError).Status)
 			return
 		}
 		verified = append(verified, d.ID)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/streamledger/streamledger/webhooks/signature"
 )
 
 // BenchmarkDeliver measures signed deliveries to a local receiver that verifies each one, through the worker
@@ -15,9 +17,9 @@ import (
 func BenchmarkDeliver(b *testing.B) {
 	for _, backend := range []string{"memory", "file", "postgres"} {
 		b.Run(backend, func(b *testing.B) {
-			secret := GenerateSecret()
+			secret := signature.GenerateSecret()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if _, err := Verify(r, VerifyConfig{Secrets: []string{secret}}); err != nil {
+				if _, err := signature.Verify(r, signature.VerifyConfig{Secrets: []string{secret}}); err != nil {
 					b.Errorf("receiver: %v", err)
 				}
 			}))

@@ -172,7 +172,7 @@ func (s *Service) Register(ctx context.Context, req NewEndpoint) (Endpoint, erro
 		}
 	}
 	e := Endpoint{ID: uuid.NewString(), URL: req.URL, EventTypes: types, ExtraSignatures: slices.Compact(slices.Sorted(slices.Values(req.ExtraSignatures))), Description: req.Description, Enabled: req.Enabled,
-		CreatedAt: s.cfg.Now().UTC().Truncate(time.Microsecond), Secret: GenerateSecret()}
+		CreatedAt: s.cfg.Now().UTC().Truncate(time.Microsecond), Secret: signature.GenerateSecret()}
 	if err := s.cfg.Store.AddEndpoint(ctx, e); err != nil {
 		return Endpoint{}, err
 	}
@@ -276,7 +276,7 @@ func (s *Service) Rotate(ctx context.Context, id string, grace time.Duration) (E
 	if err != nil {
 		return Endpoint{}, err
 	}
-	e.PreviousSecret, e.PreviousUntil, e.Secret = e.Secret, s.cfg.Now().UTC().Add(grace).Truncate(time.Microsecond), GenerateSecret()
+	e.PreviousSecret, e.PreviousUntil, e.Secret = e.Secret, s.cfg.Now().UTC().Add(grace).Truncate(time.Microsecond), signature.GenerateSecret()
 	if grace == 0 {
 		e.PreviousSecret, e.PreviousUntil = "", time.Time{}
 	}

@@ -21,26 +21,27 @@ import (
 	"github.com/streamledger/streamledger/projections/ledgers"
 	"github.com/streamledger/streamledger/projections/outbox"
 	"github.com/streamledger/streamledger/projections/streams"
+	"github.com/streamledger/streamledger/webhooks/signature"
 )
 
 const testMargin = 2
 
-// inbox is a consumer: it verifies every delivery with Verify and keeps what it got, per endpoint path.
+// inbox is a consumer: it verifies every delivery with signature.Verify and keeps what it got, per endpoint path.
 type inbox struct {
 	mu      sync.Mutex
 	secrets map[string][]string // path → secrets
 	got     map[string][]Payload
-	seen    *Seen
+	seen    *signature.Seen
 	t       *testing.T
 }
 
 func newInbox(t *testing.T) (*inbox, *httptest.Server) {
-	in := &inbox{secrets: map[string][]string{}, got: map[string][]Payload{}, seen: NewSeen(), t: t}
+	in := &inbox{secrets: map[string][]string{}, got: map[string][]Payload{}, seen: signature.NewSeen(), t: t}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in.mu.Lock()
 		secrets := in.secrets[r.URL.Path]
 		in.mu.Unlock()
-		d, err := Verify(r, VerifyConfig{Secrets: secrets, Seen: in.seen})
+		d, err := signature.Verify(r, signature.VerifyConfig{Secrets: secrets, Seen: in.seen})
 		if err != nil {
 			t.Errorf("consumer %s: %v", r.URL.Path, err)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -162,7 +163,7 @@ func canonical(t *testing.T, types ...string) []string {
 }
 
 // Through a network with reorgs, each endpoint receives exactly the final canonical events its filter matches,
-// each once, signed so that Verify accepts them; reverted and not-yet-final events never arrive.
+// each once, signed so that signature.Verify accepts them; reverted and not-yet-final events never arrive.
 func TestDeliversExactlyTheFinalCanonicalEventsOnce(t *testing.T) {
 	f := newFixture(t)
 	f.register("/all")
@@ -209,7 +210,7 @@ func TestRegistrationIsValidatedAndRecorded(t *testing.T) {
 		}
 	}
 	e := f.register("/a", fluxora.WebhookStreamCreated, fluxora.WebhookStreamCreated)
-	if len(e.Secret) < len(SecretPrefix)+32 || fmt.Sprint(e.EventTypes) != "[stream.created]" {
+	if len(e.Secret) < len(signature.SecretPrefix)+32 || fmt.Sprint(e.EventTypes) != "[stream.created]" {
 		t.Fatalf("registered: %+v", e)
 	}
 	recs, err := f.log.ReadStream(ctx, "webhook-endpoints", 0, 10)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamledger/streamledger/contracts/fluxora"
 	"github.com/streamledger/streamledger/projections/outbox"
+	"github.com/streamledger/streamledger/webhooks/signature"
 )
 
 func TestStoreKeepsEndpointsAndTheirSecrets(t *testing.T) {
@@ -19,8 +20,8 @@ func TestStoreKeepsEndpointsAndTheirSecrets(t *testing.T) {
 		ctx := context.Background()
 		at := time.Unix(1_767_225_600, 0).UTC()
 		a := Endpoint{ID: "a", URL: "https://a.example/hook", EventTypes: []string{fluxora.WebhookStreamWithdrawn}, Description: "payouts",
-			Enabled: true, CreatedAt: at, Secret: GenerateSecret(), ExtraSignatures: []string{"liquifact"}}
-		b := Endpoint{ID: "b", URL: "https://b.example/hook", Enabled: true, CreatedAt: at.Add(time.Second), Secret: GenerateSecret()}
+			Enabled: true, CreatedAt: at, Secret: signature.GenerateSecret(), ExtraSignatures: []string{"liquifact"}}
+		b := Endpoint{ID: "b", URL: "https://b.example/hook", Enabled: true, CreatedAt: at.Add(time.Second), Secret: signature.GenerateSecret()}
 		for _, e := range []Endpoint{b, a} {
 			if err := s.AddEndpoint(ctx, e); err != nil {
 				t.Fatal(err)
@@ -39,7 +40,7 @@ func TestStoreKeepsEndpointsAndTheirSecrets(t *testing.T) {
 			t.Fatalf("endpoint a: %+v %v %v", got, ok, err)
 		}
 		rotated := got
-		rotated.PreviousSecret, rotated.PreviousUntil, rotated.Secret = got.Secret, at.Add(time.Hour), GenerateSecret()
+		rotated.PreviousSecret, rotated.PreviousUntil, rotated.Secret = got.Secret, at.Add(time.Hour), signature.GenerateSecret()
 		if err := s.UpdateEndpoint(ctx, rotated); err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +155,7 @@ func TestFileStoreSurvivesARestart(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_767_225_600, 0).UTC()
 	s := openFileStore(t, dir)
-	ep := Endpoint{ID: "a", URL: "https://a.example/hook", Enabled: true, CreatedAt: now, Secret: GenerateSecret()}
+	ep := Endpoint{ID: "a", URL: "https://a.example/hook", Enabled: true, CreatedAt: now, Secret: signature.GenerateSecret()}
 	if err := s.AddEndpoint(ctx, ep); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/internal/pgtest"
+	"github.com/streamledger/streamledger/webhooks/signature"
 )
 
 // registry is an in-test endpoint registry.
@@ -51,7 +52,7 @@ type receiver struct {
 func newReceiver(t *testing.T, secret string, clock func() time.Time) (*receiver, *httptest.Server) {
 	rc := &receiver{attempts: map[string]int{}, answer: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, err := Verify(r, VerifyConfig{Secrets: []string{secret}, Now: clock})
+		d, err := signature.Verify(r, signature.VerifyConfig{Secrets: []string{secret}, Now: clock})
 		if err != nil {
 			t.Errorf("receiver: %v", err)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -137,7 +138,7 @@ func enqueue(t *testing.T, q Store, now time.Time, jobs ...Job) {
 
 func setup(t *testing.T, open func() Store) (*Worker, Store, *registry, *receiver, *time.Time) {
 	t.Helper()
-	secret := GenerateSecret()
+	secret := signature.GenerateSecret()
 	now := time.Unix(1_767_225_600, 0)
 	var mu sync.Mutex // the clock is read by the receiver's goroutines and moved by the test
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

@@ -93,7 +93,7 @@ func (d deployment) finalEvents(t *testing.T) []string {
 
 // End to end: a consumer registers an endpoint with serve, the simulated network reorganises as it goes, and the
 // consumer receives exactly the final events of the canonical chain — those a clean run of the same network without
-// its abandoned branches makes final — each once, every one verified by webhooks.Verify.
+// its abandoned branches makes final — each once, every one verified by signature.Verify.
 func TestServeDeliversFinalCanonicalEventsToAConsumer(t *testing.T) {
 	for _, store := range []string{"embedded", "postgres"} {
 		t.Run(store, func(t *testing.T) { deliversFinalCanonicalEvents(t, store) })

@@ -1,5 +1,5 @@
 // Package webhookstest is an API consumer's webhook endpoint for tests: a local HTTP server that verifies every
-// delivery with webhooks.Verify, as a consumer must, and keeps what it was sent.
+// delivery with signature.Verify, as a consumer must, and keeps what it was sent.
 package webhookstest
 
 import (
@@ -14,6 +14,7 @@ import (
 	"github.com/streamledger/streamledger/http/escrowsapi"
 	"github.com/streamledger/streamledger/http/streamsapi"
 	"github.com/streamledger/streamledger/webhooks"
+	"github.com/streamledger/streamledger/webhooks/signature"
 )
 
 // Receiver accepts deliveries signed with its secret and refuses the rest.
@@ -68,10 +69,10 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	secret := r.secret
 	r.mu.Unlock()
-	d, err := webhooks.Verify(req, webhooks.VerifyConfig{Secrets: []string{secret}})
+	d, err := signature.Verify(req, signature.VerifyConfig{Secrets: []string{secret}})
 	if err != nil {
 		r.count(func() { r.refused++ })
-		w.WriteHeader(err.(*webhooks.VerifyError).Status)
+		w.WriteHeader(err.(*signature.VerifyError).Status)
 		return
 	}
 	// Every payload is held to the OpenAPI document's webhook schema, as a consumer generating its types would.
