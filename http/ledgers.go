@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -62,11 +61,11 @@ func (s *Server) ledger(c *fiber.Ctx) error {
 	if err := apikit.CheckQuery(c); err != nil {
 		return err
 	}
-	seq, err := strconv.ParseUint(c.Params("seq"), 10, 32)
-	if err != nil || seq == 0 {
-		return apikit.Invalid("seq", "must be a ledger sequence (1 to 4294967295)")
+	seq, err := apikit.LedgerSeq("seq", c.Params("seq"))
+	if err != nil {
+		return err
 	}
-	l, tip, ok, err := s.cfg.Ledgers.Get(c.UserContext(), uint32(seq))
+	l, tip, ok, err := s.cfg.Ledgers.Get(c.UserContext(), seq)
 	if err != nil {
 		return fmt.Errorf("read ledger %d: %w", seq, err)
 	}

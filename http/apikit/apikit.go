@@ -54,6 +54,15 @@ func Invalid(field, message string) *Error {
 		Details: map[string]string{"field": field}}
 }
 
+// LedgerSeq parses a ledger sequence given as field (1 to 4294967295), refusing anything else naming the field.
+func LedgerSeq(field, arg string) (uint32, error) {
+	seq, err := strconv.ParseUint(arg, 10, 32)
+	if err != nil || seq == 0 {
+		return 0, Invalid(field, "must be a ledger sequence (1 to 4294967295)")
+	}
+	return uint32(seq), nil
+}
+
 // NotFound is a 404.
 func NotFound(message string) *Error { return New(fiber.StatusNotFound, CodeNotFound, message) }
 

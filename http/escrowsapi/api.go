@@ -7,7 +7,6 @@ import (
 	_ "embed"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -162,21 +161,25 @@ func (a *API) one(c *fiber.Ctx) error {
 	if err := apikit.CheckQuery(c, "asOfLedger"); err != nil {
 		return err
 	}
+	var asOf uint32
+	if arg := c.Query("asOfLedger"); arg != "" {
+		seq, err := apikit.LedgerSeq("asOfLedger", arg)
+		if err != nil {
+			return err
+		}
+		asOf = seq
+	}
 	e, err := a.find(c.UserContext(), c.Params("id"))
 	if err != nil {
 		return err
 	}
-	if arg := c.Query("asOfLedger"); arg != "" {
-		seq, perr := strconv.ParseUint(arg, 10, 32)
-		if perr != nil || seq == 0 {
-			return apikit.Invalid("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
-		}
-		then, known, err := escrows.AsOfLedger(c.UserContext(), a.cfg.Events, e.Contract, uint32(seq))
+	if asOf != 0 {
+		then, known, err := escrows.AsOfLedger(c.UserContext(), a.cfg.Events, e.Contract, asOf)
 		if err != nil {
-			return fmt.Errorf("escrow %s as of %d: %w", e.Contract, seq, err)
+			return fmt.Errorf("escrow %s as of %d: %w", e.Contract, asOf, err)
 		}
 		if !known {
-			return apikit.NotFound(fmt.Sprintf("escrow %s did not exist at ledger %d", e.InvoiceID, seq))
+			return apikit.NotFound(fmt.Sprintf("escrow %s did not exist at ledger %d", e.InvoiceID, asOf))
 		}
 		e = then
 	}

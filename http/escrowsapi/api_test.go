@@ -211,7 +211,30 @@ func TestEscrowRoutes(t *testing.T) {
 		t.Fatalf("%d positions of %s, %d played", len(positions.Data), investor, want)
 	}
 	f.get("/api/escrows/INV-NOPE", 404, "", nil)
-	f.get("/api/escrows?status=lost", 400, "", nil)
-	f.get("/api/escrows?colour=red", 400, "", nil)
-	f.get("/api/investors/nobody/positions", 400, "", nil)
+	// Bad input is refused naming the field, in the envelope's details.
+	for path, field := range map[string]string{"/api/escrows?status=lost": "status", "/api/escrows?colour=red": "colour",
+		"/api/investors/nobody/positions": "address", "/api/escrows?sme=GBAD": "sme", "/api/escrows?limit=0": "limit",
+		"/api/escrows/INV-1?asOfLedger=x": "asOfLedger", "/api/escrows?fundingToken=x": "fundingToken"} {
+		f.refused(path, field)
+	}
+}
+
+// refused checks that path is answered 400 VALIDATION_ERROR naming field.
+func (f *fixture) refused(path, field string) {
+	f.t.Helper()
+	resp, err := f.srv.App().Test(httptest.NewRequest(stdhttp.MethodGet, path, nil), -1)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var env struct {
+		Error struct {
+			Code    string            `json:"code"`
+			Details map[string]string `json:"details"`
+		} `json:"error"`
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(body, &env); err != nil || resp.StatusCode != 400 || env.Error.Code != "VALIDATION_ERROR" ||
+		env.Error.Details["field"] != field {
+		f.t.Fatalf("GET %s: %d %s, want 400 naming %q", path, resp.StatusCode, body, field)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -110,11 +109,11 @@ func (a *API) contract(c *fiber.Ctx) error {
 	ledger := ^uint32(0)
 	var asOf *uint32
 	if arg := c.Query("asOfLedger"); arg != "" {
-		seq, perr := strconv.ParseUint(arg, 10, 32)
-		if perr != nil || seq == 0 {
-			return apikit.Invalid("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
+		seq, err := apikit.LedgerSeq("asOfLedger", arg)
+		if err != nil {
+			return err
 		}
-		ledger = uint32(seq)
+		ledger = seq
 		asOf = &ledger
 	}
 	var entries []domain.Entry

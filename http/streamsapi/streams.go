@@ -150,11 +150,11 @@ func (a *API) stream(c *fiber.Ctx) error {
 	case ledgerArg != "" && timeArg != "":
 		return apikit.Invalid("asOf", "give asOfLedger or asOf, not both")
 	case ledgerArg != "":
-		seq, perr := strconv.ParseUint(ledgerArg, 10, 32)
-		if perr != nil || seq == 0 {
-			return apikit.Invalid("asOfLedger", "must be a ledger sequence (1 to 4294967295)")
+		seq, perr := apikit.LedgerSeq("asOfLedger", ledgerArg)
+		if perr != nil {
+			return perr
 		}
-		l, _, ok, lerr := a.cfg.Ledgers.Get(ctx, uint32(seq))
+		l, _, ok, lerr := a.cfg.Ledgers.Get(ctx, seq)
 		if lerr != nil {
 			return fmt.Errorf("read ledger %d: %w", seq, lerr)
 		}
