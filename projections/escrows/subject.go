@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/streamledger/streamledger/domain"
 	"github.com/streamledger/streamledger/projections"
 )
 
@@ -20,7 +21,7 @@ func (s Subjects) Subject(ctx context.Context, ev projections.Event) (kind, id s
 	if !Folded(&ev.Recorded) || ev.Domain == nil {
 		return "", "", nil, false, nil
 	}
-	if _, isEscrow := ev.Domain.(interface{ WebhookType() string }); !isEscrow {
+	if _, announced := ev.Domain.(domain.Announced); !announced {
 		return "", "", nil, false, nil
 	}
 	contract, ok := contractOf(ev.Domain)
