@@ -56,21 +56,37 @@ type StoredStream struct {
 	Status                            uint32
 }
 
+// StreamKeyID is the stream id of a DataKey::Stream(id) storage key; ok is false for another key, and err says why
+// a Stream key does not hold a u64.
+func StreamKeyID(key xdr.ScVal) (id uint64, ok bool, err error) {
+	if key.Type != xdr.ScValTypeScvVec || key.Vec == nil || *key.Vec == nil || len(**key.Vec) != 2 {
+		return 0, false, nil
+	}
+	vec := **key.Vec
+	if name, isSym := vec[0].GetSym(); !isSym || name != "Stream" {
+		return 0, false, nil
+	}
+	n, isU64 := vec[1].GetU64()
+	if !isU64 {
+		return 0, false, fmt.Errorf("%w: a Stream key without a u64", scval.ErrShape)
+	}
+	return uint64(n), true, nil
+}
+
 // ReadStoredStreams reads the streams of entries of Stream keys.
 func ReadStoredStreams(entries []xdr.LedgerEntry) (map[uint64]StoredStream, error) {
 	out := map[uint64]StoredStream{}
 	for _, en := range entries {
-		cd, ok := en.Data.GetContractData()
-		if !ok || cd.Key.Type != xdr.ScValTypeScvVec || cd.Key.Vec == nil || *cd.Key.Vec == nil || len(**cd.Key.Vec) != 2 {
+		cd, isData := en.Data.GetContractData()
+		if !isData {
 			continue
 		}
-		vec := **cd.Key.Vec
-		if name, ok := vec[0].GetSym(); !ok || name != "Stream" {
-			continue
+		id, ok, err := StreamKeyID(cd.Key)
+		if err != nil {
+			return nil, err
 		}
-		id, ok := vec[1].GetU64()
 		if !ok {
-			return nil, fmt.Errorf("%w: a Stream key without a u64", scval.ErrShape)
+			continue
 		}
 		f := scval.Struct(cd.Val)
 		s := StoredStream{ID: uint64(id), Deposit: f.Amount("deposit_amount"), Withdrawn: f.Amount("withdrawn_amount"),

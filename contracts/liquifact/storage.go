@@ -55,6 +55,23 @@ func ContributionKey(c, investor domain.Address) (xdr.LedgerKey, error) {
 		Durability: xdr.ContractDataDurabilityPersistent}}, nil
 }
 
+// ContributionKeyInvestor is the investor of a DataKey::InvestorContribution(investor) storage key; ok is false for
+// another key, and err says why a contribution key does not hold an address.
+func ContributionKeyInvestor(key xdr.ScVal) (investor domain.Address, ok bool, err error) {
+	if key.Type != xdr.ScValTypeScvVec || key.Vec == nil || *key.Vec == nil || len(**key.Vec) != 2 {
+		return "", false, nil
+	}
+	vec := **key.Vec
+	if name, isSym := vec[0].GetSym(); !isSym || name != "InvestorContribution" {
+		return "", false, nil
+	}
+	investor, err = scval.AddressOf(vec[1])
+	if err != nil {
+		return "", false, err
+	}
+	return investor, true, nil
+}
+
 // EscrowKey is the instance storage key of the InvoiceEscrow.
 func EscrowKey() xdr.ScVal { return symVec("Escrow") }
 
@@ -91,14 +108,13 @@ func ReadStored(entries []xdr.LedgerEntry) (Stored, error) {
 				}
 				out.Found = true
 			}
-		case cd.Key.Type == xdr.ScValTypeScvVec && cd.Key.Vec != nil && *cd.Key.Vec != nil && len(**cd.Key.Vec) == 2:
-			vec := **cd.Key.Vec
-			if name, ok := vec[0].GetSym(); !ok || name != "InvestorContribution" {
-				continue
-			}
-			investor, err := scval.AddressOf(vec[1])
+		default:
+			investor, ok, err := ContributionKeyInvestor(cd.Key)
 			if err != nil {
 				return out, err
+			}
+			if !ok {
+				continue
 			}
 			a, err := scval.AmountOf(cd.Val)
 			if err != nil {

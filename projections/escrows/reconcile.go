@@ -40,8 +40,21 @@ func (r Reconcile) Keys(ctx context.Context, contract domain.Address) ([]xdr.Led
 	return keys, nil
 }
 
-// Compare holds the entries read at ledger against the escrow as of ledger.
-func (r Reconcile) Compare(ctx context.Context, contract domain.Address, ledger uint32, entries []xdr.LedgerEntry) ([]reconcile.Drift, error) {
+// Compare holds the entries read at ledger against the escrow as of ledger: the funded amount, the status, and the
+// contribution of each investor whose key was read (one who funded after the keys were taken waits for the next run).
+func (r Reconcile) Compare(ctx context.Context, contract domain.Address, ledger uint32, keys []xdr.LedgerKey, entries []xdr.LedgerEntry) ([]reconcile.Drift, error) {
+	read := map[domain.Address]bool{}
+	for _, k := range keys {
+		if cd, ok := k.GetContractData(); ok {
+			investor, isContribution, err := liquifact.ContributionKeyInvestor(cd.Key)
+			if err != nil {
+				return nil, err
+			}
+			if isContribution {
+				read[investor] = true
+			}
+		}
+	}
 	stored, err := liquifact.ReadStored(entries)
 	if err != nil {
 		return nil, err
@@ -77,7 +90,9 @@ func (r Reconcile) Compare(ctx context.Context, contract domain.Address, ledger 
 			OnChain: liquifact.EscrowStatus(stored.Status).String(), Projected: e.Status.String()})
 	}
 	for _, p := range e.Positions {
-		amount("contribution of "+string(p.Investor), stored.Contributions[p.Investor], p.Contribution)
+		if read[p.Investor] {
+			amount("contribution of "+string(p.Investor), stored.Contributions[p.Investor], p.Contribution)
+		}
 	}
 	return out, nil
 }

@@ -132,7 +132,7 @@ func (r *Runner) Run(ctx context.Context) (domain.ReconciliationRan, []domain.Re
 			run.Errors = append(run.Errors, fmt.Sprintf("%s: the log has not reached ledger %d, where the storage was read", t.Contract, ledger))
 			continue
 		}
-		found, err := t.Hook.Compare(ctx, t.Contract, ledger, entries)
+		found, err := t.Hook.Compare(ctx, t.Contract, ledger, keys, entries)
 		if err != nil {
 			run.Errors = append(run.Errors, fmt.Sprintf("%s: compare at ledger %d: %v", t.Contract, ledger, err))
 			continue

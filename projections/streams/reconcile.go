@@ -37,18 +37,26 @@ func (r Reconcile) Keys(ctx context.Context, contract domain.Address) ([]xdr.Led
 	return keys, nil
 }
 
-// Compare holds the stream entries read at ledger against the streams as of ledger.
-func (r Reconcile) Compare(ctx context.Context, contract domain.Address, ledger uint32, entries []xdr.LedgerEntry) ([]reconcile.Drift, error) {
+// Compare holds the stream entries read at ledger against the streams as of ledger: the streams whose keys were read
+// (one created after the keys were taken waits for the next run).
+func (r Reconcile) Compare(ctx context.Context, contract domain.Address, ledger uint32, keys []xdr.LedgerKey, entries []xdr.LedgerEntry) ([]reconcile.Drift, error) {
 	stored, err := fluxora.ReadStoredStreams(entries)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := r.IDs(ctx, contract)
-	if err != nil {
-		return nil, err
-	}
 	var out []reconcile.Drift
-	for _, id := range ids {
+	for _, k := range keys {
+		cd, isData := k.GetContractData()
+		if !isData {
+			continue
+		}
+		id, isStream, err := fluxora.StreamKeyID(cd.Key)
+		if err != nil {
+			return nil, err
+		}
+		if !isStream {
+			continue
+		}
 		ref := fluxora.StreamRef{ContractID: contract, StreamID: id}
 		s, known, err := AsOfLedger(ctx, r.Log, ref, ledger)
 		if err != nil {
